@@ -1,0 +1,52 @@
+# The two commands of the README: `make demo` and `make test`. Both build .venv/ first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+COLLECTION_LINK := .collections/ansible_collections/mitosis/rds
+PORT ?= 5454
+SPEED ?= 0.05
+PYTEST_ARGS ?=
+
+.PHONY: venv endpoint demo test lint sanity unit functional endpoint-tests bench clean
+
+venv: $(STAMP) $(COLLECTION_LINK)
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+# The embedded RDS endpoint in the foreground, for trying the playbooks by hand.
+endpoint: venv
+	$(BIN)/python -m devtools.rds_endpoint --port $(PORT) --speed $(SPEED)
+
+demo: venv
+	$(BIN)/python -m devtools.demo --speed $(SPEED)
+
+test: venv lint sanity unit endpoint-tests functional
+
+lint: venv
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint --profile production
+
+sanity: venv
+	$(BIN)/python -m devtools.sanity
+
+unit: venv
+	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
+endpoint-tests: venv
+	$(BIN)/python -m pytest -q tests/endpoint $(PYTEST_ARGS)
+
+functional: venv
+	$(BIN)/python -m pytest -q tests/functional $(PYTEST_ARGS)
+
+bench: venv
+	$(BIN)/python -m devtools.bench_plan
+
+clean:
+	rm -rf $(VENV) .collections tests/output build .pytest_cache
