@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A target node's attributes turned into the parameters of the calls that recreate it.
+
+Attributes always come from the target node, never from the source. A key absent from the
+description is omitted; `false` is kept. Never sent: `KmsKeyId` (a same-region replica inherits the
+source's key and AWS refuses it), `DeletionProtection` (the old graph must stay deletable), and
+`DBSubnetGroupName` on the replica path (a replica lives in its source's subnet group).
+"""
+
+from __future__ import annotations
+
+
+def _first(memberships, name_key, status="in-sync"):
+    for item in memberships or []:
+        if item.get("Status", status) == status and item.get(name_key):
+            return item[name_key]
+    return None
+
+
+def _active_security_groups(desc):
+    groups = [g["VpcSecurityGroupId"] for g in desc.get("VpcSecurityGroups") or [] if g.get("Status") == "active"]
+    return groups or None
+
+
+def _port(desc):
+    endpoint = desc.get("Endpoint") or {}
+    return endpoint.get("Port", desc.get("DbInstancePort"))
+
+
+# Request key -> how to read it from a description. One table serves building the requests and
+# checking that a modify already holds, so the two can never disagree.
+READERS = {
+    "DBInstanceClass": lambda d: d.get("DBInstanceClass"),
+    "StorageType": lambda d: d.get("StorageType"),
+    "Iops": lambda d: d.get("Iops"),
+    "MultiAZ": lambda d: d.get("MultiAZ"),
+    "Port": _port,
+    "VpcSecurityGroupIds": _active_security_groups,
+    "OptionGroupName": lambda d: _first(d.get("OptionGroupMemberships"), "OptionGroupName"),
+    "CopyTagsToSnapshot": lambda d: d.get("CopyTagsToSnapshot"),
+    "PubliclyAccessible": lambda d: d.get("PubliclyAccessible"),
+    "AutoMinorVersionUpgrade": lambda d: d.get("AutoMinorVersionUpgrade"),
+    "MonitoringInterval": lambda d: d.get("MonitoringInterval"),
+    "MonitoringRoleArn": lambda d: d.get("MonitoringRoleArn"),
+    "EnablePerformanceInsights": lambda d: d.get("PerformanceInsightsEnabled"),
+    "PerformanceInsightsKMSKeyId": lambda d: d.get("PerformanceInsightsKMSKeyId"),
+    "PerformanceInsightsRetentionPeriod": lambda d: d.get("PerformanceInsightsRetentionPeriod"),
+    "EnableIAMDatabaseAuthentication": lambda d: d.get("IAMDatabaseAuthenticationEnabled"),
+    "EnableCloudwatchLogsExports": lambda d: d.get("EnabledCloudwatchLogsExports") or None,
+    "ProcessorFeatures": lambda d: d.get("ProcessorFeatures") or None,
+    "DBParameterGroupName": lambda d: _first(d.get("DBParameterGroups"), "DBParameterGroupName", "in-sync"),
+    "PreferredMaintenanceWindow": lambda d: d.get("PreferredMaintenanceWindow"),
+    "PreferredBackupWindow": lambda d: d.get("PreferredBackupWindow"),
+    "BackupRetentionPeriod": lambda d: d.get("BackupRetentionPeriod"),
+    "DBSubnetGroupName": lambda d: (d.get("DBSubnetGroup") or {}).get("DBSubnetGroupName"),
+}
+
+CREATE_KEYS = (
+    "DBInstanceClass", "StorageType", "Iops", "MultiAZ", "Port", "VpcSecurityGroupIds", "OptionGroupName",
+    "CopyTagsToSnapshot", "PubliclyAccessible", "AutoMinorVersionUpgrade", "MonitoringInterval",
+    "MonitoringRoleArn", "EnablePerformanceInsights", "PerformanceInsightsKMSKeyId",
+    "PerformanceInsightsRetentionPeriod", "EnableIAMDatabaseAuthentication", "EnableCloudwatchLogsExports",
+    "ProcessorFeatures",
+)
+# Same-region replicas reject these at create time: they follow in a ModifyDBInstance.
+POST_CREATE_KEYS = ("DBParameterGroupName", "PreferredMaintenanceWindow", "PreferredBackupWindow")
+# RestoreDBInstanceFromDBSnapshot has no monitoring or Performance Insights options.
+RESTORE_DEFERRED_KEYS = ("MonitoringInterval", "MonitoringRoleArn", "EnablePerformanceInsights",
+                         "PerformanceInsightsKMSKeyId", "PerformanceInsightsRetentionPeriod")
+
+
+def _pick(desc, keys):
+    params = {}
+    for key in keys:
+        value = READERS[key](desc)
+        if value is not None:
+            params[key] = value
+    return params
+
+
+def create_replica_params(desc, tags, source_identifier):
+    """CreateDBInstanceReadReplica parameters for a clone of the node `desc` (identifier excluded)."""
+    params = _pick(desc, CREATE_KEYS)
+    if tags:
+        params["Tags"] = [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
+    params["SourceDBInstanceIdentifier"] = source_identifier
+    return params
+
+
+def restore_params(desc, tags, snapshot_identifier):
+    """RestoreDBInstanceFromDBSnapshot parameters: the node's own subnet group, no monitoring/PI."""
+    params = _pick(desc, [k for k in CREATE_KEYS if k not in RESTORE_DEFERRED_KEYS])
+    subnet_group = READERS["DBSubnetGroupName"](desc)
+    if subnet_group:
+        params["DBSubnetGroupName"] = subnet_group
+    if tags:
+        params["Tags"] = [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
+    params["DBSnapshotIdentifier"] = snapshot_identifier
+    return params
+
+
+def modify_params(desc, enable_backups=False, restored=False):
+    """The follow-up ModifyDBInstance: post-create attributes, backups when the clone feeds replicas."""
+    params = {"ApplyImmediately": True}
+    params.update(_pick(desc, POST_CREATE_KEYS))
+    if restored:
+        params.update(_pick(desc, RESTORE_DEFERRED_KEYS))
+    if enable_backups:
+        params["BackupRetentionPeriod"] = max(1, desc.get("BackupRetentionPeriod") or 0)
+    return params
+
+
+def _same(key, want, have):
+    if key in ("PreferredMaintenanceWindow", "PreferredBackupWindow"):
+        return str(want).lower() == str(have or "").lower()
+    if key in ("VpcSecurityGroupIds", "EnableCloudwatchLogsExports"):
+        return sorted(want) == sorted(have or [])
+    if key == "ProcessorFeatures":
+        return sorted((f["Name"], str(f["Value"])) for f in want) == \
+            sorted((f["Name"], str(f["Value"])) for f in have or [])
+    return want == have
+
+
+def unmet(desc, params):
+    """The keys of a ModifyDBInstance request that do not yet hold in `desc` (translated keys compare)."""
+    missing = []
+    for key, want in params.items():
+        if key == "ApplyImmediately":
+            continue
+        if key == "DBParameterGroupName":
+            groups = [g.get("DBParameterGroupName") for g in desc.get("DBParameterGroups") or []]
+            if want not in groups:
+                missing.append(key)
+        elif key in READERS:
+            if not _same(key, want, READERS[key](desc)):
+                missing.append(key)
+        else:
+            missing.append(key)
+    pending = desc.get("PendingModifiedValues") or {}
+    for key in params:
+        if key in pending and key not in missing:
+            missing.append(key)
+    return missing

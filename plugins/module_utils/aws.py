@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AWS plumbing: one error type, a client factory with retries, paginated reads.
+
+Plain Python: nothing here knows about Ansible, so the planner and the tests can use it directly.
+"""
+
+from __future__ import annotations
+
+try:
+    import boto3
+    import botocore
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+    HAS_BOTO3 = True
+except ImportError:  # reported by the module layer with missing_required_lib
+    HAS_BOTO3 = False
+    BotoCoreError = ClientError = Exception
+
+# Throttling is retried by botocore itself ("adaptive" adds client-side rate limiting on top of
+# "standard" exponential backoff), so every caller gets the same behaviour.
+RETRY_CONFIG = {"mode": "adaptive", "max_attempts": 12}
+
+# Statuses in which an instance will never become available on its own.
+FAILED_STATUSES = frozenset([
+    "failed", "storage-full", "restore-error", "inaccessible-encryption-credentials",
+    "inaccessible-encryption-credentials-recoverable", "insufficient-capacity", "stopped",
+    "storage-config-upgrade",
+])
+
+
+class MitosisError(Exception):
+    """The one exception of the collection: what failed, on which instance, and what to do."""
+
+    def __init__(self, message, operation=None, identifier=None, code=None, request_id=None, hint=None):
+        super().__init__(message)
+        self.message = message
+        self.operation = operation
+        self.identifier = identifier
+        self.code = code
+        self.request_id = request_id
+        self.hint = hint
+
+    def __str__(self):
+        text = self.message
+        if self.hint:
+            text = "{0} {1}".format(text, self.hint)
+        return text
+
+    def to_result(self):
+        """The fields a module adds to fail_json."""
+        result = {"msg": str(self)}
+        for key in ("operation", "identifier", "code", "request_id"):
+            value = getattr(self, key)
+            if value is not None:
+                result[key] = value
+        return result
+
+
+def error_code(exc):
+    """The AWS error code of a botocore ClientError (None for anything else)."""
+    response = getattr(exc, "response", None) or {}
+    return response.get("Error", {}).get("Code")
+
+
+def from_aws_error(exc, operation, identifier=None, hint=None):
+    """Turn a botocore error into a MitosisError naming the call and the AWS error code."""
+    response = getattr(exc, "response", None) or {}
+    code = error_code(exc)
+    aws_message = response.get("Error", {}).get("Message") or str(exc)
+    request_id = response.get("ResponseMetadata", {}).get("RequestId")
+    target = " on {0}".format(identifier) if identifier else ""
+    message = "{0}{1} failed: {2}".format(operation, target, aws_message)
+    if code:
+        message = "{0} ({1})".format(message, code)
+    if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
+        hint = (hint or "") + (" The AWS credentials expired. Get fresh credentials (a new MFA token) and run the "
+                               "same command again: the clone resumes where it stopped.")
+    return MitosisError(message, operation=operation, identifier=identifier, code=code,
+                        request_id=request_id, hint=(hint or "").strip() or None)
+
+
+class AWSConnection:
+    """Connection settings in amazon.aws terms; `client()` builds retrying boto3 clients."""
+
+    def __init__(self, region=None, profile=None, access_key=None, secret_key=None, session_token=None,
+                 endpoint_url=None, validate_certs=True, aws_ca_bundle=None):
+        self.region = region
+        self.profile = profile
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.session_token = session_token
+        self.endpoint_url = endpoint_url
+        self.validate_certs = validate_certs
+        self.aws_ca_bundle = aws_ca_bundle
+        self._session = None
+        self._clients = {}
+
+    def session(self):
+        if self._session is None:
+            try:
+                self._session = boto3.session.Session(
+                    aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
+                    aws_session_token=self.session_token, profile_name=self.profile, region_name=self.region)
+            except botocore.exceptions.ProfileNotFound as exc:
+                raise MitosisError("AWS profile not found: {0}".format(exc), hint="Check `profile` or AWS_PROFILE.")
+        return self._session
+
+    def client(self, service):
+        if service not in self._clients:
+            session = self.session()
+            if not session.region_name:
+                raise MitosisError("No AWS region given.",
+                                   hint="Set `region` (or AWS_REGION / AWS_DEFAULT_REGION, or a profile's region).")
+            verify = self.aws_ca_bundle if (self.validate_certs and self.aws_ca_bundle) else self.validate_certs
+            self._clients[service] = session.client(
+                service, endpoint_url=self.endpoint_url or None, verify=verify,
+                config=Config(retries=dict(RETRY_CONFIG), user_agent_extra="mitosis.rds"))
+        return self._clients[service]
+
+    @property
+    def region_name(self):
+        return self.session().region_name
+
+
+def call(client, operation, identifier=None, **params):
+    """Call one AWS operation by its API name; errors become MitosisError."""
+    method = getattr(client, botocore.xform_name(operation))
+    try:
+        return method(**params)
+    except (BotoCoreError, ClientError) as exc:
+        raise from_aws_error(exc, operation, identifier)
+
+
+def paginate(client, operation, result_key, **params):
+    """All items of a paginated describe, page by page (never assume one page is all)."""
+    paginator = client.get_paginator(botocore.xform_name(operation))
+    items = []
+    try:
+        for page in paginator.paginate(**params):
+            items.extend(page.get(result_key, []))
+    except (BotoCoreError, ClientError) as exc:
+        raise from_aws_error(exc, operation, params.get("DBInstanceIdentifier"))
+    return items
+
+
+class Counter:
+    """Counts API calls made through a client (the planning benchmark reports them)."""
+
+    def __init__(self, client):
+        self.count = 0
+        client.meta.events.register("before-call.*.*", self._count)
+
+    def _count(self, **kwargs):
+        self.count += 1

@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Replication graphs built from DescribeDBInstances pages.
+
+An instance's parent is its `ReadReplicaSourceDBInstanceIdentifier`; its children are the instances
+that name it as parent (plus the cross-region ARNs in its `ReadReplicaDBInstanceIdentifiers`, which no
+local description can name). References may be ARNs: they are normalised to identifiers, and an ARN of
+another region marks a cross-region member, reported and never mistaken for a local instance.
+"""
+
+from __future__ import annotations
+
+from .aws import call, paginate
+
+
+def describe_instances(client, identifiers=None):
+    """Every instance of the account and region (or only `identifiers`), paginated."""
+    params = {}
+    if identifiers is not None:
+        if not identifiers:
+            return []
+        params["Filters"] = [{"Name": "db-instance-id", "Values": sorted(identifiers)}]
+    return paginate(client, "DescribeDBInstances", "DBInstances", **params)
+
+
+def parse_reference(ref, region):
+    """(identifier, other_region) for an identifier or ARN; other_region is None for a local instance."""
+    if not ref:
+        return None, None
+    if ref.startswith("arn:"):
+        parts = ref.split(":")
+        # arn:partition:rds:region:account:db:name
+        identifier = parts[-1] if len(parts) >= 7 else ref
+        ref_region = parts[3] if len(parts) >= 7 else None
+        if region and ref_region and ref_region != region:
+            return identifier, ref_region
+        return identifier, None
+    return ref, None
+
+
+class Graph:
+    """Index of instance descriptions with parent/child links resolved once (linear in instances)."""
+
+    def __init__(self, instances, region=None):
+        self.region = region
+        self.instances = {}
+        self.parents = {}
+        self.children = {}
+        self.cross_region_parents = {}
+        self.cross_region_children = {}
+        for inst in instances:
+            self.instances[inst["DBInstanceIdentifier"]] = inst
+        for name, inst in self.instances.items():
+            parent, other = parse_reference(inst.get("ReadReplicaSourceDBInstanceIdentifier"), region)
+            if other:
+                self.cross_region_parents[name] = {"identifier": parent, "region": other}
+            elif parent:
+                self.parents[name] = parent
+                self.children.setdefault(parent, [])
+                if name not in self.children[parent]:
+                    self.children[parent].append(name)
+            for ref in inst.get("ReadReplicaDBInstanceIdentifiers") or []:
+                child, other = parse_reference(ref, region)
+                if other:
+                    self.cross_region_children.setdefault(name, []).append({"identifier": child, "region": other})
+        for kids in self.children.values():
+            kids.sort()
+
+    def __contains__(self, name):
+        return name in self.instances
+
+    def get(self, name):
+        return self.instances.get(name)
+
+    def parent(self, name):
+        return self.parents.get(name)
+
+    def children_of(self, name):
+        return list(self.children.get(name, []))
+
+    def root(self, name):
+        seen = set()
+        while name in self.parents and name not in seen:
+            seen.add(name)
+            name = self.parents[name]
+        return name
+
+    def tree(self, root):
+        """Members of the tree under `root`, parents before children (breadth first)."""
+        order, queue, seen = [], [root], set()
+        while queue:
+            name = queue.pop(0)
+            if name in seen:
+                continue
+            seen.add(name)
+            order.append(name)
+            queue.extend(self.children_of(name))
+        return order
+
+    def depth(self, name):
+        depth, seen = 0, set()
+        while name in self.parents and name not in seen:
+            seen.add(name)
+            name = self.parents[name]
+            depth += 1
+        return depth
+
+
+def node_facts(graph, name, tags=None):
+    """One graph member in snake_case, as rds_graph_facts returns it."""
+    inst = graph.get(name) or {}
+    subnet_group = inst.get("DBSubnetGroup") or {}
+    facts = {
+        "identifier": name,
+        "parent": graph.parent(name),
+        "children": graph.children_of(name),
+        "depth": graph.depth(name),
+        "arn": inst.get("DBInstanceArn"),
+        "resource_id": inst.get("DbiResourceId"),
+        "engine": inst.get("Engine"),
+        "engine_version": inst.get("EngineVersion"),
+        "status": inst.get("DBInstanceStatus"),
+        "instance_class": inst.get("DBInstanceClass"),
+        "vpc_id": subnet_group.get("VpcId"),
+        "cluster": inst.get("DBClusterIdentifier"),
+        "deletion_protection": inst.get("DeletionProtection", False),
+        "cross_region_source": graph.cross_region_parents.get(name),
+        "cross_region_replicas": graph.cross_region_children.get(name, []),
+    }
+    if tags is not None:
+        facts["tags"] = {tag["Key"]: tag["Value"] for tag in tags}
+    return facts
+
+
+def graph_facts(graph, identifier, tags_of=None):
+    """The whole replication graph that contains `identifier`, root first."""
+    root = graph.root(identifier)
+    members = graph.tree(root)
+    nodes = [node_facts(graph, name, tags_of(name) if tags_of else None) for name in members]
+    return {
+        "identifier": identifier,
+        "root": root,
+        "members": members,
+        "nodes": nodes,
+        "cross_region": [
+            {"identifier": n["identifier"], "source": n["cross_region_source"], "replicas": n["cross_region_replicas"]}
+            for n in nodes if n["cross_region_source"] or n["cross_region_replicas"]
+        ],
+    }
+
+
+def list_tags(client, inst):
+    """The instance's own tags, from ListTagsForResource."""
+    return call(client, "ListTagsForResource", inst["DBInstanceIdentifier"],
+                ResourceName=inst["DBInstanceArn"]).get("TagList", [])

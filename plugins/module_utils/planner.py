@@ -1,0 +1,500 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The clone plan: every step from the live state, each marked pending or done, grouped in waves.
+
+AWS is the only state. For each node X of the target graph the planner looks at which of X, temp-X
+and old-X exist, reads the phase from that (copy, swap, cleanup), and marks every step of the whole
+clone pending or done, so a plan computed from any interrupted state finishes the job without
+repeating work. A state it cannot explain is an error, raised before anything changes.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .attributes import create_replica_params, modify_params, restore_params, unmet
+from .aws import MitosisError
+
+TEMP = "temp-"
+OLD = "old-"
+MAX_IDENTIFIER = 63
+
+COPY, SWAP, RESTART, CLEANUP = "copy", "swap", "restart", "cleanup"
+PENDING, DONE = "pending", "done"
+
+CREATE = "CreateDBInstanceReadReplica"
+RESTORE = "RestoreDBInstanceFromDBSnapshot"
+PROMOTE = "PromoteReadReplica"
+MODIFY = "ModifyDBInstance"
+DELETE = "DeleteDBInstance"
+RESTART_ACTION = "Restart"
+
+RESUME_HINT = "Fix the cause and run the same command again: the plan resumes from the live state."
+AURORA_HINT = "Clone Aurora clusters with Aurora cloning or cluster snapshots instead."
+
+
+def temp_name(name):
+    return TEMP + name
+
+
+def old_name(name):
+    return OLD + name
+
+
+def strip_prefix(name):
+    """The target node a name belongs to: only one leading temp-/old- prefix is stripped."""
+    for prefix in (TEMP, OLD):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+class Step:
+    def __init__(self, key, phase, action, identifier, params, node, depends_on=()):
+        self.key = key
+        self.phase = phase
+        self.action = action
+        self.identifier = identifier
+        self.params = params
+        self.node = node
+        self.depends_on = list(depends_on)
+        self.status = PENDING
+        self.reason = ""
+        self.wave = 0
+
+    def done(self, reason):
+        self.status = DONE
+        self.reason = reason
+
+    def pending(self, reason=""):
+        self.status = PENDING
+        self.reason = reason
+
+    @property
+    def new_identifier(self):
+        return self.params.get("NewDBInstanceIdentifier")
+
+    def to_dict(self):
+        return {
+            "id": self.key,
+            "phase": self.phase,
+            "action": self.action,
+            "identifier": self.identifier,
+            "params": self.params,
+            "node": self.node,
+            "depends_on": self.depends_on,
+            "status": self.status,
+            "reason": self.reason,
+            "wave": self.wave,
+        }
+
+
+class Node:
+    """One node X of the target graph and the instances that hold its three names."""
+
+    def __init__(self, name, parent, graph):
+        self.name = name
+        self.parent = parent
+        self.children = []
+        self.current = graph.get(name)
+        self.temp = graph.get(temp_name(name))
+        self.old = graph.get(old_name(name))
+
+    @property
+    def original(self):
+        """The description the clone copies attributes from (the old graph's instance once moved)."""
+        return self.old or self.current or self.temp
+
+
+def discover_nodes(graph, target):
+    """The target graph's nodes, parents first, read across X, temp-X and old-X of every node."""
+    nodes, order, queue = {}, [], [(target, None)]
+    while queue:
+        name, parent = queue.pop(0)
+        if name in nodes:
+            continue
+        node = Node(name, parent, graph)
+        nodes[name] = node
+        order.append(node)
+        if parent:
+            nodes[parent].children.append(name)
+        kids = set()
+        for holder in (name, temp_name(name), old_name(name)):
+            if holder in graph:
+                kids.update(strip_prefix(child) for child in graph.children_of(holder))
+        queue.extend((kid, name) for kid in sorted(kids))
+    return order
+
+
+class Plan:
+    def __init__(self, source, target, steps, nodes, mode, phase, snapshot=None):
+        self.source = source
+        self.target = target
+        self.steps = steps
+        self.nodes = nodes
+        self.mode = mode
+        self.phase = phase
+        self.snapshot = snapshot
+
+    def step(self, key):
+        for step in self.steps:
+            if step.key == key:
+                return step
+        return None
+
+    @property
+    def pending(self):
+        return [s for s in self.steps if s.status == PENDING]
+
+    def waves(self, phase=None):
+        return sorted({s.wave for s in self.steps if phase is None or s.phase == phase})
+
+    def retiring_resource_ids(self):
+        """DbiResourceId of the instances this clone retires (X before the swap, old-X after)."""
+        ids = []
+        for node in self.nodes:
+            inst = node.old or (node.current if self.phase == COPY else None)
+            if inst and inst.get("DbiResourceId"):
+                ids.append(inst["DbiResourceId"])
+        return ids
+
+    def to_dict(self):
+        return [s.to_dict() for s in self.steps]
+
+
+def _fail(message, identifier=None, hint=None):
+    raise MitosisError(message, operation="plan", identifier=identifier, hint=hint)
+
+
+def validate_names(nodes):
+    for node in nodes:
+        for prefix in (TEMP, OLD):
+            if node.name.startswith(prefix):
+                _fail("Target graph member {0} starts with '{1}', which mitosis.rds reserves for clones and "
+                      "retired instances.".format(node.name, prefix), node.name,
+                      "Rename it (or delete it if it is a leftover of an earlier run) before cloning.")
+        longest = max(len(temp_name(node.name)), len(old_name(node.name)))
+        if longest > MAX_IDENTIFIER:
+            _fail("{0} is too long to clone: with the '{1}' prefix it would have {2} characters and RDS allows {3}."
+                  .format(node.name, TEMP, longest, MAX_IDENTIFIER), node.name,
+                  "Shorten the instance identifier to at most {0} characters.".format(MAX_IDENTIFIER - len(TEMP)))
+
+
+def _engine(inst):
+    return (inst or {}).get("Engine")
+
+
+def validate(graph, source, target, nodes):
+    """Checks that must pass before any change; each error names the instance and what to do."""
+    if not source or not target:
+        _fail("Both source and target are required.")
+    if source == target:
+        _fail("Source and target are the same instance ({0}).".format(source), source,
+              "The target is the graph that gets replaced: pick a different one.")
+    src = graph.get(source)
+    if src is None:
+        _fail("Source instance {0} was not found in region {1}.".format(source, graph.region), source,
+              "Check the identifier and the region/credentials you use.")
+    root = nodes[0]
+    if root.current is None and root.temp is None and root.old is None:
+        _fail("Target instance {0} was not found in region {1}.".format(target, graph.region), target,
+              "Check the identifier and the region/credentials you use.")
+    if source in graph.cross_region_parents:
+        _fail("{0} is a cross-region read replica of {1}; mitosis.rds clones within one region."
+              .format(source, graph.cross_region_parents[source]["identifier"]), source)
+    if src.get("DBClusterIdentifier"):
+        _fail("{0} is a member of the Aurora cluster {1}; Aurora clusters are not supported yet."
+              .format(source, src["DBClusterIdentifier"]), source, AURORA_HINT)
+    source_graph = set(graph.tree(graph.root(source)))
+    for node in nodes:
+        if node.name in source_graph:
+            _fail("Target graph member {0} is part of the source's replication graph (rooted at {1})."
+                  .format(node.name, graph.root(source)), node.name,
+                  "The target must be an independent graph; cloning into it would replace production.")
+    parent_of_target = graph.parent(target) if root.current and not root.old else None
+    if parent_of_target:
+        _fail("Target {0} is a read replica of {1}; the target must be the root of its replication graph."
+              .format(target, parent_of_target), target,
+              "Use {0} as the target, or promote {1} first.".format(graph.root(target), target))
+    validate_names(nodes)
+    for node in nodes:
+        inst = node.original
+        if inst is None:
+            continue
+        if inst.get("DBClusterIdentifier"):
+            _fail("{0} is a member of the Aurora cluster {1}; Aurora clusters are not supported yet."
+                  .format(inst["DBInstanceIdentifier"], inst["DBClusterIdentifier"]), inst["DBInstanceIdentifier"],
+                  AURORA_HINT)
+        if _engine(inst) != _engine(src):
+            _fail("Engines differ: source {0} runs {1} but target member {2} runs {3}.".format(
+                source, _engine(src), inst["DBInstanceIdentifier"], _engine(inst)), inst["DBInstanceIdentifier"],
+                "Clone between instances of the same engine.")
+        name = inst["DBInstanceIdentifier"]
+        if name in graph.cross_region_children or name in graph.cross_region_parents:
+            _fail("Target member {0} has a cross-region replication link; mitosis.rds clones within one region."
+                  .format(name), name, "Remove the cross-region replica first.")
+
+
+def validate_retirable(nodes, phase):
+    """Deletion protection on an instance we will retire would block the cleanup: refuse up front."""
+    for node in nodes:
+        retired = node.old or (node.current if phase == COPY else None)
+        if retired is not None and retired.get("DeletionProtection"):
+            rname = retired["DBInstanceIdentifier"]
+            _fail("Target member {0} has deletion protection enabled, which would block the cleanup of {1}."
+                  .format(rname, old_name(node.name)), rname,
+                  "Disable it first: aws rds modify-db-instance --db-instance-identifier {0} "
+                  "--no-deletion-protection --apply-immediately".format(rname))
+
+
+def uses_snapshot(graph, source, target_inst, restore_snapshot):
+    if restore_snapshot:
+        return True
+    src_vpc = ((graph.get(source) or {}).get("DBSubnetGroup") or {}).get("VpcId")
+    dst_vpc = ((target_inst or {}).get("DBSubnetGroup") or {}).get("VpcId")
+    return bool(src_vpc and dst_vpc and src_vpc != dst_vpc)
+
+
+def newest_snapshot(snapshots):
+    available = [s for s in snapshots if s.get("Status") == "available"]
+    if not available:
+        return None
+    return max(available, key=lambda s: str(s.get("SnapshotCreateTime") or ""))
+
+
+def build_steps(source, nodes, tags_of, snapshot):
+    """Every step of a whole clone, with the dependencies that matter."""
+    steps = []
+    copy_keys = []
+    by_node = {}
+
+    def add(step):
+        steps.append(step)
+        if step.phase == COPY:
+            copy_keys.append(step.key)
+        return step
+
+    root = nodes[0]
+    for node in nodes:
+        desc = node.original
+        tags = tags_of(desc)
+        enable_backups = bool(node.children) or node is root
+        if node is root and snapshot is not None:
+            first = add(Step("restore:" + node.name, COPY, RESTORE, temp_name(node.name),
+                             restore_params(desc, tags, snapshot["DBSnapshotIdentifier"]), node.name))
+            last = add(Step("modify:" + node.name, COPY, MODIFY, temp_name(node.name),
+                            modify_params(desc, enable_backups=True, restored=True), node.name, [first.key]))
+        elif node is root:
+            first = add(Step("create:" + node.name, COPY, CREATE, temp_name(node.name),
+                             create_replica_params(desc, tags, source), node.name))
+            promote = add(Step("promote:" + node.name, COPY, PROMOTE, temp_name(node.name), {}, node.name,
+                               [first.key]))
+            last = add(Step("modify:" + node.name, COPY, MODIFY, temp_name(node.name),
+                            modify_params(desc, enable_backups=True), node.name, [promote.key]))
+        else:
+            parent_ready = by_node[node.parent]["modify"]
+            last = add(Step("create:" + node.name, COPY, CREATE, temp_name(node.name),
+                            create_replica_params(desc, tags, temp_name(node.parent)), node.name, [parent_ready]))
+            params = modify_params(desc, enable_backups=enable_backups)
+            if len(params) > 1:  # more than ApplyImmediately: something to change
+                last = add(Step("modify:" + node.name, COPY, MODIFY, temp_name(node.name), params, node.name,
+                                [last.key]))
+        by_node[node.name] = {"modify": last.key}
+
+    # The swap starts only once the whole copy is in place; names are unavailable as briefly as
+    # possible: every X moves aside together, then every temp-X takes its name.
+    for node in reversed(nodes):
+        aside = add(Step("swap-out:" + node.name, SWAP, MODIFY, node.name,
+                         {"ApplyImmediately": True, "NewDBInstanceIdentifier": old_name(node.name)},
+                         node.name, copy_keys))
+        by_node[node.name]["swap-out"] = aside.key
+    for node in reversed(nodes):
+        add(Step("swap-in:" + node.name, SWAP, MODIFY, temp_name(node.name),
+                 {"ApplyImmediately": True, "NewDBInstanceIdentifier": node.name},
+                 node.name, [by_node[node.name]["swap-out"]]))
+    restart = add(Step("restart:" + root.name, RESTART, RESTART_ACTION, root.name, {}, root.name,
+                       ["swap-in:" + n.name for n in nodes]))
+    # Leaves first: deleting a primary before its replicas would promote them.
+    for node in reversed(nodes):
+        add(Step("delete:" + node.name, CLEANUP, DELETE, old_name(node.name), {"SkipFinalSnapshot": True},
+                 node.name, [restart.key] + ["delete:" + c for c in node.children]))
+    return steps
+
+
+def assign_waves(steps):
+    """wave = 1 + the latest wave among a step's dependencies: independent steps share a wave."""
+    by_key = {s.key: s for s in steps}
+    for step in steps:  # steps are built in dependency order
+        step.wave = 1 + max([by_key[d].wave for d in step.depends_on] or [0])
+
+
+def _status(inst):
+    return (inst or {}).get("DBInstanceStatus", "")
+
+
+def _source_of(graph, inst):
+    return graph.parent(inst["DBInstanceIdentifier"]) if inst else None
+
+
+def classify(graph, source, nodes, previous_resource_ids):
+    """The phase read from which of X, temp-X and old-X exist; unexplained leftovers are errors."""
+    any_old = any(n.old for n in nodes)
+    if not any_old:
+        for node in nodes:
+            if node.current is None:
+                holder = temp_name(node.name) if node.temp else node.name
+                _fail("{0} exists but {1} is not part of the target graph: it does not fit this clone."
+                      .format(holder, node.name) if node.temp else
+                      "Target member {0} is missing.".format(node.name), holder,
+                      "Delete or rename the leftover instance {0} and run again.".format(holder)
+                      if node.temp else None)
+            if node.temp is not None:
+                expected = [source, None] if node.parent is None else [temp_name(node.parent)]
+                actual = _source_of(graph, node.temp)
+                if actual not in expected:
+                    _fail("{0} replicates from {1}, which does not fit a clone of {2} from {3}.".format(
+                        temp_name(node.name), actual or "nothing", node.name, expected[0]), temp_name(node.name),
+                        "Delete {0} (a leftover of another run) and run again.".format(temp_name(node.name)))
+        for node in nodes:
+            if node.temp is not None and node.parent and nodes_by_name(nodes)[node.parent].temp is None:
+                _fail("{0} exists without {1}: it does not fit this clone.".format(
+                    temp_name(node.name), temp_name(node.parent)), temp_name(node.name),
+                    "Delete {0} and run again.".format(temp_name(node.name)))
+        if previous_resource_ids is not None and all(n.temp is None for n in nodes) and all(
+                n.current.get("DbiResourceId") not in previous_resource_ids for n in nodes):
+            return "complete"
+        return COPY
+    states = {}
+    for node in nodes:
+        key = (node.current is not None, node.temp is not None, node.old is not None)
+        if key == (True, True, False):
+            states[node.name] = "before-swap"
+        elif key == (False, True, True):
+            states[node.name] = "moved-aside"
+        elif key == (True, False, True):
+            states[node.name] = "swapped"
+            born, retired_born = node.current.get("InstanceCreateTime"), node.old.get("InstanceCreateTime")
+            if born and retired_born and born < retired_born:
+                _fail("{0} exists beside {1}, but {1} is older than {0}, so {1} is not a clone that took over from "
+                      "{0}: {0} does not fit this clone.".format(old_name(node.name), node.name), old_name(node.name),
+                      "Delete or rename the leftover {0} and run again.".format(old_name(node.name)))
+        elif key == (True, False, False):
+            states[node.name] = "cleaned"
+        else:
+            present = [n for n, inst in ((node.name, node.current), (temp_name(node.name), node.temp),
+                                         (old_name(node.name), node.old)) if inst is not None]
+            _fail("The names of {0} are in a state no clone explains: only {1} exist{2}.".format(
+                node.name, ", ".join(present) or "none of X, temp-X, old-X", "s" if len(present) == 1 else ""),
+                node.name, "Inspect these instances, restore the missing name by hand, and run again.")
+    if "cleaned" in states.values() and any(s in ("before-swap", "moved-aside") for s in states.values()):
+        stray = [n for n, s in states.items() if s == "cleaned"]
+        _fail("old-* instances were deleted before the swap finished ({0}); the state does not fit a clone."
+              .format(", ".join(stray)), stray[0], "Inspect the target graph by hand before running again.")
+    if all(s in ("swapped", "cleaned") for s in states.values()):
+        return CLEANUP
+    return SWAP
+
+
+def nodes_by_name(nodes):
+    return {n.name: n for n in nodes}
+
+
+def mark(plan_phase, nodes, steps, graph, source):
+    by_name = nodes_by_name(nodes)
+    for step in steps:
+        node = by_name[step.node]
+        if plan_phase == "complete":
+            step.done("the clone is complete: {0} is a new instance".format(step.node))
+            continue
+        if step.phase == COPY:
+            if plan_phase != COPY:
+                step.done("the copy finished before the swap started")
+                continue
+            temp = node.temp
+            if step.action in (CREATE, RESTORE):
+                if temp is not None:
+                    step.done("{0} exists ({1})".format(step.identifier, _status(temp)))
+            elif step.action == PROMOTE:
+                if temp is not None and _source_of(graph, temp) is None:
+                    step.done("{0} is standalone".format(step.identifier))
+            elif step.action == MODIFY:
+                if temp is not None:
+                    missing = unmet(temp, step.params)
+                    if not missing:
+                        step.done("{0} already has these values".format(step.identifier))
+                    else:
+                        step.pending("differs in " + ", ".join(missing))
+        elif step.phase == SWAP:
+            if plan_phase == CLEANUP:
+                step.done("the swap finished")
+            elif step.key.startswith("swap-out:"):
+                if node.old is not None:
+                    step.done("{0} exists".format(old_name(step.node)))
+                elif _status(node.current) == "renaming":
+                    step.pending("rename in progress")
+            else:
+                if node.temp is None and node.current is not None and plan_phase == SWAP:
+                    step.done("{0} is the clone".format(step.node))
+                elif _status(node.temp) == "renaming":
+                    step.pending("rename in progress")
+        elif step.phase == RESTART:
+            if plan_phase == CLEANUP and all(n.old is None for n in nodes):
+                step.done("every old-* instance is deleted")
+            elif plan_phase == CLEANUP:
+                step.pending("runs (again) before any old-* instance is deleted")
+        elif step.phase == CLEANUP:
+            if plan_phase == CLEANUP and node.old is None:
+                step.done("{0} is deleted".format(step.identifier))
+            elif _status(node.old) == "deleting":
+                step.pending("delete in progress")
+
+
+def plan_clone(graph, source, target, tags_of, snapshots_of, restore_snapshot=False, previous_resource_ids=None):
+    """The whole plan for cloning `source` into the graph rooted at `target`, from the live `graph`."""
+    if not source or not target:
+        _fail("Both source and target are required.")
+    nodes = discover_nodes(graph, target)
+    validate(graph, source, target, nodes)
+    phase = classify(graph, source, nodes, previous_resource_ids)
+    validate_retirable(nodes, phase)
+    snapshot = None
+    mode = "replica"
+    if uses_snapshot(graph, source, nodes[0].original, restore_snapshot):
+        mode = "snapshot"
+        snapshot = newest_snapshot(snapshots_of(source))
+        if snapshot is None and phase == COPY and nodes[0].temp is None:
+            why = "restore_snapshot is set" if restore_snapshot else \
+                "source and target subnet groups are in different VPCs"
+            _fail("No available snapshot of {0} to restore from ({1}).".format(source, why), source,
+                  "Create one (aws rds create-db-snapshot --db-instance-identifier {0} ...) or wait for the "
+                  "next automated backup, then run again.".format(source))
+        if snapshot is None:
+            snapshot = {"DBSnapshotIdentifier": "(already restored)"}
+    steps = build_steps(source, nodes, tags_of, snapshot)
+    assign_waves(steps)
+    mark(phase, nodes, steps, graph, source)
+    return Plan(source, target, steps, nodes, mode, phase, snapshot)
+
+
+def _params_text(params):
+    return json.dumps(params, sort_keys=False, default=str)
+
+
+def flight_plan(plan):
+    """The human-readable flight plan: one line per call, done steps marked as skipped and why."""
+    lines = ["Flight plan: clone {0} into the graph of {1} ({2} node{3}, {4} path, phase: {5})".format(
+        plan.source, plan.target, len(plan.nodes), "" if len(plan.nodes) == 1 else "s", plan.mode, plan.phase)]
+    for step in plan.steps:
+        mark_text = "pending" if step.status == PENDING else "skip: " + step.reason
+        if step.status == PENDING and step.reason:
+            mark_text = "pending: " + step.reason
+        lines.append("wave {0:>2}  {1} {2}  [{3}]".format(step.wave, step.action, step.identifier, mark_text))
+        if step.action == RESTART_ACTION:
+            lines.append("          (runs the restart task; the application reconnects to the new {0})".format(
+                step.identifier))
+        else:
+            lines.append("          " + _params_text(step.params))
+    pending = len(plan.pending)
+    lines.append("{0} of {1} steps pending.".format(pending, len(plan.steps)))
+    return "\n".join(lines)
