@@ -1,0 +1,170 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: rds_graph_facts
+short_description: Discover the replication graph of an RDS instance
+version_added: 0.1.0
+description:
+  - Returns the replication tree that contains an RDS instance, from its root down, as O(ansible_facts.rds_graph).
+  - Reads every instance of the account and region with a paginated C(DescribeDBInstances), then links each replica
+    to its source through C(ReadReplicaSourceDBInstanceIdentifier). ARNs are normalised to identifiers; a replica
+    or source in another region is reported under RV(ansible_facts.rds_graph.cross_region), never mistaken for a
+    local instance.
+  - Read-only.
+author:
+  - mitosis.rds developers
+options:
+  identifier:
+    description:
+      - Any member of the graph (the root or a replica).
+    type: str
+    required: true
+    aliases: [db_instance_identifier]
+  tags:
+    description:
+      - Fetch each member's tags with C(ListTagsForResource).
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - mitosis.rds.aws
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  facts:
+    support: full
+seealso:
+  - module: mitosis.rds.rds_mitosis_plan
+"""
+
+EXAMPLES = r"""
+- name: Read the demo stack's replication graph
+  mitosis.rds.rds_graph_facts:
+    identifier: mitosis-demo
+
+- name: Show its members, parents first
+  ansible.builtin.debug:
+    msg: "{{ rds_graph.members }}"
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts set by this module.
+  returned: always
+  type: dict
+  contains:
+    rds_graph:
+      description: The replication graph.
+      returned: always
+      type: dict
+      contains:
+        identifier:
+          description: The instance asked about.
+          type: str
+          sample: mitosis-demo-replica
+        root:
+          description: The root of its graph.
+          type: str
+          sample: mitosis-demo
+        members:
+          description: Every local member, parents before children.
+          type: list
+          elements: str
+          sample: ["mitosis-demo", "mitosis-demo-replica"]
+        nodes:
+          description: One entry per member.
+          type: list
+          elements: dict
+          contains:
+            identifier:
+              description: The member's C(DBInstanceIdentifier).
+              type: str
+            parent:
+              description: Its source, or null for the root.
+              type: str
+            children:
+              description: Its local replicas.
+              type: list
+              elements: str
+            depth:
+              description: 0 for the root, 1 for its replicas, and so on.
+              type: int
+            arn:
+              description: C(DBInstanceArn).
+              type: str
+            resource_id:
+              description: C(DbiResourceId), which survives renames.
+              type: str
+            engine:
+              description: Database engine.
+              type: str
+            engine_version:
+              description: Engine version.
+              type: str
+            status:
+              description: C(DBInstanceStatus).
+              type: str
+            instance_class:
+              description: C(DBInstanceClass).
+              type: str
+            vpc_id:
+              description: VPC of its subnet group.
+              type: str
+            cluster:
+              description: Aurora cluster it belongs to, if any.
+              type: str
+            deletion_protection:
+              description: Whether deletion protection is on.
+              type: bool
+            cross_region_source:
+              description: Its source when that lives in another region (C(identifier), C(region)).
+              type: dict
+            cross_region_replicas:
+              description: Its replicas in other regions (C(identifier), C(region)).
+              type: list
+              elements: dict
+            tags:
+              description: The member's tags as a dict (when O(tags=true)).
+              type: dict
+        cross_region:
+          description: Members with a replication link to another region.
+          type: list
+          elements: dict
+"""
+
+from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
+from ansible_collections.mitosis.rds.plugins.module_utils.graph import Graph, describe_instances, graph_facts, list_tags
+from ansible_collections.mitosis.rds.plugins.module_utils.module import MitosisModule
+
+
+def discover(module):
+    rds = module.connection.client("rds")
+    identifier = module.params["identifier"]
+    graph = Graph(describe_instances(rds), rds.meta.region_name)
+    if identifier not in graph:
+        raise MitosisError("Instance {0} was not found in region {1}.".format(identifier, graph.region),
+                           operation="DescribeDBInstances", identifier=identifier,
+                           hint="Check the identifier and the region/credentials you use.")
+    tags_of = (lambda name: list_tags(rds, graph.get(name))) if module.params["tags"] else None
+    return {"changed": False, "ansible_facts": {"rds_graph": graph_facts(graph, identifier, tags_of)}}
+
+
+def main():
+    module = MitosisModule(
+        argument_spec=dict(
+            identifier=dict(type="str", required=True, aliases=["db_instance_identifier"]),
+            tags=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    module.run(discover)
+
+
+if __name__ == "__main__":
+    main()

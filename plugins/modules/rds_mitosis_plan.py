@@ -1,0 +1,244 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: rds_mitosis_plan
+short_description: Plan the clone of an RDS instance's data into another replication graph
+version_added: 0.1.0
+description:
+  - Reads the live state of the source instance and of the target replication graph and returns the ordered,
+    idempotent plan that clones the source's data into a copy of the target graph, swaps the names, restarts the
+    application and deletes the old graph.
+  - Every step is marked V(pending) or V(done) from the live state, so the plan of an interrupted clone is its
+    continuation. Steps that can run side by side share a O(wave).
+  - Validates everything before any change and fails with a message that names the instance and says what to do
+    (missing or identical instances, a target inside the source's graph, names too long for the C(temp-)/C(old-)
+    prefixes, engines that differ, deletion protection, Aurora members, a snapshot path without a snapshot,
+    leftover C(temp-*)/C(old-*) instances that do not fit the plan).
+  - Also returns the minimal IAM policy for the planned calls, locked to the account and region.
+  - Read-only; never reports a change. Runs the same in check mode.
+author:
+  - mitosis.rds developers
+options:
+  source:
+    description:
+      - Identifier of the instance whose data is cloned (for example the production primary). Never modified.
+    type: str
+    required: true
+  target:
+    description:
+      - Identifier of the root of the replication graph to replace (for example the demo primary).
+    type: str
+    required: true
+  restore_snapshot:
+    description:
+      - Create the new target primary by restoring the newest available snapshot of O(source) instead of through
+        a read replica. Chosen automatically when source and target subnet groups are in different VPCs.
+    type: bool
+    default: false
+  previous_resource_ids:
+    description:
+      - C(DbiResourceId) values of the instances the clone retires, as returned by an earlier plan in
+        RV(retiring_resource_ids). Target nodes held by other instances, with no C(temp-*) or C(old-*) left,
+        count as already cloned, so a plan taken after a finished clone shows nothing pending.
+    type: list
+    elements: str
+  iam_policy:
+    description:
+      - Compute RV(iam_policy) (one C(sts:GetCallerIdentity) call to learn the account).
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - mitosis.rds.aws
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+notes:
+  - The restart step (O(plan[].action=Restart)) is run by the caller, see the M(mitosis.rds.rds_mitosis_step) module
+    and the C(mitosis.rds.clone) role.
+seealso:
+  - module: mitosis.rds.rds_mitosis_step
+  - module: mitosis.rds.rds_graph_facts
+"""
+
+EXAMPLES = r"""
+- name: Show the flight plan for refreshing demo from production
+  mitosis.rds.rds_mitosis_plan:
+    source: mitosis-prod
+    target: mitosis-demo
+  register: mitosis_plan
+
+- name: Print it
+  ansible.builtin.debug:
+    msg: "{{ mitosis_plan.flight_plan_lines }}"
+
+- name: Write the minimal IAM policy for this refresh
+  ansible.builtin.copy:
+    content: "{{ mitosis_plan.iam_policy | to_nice_json }}"
+    dest: mitosis-demo-policy.json
+    mode: "0644"
+
+- name: Plan through a snapshot restore, with explicit credentials and region
+  mitosis.rds.rds_mitosis_plan:
+    source: mitosis-prod
+    target: mitosis-staging
+    restore_snapshot: true
+    region: eu-west-1
+    profile: refresh-bot
+"""
+
+RETURN = r"""
+plan:
+  description: Every step of the clone, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Stable key of the step, for example C(create:mitosis-demo) or C(swap-in:mitosis-demo).
+      type: str
+      sample: create:mitosis-demo
+    action:
+      description: The RDS API operation, or C(Restart) for the restart step.
+      type: str
+      sample: CreateDBInstanceReadReplica
+    identifier:
+      description: The C(DBInstanceIdentifier) acted on.
+      type: str
+      sample: temp-mitosis-demo
+    params:
+      description: Exactly the parameters sent, minus the identifier.
+      type: dict
+      sample: {"SourceDBInstanceIdentifier": "mitosis-prod", "DBInstanceClass": "db.t3.micro", "Port": 5430}
+    status:
+      description: V(pending) or V(done), from the live state.
+      type: str
+      sample: pending
+    reason:
+      description: Why a step is done (or what a pending step waits for).
+      type: str
+      sample: temp-mitosis-demo exists (available)
+    wave:
+      description: Steps with the same wave are independent and run side by side.
+      type: int
+      sample: 1
+    phase:
+      description: V(copy), V(swap), V(restart) or V(cleanup).
+      type: str
+      sample: copy
+    node:
+      description: The target graph member the step serves.
+      type: str
+      sample: mitosis-demo
+    depends_on:
+      description: Ids of the steps that must be done first.
+      type: list
+      elements: str
+      sample: ["create:mitosis-demo"]
+flight_plan:
+  description: The plan as text, one call per entry with its parameters; done steps are marked skipped and why.
+  returned: always
+  type: str
+flight_plan_lines:
+  description: RV(flight_plan) split into lines, for readable C(debug) output.
+  returned: always
+  type: list
+  elements: str
+waves:
+  description: The wave numbers of each phase, in order.
+  returned: always
+  type: dict
+  sample: {"copy": [1, 2, 3, 4, 5], "swap": [6, 7], "restart": [8], "cleanup": [9, 10]}
+mode:
+  description: V(replica) (read replica then promote) or V(snapshot) (restore from the newest snapshot).
+  returned: always
+  type: str
+  sample: replica
+phase:
+  description: The phase read from the live state, V(copy), V(swap), V(cleanup) or V(complete).
+  returned: always
+  type: str
+  sample: copy
+pending:
+  description: Number of pending steps.
+  returned: always
+  type: int
+  sample: 12
+nodes:
+  description: The target graph's members, parents first.
+  returned: always
+  type: list
+  elements: str
+  sample: ["mitosis-demo", "mitosis-demo-replica"]
+retiring_resource_ids:
+  description: C(DbiResourceId) of the instances this clone retires; pass them as O(previous_resource_ids) later.
+  returned: always
+  type: list
+  elements: str
+iam_policy:
+  description: The minimal IAM policy document for the planned calls, one statement per action.
+  returned: when O(iam_policy=true)
+  type: dict
+api_calls:
+  description: Number of AWS API calls made to compute the plan.
+  returned: always
+  type: int
+  sample: 4
+"""
+
+from ansible_collections.mitosis.rds.plugins.module_utils.aws import Counter
+from ansible_collections.mitosis.rds.plugins.module_utils.executor import live_plan
+from ansible_collections.mitosis.rds.plugins.module_utils.module import MitosisModule
+from ansible_collections.mitosis.rds.plugins.module_utils.planner import flight_plan
+from ansible_collections.mitosis.rds.plugins.module_utils.policy import caller_account, iam_policy
+
+
+def plan(module):
+    p = module.params
+    rds = module.connection.client("rds")
+    counter = Counter(rds)
+    the_plan, _graph = live_plan(rds, p["source"], p["target"], p["restore_snapshot"], p["previous_resource_ids"])
+    text = flight_plan(the_plan)
+    result = {
+        "changed": False,
+        "plan": the_plan.to_dict(),
+        "flight_plan": text,
+        "flight_plan_lines": text.splitlines(),
+        "waves": {phase: the_plan.waves(phase) for phase in ("copy", "swap", "restart", "cleanup")},
+        "mode": the_plan.mode,
+        "phase": the_plan.phase,
+        "pending": len(the_plan.pending),
+        "nodes": [node.name for node in the_plan.nodes],
+        "retiring_resource_ids": the_plan.retiring_resource_ids(),
+    }
+    if p["iam_policy"]:
+        sts = module.connection.client("sts")
+        sts_counter = Counter(sts)
+        result["iam_policy"] = iam_policy(the_plan, caller_account(sts), rds.meta.region_name)
+        counter.count += sts_counter.count
+    result["api_calls"] = counter.count
+    return result
+
+
+def main():
+    module = MitosisModule(
+        argument_spec=dict(
+            source=dict(type="str", required=True),
+            target=dict(type="str", required=True),
+            restore_snapshot=dict(type="bool", default=False),
+            previous_resource_ids=dict(type="list", elements="str"),
+            iam_policy=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    module.run(plan)
+
+
+if __name__ == "__main__":
+    main()
