@@ -7,6 +7,7 @@ COLLECTION_LINK := .collections/ansible_collections/mitosis/rds
 PORT ?= 5454
 SPEED ?= 0.05
 PYTEST_ARGS ?=
+SANITY_ARGS ?=
 
 .PHONY: venv endpoint demo test lint sanity unit functional endpoint-tests bench clean
 
@@ -30,11 +31,15 @@ demo: venv
 
 test: venv lint sanity unit endpoint-tests functional
 
+# ansible-lint on the collection content; .ansible-lint sets the exclusions and offline mode
+# (--offline repeated here so no run ever installs dependencies or checks versions online).
 lint: venv
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint --profile production
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint --profile production --offline
 
+# ansible-test sanity on the built tarball (see devtools/sanity.py); e.g. SANITY_ARGS="--test pep8 -v"
+# or SANITY_ARGS=--all-pythons (also compile/import-test with every installed Python 3.8-3.13).
 sanity: venv
-	$(BIN)/python -m devtools.sanity
+	$(BIN)/python -m devtools.sanity $(SANITY_ARGS)
 
 unit: venv
 	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)

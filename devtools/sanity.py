@@ -18,14 +18,20 @@ Steps (each one timed and reported):
    from PyPI, cached by ansible-test in ~/.ansible/test/venv/. Once both caches exist (after the first
    run) a run needs no network at all.
 
-Usage: python -m devtools.sanity [--source DIR] [--python X.Y] [ansible-test sanity options ...]
+   With --all-pythons, `--python` is left out and every Python 3.8-3.13 found on PATH or in
+   ~/.pyenv/versions is put on PATH, so compile and import run on each of them (module and
+   module_utils code must run on all target versions); missing versions are skipped by ansible-test.
+
+Usage: python -m devtools.sanity [--source DIR] [--python X.Y | --all-pythons] [ansible-test sanity options ...]
 e.g.   python -m devtools.sanity --test validate-modules -v
        python -m devtools.sanity --source /tmp/scratch-copy     (check another checkout of the collection)
+Exit status: 0 when ansible-test sanity passed, non-zero otherwise (build failure or failing tests).
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import shutil
 import subprocess
@@ -153,16 +159,45 @@ def build_and_extract(source: Path) -> Path:
     return dest
 
 
-def run_sanity(dest: Path, python: str, extra: list[str]) -> int:
+def target_python_dirs() -> list[str]:
+    """Directories holding a working pythonX.Y for each Python version ansible-test supports for modules."""
+    from ansible_test._util.target.common.constants import CONTROLLER_PYTHON_VERSIONS, REMOTE_ONLY_PYTHON_VERSIONS
+
+    directories = []
+
+    for version in REMOTE_ONLY_PYTHON_VERSIONS + CONTROLLER_PYTHON_VERSIONS:
+        candidates = [shutil.which(f'python{version}')]
+        # pyenv shims only answer for the selected versions (and ansible-test drops PYENV_VERSION), so use the real ones.
+        installed = glob.glob(os.path.expanduser(f'~/.pyenv/versions/{version}.*/bin/python{version}'))
+        candidates += sorted(installed, key=lambda path: [int(part) for part in path.split('/')[-3].split('.') if part.isdigit()],
+                             reverse=True)
+
+        for candidate in filter(None, candidates):
+            if subprocess.run([candidate, '-c', ''], capture_output=True, check=False).returncode == 0:
+                directories.append(os.path.dirname(candidate))
+                say(f'Python {version}: {candidate}')
+                break
+        else:
+            say(f'Python {version}: not found, ansible-test will skip it')
+
+    return directories
+
+
+def run_sanity(dest: Path, python: str | None, extra: list[str]) -> int:
     env = dict(os.environ)
     env['ANSIBLE_TEST_CONTENT_ROOT'] = str(dest)
-    env['PATH'] = os.pathsep.join([str(BIN), env.get('PATH', os.defpath)])
+    path = [str(BIN)]
+
+    if python is None:
+        path += [directory for directory in target_python_dirs() if directory not in path]
+
+    env['PATH'] = os.pathsep.join(path + [env.get('PATH', os.defpath)])
 
     # The repository's ansible.cfg / collection paths must not leak into the check of the built collection.
     for variable in ('ANSIBLE_CONFIG', 'ANSIBLE_COLLECTIONS_PATH', 'ANSIBLE_COLLECTIONS_PATHS'):
         env.pop(variable, None)
 
-    command = [BIN / 'ansible-test', 'sanity', '--venv', '--python', python] + extra
+    command = [BIN / 'ansible-test', 'sanity', '--venv'] + (['--python', python] if python else []) + extra
 
     return run(command, cwd=dest, env=env).returncode
 
@@ -173,10 +208,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--source', type=Path, default=ROOT, help='collection checkout to build (default: this repository)')
     parser.add_argument('--python', default=f'{sys.version_info[0]}.{sys.version_info[1]}',
                         help='Python version for ansible-test (default: the running one)')
+    parser.add_argument('--all-pythons', action='store_true',
+                        help='also compile/import-test modules and module_utils with every other Python version '
+                             'ansible-test supports for targets (3.8-3.13) that is installed here (PATH or ~/.pyenv)')
     args, extra = parser.parse_known_args(argv)
+
+    if args.all_pythons:
+        args.python = None
 
     started = time.monotonic()
     status = 1
+    verdict = 'FAILED: interrupted'
 
     try:
         with timed('pip bootstrap stand-in'):
@@ -191,18 +233,17 @@ def main(argv: list[str] | None = None) -> int:
         if status:
             raise Failure(f'ansible-test sanity exited with status {status}; the errors are listed above '
                           f'(results in {(dest / "tests/output").relative_to(ROOT)})')
+
+        verdict = 'PASSED: ansible-test sanity is green'
     except Failure as error:
-        say('FAILED: ' + str(error))
+        verdict = f'FAILED: {error}'
         status = status or 1
     finally:
         TIMINGS.append(('total', time.monotonic() - started))
         say('timings: ' + ', '.join(f'{label} {seconds:.1f}s' for label, seconds in TIMINGS))
-
-    if not status:
-        say('PASSED: ansible-test sanity is green')
+        say(verdict)
 
     return status
-
 
 if __name__ == '__main__':
     sys.exit(main())

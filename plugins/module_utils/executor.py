@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from .attributes import unmet
-from .aws import FAILED_STATUSES, MitosisError, call, error_code, paginate
+from .aws import FAILED_STATUSES, MitosisError, call, paginate
 from .graph import Graph, describe_instances, list_tags, parse_reference
 from .planner import (CLEANUP, CREATE, DELETE, DONE, MODIFY, PENDING, PROMOTE, RESTART_ACTION, RESTORE, RESUME_HINT,
                       plan_clone)
@@ -157,7 +157,7 @@ class Waiter:
         self._fail_if_failed(step.identifier, status, "waiting for {0}".format(step.action))
         if status != "available":
             return False
-        parent, _ = parse_reference(inst.get("ReadReplicaSourceDBInstanceIdentifier"), self.rds.meta.region_name)
+        parent = parse_reference(inst.get("ReadReplicaSourceDBInstanceIdentifier"), self.rds.meta.region_name)[0]
         if step.action == CREATE:
             return parent == step.params["SourceDBInstanceIdentifier"]
         if step.action == PROMOTE:

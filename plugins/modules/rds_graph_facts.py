@@ -10,14 +10,14 @@ module: rds_graph_facts
 short_description: Discover the replication graph of an RDS instance
 version_added: 0.1.0
 description:
-  - Returns the replication tree that contains an RDS instance, from its root down, as O(ansible_facts.rds_graph).
+  - Returns the replication tree that contains an RDS instance, from its root down, as RV(ansible_facts.rds_graph).
   - Reads every instance of the account and region with a paginated C(DescribeDBInstances), then links each replica
     to its source through C(ReadReplicaSourceDBInstanceIdentifier). ARNs are normalised to identifiers; a replica
     or source in another region is reported under RV(ansible_facts.rds_graph.cross_region), never mistaken for a
     local instance.
   - Read-only.
 author:
-  - mitosis.rds developers
+  - mitosis.rds developers (@mitosis-rds)
 options:
   identifier:
     description:
@@ -34,10 +34,13 @@ extends_documentation_fragment:
   - mitosis.rds.aws
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   facts:
+    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
 seealso:
   - module: mitosis.rds.rds_mitosis_plan

@@ -14,7 +14,7 @@ description:
     idempotent plan that clones the source's data into a copy of the target graph, swaps the names, restarts the
     application and deletes the old graph.
   - Every step is marked V(pending) or V(done) from the live state, so the plan of an interrupted clone is its
-    continuation. Steps that can run side by side share a O(wave).
+    continuation. Steps that can run side by side share a RV(plan[].wave).
   - Validates everything before any change and fails with a message that names the instance and says what to do
     (missing or identical instances, a target inside the source's graph, names too long for the C(temp-)/C(old-)
     prefixes, engines that differ, deletion protection, Aurora members, a snapshot path without a snapshot,
@@ -22,7 +22,7 @@ description:
   - Also returns the minimal IAM policy for the planned calls, locked to the account and region.
   - Read-only; never reports a change. Runs the same in check mode.
 author:
-  - mitosis.rds developers
+  - mitosis.rds developers (@mitosis-rds)
 options:
   source:
     description:
@@ -56,11 +56,13 @@ extends_documentation_fragment:
   - mitosis.rds.aws
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
-  - The restart step (O(plan[].action=Restart)) is run by the caller, see the M(mitosis.rds.rds_mitosis_step) module
+  - The restart step (RV(plan[].action=Restart)) is run by the caller, see the M(mitosis.rds.rds_mitosis_step) module
     and the C(mitosis.rds.clone) role.
 seealso:
   - module: mitosis.rds.rds_mitosis_step

@@ -22,7 +22,7 @@ description:
   - Refuses to delete anything outside the C(old-*) names of the plan, and refuses deletes until the swap is
     finished. The restart step is not applied here; the C(mitosis.rds.clone) role runs it.
 author:
-  - mitosis.rds developers
+  - mitosis.rds developers (@mitosis-rds)
 options:
   source:
     description: Identifier of the instance whose data is cloned, as given to M(mitosis.rds.rds_mitosis_plan).
@@ -65,10 +65,13 @@ extends_documentation_fragment:
   - mitosis.rds.aws
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Calls nothing that mutates; pending steps report C(changed=true) and the call they would make.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
+    details: Before and after of every instance the pending steps touch.
 seealso:
   - module: mitosis.rds.rds_mitosis_plan
 """

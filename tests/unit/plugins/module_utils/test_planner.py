@@ -133,7 +133,7 @@ def test_waves_run_independent_steps_side_by_side():
     # Both sibling replicas are created in one wave, every name moves aside in one wave.
     assert sorted(waves[4]) == [("CreateDBInstanceReadReplica", "temp-pg-demo-r1"),
                                 ("CreateDBInstanceReadReplica", "temp-pg-demo-r2")]
-    assert len(waves[6]) == 3 and all(a == "ModifyDBInstance" for a, _ in waves[6])
+    assert len(waves[6]) == 3 and all(call[0] == "ModifyDBInstance" for call in waves[6])
     assert [s.identifier for s in plan.steps if s.wave == 9] == ["old-pg-demo-r2", "old-pg-demo-r1"]
     assert [s.identifier for s in plan.steps if s.wave == 10] == ["old-pg-demo"]
     by_key = {s.key: s for s in plan.steps}
@@ -179,7 +179,7 @@ def test_restore_snapshot_flag_forces_the_snapshot_path():
 def run_to_end(account, source, target, **kwargs):
     """Apply the pending steps wave by wave until nothing is pending; returns the applied keys."""
     applied = []
-    for _ in range(50):
+    for _attempt in range(50):
         plan = plan_of(account, source, target, **kwargs)
         # Restart stays pending while old-* remain; the run restarts once, then cleans up.
         pending = [s for s in plan.pending if not (s.action == "Restart" and s.key in applied)]

@@ -1,0 +1,347 @@
+"""Seed the embedded RDS endpoint with realistic replication graphs.
+
+Every scenario clones `mitosis-prod` (the source) onto `mitosis-demo` (the target); they differ in
+the shape of the graphs. Instances are created through the AWS API, then the endpoint is told to
+settle (complete every running operation), so seeding works at any --speed.
+
+    python -m devtools.seed --endpoint http://127.0.0.1:5454 --scenario example
+"""
+
+import argparse
+import json
+import sys
+import time
+import urllib.request
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+from botocore.config import Config
+
+ENGINE_VERSIONS = {"mysql": "8.0.35", "postgres": "15.4"}
+FAMILIES = {"mysql": "mysql8.0", "postgres": "postgres15"}
+MAJOR_VERSIONS = {"mysql": "8.0", "postgres": "15"}
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class Seeder:
+    """Creates the AWS resources of a scenario through one endpoint."""
+
+    def __init__(self, session: boto3.Session | None, endpoint_url: str) -> None:
+        if urlparse(endpoint_url).hostname != "127.0.0.1":
+            raise ValueError(f"refusing to seed {endpoint_url}: only 127.0.0.1 endpoints")
+        session = session or boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
+        self.endpoint_url = endpoint_url
+        config = Config(proxies={})
+        self.rds = session.client("rds", endpoint_url=endpoint_url, config=config)
+        self.ec2 = session.client("ec2", endpoint_url=endpoint_url, config=config)
+
+    def control(self, route: str, payload: dict[str, Any]) -> Any:
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/_mitosis/{route}",
+            data=json.dumps(payload).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with _NO_PROXY.open(request, timeout=600) as response:
+            return json.load(response)
+
+    def settle(self) -> None:
+        self.control("settle", {})
+
+    def network(self, name: str, cidr: str) -> dict[str, Any]:
+        """A VPC with two subnets in two zones, tagged Name=`name`."""
+        vpc_id = self.ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+        self.ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": name}])
+        prefix = cidr.rsplit(".", 2)[0]
+        subnets = [
+            self.ec2.create_subnet(
+                VpcId=vpc_id, CidrBlock=f"{prefix}.{n}.0/24", AvailabilityZone=f"us-east-1{zone}"
+            )["Subnet"]["SubnetId"]
+            for n, zone in ((1, "a"), (2, "b"))
+        ]
+        return {"vpc_id": vpc_id, "subnet_ids": subnets}
+
+    def security_group(self, name: str, vpc_id: str) -> str:
+        return self.ec2.create_security_group(
+            GroupName=name, Description=f"{name} database access", VpcId=vpc_id
+        )["GroupId"]
+
+    def subnet_group(self, name: str, subnet_ids: list[str]) -> str:
+        self.rds.create_db_subnet_group(
+            DBSubnetGroupName=name, DBSubnetGroupDescription=name, SubnetIds=subnet_ids
+        )
+        return name
+
+    def parameter_group(self, name: str, engine: str) -> str:
+        self.rds.create_db_parameter_group(
+            DBParameterGroupName=name, DBParameterGroupFamily=FAMILIES[engine], Description=name
+        )
+        return name
+
+    def option_group(self, name: str, engine: str) -> str:
+        """A custom option group for MySQL; PostgreSQL has no options, so its default group."""
+        if engine != "mysql":
+            return _default_option_group(engine)
+        self.rds.create_option_group(
+            OptionGroupName=name,
+            EngineName=engine,
+            MajorEngineVersion=MAJOR_VERSIONS[engine],
+            OptionGroupDescription=name,
+        )
+        return name
+
+    def primary(self, identifier: str, engine: str, **attributes: Any) -> str:
+        self.rds.create_db_instance(
+            DBInstanceIdentifier=identifier,
+            Engine=engine,
+            EngineVersion=ENGINE_VERSIONS[engine],
+            MasterUsername="mitosis",
+            MasterUserPassword="not-a-real-password",
+            **attributes,
+        )
+        return identifier
+
+    def replica(self, identifier: str, source: str, after_create: dict[str, Any], **attributes: Any) -> str:
+        """A replica created with `attributes`, then modified with those AWS refuses at create."""
+        self.rds.create_db_instance_read_replica(
+            DBInstanceIdentifier=identifier, SourceDBInstanceIdentifier=source, **attributes
+        )
+        self.settle()
+        if after_create:
+            self.rds.modify_db_instance(
+                DBInstanceIdentifier=identifier, ApplyImmediately=True, **after_create
+            )
+            self.settle()
+        return identifier
+
+    def snapshot(self, identifier: str, snapshot_id: str) -> str:
+        self.rds.create_db_snapshot(DBInstanceIdentifier=identifier, DBSnapshotIdentifier=snapshot_id)
+        return snapshot_id
+
+
+def _default_option_group(engine: str) -> str:
+    return f"default:{engine}-{MAJOR_VERSIONS[engine].replace('.', '-')}"
+
+
+def _tags(**tags: str) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+def _prod(seeder: Seeder, engine: str, network: dict[str, Any], with_replica: bool = True) -> dict[str, Any]:
+    """mitosis-prod (and mitosis-prod-replica): big, multi-AZ, protected, backups for a week."""
+    sg = seeder.security_group("mitosis-prod-db", network["vpc_id"])
+    seeder.subnet_group("mitosis-prod-subnets", network["subnet_ids"])
+    group = seeder.parameter_group(f"mitosis-prod-{FAMILIES[engine].replace('.', '')}", engine)
+    options = seeder.option_group(f"mitosis-prod-{FAMILIES[engine].replace('.', '')}", engine)
+    seeder.primary(
+        "mitosis-prod",
+        engine,
+        DBInstanceClass="db.m5.large",
+        AllocatedStorage=100,
+        StorageType="gp3",
+        MultiAZ=True,
+        BackupRetentionPeriod=7,
+        PreferredMaintenanceWindow="sun:04:00-sun:04:30",
+        PreferredBackupWindow="02:00-02:30",
+        DBSubnetGroupName="mitosis-prod-subnets",
+        VpcSecurityGroupIds=[sg],
+        DBParameterGroupName=group,
+        OptionGroupName=options,
+        DeletionProtection=True,
+        CopyTagsToSnapshot=True,
+        Tags=_tags(Service="Mitosis", Environment="production"),
+    )
+    seeder.settle()
+    instances = ["mitosis-prod"]
+    if with_replica:
+        instances.append(
+            seeder.replica(
+                "mitosis-prod-replica",
+                "mitosis-prod",
+                {
+                    "DBParameterGroupName": group,
+                    "PreferredMaintenanceWindow": "sat:04:00-sat:04:30",
+                    "PreferredBackupWindow": "03:00-03:30",
+                },
+                DBInstanceClass="db.m5.large",
+                StorageType="gp3",
+                VpcSecurityGroupIds=[sg],
+                OptionGroupName=options,
+                Tags=_tags(Service="Mitosis", Environment="production", IsReplica="true"),
+            )
+        )
+    return {"instances": instances, "security_group": sg}
+
+
+def _demo_primary(seeder: Seeder, engine: str, network: dict[str, Any]) -> dict[str, Any]:
+    """mitosis-demo: small, single-AZ, port 5430, one day of backups."""
+    sg = seeder.security_group("mitosis-demo-db", network["vpc_id"])
+    seeder.subnet_group("mitosis-demo-subnets", network["subnet_ids"])
+    suffix = FAMILIES[engine].replace(".", "")
+    group = seeder.parameter_group(f"mitosis-demo-{suffix}", engine)
+    options = seeder.option_group(f"mitosis-demo-{suffix}", engine)
+    seeder.primary(
+        "mitosis-demo",
+        engine,
+        DBInstanceClass="db.t3.micro",
+        AllocatedStorage=20,
+        StorageType="gp2",
+        Port=5430,
+        MultiAZ=False,
+        BackupRetentionPeriod=1,
+        PreferredMaintenanceWindow="tue:07:02-tue:08:00",
+        PreferredBackupWindow="05:30-06:20",
+        DBSubnetGroupName="mitosis-demo-subnets",
+        VpcSecurityGroupIds=[sg],
+        DBParameterGroupName=group,
+        OptionGroupName=options,
+        Tags=_tags(Service="Mitosis", Environment="demo"),
+    )
+    seeder.settle()
+    replica_group = seeder.parameter_group(f"mitosis-demo-replica-{suffix}", engine)
+    return {"security_group": sg, "replica_parameter_group": replica_group}
+
+
+def _demo_replica(
+    seeder: Seeder, identifier: str, source: str, port: int, demo: dict[str, Any], engine: str
+) -> str:
+    """A demo replica: port `port`, IsReplica=true, the default option group, its own windows."""
+    return seeder.replica(
+        identifier,
+        source,
+        {
+            "DBParameterGroupName": demo["replica_parameter_group"],
+            "PreferredMaintenanceWindow": "mon:07:30-mon:08:00",
+            "PreferredBackupWindow": "06:40-07:10",
+        },
+        DBInstanceClass="db.t3.small",
+        StorageType="gp2",
+        Port=port,
+        VpcSecurityGroupIds=[demo["security_group"]],
+        OptionGroupName=_default_option_group(engine),
+        Tags=_tags(Service="Mitosis", Environment="demo", IsReplica="true"),
+    )
+
+
+def _scenario(
+    session: boto3.Session | None,
+    endpoint_url: str,
+    engine: str,
+    demo_replicas: list[tuple[str, str, int]],
+    cross_vpc: bool = False,
+    prod_replica: bool = True,
+) -> dict[str, Any]:
+    seeder = Seeder(session, endpoint_url)
+    prod_net = seeder.network("mitosis", "10.20.0.0/16")
+    demo_net = seeder.network("mitosis-demo", "10.30.0.0/16") if cross_vpc else prod_net
+    prod = _prod(seeder, engine, prod_net, with_replica=prod_replica)
+    demo = _demo_primary(seeder, engine, demo_net)
+    instances = prod["instances"] + ["mitosis-demo"]
+    for identifier, source, port in demo_replicas:
+        if source != "mitosis-demo" and engine == "mysql":
+            # A MySQL replica needs backups before it can have replicas of its own.
+            seeder.rds.modify_db_instance(
+                DBInstanceIdentifier=source, BackupRetentionPeriod=1, ApplyImmediately=True
+            )
+            seeder.settle()
+        instances.append(_demo_replica(seeder, identifier, source, port, demo, engine))
+    snapshots = [seeder.snapshot("mitosis-prod", f"mitosis-prod-manual-{n}") for n in (1, 2)]
+    seeder.settle()
+    return {
+        "source": "mitosis-prod",
+        "target": "mitosis-demo",
+        "engine": engine,
+        "instances": instances,
+        "snapshots": snapshots,
+        "vpcs": {"prod": prod_net["vpc_id"], "demo": demo_net["vpc_id"]},
+    }
+
+
+def seed_example(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
+    """The README's example: mitosis-prod -> mitosis-prod-replica, mitosis-demo -> mitosis-demo-replica."""
+    return _scenario(session, endpoint_url, "mysql", [("mitosis-demo-replica", "mitosis-demo", 5431)])
+
+
+def seed_cross_vpc(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
+    """The example with mitosis-demo in another VPC: the clone must restore a snapshot."""
+    return _scenario(
+        session, endpoint_url, "mysql", [("mitosis-demo-replica", "mitosis-demo", 5431)], cross_vpc=True
+    )
+
+
+def seed_cascade(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
+    """MySQL cascade: mitosis-demo -> {mitosis-demo-r1 -> mitosis-demo-r1a, mitosis-demo-r2}."""
+    return _scenario(
+        session,
+        endpoint_url,
+        "mysql",
+        [
+            ("mitosis-demo-r1", "mitosis-demo", 5431),
+            ("mitosis-demo-r1a", "mitosis-demo-r1", 5432),
+            ("mitosis-demo-r2", "mitosis-demo", 5433),
+        ],
+    )
+
+
+def seed_postgres_siblings(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
+    """PostgreSQL: mitosis-prod -> mitosis-prod-replica, mitosis-demo -> {mitosis-demo-replica-a, -b}."""
+    return _scenario(
+        session,
+        endpoint_url,
+        "postgres",
+        [
+            ("mitosis-demo-replica-a", "mitosis-demo", 5431),
+            ("mitosis-demo-replica-b", "mitosis-demo", 5432),
+        ],
+    )
+
+
+def seed_lone_target(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
+    """mitosis-prod alone, and mitosis-demo without replicas."""
+    return _scenario(session, endpoint_url, "mysql", [], prod_replica=False)
+
+
+def seed_many(
+    session: boto3.Session | None,
+    endpoint_url: str,
+    n: int,
+    prefix: str = "bench",
+    **attributes: Any,
+) -> dict[str, Any]:
+    """`n` unrelated available instances `{prefix}-00001`...: a control request creates them in the
+    backend at once, as creating thousands through the API would take minutes."""
+    started = time.perf_counter()
+    result = Seeder(session, endpoint_url).control(
+        "bulk-instances", {"prefix": prefix, "count": n, "attributes": attributes}
+    )
+    return {**result, "seconds": time.perf_counter() - started}
+
+
+SCENARIOS = {
+    "example": seed_example,
+    "cross-vpc": seed_cross_vpc,
+    "cascade": seed_cascade,
+    "postgres-siblings": seed_postgres_siblings,
+    "lone-target": seed_lone_target,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.seed", description=__doc__.split("\n")[0])
+    parser.add_argument("--endpoint", required=True, help="the endpoint's URL (127.0.0.1 only)")
+    parser.add_argument("--scenario", default="example", choices=[*SCENARIOS, "many"])
+    parser.add_argument("--count", type=int, default=5000, help="instances for --scenario many")
+    args = parser.parse_args(argv)
+    if args.scenario == "many":
+        summary = seed_many(None, args.endpoint, args.count)
+    else:
+        summary = SCENARIOS[args.scenario](None, args.endpoint)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
