@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 COLLECTION_LINK := .collections/ansible_collections/mitosis/rds
 PORT ?= 5454
-SPEED ?= 0.05
+SPEED ?= 0.1
 PYTEST_ARGS ?=
 SANITY_ARGS ?=
 

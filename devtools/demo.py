@@ -1,0 +1,73 @@
+"""`make demo`: the seed README's example, end to end, on the embedded endpoint with the time model on.
+
+Starts the endpoint on 127.0.0.1, seeds mitosis-prod -> mitosis-prod-replica and mitosis-demo ->
+mitosis-demo-replica (different attributes), shows the flight plan (check mode), runs the clone with a
+restart command, prints the final state, and stops the endpoint.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from devtools.rds_endpoint.testing import running_endpoint
+from devtools.seed import seed_example
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAYBOOK = [str(Path(sys.executable).with_name("ansible-playbook")), "playbooks/clone.yml"]
+
+
+def describe(rds, names):
+    rows = []
+    for inst in sorted(rds.describe_db_instances()["DBInstances"], key=lambda i: i["DBInstanceIdentifier"]):
+        if inst["DBInstanceIdentifier"] not in names and not inst["DBInstanceIdentifier"].startswith(("temp-", "old-")):
+            continue
+        tags = rds.list_tags_for_resource(ResourceName=inst["DBInstanceArn"])["TagList"]
+        rows.append("  {0:<24} source={1:<14} class={2:<13} port={3} tags={4}".format(
+            inst["DBInstanceIdentifier"], inst.get("ReadReplicaSourceDBInstanceIdentifier") or "-",
+            inst["DBInstanceClass"], inst["Endpoint"]["Port"], {t["Key"]: t["Value"] for t in tags}))
+    return "\n".join(rows)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--speed", type=float, default=0.05, help="real seconds per simulated AWS minute")
+    args = parser.parse_args(argv)
+    poll = max(args.speed, 0.02)
+    with running_endpoint(speed=args.speed) as endpoint:
+        print("Embedded RDS endpoint on {0} (one simulated AWS minute = {1} s)".format(endpoint.url, args.speed))
+        scenario = seed_example(endpoint.session(), endpoint.url)
+        names = scenario["instances"]
+        rds = endpoint.client("rds")
+        print("Seeded:\n" + describe(rds, names), flush=True)
+        endpoint.clear_calls()
+        restart_log = ROOT / "build" / "demo-restart.log"
+        restart_log.parent.mkdir(exist_ok=True)
+        restart_log.unlink(missing_ok=True)
+        extra = [
+            "-e", "source=mitosis-prod", "-e", "target=mitosis-demo",
+            "-e", "restart_command='echo restarted the demo application >> {0}'".format(restart_log),
+            "-e", "poll_interval={0}".format(poll), "-e", "rename_settle_time={0}".format(poll * 20),
+            # Durations are reported in simulated AWS time.
+            "-e", "report_time_scale={0}".format(60.0 / args.speed if args.speed else 1.0),
+        ]
+        env = dict(os.environ, **endpoint.env)
+        env.setdefault("ANSIBLE_NOCOLOR", "1")
+        for label, flags in (("Flight plan (check mode)", ["--check"]), ("Clone", [])):
+            print("\n=== {0}: ansible-playbook playbooks/clone.yml {1}\n".format(label, " ".join(extra[:4] + flags)),
+                  flush=True)
+            run = subprocess.run(PLAYBOOK + extra + flags, cwd=ROOT, env=env, check=False)
+            if run.returncode != 0:
+                print("demo failed: ansible-playbook exited with {0}".format(run.returncode))
+                return run.returncode
+        print("\nFinal state (same names and attributes, fresh data):\n" + describe(rds, names))
+        print("Restart log: " + restart_log.read_text().strip())
+        mutating = endpoint.mutating_calls()
+        print("The clone made {0} mutating API calls ({1} calls in all, check-mode run included).".format(
+            len(mutating), len(endpoint.calls())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
