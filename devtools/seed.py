@@ -104,7 +104,9 @@ class Seeder:
         )
         return identifier
 
-    def replica(self, identifier: str, source: str, after_create: dict[str, Any], **attributes: Any) -> str:
+    def replica(
+        self, identifier: str, source: str, after_create: dict[str, Any], **attributes: Any
+    ) -> str:
         """A replica created with `attributes`, then modified with those AWS refuses at create."""
         self.rds.create_db_instance_read_replica(
             DBInstanceIdentifier=identifier, SourceDBInstanceIdentifier=source, **attributes
@@ -118,7 +120,9 @@ class Seeder:
         return identifier
 
     def snapshot(self, identifier: str, snapshot_id: str) -> str:
-        self.rds.create_db_snapshot(DBInstanceIdentifier=identifier, DBSnapshotIdentifier=snapshot_id)
+        self.rds.create_db_snapshot(
+            DBInstanceIdentifier=identifier, DBSnapshotIdentifier=snapshot_id
+        )
         return snapshot_id
 
 
@@ -130,7 +134,9 @@ def _tags(**tags: str) -> list[dict[str, str]]:
     return [{"Key": key, "Value": value} for key, value in tags.items()]
 
 
-def _prod(seeder: Seeder, engine: str, network: dict[str, Any], with_replica: bool = True) -> dict[str, Any]:
+def _prod(
+    seeder: Seeder, engine: str, network: dict[str, Any], with_replica: bool = True
+) -> dict[str, Any]:
     """mitosis-prod (and mitosis-prod-replica): big, multi-AZ, protected, backups for a week."""
     sg = seeder.security_group("mitosis-prod-db", network["vpc_id"])
     seeder.subnet_group("mitosis-prod-subnets", network["subnet_ids"])
@@ -262,13 +268,19 @@ def _scenario(
 
 def seed_example(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
     """The README's example: mitosis-prod -> mitosis-prod-replica, mitosis-demo -> mitosis-demo-replica."""
-    return _scenario(session, endpoint_url, "mysql", [("mitosis-demo-replica", "mitosis-demo", 5431)])
+    return _scenario(
+        session, endpoint_url, "mysql", [("mitosis-demo-replica", "mitosis-demo", 5431)]
+    )
 
 
 def seed_cross_vpc(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
     """The example with mitosis-demo in another VPC: the clone must restore a snapshot."""
     return _scenario(
-        session, endpoint_url, "mysql", [("mitosis-demo-replica", "mitosis-demo", 5431)], cross_vpc=True
+        session,
+        endpoint_url,
+        "mysql",
+        [("mitosis-demo-replica", "mitosis-demo", 5431)],
+        cross_vpc=True,
     )
 
 
@@ -330,7 +342,9 @@ SCENARIOS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.seed", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.seed", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--endpoint", required=True, help="the endpoint's URL (127.0.0.1 only)")
     parser.add_argument("--scenario", default="example", choices=[*SCENARIOS, "many"])
     parser.add_argument("--count", type=int, default=5000, help="instances for --scenario many")

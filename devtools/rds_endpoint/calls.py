@@ -1,0 +1,121 @@
+"""What an incoming AWS API request is (service, operation, parameters), and the record of every call."""
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from moto.core.parse import EC2QueryParser, QueryParser
+from moto.core.utils import get_service_model
+
+_SECRET = re.compile(r"password|secret|sessiontoken|tokencode", re.IGNORECASE)
+_READ_ONLY = ("Describe", "List", "Get", "Download", "Search", "Lookup")
+_DB_ARN = re.compile(r"^arn:[^:]+:rds:[^:]*:[^:]*:db:(?P<name>.+)$")
+_QUERY_PARSERS = {"query": QueryParser, "ec2": EC2QueryParser}
+
+
+@dataclass
+class ApiRequest:
+    service: str
+    region: str
+    operation: str | None
+    protocol: str
+    # Parameters as typed by the service's botocore model (the raw form fields if it has none).
+    params: dict[str, Any]
+
+    @property
+    def identifier(self) -> str | None:
+        if "DBInstanceIdentifier" in self.params:
+            return str(self.params["DBInstanceIdentifier"]).lower()
+        match = _DB_ARN.match(str(self.params.get("ResourceName", "")))
+        return match["name"].lower() if match else None
+
+    @property
+    def mutating(self) -> bool:
+        return bool(self.operation) and not self.operation.startswith(_READ_ONLY)
+
+
+def parse_request(environ: dict[str, Any], body: bytes) -> ApiRequest:
+    service, region = _credential_scope(environ.get("HTTP_AUTHORIZATION", ""))
+    fields = dict(parse_qsl(environ.get("QUERY_STRING", "")))
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        fields.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    operation = fields.pop("Action", None) or (target.rsplit(".", 1)[-1] if target else None)
+    fields.pop("Version", None)
+    protocol = "unknown"
+    params: dict[str, Any] = fields
+    try:
+        model = get_service_model(service)
+        protocol = model.protocol
+        if operation and protocol in _QUERY_PARSERS:
+            parser = _QUERY_PARSERS[protocol](model.operation_model(operation), map_type=dict)
+            params = parser.parse({"values": fields})
+        elif protocol == "json" and body:
+            params = json.loads(body)
+    except Exception:  # an operation or service botocore does not model: keep the raw fields
+        pass
+    return ApiRequest(service, region, operation, protocol, params)
+
+
+class CallLog:
+    def __init__(self) -> None:
+        self._calls: list[dict[str, Any]] = []
+        self._seq = 0
+
+    def record(
+        self, request: ApiRequest, received: float, http_status: int, error: str | None
+    ) -> dict[str, Any]:
+        self._seq += 1
+        call = {
+            "seq": self._seq,
+            "time": received,
+            "service": request.service,
+            "region": request.region,
+            "operation": request.operation,
+            "identifier": request.identifier,
+            "new_identifier": _lower(request.params.get("NewDBInstanceIdentifier")),
+            "source": _lower(request.params.get("SourceDBInstanceIdentifier")),
+            "params": _masked(request.params),
+            "status": http_status,
+            "error": error,
+            "mutating": request.mutating,
+        }
+        self._calls.append(call)
+        return call
+
+    def select(self, operation: str | None = None, since_seq: int = 0) -> list[dict[str, Any]]:
+        return [
+            call
+            for call in self._calls
+            if call["seq"] > since_seq and (operation is None or call["operation"] == operation)
+        ]
+
+    def clear(self) -> int:
+        cleared = len(self._calls)
+        self._calls.clear()
+        return cleared
+
+
+def _credential_scope(authorization: str) -> tuple[str, str]:
+    # AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/rds/aws4_request, SignedHeaders=...
+    match = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/", authorization)
+    return (match[2], match[1]) if match else ("unknown", "us-east-1")
+
+
+def _lower(value: Any) -> str | None:
+    return str(value).lower() if value is not None else None
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "****" if _SECRET.search(k) else _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value

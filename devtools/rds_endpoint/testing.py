@@ -1,0 +1,190 @@
+"""Run the endpoint from tests: `with running_endpoint() as endpoint: endpoint.client("rds")...`."""
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 60
+# Talk to 127.0.0.1 directly even when the environment names an HTTP proxy.
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def aws_error(call: Any, *args: Any, **kwargs: Any) -> tuple[str, int]:
+    """Run `call(*args, **kwargs)`, which must fail with an AWS error; return (code, HTTP status)."""
+    try:
+        call(*args, **kwargs)
+    except ClientError as exc:
+        return exc.response["Error"]["Code"], exc.response["ResponseMetadata"]["HTTPStatusCode"]
+    raise AssertionError("the call succeeded; an AWS error was expected")
+
+
+class ControlError(RuntimeError):
+    def __init__(self, status: int, payload: Any) -> None:
+        super().__init__(f"control request failed with {status}: {payload}")
+        self.status = status
+        self.payload = payload
+
+
+class EndpointHandle:
+    """A running endpoint: its URL and environment, AWS clients bound to it, and its control API."""
+
+    def __init__(self, url: str, env: dict[str, str]) -> None:
+        self.url = url
+        self.env = env
+        # The server's exit status, once the context manager has stopped it.
+        self.returncode: int | None = None
+
+    def session(self) -> boto3.Session:
+        return boto3.Session(
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+            region_name=self.env["AWS_REGION"],
+        )
+
+    def client(self, service: str, **config: Any) -> Any:
+        """A boto3 client bound to the endpoint; `config` goes to botocore's Config."""
+        return self.session().client(
+            service, endpoint_url=self.url, config=Config(proxies={}, **config)
+        )
+
+    def control(self, method: str, route: str, payload: Any = None) -> Any:
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(
+            f"{self.url}/_mitosis/{route}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with _NO_PROXY.open(request, timeout=60) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as exc:
+            raise ControlError(exc.code, exc.read().decode()) from None
+
+    def calls(self, operation: str | None = None, since_seq: int = 0) -> list[dict[str, Any]]:
+        query = f"calls?since_seq={since_seq}" + (f"&operation={operation}" if operation else "")
+        return self.control("GET", query)["calls"]
+
+    def mutating_calls(self) -> list[dict[str, Any]]:
+        return [call for call in self.calls() if call["mutating"]]
+
+    def clear_calls(self) -> None:
+        self.control("DELETE", "calls")
+
+    def add_fault(
+        self,
+        operation: str,
+        code: str | None = None,
+        nth: int = 1,
+        times: int = 1,
+        identifier: str | None = None,
+        message: str | None = None,
+        http_status: int = 400,
+        status: str | None = None,
+    ) -> int:
+        """Fail matching calls with `code`, or (with `status`) let them succeed and leave the
+        instance in that status. Returns the fault's id."""
+        spec = {"operation": operation, "nth": nth, "times": times, "http_status": http_status}
+        extra = {"code": code, "identifier": identifier, "message": message, "status": status}
+        spec.update({k: v for k, v in extra.items() if v is not None})
+        return self.control("POST", "faults", spec)["added"][0]
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self.control("GET", "faults")["faults"]
+
+    def clear_faults(self) -> None:
+        self.control("DELETE", "faults")
+
+    def set_instance_status(self, identifier: str, status: str) -> None:
+        self.control("POST", "instance-status", {"identifier": identifier, "status": status})
+
+    def set_speed(self, factor: float) -> None:
+        self.control("POST", "speed", {"factor": factor})
+
+    def speed(self) -> float:
+        return self.control("GET", "speed")["factor"]
+
+    def advance(self, minutes: float) -> None:
+        """Move every running operation `minutes` simulated minutes forward."""
+        self.control("POST", "advance", {"minutes": minutes})
+
+    def settle(self) -> None:
+        """Complete every running operation now."""
+        self.control("POST", "settle", {})
+
+    def reset(self) -> None:
+        self.control("POST", "reset", {})
+
+    def bulk_create(self, prefix: str, count: int, **attributes: Any) -> dict[str, Any]:
+        """Create `count` available instances named `{prefix}-00001`... straight in the backend."""
+        payload = {"prefix": prefix, "count": count, "attributes": attributes}
+        return self.control("POST", "bulk-instances", payload)
+
+
+@contextlib.contextmanager
+def running_endpoint(
+    speed: float = 0.0, env: dict[str, str] | None = None, verbose: bool = False
+) -> Iterator[EndpointHandle]:
+    """Start the endpoint in a subprocess on a free 127.0.0.1 port; stop it (SIGTERM) on exit.
+
+    `env` is added to the server's environment (e.g. MITOSIS_FAULTS, MITOSIS_MFA_CODE).
+    """
+    command = [sys.executable, "-m", "devtools.rds_endpoint", "--port", "0", "--speed", str(speed)]
+    if verbose:
+        command.append("--verbose")
+    process = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read_stdout() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=read_stdout, daemon=True).start()
+    handle = None
+    try:
+        exported: dict[str, str] = {}
+        while True:
+            line = lines.get(timeout=START_TIMEOUT)
+            if line is None:
+                raise RuntimeError(f"endpoint exited with {process.wait()} before it was ready")
+            if line.startswith("export "):
+                key, _, value = line[len("export ") :].partition("=")
+                exported[key] = value
+            elif line.startswith("ready:"):
+                break
+        exported.update(NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+        handle = EndpointHandle(exported["AWS_ENDPOINT_URL"], exported)
+        yield handle
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if handle is not None:
+            handle.returncode = process.returncode

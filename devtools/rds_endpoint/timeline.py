@@ -1,0 +1,122 @@
+"""The time model: a mutating RDS call walks its instance through AWS statuses over time.
+
+Nothing runs in the background. Each operation knows when its phases start; `tick()` (called
+before every request) applies, in time order, every phase change that is due. One simulated
+minute lasts `speed` real seconds, so speed 0 completes every operation on the next request.
+"""
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# kind: (typical duration in simulated minutes, [(status shown, share of the duration)])
+OPERATIONS: dict[str, tuple[float, list[tuple[str, float]]]] = {
+    "create": (10, [("creating", 1.0)]),
+    "create-replica": (15, [("creating", 1.0)]),
+    "restore": (20, [("creating", 1.0)]),
+    "promote": (5, [("modifying", 1.0)]),
+    "enable-backups": (5, [("modifying", 0.4), ("backing-up", 0.6)]),
+    "modify": (2, [("modifying", 1.0)]),
+    # AWS shows `renaming` under the old name, then the new name `available`, then a reboot.
+    "rename": (10, [("renaming", 0.6), ("available", 0.1), ("rebooting", 0.3)]),
+    "reboot": (2, [("rebooting", 1.0)]),
+    "delete": (5, [("deleting", 1.0)]),
+}
+
+
+@dataclass
+class Operation:
+    kind: str
+    instance: Any
+    seq: int
+    statuses: list[str]
+    # bounds[i] is when phase i starts; bounds[-1] is when the operation completes.
+    bounds: list[float]
+    # Changes shown in PendingModifiedValues while the operation runs.
+    pending: dict[str, Any] = field(default_factory=dict)
+    on_phase: dict[int, Callable[[], None]] = field(default_factory=dict)
+    on_done: Callable[[], None] | None = None
+    # Status once done; None when the operation removes the instance.
+    final_status: str | None = "available"
+    # (backend, identifier) reserved until the operation's rename happens.
+    claim: tuple[Any, str] | None = None
+    reached: int = 0
+
+
+class Simulation:
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self._ops: dict[int, Operation] = {}
+        self._seq = itertools.count()
+
+    def start(self, kind: str, instance: Any, **options: Any) -> Operation:
+        """Start `kind` on `instance` (replacing any operation it had) and show its first status."""
+        minutes, phases = OPERATIONS[kind]
+        now = time.time()
+        bounds = [now]
+        for _, share in phases:
+            bounds.append(bounds[-1] + minutes * share * self.speed)
+        op = Operation(
+            kind, instance, next(self._seq), [status for status, _ in phases], bounds, **options
+        )
+        self._ops[id(instance)] = op
+        instance.status = op.statuses[0]
+        return op
+
+    def current(self, instance: Any) -> Operation | None:
+        return self._ops.get(id(instance))
+
+    def cancel(self, instance: Any) -> None:
+        self._ops.pop(id(instance), None)
+
+    def claimed(self, backend: Any, identifier: str) -> bool:
+        return any(op.claim == (backend, identifier) for op in self._ops.values())
+
+    def tick(self) -> None:
+        now = time.time()
+        due = [
+            (op.bounds[i], op.seq, i, op)
+            for op in self._ops.values()
+            for i in range(op.reached + 1, len(op.bounds))
+            if op.bounds[i] <= now
+        ]
+        for _, _, i, op in sorted(due, key=lambda event: event[:3]):
+            if self._ops.get(id(op.instance)) is not op:
+                continue  # an earlier effect replaced or cancelled it
+            op.reached = i
+            if i < len(op.statuses):
+                op.instance.status = op.statuses[i]
+                if i in op.on_phase:
+                    op.on_phase[i]()
+                continue
+            del self._ops[id(op.instance)]
+            if op.final_status:
+                op.instance.status = op.final_status
+            if op.on_done:
+                op.on_done()
+
+    def advance(self, minutes: float) -> None:
+        """Move every running operation `minutes` simulated minutes closer to its end."""
+        self._shift(lambda bound, now: bound - minutes * self.speed)
+
+    def settle(self) -> None:
+        """Complete every running operation now."""
+        self._shift(lambda bound, now: min(bound, now))
+
+    def set_speed(self, speed: float) -> None:
+        """Rescale what remains of every running operation to the new speed."""
+        self.tick()
+        old, self.speed = self.speed, speed
+        if old:
+            self._shift(lambda bound, now: now + max(bound - now, 0) * speed / old)
+
+    def reset(self) -> None:
+        self._ops.clear()
+
+    def _shift(self, move: Callable[[float, float], float]) -> None:
+        now = time.time()
+        for op in self._ops.values():
+            op.bounds = [move(bound, now) for bound in op.bounds]
+        self.tick()

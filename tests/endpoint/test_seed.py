@@ -1,0 +1,148 @@
+"""devtools.seed: realistic scenarios, seeded at a speed where every operation takes time."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from devtools import seed
+from devtools.rds_endpoint.testing import REPO_ROOT
+
+
+@pytest.fixture
+def seeded(endpoint_api):
+    """Seed a scenario at 0.05 s per simulated minute; return it and every instance by name."""
+    endpoint_api.endpoint.set_speed(0.05)
+
+    def run(scenario):
+        summary = scenario(endpoint_api.endpoint.session(), endpoint_api.url)
+        instances = {
+            db["DBInstanceIdentifier"]: db
+            for db in endpoint_api.rds.describe_db_instances()["DBInstances"]
+        }
+        assert sorted(instances) == sorted(summary["instances"])
+        assert {db["DBInstanceStatus"] for db in instances.values()} == {"available"}
+        return summary, instances
+
+    return run
+
+
+def _graph(instances):
+    return {
+        name: (
+            db.get("ReadReplicaSourceDBInstanceIdentifier"),
+            db["ReadReplicaDBInstanceIdentifiers"],
+        )
+        for name, db in instances.items()
+    }
+
+
+def _vpc(db):
+    return db["DBSubnetGroup"]["VpcId"]
+
+
+def test_example(seeded, endpoint_api):
+    summary, dbs = seeded(seed.seed_example)
+    assert (summary["source"], summary["target"]) == ("mitosis-prod", "mitosis-demo")
+    assert _graph(dbs) == {
+        "mitosis-prod": (None, ["mitosis-prod-replica"]),
+        "mitosis-prod-replica": ("mitosis-prod", []),
+        "mitosis-demo": (None, ["mitosis-demo-replica"]),
+        "mitosis-demo-replica": ("mitosis-demo", []),
+    }
+    prod, demo, demo_replica = dbs["mitosis-prod"], dbs["mitosis-demo"], dbs["mitosis-demo-replica"]
+    assert {db["Engine"] for db in dbs.values()} == {"mysql"}
+    assert {db["EngineVersion"] for db in dbs.values()} == {"8.0.35"}
+    for key in (
+        "DBInstanceClass",
+        "StorageType",
+        "MultiAZ",
+        "PreferredMaintenanceWindow",
+        "PreferredBackupWindow",
+        "DBParameterGroups",
+        "OptionGroupMemberships",
+        "VpcSecurityGroups",
+        "DBSubnetGroup",
+    ):
+        assert prod[key] != demo[key], key
+    assert (prod["Endpoint"]["Port"], demo["Endpoint"]["Port"]) == (3306, 5430)
+    assert demo_replica["Endpoint"]["Port"] == 5431
+    assert (
+        demo_replica["DBParameterGroups"][0]["DBParameterGroupName"]
+        == "mitosis-demo-replica-mysql80"
+    )
+    assert demo_replica["PreferredMaintenanceWindow"] == "mon:07:30-mon:08:00"
+    tags = endpoint_api.rds.list_tags_for_resource(ResourceName=demo_replica["DBInstanceArn"])
+    assert {"Key": "IsReplica", "Value": "true"} in tags["TagList"]
+    assert {"Key": "Service", "Value": "Mitosis"} in tags["TagList"]
+    assert _vpc(prod) == _vpc(demo)
+    assert (prod["BackupRetentionPeriod"], demo["BackupRetentionPeriod"]) == (7, 1)
+    assert demo_replica["BackupRetentionPeriod"] == 0
+    snapshots = endpoint_api.rds.describe_db_snapshots(
+        DBInstanceIdentifier="mitosis-prod", SnapshotType="manual"
+    )["DBSnapshots"]
+    assert sorted(s["DBSnapshotIdentifier"] for s in snapshots) == summary["snapshots"]
+    assert {s["Status"] for s in snapshots} == {"available"}
+
+
+def test_cross_vpc(seeded):
+    _, dbs = seeded(seed.seed_cross_vpc)
+    assert _vpc(dbs["mitosis-prod"]) != _vpc(dbs["mitosis-demo"])
+    assert _vpc(dbs["mitosis-demo"]) == _vpc(dbs["mitosis-demo-replica"])
+
+
+def test_cascade(seeded):
+    _, dbs = seeded(seed.seed_cascade)
+    graph = _graph(dbs)
+    assert graph["mitosis-demo"] == (None, ["mitosis-demo-r1", "mitosis-demo-r2"])
+    assert graph["mitosis-demo-r1"] == ("mitosis-demo", ["mitosis-demo-r1a"])
+    assert graph["mitosis-demo-r1a"] == ("mitosis-demo-r1", [])
+    assert dbs["mitosis-demo-r1"]["BackupRetentionPeriod"] == 1
+
+
+def test_postgres_siblings(seeded):
+    _, dbs = seeded(seed.seed_postgres_siblings)
+    assert {db["Engine"] for db in dbs.values()} == {"postgres"}
+    assert _graph(dbs)["mitosis-demo"] == (
+        None,
+        ["mitosis-demo-replica-a", "mitosis-demo-replica-b"],
+    )
+
+
+def test_lone_target(seeded):
+    _, dbs = seeded(seed.seed_lone_target)
+    assert _graph(dbs) == {"mitosis-prod": (None, []), "mitosis-demo": (None, [])}
+
+
+def test_many(endpoint_api):
+    result = seed.seed_many(None, endpoint_api.url, 500, prefix="bulk")
+    assert result["created"] == 500
+    pages = endpoint_api.rds.get_paginator("describe_db_instances").paginate()
+    statuses = [db["DBInstanceStatus"] for page in pages for db in page["DBInstances"]]
+    assert statuses == ["available"] * 500
+
+
+def test_command_line(endpoint):
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "devtools.seed",
+            "--endpoint",
+            endpoint.url,
+            "--scenario",
+            "lone-target",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(run.stdout)["instances"] == ["mitosis-prod", "mitosis-demo"]
+
+
+def test_only_local_endpoints_are_seeded():
+    with pytest.raises(ValueError):
+        seed.seed_example(None, "http://10.0.0.1:5454")

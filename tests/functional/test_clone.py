@@ -1,0 +1,272 @@
+"""playbooks/clone.yml end to end against the embedded endpoint: the seed's example, resume from
+every step boundary, a failing restart, check mode, a MySQL cascade, the snapshot path, faults."""
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from devtools.seed import seed_cascade, seed_cross_vpc, seed_example
+
+from .helpers import ANSIBLE_PLAYBOOK, ROOT, clone_vars, instances, shape
+
+PROBE = "{0} {1}".format(sys.executable, ROOT / "tests" / "functional" / "restart_probe.py")
+CREATES = ("CreateDBInstanceReadReplica", "RestoreDBInstanceFromDBSnapshot")
+
+
+def restart_command(log, code=0):
+    return "{0} {1} {2}".format(PROBE, log, code)
+
+
+def restarts(log):
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def snapshot_of_state(endpoint, scenario):
+    live = instances(endpoint)
+    targets = [n for n in scenario["instances"] if n.startswith(scenario["target"])]
+    sources = [n for n in scenario["instances"] if n not in targets]
+    return {
+        "targets": targets,
+        "shape": shape(endpoint, targets),
+        "resource_ids": {n: live[n]["DbiResourceId"] for n in targets},
+        "source_shape": shape(endpoint, sources),
+        "source_ids": {n: live[n]["DbiResourceId"] for n in sources},
+    }
+
+
+def assert_refreshed(endpoint, before):
+    live = instances(endpoint)
+    assert not [n for n in live if n.startswith(("temp-", "old-"))], sorted(live)
+    assert shape(endpoint, before["targets"]) == before["shape"]
+    for name in before["targets"]:
+        assert live[name]["DbiResourceId"] != before["resource_ids"][name], name + " was not replaced"
+        assert live[name]["DBInstanceStatus"] == "available"
+    assert shape(endpoint, list(before["source_ids"])) == before["source_shape"]
+    assert {n: live[n]["DbiResourceId"] for n in before["source_ids"]} == before["source_ids"]
+
+
+def assert_safe_history(endpoint):
+    """Nothing created twice, nothing but old-* deleted."""
+    created = collections.Counter(c["identifier"] for c in endpoint.calls()
+                                  if c["operation"] in CREATES and not c["error"])
+    assert all(count == 1 for count in created.values()), created
+    deleted = [c["identifier"] for c in endpoint.calls() if c["operation"] == "DeleteDBInstance"]
+    assert all(name.startswith("old-") for name in deleted), deleted
+
+
+def assert_restart_between_swap_and_delete(endpoint, before, log):
+    """The first successful restart saw every name on its clone and every old-* still there; no delete
+    came before it, and a resumed run restarted again before its own deletes."""
+    runs = [run for run in restarts(log) if run["exit"] == 0]
+    assert runs, "the restart never succeeded"
+    first, last = runs[0], runs[-1]
+    for name in before["targets"]:
+        assert first["instances"][name]["resource_id"] != before["resource_ids"][name]
+        assert "old-" + name in first["instances"]
+    deletes = [c["time"] for c in endpoint.calls() if c["operation"] == "DeleteDBInstance"]
+    assert deletes and min(deletes) > first["time"] and max(deletes) > last["time"]
+
+
+def test_seed_example_end_to_end(endpoint, playbook, tmp_path):
+    scenario = seed_example(endpoint.session(), endpoint.url)
+    before = snapshot_of_state(endpoint, scenario)
+    endpoint.clear_calls()
+    log = tmp_path / "restarts.jsonl"
+    result = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(log)))
+    assert result.rc == 0, result
+    assert_refreshed(endpoint, before)
+    assert len(restarts(log)) == 1
+    assert_restart_between_swap_and_delete(endpoint, before, log)
+    assert_safe_history(endpoint)
+    mutating = [(c["operation"], c["identifier"]) for c in endpoint.mutating_calls()]
+    assert len(mutating) == 11, mutating
+    assert "Flight plan: clone mitosis-prod" in result.out
+    assert "CreateDBInstanceReadReplica temp-mitosis-demo: done in" in result.out
+    assert "mitosis-demo was unavailable for" in result.out
+    # Running again right away starts the next refresh from scratch only when asked: check mode shows it.
+    endpoint.clear_calls()
+    check = playbook("playbooks/clone.yml", clone_vars(), args=["--check"])
+    assert check.rc == 0 and endpoint.mutating_calls() == []
+
+
+def test_check_mode_changes_nothing(endpoint, playbook, tmp_path):
+    seed_example(endpoint.session(), endpoint.url)
+    endpoint.clear_calls()
+    log = tmp_path / "restarts.jsonl"
+    result = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(log)),
+                      args=["--check", "--diff"])
+    assert result.rc == 0, result
+    assert endpoint.mutating_calls() == []
+    assert not restarts(log)
+    assert "12 of 12 steps pending." in result.out
+    assert "CreateDBInstanceReadReplica temp-mitosis-demo: would run" in result.out
+    assert "DeleteDBInstance old-mitosis-demo: would run" in result.out
+    assert '"exists": false' in result.out or "exists: false" in result.out
+
+
+def full_run_calls(endpoint, playbook, tmp_path, seed):
+    scenario = seed(endpoint.session(), endpoint.url)
+    endpoint.clear_calls()
+    result = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(tmp_path / "r0.jsonl")))
+    assert result.rc == 0, result
+    calls = [(c["operation"], c["identifier"]) for c in endpoint.mutating_calls()]
+    endpoint.reset()
+    return calls
+
+
+def test_resume_after_a_failure_at_every_step_boundary(endpoint, playbook, tmp_path):
+    calls = full_run_calls(endpoint, playbook, tmp_path, seed_example)
+    for index, (operation, identifier) in enumerate(calls):
+        endpoint.reset()
+        scenario = seed_example(endpoint.session(), endpoint.url)
+        before = snapshot_of_state(endpoint, scenario)
+        endpoint.clear_calls()
+        nth = calls[:index].count((operation, identifier)) + 1
+        endpoint.add_fault(operation, code="InvalidParameterCombination", nth=nth, identifier=identifier,
+                           message="injected failure at call {0}".format(index + 1))
+        log = tmp_path / "restarts-{0}.jsonl".format(index)
+        first = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(log)))
+        assert first.rc != 0, (index, first)
+        assert "injected failure at call {0}".format(index + 1) in first.out
+        assert "run the same command again" in first.out
+        second = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(log)))
+        assert second.rc == 0, (index, second)
+        assert_refreshed(endpoint, before)
+        assert_safe_history(endpoint)
+        assert_restart_between_swap_and_delete(endpoint, before, log)
+
+
+@pytest.mark.parametrize("kill_after", [
+    ("CreateDBInstanceReadReplica", "temp-mitosis-demo-replica"),
+    ("ModifyDBInstance", "mitosis-demo"),
+    ("DeleteDBInstance", "old-mitosis-demo-replica"),
+], ids=["during-copy", "during-swap", "during-cleanup"])
+def test_resume_after_the_run_is_killed_mid_step(endpoint, playbook, tmp_path, kill_after):
+    scenario = seed_example(endpoint.session(), endpoint.url)
+    before = snapshot_of_state(endpoint, scenario)
+    endpoint.clear_calls()
+    endpoint.set_speed(0.05)
+    log = tmp_path / "restarts.jsonl"
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps(clone_vars(restart_command=restart_command(log))))
+    process = subprocess.Popen([ANSIBLE_PLAYBOOK, "playbooks/clone.yml", "-e", "@" + str(extra)], cwd=ROOT,
+                               env=dict(os.environ, **endpoint.env), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if any((c["operation"], c["identifier"]) == kill_after for c in endpoint.mutating_calls()):
+            break
+        assert process.poll() is None, "the run ended before the kill point"
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    result = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(log)))
+    assert result.rc == 0, result
+    assert_refreshed(endpoint, before)
+    assert_safe_history(endpoint)
+    assert_restart_between_swap_and_delete(endpoint, before, log)
+
+
+def test_failing_restart_keeps_the_old_graph_until_a_restart_succeeds(endpoint, playbook, tmp_path):
+    scenario = seed_example(endpoint.session(), endpoint.url)
+    before = snapshot_of_state(endpoint, scenario)
+    endpoint.clear_calls()
+    log = tmp_path / "restarts.jsonl"
+    failed = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(log, 3)))
+    assert failed.rc != 0, failed
+    assert "Nothing was lost" in failed.out and "run the same command again" in failed.out
+    live = instances(endpoint)
+    assert {"old-mitosis-demo", "old-mitosis-demo-replica", "mitosis-demo", "mitosis-demo-replica"} <= set(live)
+    assert not [c for c in endpoint.calls() if c["operation"] == "DeleteDBInstance"]
+    again = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(log)))
+    assert again.rc == 0, again
+    assert [run["exit"] for run in restarts(log)] == [3, 0]
+    assert_refreshed(endpoint, before)
+    assert_restart_between_swap_and_delete(endpoint, before, log)
+
+
+def test_mysql_cascade_end_to_end_with_the_time_model(endpoint, playbook, tmp_path):
+    scenario = seed_cascade(endpoint.session(), endpoint.url)
+    before = snapshot_of_state(endpoint, scenario)
+    endpoint.clear_calls()
+    endpoint.set_speed(0.01)
+    log = tmp_path / "restarts.jsonl"
+    result = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(log)))
+    assert result.rc == 0, result
+    assert_refreshed(endpoint, before)
+    assert_safe_history(endpoint)
+    assert_restart_between_swap_and_delete(endpoint, before, log)
+    # Siblings are created in one wave: both creates are issued before either is waited for.
+    creates = [c for c in endpoint.mutating_calls() if c["operation"] == "CreateDBInstanceReadReplica"]
+    by_name = {c["identifier"]: c["time"] for c in creates}
+    assert abs(by_name["temp-mitosis-demo-r1"] - by_name["temp-mitosis-demo-r2"]) < 0.75 * 15 * 0.01 * 60
+    deletes = [c["identifier"] for c in endpoint.calls() if c["operation"] == "DeleteDBInstance"]
+    assert deletes.index("old-mitosis-demo-r1a") < deletes.index("old-mitosis-demo-r1") < deletes.index("old-mitosis-demo")
+
+
+def test_snapshot_path_end_to_end(endpoint, playbook, tmp_path):
+    scenario = seed_cross_vpc(endpoint.session(), endpoint.url)
+    before = snapshot_of_state(endpoint, scenario)
+    endpoint.clear_calls()
+    log = tmp_path / "restarts.jsonl"
+    result = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(log)))
+    assert result.rc == 0, result
+    operations = [c["operation"] for c in endpoint.mutating_calls()]
+    assert operations[0] == "RestoreDBInstanceFromDBSnapshot" and "PromoteReadReplica" not in operations
+    restore = endpoint.mutating_calls()[0]
+    assert restore["params"]["DBSnapshotIdentifier"] == "mitosis-prod-manual-2"
+    assert_refreshed(endpoint, before)
+    assert_safe_history(endpoint)
+
+
+def test_throttling_is_retried(endpoint, playbook, tmp_path):
+    scenario = seed_example(endpoint.session(), endpoint.url)
+    before = snapshot_of_state(endpoint, scenario)
+    endpoint.clear_calls()
+    endpoint.add_fault("DescribeDBInstances", code="Throttling", nth=3, times=3, message="Rate exceeded")
+    endpoint.add_fault("ModifyDBInstance", code="Throttling", nth=1, times=2, message="Rate exceeded")
+    result = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(tmp_path / "r.jsonl")))
+    assert result.rc == 0, result
+    assert len([c for c in endpoint.calls() if c["error"] == "Throttling"]) == 5
+    assert_refreshed(endpoint, before)
+
+
+def test_failed_status_stops_the_run_with_the_instance_and_how_to_resume(endpoint, playbook, tmp_path):
+    seed_example(endpoint.session(), endpoint.url)
+    endpoint.add_fault("CreateDBInstanceReadReplica", identifier="temp-mitosis-demo-replica", status="failed")
+    result = playbook("playbooks/clone.yml", clone_vars())
+    assert result.rc != 0, result
+    assert "temp-mitosis-demo-replica is in status 'failed'" in result.out
+    assert "run the same command again" in result.out
+    assert not [c for c in endpoint.calls() if c["operation"] == "DeleteDBInstance"]
+
+
+def test_expired_credentials_say_how_to_resume(endpoint, playbook, tmp_path):
+    scenario = seed_example(endpoint.session(), endpoint.url)
+    before = snapshot_of_state(endpoint, scenario)
+    endpoint.add_fault("PromoteReadReplica", code="ExpiredToken", message="The security token included in the "
+                       "request is expired", http_status=400)
+    result = playbook("playbooks/clone.yml", clone_vars())
+    assert result.rc != 0, result
+    assert "credentials expired" in result.out
+    again = playbook("playbooks/clone.yml", clone_vars())
+    assert again.rc == 0, again
+    assert_refreshed(endpoint, before)
+
+
+def test_iam_policy_playbook_writes_the_policy(endpoint, playbook, tmp_path):
+    seed_example(endpoint.session(), endpoint.url)
+    endpoint.clear_calls()
+    dest = tmp_path / "policy.json"
+    result = playbook("playbooks/iam_policy.yml", {"source": "mitosis-prod", "target": "mitosis-demo",
+                                                   "dest": str(dest)})
+    assert result.rc == 0, result
+    policy = json.loads(dest.read_text())
+    assert policy["Version"] == "2012-10-17"
+    assert endpoint.mutating_calls() == []
