@@ -154,7 +154,8 @@ class Plan:
         """DbiResourceId of the instances this clone retires (X before the swap, old-X after)."""
         ids = []
         for node in self.nodes:
-            inst = node.old or (node.current if self.phase == COPY else None)
+            # Until its swap, X itself is the instance to retire; afterwards old-X is.
+            inst = node.old or (node.current if node.temp is not None or self.phase == COPY else None)
             if inst and inst.get("DbiResourceId"):
                 ids.append(inst["DbiResourceId"])
         return ids
