@@ -10,8 +10,8 @@ module: rds_mitosis_step
 short_description: Apply one step, or one wave of independent steps, of an RDS clone plan
 version_added: 0.1.0
 description:
-  - Applies steps from the RV(mitosis.rds.rds_mitosis_plan#module:plan) of M(mitosis.rds.rds_mitosis_plan) and waits
-    until each one's postcondition holds and its instance is C(available).
+  - Applies steps of a plan returned by M(mitosis.rds.rds_mitosis_plan) and waits until each one's postcondition
+    holds and its instance is C(available).
   - Before acting it recomputes the plan from live state. A step that is already done is skipped with
     C(changed=false), so running a wave twice, or after an interruption, never repeats work.
   - An instance still busy with an earlier call (for example after an interrupted run) is waited for, and
