@@ -270,3 +270,13 @@ def test_iam_policy_playbook_writes_the_policy(endpoint, playbook, tmp_path):
     policy = json.loads(dest.read_text())
     assert policy["Version"] == "2012-10-17"
     assert endpoint.mutating_calls() == []
+
+
+def test_include_role_with_restart_tasks_and_a_users_own_handler(endpoint, playbook, tmp_path):
+    scenario = seed_example(endpoint.session(), endpoint.url)
+    before = snapshot_of_state(endpoint, scenario)
+    marker = tmp_path / "restart.log"
+    result = playbook("tests/functional/playbooks/include_role.yml", {"marker": str(marker)})
+    assert result.rc == 0, result
+    assert sorted(marker.read_text().splitlines()) == ["restart tasks", "user handler"]
+    assert_refreshed(endpoint, before)
