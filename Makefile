@@ -7,6 +7,8 @@ COLLECTION_LINK := .collections/ansible_collections/mitosis/rds
 PORT ?= 5454
 SPEED ?= 0.1
 PYTEST_ARGS ?=
+# ansible-playbook runs are slow and independent: spread them over the cores.
+FUNCTIONAL_WORKERS ?= 2
 SANITY_ARGS ?=
 
 .PHONY: venv endpoint demo test lint sanity unit functional endpoint-tests bench clean
@@ -48,7 +50,7 @@ endpoint-tests: venv
 	$(BIN)/python -m pytest -q tests/endpoint $(PYTEST_ARGS)
 
 functional: venv
-	$(BIN)/python -m pytest -q tests/functional $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(FUNCTIONAL_WORKERS) tests/functional $(PYTEST_ARGS)
 
 bench: venv
 	$(BIN)/python -m devtools.bench_plan

@@ -84,8 +84,7 @@ def test_seed_example_end_to_end(endpoint, playbook, tmp_path):
     assert len(restarts(log)) == 1
     assert_restart_between_swap_and_delete(endpoint, before, log)
     assert_safe_history(endpoint)
-    mutating = [(c["operation"], c["identifier"]) for c in endpoint.mutating_calls()]
-    assert len(mutating) == 11, mutating
+    assert [(c["operation"], c["identifier"]) for c in endpoint.mutating_calls()] == SEED_MUTATING_CALLS
     assert "Flight plan: clone mitosis-prod" in result.out
     assert "CreateDBInstanceReadReplica temp-mitosis-demo: done in" in result.out
     assert "mitosis-demo was unavailable for" in result.out
@@ -110,36 +109,42 @@ def test_check_mode_changes_nothing(endpoint, playbook, tmp_path):
     assert '"exists": false' in result.out or "exists: false" in result.out
 
 
-def full_run_calls(endpoint, playbook, tmp_path, seed):
-    scenario = seed(endpoint.session(), endpoint.url)
+# The mutating calls of the seed's example, in order: the seed README's flight plan.
+SEED_MUTATING_CALLS = [
+    ("CreateDBInstanceReadReplica", "temp-mitosis-demo"),
+    ("PromoteReadReplica", "temp-mitosis-demo"),
+    ("ModifyDBInstance", "temp-mitosis-demo"),
+    ("CreateDBInstanceReadReplica", "temp-mitosis-demo-replica"),
+    ("ModifyDBInstance", "temp-mitosis-demo-replica"),
+    ("ModifyDBInstance", "mitosis-demo-replica"),
+    ("ModifyDBInstance", "mitosis-demo"),
+    ("ModifyDBInstance", "temp-mitosis-demo-replica"),
+    ("ModifyDBInstance", "temp-mitosis-demo"),
+    ("DeleteDBInstance", "old-mitosis-demo-replica"),
+    ("DeleteDBInstance", "old-mitosis-demo"),
+]
+
+
+@pytest.mark.parametrize("index", range(len(SEED_MUTATING_CALLS)),
+                         ids=["{0}-{1}".format(i + 1, c[1]) for i, c in enumerate(SEED_MUTATING_CALLS)])
+def test_resume_after_a_failure_at_every_step_boundary(endpoint, playbook, tmp_path, index):
+    operation, identifier = SEED_MUTATING_CALLS[index]
+    scenario = seed_example(endpoint.session(), endpoint.url)
+    before = snapshot_of_state(endpoint, scenario)
     endpoint.clear_calls()
-    result = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(tmp_path / "r0.jsonl")))
-    assert result.rc == 0, result
-    calls = [(c["operation"], c["identifier"]) for c in endpoint.mutating_calls()]
-    endpoint.reset()
-    return calls
-
-
-def test_resume_after_a_failure_at_every_step_boundary(endpoint, playbook, tmp_path):
-    calls = full_run_calls(endpoint, playbook, tmp_path, seed_example)
-    for index, (operation, identifier) in enumerate(calls):
-        endpoint.reset()
-        scenario = seed_example(endpoint.session(), endpoint.url)
-        before = snapshot_of_state(endpoint, scenario)
-        endpoint.clear_calls()
-        nth = calls[:index].count((operation, identifier)) + 1
-        endpoint.add_fault(operation, code="InvalidParameterCombination", nth=nth, identifier=identifier,
-                           message="injected failure at call {0}".format(index + 1))
-        log = tmp_path / "restarts-{0}.jsonl".format(index)
-        first = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(log)))
-        assert first.rc != 0, (index, first)
-        assert "injected failure at call {0}".format(index + 1) in first.out
-        assert "run the same command again" in first.out
-        second = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(log)))
-        assert second.rc == 0, (index, second)
-        assert_refreshed(endpoint, before)
-        assert_safe_history(endpoint)
-        assert_restart_between_swap_and_delete(endpoint, before, log)
+    nth = SEED_MUTATING_CALLS[:index].count((operation, identifier)) + 1
+    endpoint.add_fault(operation, code="InvalidParameterCombination", nth=nth, identifier=identifier,
+                       message="injected failure at call {0}".format(index + 1))
+    log = tmp_path / "restarts.jsonl"
+    first = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(log)))
+    assert first.rc != 0, first
+    assert "injected failure at call {0}".format(index + 1) in first.out
+    assert "run the same command again" in first.out
+    second = playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(log)))
+    assert second.rc == 0, second
+    assert_refreshed(endpoint, before)
+    assert_safe_history(endpoint)
+    assert_restart_between_swap_and_delete(endpoint, before, log)
 
 
 @pytest.mark.parametrize("kill_after", [
