@@ -16,7 +16,7 @@ from devtools.rds_endpoint.testing import running_endpoint
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / ".collections"))
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import Counter  # noqa: E402
-from ansible_collections.mitosis.rds.plugins.module_utils.graph import Graph, describe_instances, list_tags  # noqa: E402
+from ansible_collections.mitosis.rds.plugins.module_utils.graph import Graph, describe_instances, tag_reader  # noqa: E402
 from ansible_collections.mitosis.rds.plugins.module_utils.planner import plan_clone  # noqa: E402
 
 
@@ -43,14 +43,7 @@ def measure(endpoint, size, replicas, repeats):
     totals, computes = [], []
     for _attempt in range(repeats):
         counter.count = 0
-        tags = {}
-
-        def tags_of(desc):
-            name = desc["DBInstanceIdentifier"]
-            if name not in tags:
-                tags[name] = list_tags(rds, desc)
-            return tags[name]
-
+        tags_of = tag_reader(rds)
         started = time.perf_counter()
         graph = Graph(describe_instances(rds), "us-east-1")
         plan_clone(graph, "mitosis-prod", "mitosis-demo", tags_of, lambda name: [])

@@ -14,7 +14,7 @@ import time
 
 from .attributes import unmet
 from .aws import FAILED_STATUSES, MitosisError, call, paginate
-from .graph import Graph, describe_instances, list_tags, parse_reference
+from .graph import Graph, describe_instances, parse_reference, tag_reader
 from .planner import (CLEANUP, CREATE, DELETE, DONE, MODIFY, PENDING, PROMOTE, RESTART_ACTION, RESTORE, RESUME_HINT,
                       plan_clone)
 
@@ -25,18 +25,11 @@ def live_plan(rds, source, target, restore_snapshot=False, previous_resource_ids
     """The plan computed from the account's live state (one paginated describe of every instance)."""
     region = rds.meta.region_name
     graph = Graph(describe_instances(rds), region)
-    tags = {}
-
-    def tags_of(desc):
-        name = desc["DBInstanceIdentifier"]
-        if name not in tags:
-            tags[name] = list_tags(rds, desc)
-        return tags[name]
 
     def snapshots_of(name):
         return paginate(rds, "DescribeDBSnapshots", "DBSnapshots", DBInstanceIdentifier=name)
 
-    return plan_clone(graph, source, target, tags_of, snapshots_of, restore_snapshot=restore_snapshot,
+    return plan_clone(graph, source, target, tag_reader(rds), snapshots_of, restore_snapshot=restore_snapshot,
                       previous_resource_ids=previous_resource_ids), graph
 
 

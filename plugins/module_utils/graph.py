@@ -154,3 +154,16 @@ def list_tags(client, inst):
     """The instance's own tags, from ListTagsForResource."""
     return call(client, "ListTagsForResource", inst["DBInstanceIdentifier"],
                 ResourceName=inst["DBInstanceArn"]).get("TagList", [])
+
+
+def tag_reader(client):
+    """tags_of(description) for the planner: ListTagsForResource once per instance, remembered."""
+    tags = {}
+
+    def tags_of(desc):
+        name = desc["DBInstanceIdentifier"]
+        if name not in tags:
+            tags[name] = list_tags(client, desc)
+        return tags[name]
+
+    return tags_of

@@ -39,16 +39,22 @@ class Result:
 
 @pytest.fixture
 def playbook(endpoint, tmp_path):
-    """Run a playbook (a path relative to the repository) with extra vars; returns a Result."""
+    """Run a playbook (a path relative to the repository) with extra vars; returns a Result.
+    `env` adds to the endpoint's environment; a None value removes a variable."""
 
     def run(path, extra=None, args=(), env=None, timeout=600):
         extra_file = tmp_path / "extra-vars.json"
         extra_file.write_text(json.dumps(extra or {}))
         command = [ANSIBLE_PLAYBOOK, path, "-e", "@" + str(extra_file), *args]
         environment = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", **endpoint.env)
-        environment.update(env or {})
-        process = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True,
-                                 timeout=timeout, check=False)
+        for key, value in (env or {}).items():
+            if value is None:
+                environment.pop(key, None)
+            else:
+                environment[key] = value
+        # No terminal: a run that would prompt (for an MFA token) must fail instead of waiting.
+        process = subprocess.run(command, cwd=ROOT, env=environment, stdin=subprocess.DEVNULL, capture_output=True,
+                                 text=True, timeout=timeout, check=False)
         return Result(process)
 
     return run
