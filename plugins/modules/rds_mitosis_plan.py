@@ -54,13 +54,14 @@ options:
     default: true
 extends_documentation_fragment:
   - mitosis.rds.aws
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+  platform:
+    platforms: posix
 notes:
   - The restart step (RV(plan[].action=Restart)) is run by the caller, see the M(mitosis.rds.rds_mitosis_step) module
     and the C(mitosis.rds.clone) role.

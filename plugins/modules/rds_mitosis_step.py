@@ -63,15 +63,16 @@ options:
     default: 120
 extends_documentation_fragment:
   - mitosis.rds.aws
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Calls nothing that mutates; pending steps report C(changed=true) and the call they would make.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Before and after of every instance the pending steps touch.
+  platform:
+    platforms: posix
 seealso:
   - module: mitosis.rds.rds_mitosis_plan
 """

@@ -51,16 +51,17 @@ options:
     default: mitosis-rds
 extends_documentation_fragment:
   - mitosis.rds.aws
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - C(AssumeRole) is called in check mode too, so that a check-mode run can read AWS with the role's credentials.
         It only issues temporary credentials and changes no resource.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+  platform:
+    platforms: posix
 notes:
   - Set C(no_log) on the task, so that the returned credentials never appear in the output or the logs.
   - Without a token, the C(mitosis.rds.clone) role asks for one when a terminal is attached, and fails otherwise.
