@@ -29,6 +29,13 @@ AWS_ARGUMENT_SPEC = dict(
     aws_ca_bundle=dict(type="path", fallback=(env_fallback, ["AWS_CA_BUNDLE"])),
 )
 
+# What to clone into what, for the plan and the step modules (docs: the mitosis.rds.clone fragment).
+CLONE_ARGUMENT_SPEC = dict(
+    source=dict(type="str", required=True),
+    target=dict(type="str", required=True),
+    restore_snapshot=dict(type="bool", default=False),
+)
+
 
 class MitosisModule:
     """AnsibleModule with the AWS options added and a `connection` built from them."""

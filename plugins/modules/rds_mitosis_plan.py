@@ -24,22 +24,6 @@ description:
 author:
   - mitosis.rds developers (@mitosis-rds)
 options:
-  source:
-    description:
-      - Identifier of the instance whose data is cloned (for example the production primary). Never modified.
-    type: str
-    required: true
-  target:
-    description:
-      - Identifier of the root of the replication graph to replace (for example the demo primary).
-    type: str
-    required: true
-  restore_snapshot:
-    description:
-      - Create the new target primary by restoring the newest available snapshot of O(source) instead of through
-        a read replica. Chosen automatically when source and target subnet groups are in different VPCs.
-    type: bool
-    default: false
   previous_resource_ids:
     description:
       - C(DbiResourceId) values of the instances the clone retires, as returned by an earlier plan in
@@ -53,6 +37,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - mitosis.rds.clone
   - mitosis.rds.aws
   - ansible.builtin.action_common_attributes
 attributes:
@@ -197,7 +182,7 @@ api_calls:
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import Counter
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import live_plan
-from ansible_collections.mitosis.rds.plugins.module_utils.module import MitosisModule
+from ansible_collections.mitosis.rds.plugins.module_utils.module import CLONE_ARGUMENT_SPEC, MitosisModule
 from ansible_collections.mitosis.rds.plugins.module_utils.planner import flight_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import caller_account, iam_policy
 
@@ -232,9 +217,7 @@ def plan(module):
 def main():
     module = MitosisModule(
         argument_spec=dict(
-            source=dict(type="str", required=True),
-            target=dict(type="str", required=True),
-            restore_snapshot=dict(type="bool", default=False),
+            CLONE_ARGUMENT_SPEC,
             previous_resource_ids=dict(type="list", elements="str"),
             iam_policy=dict(type="bool", default=True),
         ),

@@ -24,18 +24,6 @@ description:
 author:
   - mitosis.rds developers (@mitosis-rds)
 options:
-  source:
-    description: Identifier of the instance whose data is cloned, as given to M(mitosis.rds.rds_mitosis_plan).
-    type: str
-    required: true
-  target:
-    description: Root of the replication graph being replaced, as given to M(mitosis.rds.rds_mitosis_plan).
-    type: str
-    required: true
-  restore_snapshot:
-    description: As given to M(mitosis.rds.rds_mitosis_plan).
-    type: bool
-    default: false
   steps:
     description:
       - The steps to apply, as entries of the plan's RV(mitosis.rds.rds_mitosis_plan#module:plan) (only C(id) is
@@ -62,6 +50,7 @@ options:
     type: float
     default: 120
 extends_documentation_fragment:
+  - mitosis.rds.clone
   - mitosis.rds.aws
   - ansible.builtin.action_common_attributes
 attributes:
@@ -145,7 +134,7 @@ steps:
 """
 
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import apply_wave
-from ansible_collections.mitosis.rds.plugins.module_utils.module import MitosisModule
+from ansible_collections.mitosis.rds.plugins.module_utils.module import CLONE_ARGUMENT_SPEC, MitosisModule
 
 
 def apply(module):
@@ -162,9 +151,7 @@ def apply(module):
 def main():
     module = MitosisModule(
         argument_spec=dict(
-            source=dict(type="str", required=True),
-            target=dict(type="str", required=True),
-            restore_snapshot=dict(type="bool", default=False),
+            CLONE_ARGUMENT_SPEC,
             steps=dict(type="list", elements="raw", required=True),
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=14400),
