@@ -50,7 +50,7 @@ endpoint-tests: venv
 	$(BIN)/python -m pytest -q tests/endpoint $(PYTEST_ARGS)
 
 functional: venv
-	$(BIN)/python -m pytest -q -n $(FUNCTIONAL_WORKERS) tests/functional $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(FUNCTIONAL_WORKERS) --basetemp=tests/output/functional tests/functional $(PYTEST_ARGS)
 
 bench: venv
 	$(BIN)/python -m devtools.bench_plan

@@ -3,14 +3,13 @@
 environment variables AWX injects, and module_defaults on the action group."""
 
 import collections
-import fcntl
 import json
 import os
 import pty
 import re
 import select
 import subprocess
-import termios
+import sys
 import time
 
 import boto3
@@ -117,13 +116,11 @@ def test_without_a_device_it_says_which_variable_is_missing(endpoint, playbook):
 def run_on_a_terminal(command, env, answer, timeout=300):
     """Run `command` with a pseudo-terminal as its controlling terminal; type `answer` at the prompt."""
     master, slave = pty.openpty()
-
-    def take_the_terminal():
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=slave, stdout=slave, stderr=slave,
-                               preexec_fn=take_the_terminal)
+    # A new session's leader that opens a terminal makes it its controlling terminal; done in the child by
+    # a tiny wrapper rather than a preexec_fn, which is unsafe in the threaded pytest-xdist worker.
+    take_the_terminal = "import os, sys; os.close(os.open(os.ttyname(0), os.O_RDWR)); os.execv(sys.argv[1], sys.argv[1:])"
+    process = subprocess.Popen([sys.executable, "-c", take_the_terminal, *command], cwd=ROOT, env=env, stdin=slave,
+                               stdout=slave, stderr=slave, start_new_session=True)
     os.close(slave)
     out, answered, deadline = b"", False, time.time() + timeout
     try:
