@@ -50,6 +50,7 @@ endpoint-tests: venv
 	$(BIN)/python -m pytest -q tests/endpoint $(PYTEST_ARGS)
 
 functional: venv
+	mkdir -p tests/output
 	$(BIN)/python -m pytest -q -n $(FUNCTIONAL_WORKERS) --basetemp=tests/output/functional tests/functional $(PYTEST_ARGS)
 
 bench: venv
