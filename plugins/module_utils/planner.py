@@ -342,26 +342,25 @@ def classify(graph, source, nodes, previous_resource_ids):
     """The phase read from which of X, temp-X and old-X exist; unexplained leftovers are errors."""
     any_old = any(n.old for n in nodes)
     if not any_old:
+        by_name = nodes_by_name(nodes)
         for node in nodes:
+            temp = temp_name(node.name)
+            if node.current is None and node.temp is None:
+                _fail("Target member {0} is missing.".format(node.name), node.name)
+            if node.temp is None:
+                continue
             if node.current is None:
-                holder = temp_name(node.name) if node.temp else node.name
-                _fail("{0} exists but {1} is not part of the target graph: it does not fit this clone."
-                      .format(holder, node.name) if node.temp else
-                      "Target member {0} is missing.".format(node.name), holder,
-                      "Delete or rename the leftover instance {0} and run again.".format(holder)
-                      if node.temp else None)
-            if node.temp is not None:
-                expected = [source, None] if node.parent is None else [temp_name(node.parent)]
-                actual = _source_of(graph, node.temp)
-                if actual not in expected:
-                    _fail("{0} replicates from {1}, which does not fit a clone of {2} from {3}.".format(
-                        temp_name(node.name), actual or "nothing", node.name, expected[0]), temp_name(node.name),
-                        "Delete {0} (a leftover of another run) and run again.".format(temp_name(node.name)))
-        for node in nodes:
-            if node.temp is not None and node.parent and nodes_by_name(nodes)[node.parent].temp is None:
-                _fail("{0} exists without {1}: it does not fit this clone.".format(
-                    temp_name(node.name), temp_name(node.parent)), temp_name(node.name),
-                    "Delete {0} and run again.".format(temp_name(node.name)))
+                _fail("{0} exists but {1} is not part of the target graph: it does not fit this clone.".format(
+                    temp, node.name), temp, "Delete or rename the leftover instance {0} and run again.".format(temp))
+            if node.parent and by_name[node.parent].temp is None:
+                _fail("{0} exists without {1}: it does not fit this clone.".format(temp, temp_name(node.parent)),
+                      temp, "Delete {0} and run again.".format(temp))
+            expected = [source, None] if node.parent is None else [temp_name(node.parent)]
+            actual = _source_of(graph, node.temp)
+            if actual not in expected:
+                _fail("{0} replicates from {1}, which does not fit a clone of {2} from {3}.".format(
+                    temp, actual or "nothing", node.name, expected[0]), temp,
+                    "Delete {0} (a leftover of another run) and run again.".format(temp))
         if previous_resource_ids is not None and all(n.temp is None for n in nodes) and all(
                 n.current.get("DbiResourceId") not in previous_resource_ids for n in nodes):
             return "complete"
@@ -401,7 +400,8 @@ def nodes_by_name(nodes):
     return {n.name: n for n in nodes}
 
 
-def mark(plan_phase, nodes, steps, graph, source):
+def mark(plan_phase, nodes, steps, graph):
+    """Each step pending or done (and why), from the phase and the live instances of its node."""
     by_name = nodes_by_name(nodes)
     for step in steps:
         node = by_name[step.node]
@@ -474,7 +474,7 @@ def plan_clone(graph, source, target, tags_of, snapshots_of, restore_snapshot=Fa
             snapshot = {"DBSnapshotIdentifier": "(already restored)"}
     steps = build_steps(source, nodes, tags_of, snapshot)
     assign_waves(steps)
-    mark(phase, nodes, steps, graph, source)
+    mark(phase, nodes, steps, graph)
     return Plan(source, target, steps, nodes, mode, phase, snapshot)
 
 
