@@ -189,7 +189,7 @@ def _call_step(rds, step):
 
 
 def apply_wave(rds, source, target, steps, restore_snapshot=False, check_mode=False, wait=True,
-               wait_timeout=10800, poll_interval=30, settle_time=120, sleep=time.sleep):
+               wait_timeout=14400, poll_interval=30, settle_time=120, sleep=time.sleep):
     """Apply the given plan steps (one wave); returns the module result."""
     waiter = Waiter(rds, wait_timeout, poll_interval, settle_time, sleep=sleep)
     started = time.monotonic()
@@ -209,7 +209,7 @@ def apply_wave(rds, source, target, steps, restore_snapshot=False, check_mode=Fa
         diff["after"].update(one["after"])
     if check_mode or not todo:
         for step in todo:
-            results[step.key] = dict(_result(step), status="would run" if check_mode else "pending")
+            results[step.key] = dict(_result(step), status="would run")
         return _finish(steps, results, bool(todo), diff)
     begun = {}
     for step in todo:
@@ -237,8 +237,9 @@ def _call_until_accepted(rds, step, waiter, started):
             return
         except MitosisError as error:
             if error.code in BUSY_CODES:
-                involved = [step.identifier] + [step.params[k] for k in ("SourceDBInstanceIdentifier",)
-                                                if k in step.params]
+                involved = [step.identifier]
+                if "SourceDBInstanceIdentifier" in step.params:
+                    involved.append(step.params["SourceDBInstanceIdentifier"])
                 waiter.check_timeout(started, "{0} to accept {1}".format(step.identifier, step.action))
                 waiter.sleep(waiter.poll_interval)
                 waiter.until_available(involved, started)
