@@ -188,8 +188,6 @@ def _engine(inst):
 
 def validate(graph, source, target, nodes):
     """Checks that must pass before any change; each error names the instance and what to do."""
-    if not source or not target:
-        _fail("Both source and target are required.")
     if source == target:
         _fail("Source and target are the same instance ({0}).".format(source), source,
               "The target is the graph that gets replaced: pick a different one.")
