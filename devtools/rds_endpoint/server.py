@@ -80,6 +80,11 @@ class Endpoint:
             ("POST", "speed"): self._set_speed,
             ("POST", "advance"): self._advance,
             ("POST", "settle"): self._settle,
+            ("GET", "durations"): lambda body, query: _json(
+                200, {"durations": self.sim.durations()}
+            ),
+            ("POST", "durations"): self._set_duration,
+            ("DELETE", "durations"): self._clear_durations,
             ("POST", "reset"): self._reset,
             ("POST", "bulk-instances"): self._bulk_instances,
         }
@@ -196,6 +201,17 @@ class Endpoint:
     def _settle(self, body: Any, query: dict[str, str]) -> Response:
         self.sim.settle()
         return _json(200, {"settled": True})
+
+    def _set_duration(self, body: Any, query: dict[str, str]) -> Response:
+        identifier = body.get("identifier")
+        if identifier is not None and not isinstance(identifier, str):
+            raise ValueError("identifier must be a string or null")
+        self.sim.set_duration(body["kind"], float(body["minutes"]), identifier)
+        return _json(200, {"durations": self.sim.durations()})
+
+    def _clear_durations(self, body: Any, query: dict[str, str]) -> Response:
+        self.sim.clear_durations()
+        return _json(200, {"durations": []})
 
     def _reset(self, body: Any, query: dict[str, str]) -> Response:
         moto_api_backend.reset()

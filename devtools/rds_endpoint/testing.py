@@ -127,6 +127,23 @@ class EndpointHandle:
         """Complete every running operation now."""
         self.control("POST", "settle", {})
 
+    def set_duration(self, kind: str, minutes: float, identifier: str | None = None) -> None:
+        """Make operations of `kind` (a key of timeline.OPERATIONS: "rename", "modify", ...) started
+        from now on last `minutes` simulated minutes: on every instance, or only on the instance named
+        `identifier` when the operation starts (for a rename: the old name). The instance's duration
+        wins over the kind-wide one; `reset()` or `clear_durations()` drop them."""
+        payload: dict[str, Any] = {"kind": kind, "minutes": minutes}
+        if identifier is not None:
+            payload["identifier"] = identifier
+        self.control("POST", "durations", payload)
+
+    def durations(self) -> list[dict[str, Any]]:
+        """The duration overrides: [{"kind", "identifier" (None: every instance), "minutes"}]."""
+        return self.control("GET", "durations")["durations"]
+
+    def clear_durations(self) -> None:
+        self.control("DELETE", "durations")
+
     def reset(self) -> None:
         self.control("POST", "reset", {})
 

@@ -3,9 +3,11 @@
 Nothing runs in the background. Each operation knows when its phases start; `tick()` (called
 before every request) applies, in time order, every phase change that is due. One simulated
 minute lasts `speed` real seconds, so speed 0 completes every operation on the next request.
+Tests may override the duration of a kind of operation, on every instance or one (`set_duration`).
 """
 
 import itertools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,10 +52,41 @@ class Simulation:
         self.speed = speed
         self._ops: dict[int, Operation] = {}
         self._seq = itertools.count()
+        # (kind, lower-cased identifier or None for every instance) -> simulated minutes
+        self._durations: dict[tuple[str, str | None], float] = {}
+
+    def set_duration(self, kind: str, minutes: float, identifier: str | None = None) -> None:
+        """Make operations of `kind` that start from now on last `minutes` simulated minutes, on
+        every instance or (with `identifier`) on the instance named so when the operation starts.
+        An instance's duration wins over the kind-wide one; the phases keep their shares."""
+        if kind not in OPERATIONS:
+            raise ValueError(f"unknown operation kind {kind!r}; known: {', '.join(OPERATIONS)}")
+        minutes = float(minutes)
+        if not math.isfinite(minutes) or minutes < 0:
+            raise ValueError(f"minutes must be a finite number >= 0, not {minutes}")
+        self._durations[(kind, identifier.lower() if identifier is not None else None)] = minutes
+
+    def durations(self) -> list[dict[str, Any]]:
+        """The duration overrides, as {"kind", "identifier", "minutes"} (identifier None: all)."""
+        return [
+            {"kind": kind, "identifier": identifier, "minutes": minutes}
+            for (kind, identifier), minutes in self._durations.items()
+        ]
+
+    def clear_durations(self) -> None:
+        self._durations.clear()
+
+    def duration(self, kind: str, identifier: str | None) -> float:
+        """Minutes an operation of `kind` starting now on `identifier` lasts: override, else table."""
+        for key in ((kind, identifier.lower() if identifier else None), (kind, None)):
+            if key in self._durations:
+                return self._durations[key]
+        return OPERATIONS[kind][0]
 
     def start(self, kind: str, instance: Any, **options: Any) -> Operation:
         """Start `kind` on `instance` (replacing any operation it had) and show its first status."""
-        minutes, phases = OPERATIONS[kind]
+        _, phases = OPERATIONS[kind]
+        minutes = self.duration(kind, getattr(instance, "db_instance_identifier", None))
         now = time.time()
         bounds = [now]
         for _, share in phases:
@@ -114,6 +147,7 @@ class Simulation:
 
     def reset(self) -> None:
         self._ops.clear()
+        self._durations.clear()
 
     def _shift(self, move: Callable[[float, float], float]) -> None:
         now = time.time()

@@ -1,8 +1,12 @@
 """Correction 5: mutating calls move instances through AWS statuses over (simulated) time."""
 
-import pytest
+import json
+import time
 
-from devtools.rds_endpoint.testing import aws_error
+import pytest
+from botocore.exceptions import ClientError
+
+from devtools.rds_endpoint.testing import ControlError, aws_error
 
 
 def test_a_replica_is_creating_before_it_is_available(api):
@@ -250,6 +254,129 @@ def test_changes_without_apply_immediately_wait_for_the_window(endpoint_api):
     db = api.describe("db")
     assert (db["DBInstanceClass"], db["BackupRetentionPeriod"]) == ("db.m5.large", 3)
     assert db["PendingModifiedValues"] == {}
+
+
+# Duration overrides: one instance's operation slower or faster than the table.
+
+
+def test_a_slow_rename_does_not_hold_back_another(endpoint_api):
+    api = endpoint_api
+    api.primary("slow")
+    api.primary("quick")
+    api.endpoint.set_speed(0.02)  # the table's rename (10 minutes) = 0.2 s
+    api.endpoint.set_duration("rename", 100, identifier="slow")  # 2 s, keyed by the old name
+    for name in ("slow", "quick"):
+        api.rds.modify_db_instance(
+            DBInstanceIdentifier=name, NewDBInstanceIdentifier=f"{name}-new", ApplyImmediately=True
+        )
+    # A client that reboots each instance as soon as its rename is over. The brief `available`
+    # in the middle of a rename refuses the reboot, so retry until one is accepted.
+    waiting = {"slow-new", "quick-new"}
+    deadline = time.monotonic() + 10
+    while waiting and time.monotonic() < deadline:
+        for name in sorted(waiting):
+            if _observe(api, name, name)[0] != "available":
+                continue
+            try:
+                api.rds.reboot_db_instance(DBInstanceIdentifier=name)
+            except ClientError as exc:
+                assert exc.response["Error"]["Code"] == "InvalidDBInstanceState"
+                continue
+            waiting.discard(name)
+        time.sleep(0.02)
+    assert not waiting
+    reboots = api.endpoint.calls("RebootDBInstance")
+    assert [call["identifier"] for call in reboots if call["status"] == 200] == [
+        "quick-new",
+        "slow-new",
+    ]
+    # The quick one was done about 1.8 s before the slow one.
+    accepted = {call["identifier"]: call["time"] for call in reboots if call["status"] == 200}
+    assert accepted["slow-new"] - accepted["quick-new"] > 1
+
+
+def test_a_kind_wide_duration_keeps_the_phase_shares(held):
+    held.endpoint.set_duration("rename", 20)
+    held.primary("db")
+    held.rds.modify_db_instance(
+        DBInstanceIdentifier="db", NewDBInstanceIdentifier="old-db", ApplyImmediately=True
+    )
+    held.endpoint.advance(11.9)  # renaming: 60% of 20 minutes
+    assert _observe(held, "db", "old-db") == ("renaming", None)
+    held.endpoint.advance(0.2)
+    assert _observe(held, "db", "old-db") == (None, "available")
+    held.endpoint.advance(2)  # rebooting from 70%
+    assert _observe(held, "db", "old-db") == (None, "rebooting")
+    held.endpoint.advance(5.7)  # 19.8 minutes
+    assert _observe(held, "db", "old-db") == (None, "rebooting")
+    held.endpoint.advance(0.3)
+    assert _observe(held, "db", "old-db") == (None, "available")
+    assert held.endpoint.durations() == [{"kind": "rename", "identifier": None, "minutes": 20.0}]
+
+
+def test_an_instance_duration_wins_over_the_kind_wide_one(held):
+    held.primary("a")
+    held.primary("b")
+    held.primary("c")
+    held.endpoint.set_duration("modify", 20)
+    held.endpoint.set_duration("modify", 4, identifier="B")  # identifiers are case-insensitive
+    for name in ("a", "b", "c"):
+        held.rds.modify_db_instance(DBInstanceIdentifier=name, MultiAZ=True, ApplyImmediately=True)
+    held.endpoint.advance(3.9)
+    assert [held.describe(name)["DBInstanceStatus"] for name in "abc"] == ["modifying"] * 3
+    held.endpoint.advance(0.2)
+    assert [held.describe(name)["DBInstanceStatus"] for name in "abc"] == [
+        "modifying",
+        "available",
+        "modifying",
+    ]
+    held.endpoint.advance(16)
+    assert [held.describe(name)["DBInstanceStatus"] for name in "abc"] == ["available"] * 3
+    # Other kinds keep the table's duration.
+    held.rds.reboot_db_instance(DBInstanceIdentifier="b")
+    held.endpoint.advance(2.1)
+    assert held.describe("b")["DBInstanceStatus"] == "available"
+
+
+def test_reset_clears_the_durations(held):
+    held.endpoint.set_duration("modify", 50)
+    held.endpoint.set_duration("reboot", 0.5, identifier="db")
+    assert len(held.endpoint.durations()) == 2
+    held.endpoint.reset()
+    assert held.endpoint.durations() == []
+    held.primary("db")
+    held.rds.modify_db_instance(DBInstanceIdentifier="db", MultiAZ=True, ApplyImmediately=True)
+    held.endpoint.advance(2.1)  # the table's 2 minutes
+    assert held.describe("db")["DBInstanceStatus"] == "available"
+    held.endpoint.set_duration("delete", 1)
+    held.endpoint.clear_durations()
+    assert held.endpoint.durations() == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"kind": "resize", "minutes": 5},
+        {"kind": "rename", "minutes": -1},
+        {"kind": "rename", "minutes": "soon"},
+        {"kind": "rename", "minutes": 5, "identifier": 7},
+        {"minutes": 5},
+    ],
+    ids=["unknown-kind", "negative", "not-a-number", "identifier-not-a-string", "no-kind"],
+)
+def test_a_malformed_duration_is_refused(endpoint, payload):
+    with pytest.raises(ControlError) as refused:
+        endpoint.control("POST", "durations", payload)
+    assert refused.value.status == 400
+    assert endpoint.durations() == []
+
+
+def test_an_unknown_kind_names_the_known_ones(endpoint):
+    with pytest.raises(ControlError) as refused:
+        endpoint.set_duration("resize", 5)
+    error = json.loads(refused.value.payload)["error"]
+    assert "unknown operation kind 'resize'" in error
+    assert "rename" in error
 
 
 def _observe(api, old, new):
