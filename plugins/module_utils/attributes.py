@@ -11,27 +11,29 @@ source's key and AWS refuses it), `DeletionProtection` (the old graph must stay 
 
 from __future__ import annotations
 
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
-def _first(memberships, name_key, status="in-sync"):
+
+def _first(memberships: Optional[Iterable[Mapping[str, Any]]], name_key: str, status: str = "in-sync") -> Optional[str]:
     for item in memberships or []:
         if item.get("Status", status) == status and item.get(name_key):
             return item[name_key]
     return None
 
 
-def _active_security_groups(desc):
+def _active_security_groups(desc: Mapping[str, Any]) -> Optional[List[str]]:
     groups = [g["VpcSecurityGroupId"] for g in desc.get("VpcSecurityGroups") or [] if g.get("Status") == "active"]
     return groups or None
 
 
-def _port(desc):
+def _port(desc: Mapping[str, Any]) -> Optional[int]:
     endpoint = desc.get("Endpoint") or {}
     return endpoint.get("Port", desc.get("DbInstancePort"))
 
 
 # Request key -> how to read it from a description. One table serves building the requests and
 # checking that a modify already holds, so the two can never disagree.
-READERS = {
+READERS: Dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "DBInstanceClass": lambda d: d.get("DBInstanceClass"),
     "StorageType": lambda d: d.get("StorageType"),
     "Iops": lambda d: d.get("Iops"),
@@ -57,7 +59,7 @@ READERS = {
     "DBSubnetGroupName": lambda d: (d.get("DBSubnetGroup") or {}).get("DBSubnetGroupName"),
 }
 
-CREATE_KEYS = (
+CREATE_KEYS: Tuple[str, ...] = (
     "DBInstanceClass", "StorageType", "Iops", "MultiAZ", "Port", "VpcSecurityGroupIds", "OptionGroupName",
     "CopyTagsToSnapshot", "PubliclyAccessible", "AutoMinorVersionUpgrade", "MonitoringInterval",
     "MonitoringRoleArn", "EnablePerformanceInsights", "PerformanceInsightsKMSKeyId",
@@ -65,14 +67,14 @@ CREATE_KEYS = (
     "ProcessorFeatures",
 )
 # Same-region replicas reject these at create time: they follow in a ModifyDBInstance.
-POST_CREATE_KEYS = ("DBParameterGroupName", "PreferredMaintenanceWindow", "PreferredBackupWindow")
+POST_CREATE_KEYS: Tuple[str, ...] = ("DBParameterGroupName", "PreferredMaintenanceWindow", "PreferredBackupWindow")
 # RestoreDBInstanceFromDBSnapshot has no monitoring or Performance Insights options.
-RESTORE_DEFERRED_KEYS = ("MonitoringInterval", "MonitoringRoleArn", "EnablePerformanceInsights",
-                         "PerformanceInsightsKMSKeyId", "PerformanceInsightsRetentionPeriod")
+RESTORE_DEFERRED_KEYS: Tuple[str, ...] = ("MonitoringInterval", "MonitoringRoleArn", "EnablePerformanceInsights",
+                                          "PerformanceInsightsKMSKeyId", "PerformanceInsightsRetentionPeriod")
 
 
-def _pick(desc, keys):
-    params = {}
+def _pick(desc: Mapping[str, Any], keys: Iterable[str]) -> Dict[str, Any]:
+    params: Dict[str, Any] = {}
     for key in keys:
         value = READERS[key](desc)
         if value is not None:
@@ -80,7 +82,8 @@ def _pick(desc, keys):
     return params
 
 
-def create_replica_params(desc, tags, source_identifier):
+def create_replica_params(desc: Mapping[str, Any], tags: Optional[Iterable[Mapping[str, str]]],
+                          source_identifier: str) -> Dict[str, Any]:
     """CreateDBInstanceReadReplica parameters for a clone of the node `desc` (identifier excluded)."""
     params = _pick(desc, CREATE_KEYS)
     if tags:
@@ -89,7 +92,8 @@ def create_replica_params(desc, tags, source_identifier):
     return params
 
 
-def restore_params(desc, tags, snapshot_identifier):
+def restore_params(desc: Mapping[str, Any], tags: Optional[Iterable[Mapping[str, str]]],
+                   snapshot_identifier: str) -> Dict[str, Any]:
     """RestoreDBInstanceFromDBSnapshot parameters: the node's own subnet group, no monitoring/PI."""
     params = _pick(desc, [k for k in CREATE_KEYS if k not in RESTORE_DEFERRED_KEYS])
     subnet_group = READERS["DBSubnetGroupName"](desc)
@@ -101,9 +105,9 @@ def restore_params(desc, tags, snapshot_identifier):
     return params
 
 
-def modify_params(desc, enable_backups=False, restored=False):
+def modify_params(desc: Mapping[str, Any], enable_backups: bool = False, restored: bool = False) -> Dict[str, Any]:
     """The follow-up ModifyDBInstance: post-create attributes, backups when the clone feeds replicas."""
-    params = {"ApplyImmediately": True}
+    params: Dict[str, Any] = {"ApplyImmediately": True}
     params.update(_pick(desc, POST_CREATE_KEYS))
     if restored:
         params.update(_pick(desc, RESTORE_DEFERRED_KEYS))
@@ -112,7 +116,7 @@ def modify_params(desc, enable_backups=False, restored=False):
     return params
 
 
-def _same(key, want, have):
+def _same(key: str, want: Any, have: Any) -> bool:
     if key in ("PreferredMaintenanceWindow", "PreferredBackupWindow"):
         return str(want).lower() == str(have or "").lower()
     if key in ("VpcSecurityGroupIds", "EnableCloudwatchLogsExports"):
@@ -123,9 +127,9 @@ def _same(key, want, have):
     return want == have
 
 
-def unmet(desc, params):
+def unmet(desc: Mapping[str, Any], params: Mapping[str, Any]) -> List[str]:
     """The keys of a ModifyDBInstance request that do not yet hold in `desc` (translated keys compare)."""
-    missing = []
+    missing: List[str] = []
     for key, want in params.items():
         if key == "ApplyImmediately":
             continue

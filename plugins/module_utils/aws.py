@@ -8,6 +8,8 @@ Plain Python: nothing here knows about Ansible, so the planner and the tests can
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Optional
+
 try:
     import boto3
     import botocore
@@ -18,12 +20,16 @@ except ImportError:  # reported by the module layer with missing_required_lib
     HAS_BOTO3 = False
     BotoCoreError = ClientError = Exception
 
+if TYPE_CHECKING:  # annotations only: never imported at run time
+    from boto3.session import Session
+    from botocore.client import BaseClient
+
 # Throttling is retried by botocore itself ("adaptive" adds client-side rate limiting on top of
 # "standard" exponential backoff), so every caller gets the same behaviour.
-RETRY_CONFIG = {"mode": "adaptive", "max_attempts": 12}
+RETRY_CONFIG: Dict[str, Any] = {"mode": "adaptive", "max_attempts": 12}
 
 # Statuses in which an instance will never become available on its own.
-FAILED_STATUSES = frozenset([
+FAILED_STATUSES: FrozenSet[str] = frozenset([
     "failed", "storage-full", "restore-error", "inaccessible-encryption-credentials",
     "inaccessible-encryption-credentials-recoverable", "insufficient-capacity", "stopped",
     "storage-config-upgrade",
@@ -33,7 +39,8 @@ FAILED_STATUSES = frozenset([
 class MitosisError(Exception):
     """The one exception of the collection: what failed, on which instance, and what to do."""
 
-    def __init__(self, message, operation=None, identifier=None, code=None, request_id=None, hint=None):
+    def __init__(self, message: str, operation: Optional[str] = None, identifier: Optional[str] = None,
+                 code: Optional[str] = None, request_id: Optional[str] = None, hint: Optional[str] = None) -> None:
         super().__init__(message)
         self.message = message
         self.operation = operation
@@ -42,13 +49,13 @@ class MitosisError(Exception):
         self.request_id = request_id
         self.hint = hint
 
-    def __str__(self):
+    def __str__(self) -> str:
         text = self.message
         if self.hint:
             text = "{0} {1}".format(text, self.hint)
         return text
 
-    def to_result(self):
+    def to_result(self) -> Dict[str, str]:
         """The fields a module adds to fail_json."""
         result = {"msg": str(self)}
         for key in ("operation", "identifier", "code", "request_id"):
@@ -58,13 +65,14 @@ class MitosisError(Exception):
         return result
 
 
-def error_code(exc):
+def error_code(exc: BaseException) -> Optional[str]:
     """The AWS error code of a botocore ClientError (None for anything else)."""
     response = getattr(exc, "response", None) or {}
     return response.get("Error", {}).get("Code")
 
 
-def from_aws_error(exc, operation, identifier=None, hint=None):
+def from_aws_error(exc: BaseException, operation: str, identifier: Optional[str] = None,
+                   hint: Optional[str] = None) -> MitosisError:
     """Turn a botocore error into a MitosisError naming the call and the AWS error code."""
     response = getattr(exc, "response", None) or {}
     code = error_code(exc)
@@ -84,8 +92,10 @@ def from_aws_error(exc, operation, identifier=None, hint=None):
 class AWSConnection:
     """Connection settings in amazon.aws terms; `client()` builds retrying boto3 clients."""
 
-    def __init__(self, region=None, profile=None, access_key=None, secret_key=None, session_token=None,
-                 endpoint_url=None, validate_certs=True, aws_ca_bundle=None):
+    def __init__(self, region: Optional[str] = None, profile: Optional[str] = None, access_key: Optional[str] = None,
+                 secret_key: Optional[str] = None, session_token: Optional[str] = None,
+                 endpoint_url: Optional[str] = None, validate_certs: bool = True,
+                 aws_ca_bundle: Optional[str] = None) -> None:
         self.region = region
         self.profile = profile
         self.access_key = access_key
@@ -94,10 +104,10 @@ class AWSConnection:
         self.endpoint_url = endpoint_url
         self.validate_certs = validate_certs
         self.aws_ca_bundle = aws_ca_bundle
-        self._session = None
-        self._clients = {}
+        self._session: Optional[Session] = None
+        self._clients: Dict[str, BaseClient] = {}
 
-    def session(self):
+    def session(self) -> Session:
         if self._session is None:
             try:
                 self._session = boto3.session.Session(
@@ -107,7 +117,7 @@ class AWSConnection:
                 raise MitosisError("AWS profile not found: {0}".format(exc), hint="Check `profile` or AWS_PROFILE.")
         return self._session
 
-    def client(self, service):
+    def client(self, service: str) -> BaseClient:
         if service not in self._clients:
             session = self.session()
             if not session.region_name:
@@ -120,11 +130,11 @@ class AWSConnection:
         return self._clients[service]
 
     @property
-    def region_name(self):
+    def region_name(self) -> Optional[str]:
         return self.session().region_name
 
 
-def call(client, operation, identifier=None, **params):
+def call(client: BaseClient, operation: str, identifier: Optional[str] = None, **params: Any) -> Dict[str, Any]:
     """Call one AWS operation by its API name; errors become MitosisError."""
     method = getattr(client, botocore.xform_name(operation))
     try:
@@ -133,10 +143,10 @@ def call(client, operation, identifier=None, **params):
         raise from_aws_error(exc, operation, identifier)
 
 
-def paginate(client, operation, result_key, **params):
+def paginate(client: BaseClient, operation: str, result_key: str, **params: Any) -> List[Dict[str, Any]]:
     """All items of a paginated describe, page by page (never assume one page is all)."""
     paginator = client.get_paginator(botocore.xform_name(operation))
-    items = []
+    items: List[Dict[str, Any]] = []
     try:
         for page in paginator.paginate(**params):
             items.extend(page.get(result_key, []))
@@ -148,9 +158,9 @@ def paginate(client, operation, result_key, **params):
 class Counter:
     """Counts API calls made through a client (the planning benchmark reports them)."""
 
-    def __init__(self, client):
+    def __init__(self, client: BaseClient) -> None:
         self.count = 0
         client.meta.events.register("before-call.*.*", self._count)
 
-    def _count(self, **kwargs):
+    def _count(self, **kwargs: Any) -> None:
         self.count += 1

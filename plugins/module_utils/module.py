@@ -7,12 +7,13 @@ a connection built from them, and one error path (MitosisError -> fail_json)."""
 from __future__ import annotations
 
 import traceback
+from typing import Any, Callable, Dict, NoReturn
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from .aws import HAS_BOTO3, AWSConnection, MitosisError
 
-AWS_ARGUMENT_SPEC = dict(
+AWS_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
     region=dict(type="str", aliases=["aws_region", "ec2_region"],
                 fallback=(env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION", "EC2_REGION"])),
     profile=dict(type="str", aliases=["aws_profile"], fallback=(env_fallback, ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"])),
@@ -30,7 +31,7 @@ AWS_ARGUMENT_SPEC = dict(
 )
 
 # What to clone into what, for the plan and the step modules (docs: the mitosis.rds.clone fragment).
-CLONE_ARGUMENT_SPEC = dict(
+CLONE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
     source=dict(type="str", required=True),
     target=dict(type="str", required=True),
     restore_snapshot=dict(type="bool", default=False),
@@ -40,7 +41,7 @@ CLONE_ARGUMENT_SPEC = dict(
 class MitosisModule:
     """AnsibleModule with the AWS options added and a `connection` built from them."""
 
-    def __init__(self, argument_spec, **kwargs):
+    def __init__(self, argument_spec: Dict[str, Dict[str, Any]], **kwargs: Any) -> None:
         spec = dict(AWS_ARGUMENT_SPEC)
         spec.update(argument_spec)
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
@@ -55,7 +56,7 @@ class MitosisModule:
             session_token=p["session_token"], endpoint_url=p["endpoint_url"], validate_certs=p["validate_certs"],
             aws_ca_bundle=p["aws_ca_bundle"])
 
-    def run(self, body):
+    def run(self, body: Callable[[MitosisModule], Dict[str, Any]]) -> NoReturn:
         """Call body(self) and exit with its result; a MitosisError becomes a clean failure."""
         try:
             result = body(self)

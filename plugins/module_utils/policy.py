@@ -9,11 +9,18 @@ Every resource is locked to the account and region; `DeleteDBInstance` is only e
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Set, Tuple
+
 from .aws import call
 from .planner import CREATE, DELETE, MODIFY, PROMOTE, RESTORE
 
+if TYPE_CHECKING:  # annotations only: never imported at run time
+    from botocore.client import BaseClient
 
-def partition_of(region):
+    from .planner import Plan
+
+
+def partition_of(region: str) -> str:
     if region.startswith("cn-"):
         return "aws-cn"
     if region.startswith("us-gov-"):
@@ -21,12 +28,13 @@ def partition_of(region):
     return "aws"
 
 
-def _arn(region, account, kind, name):
+def _arn(region: str, account: str, kind: str, name: str) -> str:
     return "arn:{0}:rds:{1}:{2}:{3}:{4}".format(partition_of(region), region, account, kind, name)
 
 
-def _unique(items):
-    seen, out = set(), []
+def _unique(items: Iterable[str]) -> List[str]:
+    seen: Set[str] = set()
+    out: List[str] = []
     for item in items:
         if item not in seen:
             seen.add(item)
@@ -34,18 +42,18 @@ def _unique(items):
     return out
 
 
-def iam_policy(plan, account, region):
+def iam_policy(plan: Plan, account: str, region: str) -> Dict[str, Any]:
     """An IAM policy document (a dict) allowing exactly the calls of `plan`."""
-    def arn(kind, name):
+    def arn(kind: str, name: str) -> str:
         return _arn(region, account, kind, name)
 
     groups = [arn("og", "*"), arn("pg", "*"), arn("subgrp", "*")]
-    db = {}
+    db: Dict[str, List[str]] = {}
 
-    def allow(action, *names):
+    def allow(action: str, *names: str) -> None:
         db.setdefault(action, []).extend(arn("db", n) for n in names)
 
-    created = []
+    created: List[str] = []
     for step in plan.steps:
         if step.action == CREATE:
             allow(CREATE, step.params["SourceDBInstanceIdentifier"], step.identifier)
@@ -62,7 +70,7 @@ def iam_policy(plan, account, region):
         elif step.action == DELETE:
             allow(DELETE, step.identifier)
 
-    statements = [
+    statements: List[Tuple[str, List[str]]] = [
         ("DescribeDBInstances", [arn("db", "*")]),
         ("ListTagsForResource", [arn("db", "*")]),
     ]
@@ -87,5 +95,5 @@ def iam_policy(plan, account, region):
     }
 
 
-def caller_account(sts_client):
+def caller_account(sts_client: BaseClient) -> str:
     return call(sts_client, "GetCallerIdentity")["Account"]

@@ -9,8 +9,12 @@ Plain Python: nothing here knows about Ansible, so the tests can use it directly
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Dict, Optional
 
 from .aws import MitosisError, call
+
+if TYPE_CHECKING:  # annotations only: never imported at run time
+    from botocore.client import BaseClient
 
 # AWS accepts a session of 15 minutes up to 12 hours, within the role's maximum session duration.
 MIN_DURATION = 900
@@ -18,7 +22,7 @@ MAX_DURATION = 43200
 MFA_TOKEN = re.compile(r"[0-9]{6}")
 
 
-def check_request(mfa_token, duration_seconds):
+def check_request(mfa_token: Optional[str], duration_seconds: int) -> None:
     """Refuse what AWS would refuse before any call (and before a one-time code is spent)."""
     if not MFA_TOKEN.fullmatch(mfa_token or ""):
         raise MitosisError("The MFA token must be exactly 6 digits, the current code of the MFA device.",
@@ -28,7 +32,7 @@ def check_request(mfa_token, duration_seconds):
             MIN_DURATION, MAX_DURATION, duration_seconds))
 
 
-def refusal(error, role_arn, mfa_serial):
+def refusal(error: MitosisError, role_arn: str, mfa_serial: str) -> MitosisError:
     """A clearer MitosisError for the ways AssumeRole refuses an MFA session."""
     if error.code == "AccessDenied" and "MultiFactorAuthentication" in error.message:
         error.message = "The MFA token was refused. " + error.message
@@ -43,7 +47,8 @@ def refusal(error, role_arn, mfa_serial):
     return error
 
 
-def mfa_session(sts, role_arn, mfa_serial, mfa_token, duration_seconds=MAX_DURATION, session_name="mitosis-rds"):
+def mfa_session(sts: BaseClient, role_arn: str, mfa_serial: str, mfa_token: str, duration_seconds: int = MAX_DURATION,
+                session_name: str = "mitosis-rds") -> Dict[str, str]:
     """Assume `role_arn` with the MFA device's current code; the temporary credentials, in module option names."""
     check_request(mfa_token, duration_seconds)
     try:
