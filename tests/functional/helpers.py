@@ -59,3 +59,26 @@ def shape(endpoint, names):
             "vpc": inst.get("DBSubnetGroup", {}).get("VpcId"),
         }
     return out
+
+
+def seed_second_target(endpoint, name="mitosis-staging"):
+    """After seed_example: another stack to refresh from mitosis-prod, `name` -> `name`-replica, in the same
+    VPC with attributes of its own (class, ports, groups, tags). Returns its instance names, parents first."""
+    from devtools.seed import Seeder  # appended helper: imported here, where it is used
+
+    seeder = Seeder(endpoint.session(), endpoint.url)
+    demo_subnets = seeder.rds.describe_db_subnet_groups(DBSubnetGroupName="mitosis-demo-subnets")["DBSubnetGroups"][0]
+    security_group = seeder.security_group(name + "-db", demo_subnets["VpcId"])
+    subnet_group = seeder.subnet_group(name + "-subnets", [s["SubnetIdentifier"] for s in demo_subnets["Subnets"]])
+    parameter_group = seeder.parameter_group(name + "-mysql80", "mysql")
+    tags = [{"Key": "Service", "Value": "Mitosis"}, {"Key": "Environment", "Value": name}]
+    seeder.primary(name, "mysql", DBInstanceClass="db.t3.small", AllocatedStorage=30, StorageType="gp2", Port=5440,
+                   BackupRetentionPeriod=2, PreferredMaintenanceWindow="wed:06:00-wed:06:30",
+                   PreferredBackupWindow="04:00-04:30", DBSubnetGroupName=subnet_group,
+                   VpcSecurityGroupIds=[security_group], DBParameterGroupName=parameter_group, Tags=tags)
+    seeder.settle()
+    replica = seeder.replica(name + "-replica", name, {"PreferredMaintenanceWindow": "thu:06:00-thu:06:30"},
+                             DBInstanceClass="db.t3.micro", StorageType="gp2", Port=5441,
+                             VpcSecurityGroupIds=[security_group],
+                             Tags=tags + [{"Key": "IsReplica", "Value": "true"}])
+    return [name, replica]
