@@ -105,14 +105,29 @@ def restore_params(desc: Mapping[str, Any], tags: Optional[Iterable[Mapping[str,
     return params
 
 
-def modify_params(desc: Mapping[str, Any], enable_backups: bool = False, restored: bool = False) -> Dict[str, Any]:
-    """The follow-up ModifyDBInstance: post-create attributes, backups when the clone feeds replicas."""
+def _backup_retention(desc: Mapping[str, Any]) -> int:
+    """At least one day: a clone that feeds replicas (or is a primary) needs automated backups."""
+    return max(1, desc.get("BackupRetentionPeriod") or 0)
+
+
+def promote_params(desc: Mapping[str, Any]) -> Dict[str, Any]:
+    """PromoteReadReplica enables backups itself, which saves a modify on the critical path."""
+    params: Dict[str, Any] = {"BackupRetentionPeriod": _backup_retention(desc)}
+    params.update(_pick(desc, ["PreferredBackupWindow"]))
+    return params
+
+
+def modify_params(desc: Mapping[str, Any], enable_backups: bool = False, restored: bool = False,
+                  promoted: bool = False) -> Dict[str, Any]:
+    """The follow-up ModifyDBInstance: post-create attributes, backups when the clone feeds replicas.
+
+    After a promotion the backup settings are already in place (see promote_params)."""
     params: Dict[str, Any] = {"ApplyImmediately": True}
-    params.update(_pick(desc, POST_CREATE_KEYS))
+    params.update(_pick(desc, [k for k in POST_CREATE_KEYS if not (promoted and k == "PreferredBackupWindow")]))
     if restored:
         params.update(_pick(desc, RESTORE_DEFERRED_KEYS))
     if enable_backups:
-        params["BackupRetentionPeriod"] = max(1, desc.get("BackupRetentionPeriod") or 0)
+        params["BackupRetentionPeriod"] = _backup_retention(desc)
     return params
 
 

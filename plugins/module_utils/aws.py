@@ -156,11 +156,19 @@ def paginate(client: BaseClient, operation: str, result_key: str, **params: Any)
 
 
 class Counter:
-    """Counts API calls made through a client (the planning benchmark reports them)."""
+    """Counts the API calls made through clients, by operation (the run summary and the benchmarks report them)."""
 
     def __init__(self, client: BaseClient) -> None:
-        self.count = 0
+        self.by_operation: Dict[str, int] = {}
+        self.watch(client)
+
+    def watch(self, client: BaseClient) -> None:
         client.meta.events.register("before-call.*.*", self._count)
 
-    def _count(self, **kwargs: Any) -> None:
-        self.count += 1
+    @property
+    def count(self) -> int:
+        return sum(self.by_operation.values())
+
+    def _count(self, event_name: str = "", **kwargs: Any) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        self.by_operation[operation] = self.by_operation.get(operation, 0) + 1

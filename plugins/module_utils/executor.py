@@ -1,39 +1,64 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 mitosis.rds developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reading the live plan, and applying one wave of its steps idempotently, then waiting for it.
+"""Applying a plan: every step starts as soon as its own dependencies are done, and one filtered
+describe per poll watches everything in flight.
 
-Before acting, every step is re-checked against a plan computed from live state: a step that is
-already done is skipped. The calls of a wave are made one after the other, then the whole wave is
-waited for with one filtered describe per poll.
+The plan is computed once (rds_mitosis_plan) and handed over; before acting, the executor marks it
+again from one describe of the names it holds, so steps already done are skipped and a state that no
+clone explains stops the run before any call. A swap-in starts as soon as its name is free, not when
+the instance that held it has finished rebooting. With `serial`, one step at a time in plan order.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set
 
 from .attributes import unmet
 from .aws import FAILED_STATUSES, MitosisError, call, paginate
-from .graph import Graph, describe_instances, parse_reference, tag_reader
-from .planner import (CLEANUP, CREATE, DELETE, DONE, MODIFY, PENDING, PROMOTE, RESTART_ACTION, RESTORE, RESUME_HINT,
-                      plan_clone)
+from .graph import Graph, describe_instances, discover, parse_reference, tag_reader
+from .report import duration_text
+from .planner import (CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_MODIFY, K_PROMOTE, K_RESTART, K_RESTORE, K_SWAP_IN,
+                      K_SWAP_OUT, PENDING, RESTART, RESUME_HINT, SWAP, Plan, Step, plan_clone, plan_names, refresh)
 
 BUSY_CODES = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault")
+PHASES = (COPY, SWAP, CLEANUP)
+# Defaults of the step module (its argument spec reads them from here).
+WAIT_TIMEOUT = 14400
+POLL_INTERVAL = 30.0
+RENAME_SETTLE_TIME = 120.0
+# While waiting, a progress line at least this often (seconds of reported time).
+PROGRESS_EVERY = 300.0
+
+Progress = Callable[[str], None]
 
 
-def live_plan(rds, source, target, restore_snapshot=False, previous_resource_ids=None):
-    """The plan computed from the account's live state (one paginated describe of every instance)."""
+def live_plan(rds: Any, source: str, target: str, restore_snapshot: bool = False,
+              previous_resource_ids: Optional[List[str]] = None):
+    """The plan computed from live state, read with filtered describes from the target and the source."""
     region = rds.meta.region_name
-    graph = Graph(describe_instances(rds), region)
+    graph = discover(rds, source, target, region)
 
-    def snapshots_of(name):
+    def snapshots_of(name: str) -> List[Dict[str, Any]]:
         return paginate(rds, "DescribeDBSnapshots", "DBSnapshots", DBInstanceIdentifier=name)
 
     return plan_clone(graph, source, target, tag_reader(rds), snapshots_of, restore_snapshot=restore_snapshot,
                       previous_resource_ids=previous_resource_ids), graph
 
 
-def _summary(inst):
+def described(rds: Any, names: Iterable[str]) -> Dict[str, Dict[str, Any]]:
+    return {i["DBInstanceIdentifier"]: i for i in describe_instances(rds, names)}
+
+
+def marked_plan(rds: Any, source: str, target: str, steps: List[Dict[str, Any]]):
+    """A plan handed over by the caller, marked again from one describe of the names it holds."""
+    plan = Plan.from_dicts(source, target, steps)
+    graph = Graph(describe_instances(rds, plan_names(source, plan.node_names())), rds.meta.region_name)
+    return refresh(plan, graph), graph
+
+
+def _summary(inst: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     if inst is None:
         return {"exists": False}
     return {
@@ -45,267 +70,368 @@ def _summary(inst):
     }
 
 
-def step_diff(step, graph):
+def step_diff(step: Step, graph: Graph) -> Dict[str, Any]:
     """Before/after of the instances a step touches, for --diff."""
     names = [step.identifier] + ([step.new_identifier] if step.new_identifier else [])
     before = {n: _summary(graph.get(n)) for n in names}
     after = {n: dict(v) for n, v in before.items()}
-    if step.action in (CREATE, RESTORE):
+    if step.kind in (K_CREATE, K_RESTORE):
         after[step.identifier] = {"exists": True, "status": "available",
                                   "source": step.params.get("SourceDBInstanceIdentifier"),
                                   "instance_class": step.params.get("DBInstanceClass")}
-    elif step.action == PROMOTE:
+    elif step.kind == K_PROMOTE:
         after[step.identifier]["source"] = None
-    elif step.action == MODIFY and step.new_identifier:
+    elif step.new_identifier:
         after[step.new_identifier] = dict(before[step.identifier], status="available")
         after[step.identifier] = {"exists": False}
-    elif step.action == MODIFY:
+    elif step.kind == K_MODIFY:
         after[step.identifier]["changes"] = {k: v for k, v in step.params.items() if k != "ApplyImmediately"}
-    elif step.action == DELETE:
+    elif step.kind == K_DELETE:
         after[step.identifier] = {"exists": False}
     return {"before": before, "after": after}
 
 
-class Waiter:
-    """Polls one filtered describe for a whole wave until every step's postcondition holds."""
+def failed_status(name: str, status: str, doing: str) -> None:
+    if status in FAILED_STATUSES or status.startswith("incompatible-"):
+        raise MitosisError(
+            "{0} is in status '{1}' while {2}; it will not become available on its own.".format(name, status, doing),
+            operation="wait", identifier=name, code=status,
+            hint="Repair or delete {0} in the RDS console, then run the same command again to resume.".format(name))
 
-    def __init__(self, rds, timeout, poll_interval, settle_time, clock=time.monotonic, sleep=time.sleep):
-        self.rds = rds
-        self.timeout = timeout
-        self.poll_interval = poll_interval
-        self.settle_time = settle_time
-        self.clock = clock
-        self.sleep = sleep
 
-    def _describe(self, names):
-        found = describe_instances(self.rds, names)
-        return {i["DBInstanceIdentifier"]: i for i in found}
+class Watch:
+    """What one step's instance has been seen doing since its call (a rename completes after its reboot).
 
-    def until_available(self, names, started=None):
-        """Wait until each of `names` is `available` (or gone); used before acting on a busy instance."""
-        started = self.clock() if started is None else started
-        while True:
-            live = self._describe(names)
-            busy = {n: i["DBInstanceStatus"] for n, i in live.items() if i["DBInstanceStatus"] != "available"}
-            for name, status in busy.items():
-                self._fail_if_failed(name, status, "waiting to act on it")
-            if not busy:
-                return
-            self.check_timeout(started, ", ".join("{0} ({1})".format(n, s) for n, s in sorted(busy.items())))
-            self.sleep(self.poll_interval)
+    A rename follows the instance (its DbiResourceId), not the name: the old name may soon hold another one."""
 
-    def _fail_if_failed(self, name, status, doing):
-        if status in FAILED_STATUSES or status.startswith("incompatible-"):
-            raise MitosisError(
-                "{0} is in status '{1}' while {2}; it will not become available on its own.".format(name, status, doing),
-                operation="wait", identifier=name, code=status,
-                hint="Repair or delete {0} in the RDS console, then run the same command again to resume.".format(name))
+    def __init__(self, step: Optional[Step] = None, live: Optional[Dict[str, Dict[str, Any]]] = None) -> None:
+        self.rebooted = False
+        self.available_since = None  # type: Optional[float]
+        inst = {}  # type: Dict[str, Any]
+        if step is not None and live is not None:
+            inst = live.get(step.identifier) or live.get(step.new_identifier or "") or {}
+        self.resource_id = inst.get("DbiResourceId")  # type: Optional[str]
 
-    def check_timeout(self, started, what):
-        if self.clock() - started > self.timeout:
-            raise MitosisError(
-                "Timed out after {0:.0f} s waiting for {1}.".format(self.timeout, what), operation="wait",
-                hint="AWS keeps working: run the same command again (or raise wait_timeout) to resume from here.")
+    def holds(self, inst: Optional[Dict[str, Any]]) -> bool:
+        """`inst` is the instance this step acts on."""
+        return inst is not None and (self.resource_id is None or inst.get("DbiResourceId") == self.resource_id)
 
-    def wave(self, steps):
-        """Wait for every executed step; returns {step key: completion time (epoch seconds)}."""
-        started = self.clock()
-        names = set()
-        for step in steps:
-            names.add(step.identifier)
-            if step.new_identifier:
-                names.add(step.new_identifier)
-        progress = {step.key: {} for step in steps}
-        finished = {}
-        while True:
-            live = self._describe(names)
-            for step in steps:
-                if step.key in finished:
-                    continue
-                if self._complete(step, live, progress[step.key]):
-                    finished[step.key] = time.time()
-            if len(finished) == len(steps):
-                return finished
-            waiting = [s for s in steps if s.key not in finished]
-            self.check_timeout(started, "; ".join(
-                "{0} {1} ({2})".format(s.action, s.identifier, self._status_text(s, live)) for s in waiting))
-            self.sleep(self.poll_interval)
 
-    @staticmethod
-    def _status_text(step, live):
-        inst = live.get(step.new_identifier) or live.get(step.identifier)
-        return inst["DBInstanceStatus"] if inst else "not found"
+def released(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch) -> bool:
+    """A swap-out has freed its name: describe no longer finds the instance under X."""
+    return step.kind == K_SWAP_OUT and not watch.holds(live.get(step.identifier))
 
-    def _complete(self, step, live, seen):
-        inst = live.get(step.identifier)
-        if step.action == DELETE:
-            if inst is not None:
-                self._fail_if_failed(step.identifier, inst["DBInstanceStatus"], "deleting it")
-            return inst is None
-        if step.action == MODIFY and step.new_identifier:
-            return self._renamed(step, live, seen)
-        if inst is None:
-            return False
-        status = inst["DBInstanceStatus"]
-        self._fail_if_failed(step.identifier, status, "waiting for {0}".format(step.action))
-        if status != "available":
-            return False
-        parent = parse_reference(inst.get("ReadReplicaSourceDBInstanceIdentifier"), self.rds.meta.region_name)[0]
-        if step.action == CREATE:
-            return parent == step.params["SourceDBInstanceIdentifier"]
-        if step.action == PROMOTE:
-            return parent is None
-        if step.action == MODIFY:
-            return not unmet(inst, step.params)
+
+def complete(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: float, settle_time: float,
+             region: Optional[str]) -> bool:
+    """The step's postcondition holds in `live` and its instance is available (failed statuses raise)."""
+    inst = live.get(step.identifier)
+    if step.kind == K_DELETE:
+        if inst is not None:
+            failed_status(step.identifier, inst["DBInstanceStatus"], "deleting it")
+        return inst is None
+    if step.new_identifier:
+        return _renamed(step, live, watch, now, settle_time)
+    if inst is None:
+        return False
+    status = inst["DBInstanceStatus"]
+    failed_status(step.identifier, status, "waiting for {0}".format(step.action))
+    if status != "available":
+        return False
+    parent = parse_reference(inst.get("ReadReplicaSourceDBInstanceIdentifier"), region)[0]
+    if step.kind == K_CREATE:
+        return parent == step.params["SourceDBInstanceIdentifier"]
+    if step.kind == K_PROMOTE:
+        return parent is None and not unmet(inst, step.params)
+    if step.kind == K_MODIFY:
+        return not unmet(inst, step.params)
+    return True
+
+
+def _renamed(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: float, settle_time: float) -> bool:
+    """Old name gone, new name present and available after the reboot that follows `renaming`."""
+    if watch.holds(live.get(step.identifier)):
+        failed_status(step.identifier, live[step.identifier]["DBInstanceStatus"], "renaming it")
+        return False
+    inst = live.get(step.new_identifier or "")
+    if not watch.holds(inst):
+        return False
+    status = inst["DBInstanceStatus"]
+    failed_status(step.new_identifier or "", status, "renaming it")
+    if status != "available":
+        watch.rebooted = watch.rebooted or status == "rebooting"
+        watch.available_since = None
+        return False
+    if watch.rebooted:
         return True
-
-    def _renamed(self, step, live, seen):
-        """Old name gone, new name present and available after the reboot that follows `renaming`."""
-        if step.identifier in live:
-            status = live[step.identifier]["DBInstanceStatus"]
-            self._fail_if_failed(step.identifier, status, "renaming it")
-            return False
-        inst = live.get(step.new_identifier)
-        if inst is None:
-            return False
-        status = inst["DBInstanceStatus"]
-        self._fail_if_failed(step.new_identifier, status, "renaming it")
-        if status != "available":
-            if status == "rebooting":
-                seen["rebooted"] = True
-            seen.pop("available_since", None)
-            return False
-        if seen.get("rebooted"):
-            return True
-        # The first `available` after a rename comes before its reboot: trust it only once it has lasted.
-        since = seen.setdefault("available_since", self.clock())
-        return self.clock() - since >= self.settle_time
+    # The first `available` after a rename comes before its reboot: trust it only once it has lasted.
+    if watch.available_since is None:
+        watch.available_since = now
+    return now - watch.available_since >= settle_time
 
 
-def _call_step(rds, step):
-    params = dict(step.params)
-    params["DBInstanceIdentifier"] = step.identifier
-    return call(rds, step.action, step.identifier, **params)
+def in_progress(step: Step, live: Dict[str, Dict[str, Any]]) -> bool:
+    """The step's call was made by an earlier, interrupted run and AWS is still working on it."""
+    inst = live.get(step.identifier) or {}
+    status = inst.get("DBInstanceStatus")
+    if step.new_identifier:
+        pending = (inst.get("PendingModifiedValues") or {}).get("DBInstanceIdentifier")
+        return status == "renaming" or pending == step.new_identifier or (
+            not inst and step.new_identifier in live)
+    if step.kind == K_DELETE:
+        return status == "deleting"
+    return False
 
 
-def apply_wave(rds, source, target, steps, restore_snapshot=False, check_mode=False, wait=True,
-               wait_timeout=14400, poll_interval=30, settle_time=120, sleep=time.sleep):
-    """Apply the given plan steps (one wave); returns the module result."""
-    waiter = Waiter(rds, wait_timeout, poll_interval, settle_time, sleep=sleep)
-    started = time.monotonic()
-    plan, graph = live_plan(rds, source, target, restore_snapshot)
-    todo, results = _select(plan, steps, check_mode)
-    if todo and not check_mode:
-        busy = [s.identifier for s in todo if _busy(graph.get(s.identifier))]
-        if busy:
-            # A resumed run can find an instance still busy with a call of the interrupted run.
-            waiter.until_available(busy, started)
-            plan, graph = live_plan(rds, source, target, restore_snapshot)
-            todo, results = _select(plan, steps, check_mode)
-    diff = {"before": {}, "after": {}}
-    for step in todo:
-        one = step_diff(step, graph)
-        diff["before"].update(one["before"])
-        diff["after"].update(one["after"])
-    if check_mode or not todo:
-        for step in todo:
-            results[step.key] = dict(_result(step), status="would run")
-        return _finish(steps, results, bool(todo), diff)
-    begun = {}
-    for step in todo:
-        begun[step.key] = time.time()
-        _call_until_accepted(rds, step, waiter, started)
-    finished = waiter.wave(todo) if wait else {}
-    for step in todo:
-        result = dict(_result(step), status="changed", started=begun[step.key])
-        if step.key in finished:
-            result["finished"] = finished[step.key]
-            result["duration"] = round(finished[step.key] - begun[step.key], 3)
-        results[step.key] = result
-    return _finish(steps, results, True, diff)
-
-
-def _busy(inst):
-    return inst is not None and inst.get("DBInstanceStatus") != "available"
-
-
-def _call_until_accepted(rds, step, waiter, started):
-    """Make the step's call; an instance still busy is waited out, not fatal."""
-    while True:
-        try:
-            _call_step(rds, step)
-            return
-        except MitosisError as error:
-            if error.code in BUSY_CODES:
-                involved = [step.identifier]
-                if "SourceDBInstanceIdentifier" in step.params:
-                    involved.append(step.params["SourceDBInstanceIdentifier"])
-                waiter.check_timeout(started, "{0} to accept {1}".format(step.identifier, step.action))
-                waiter.sleep(waiter.poll_interval)
-                waiter.until_available(involved, started)
-                continue
-            if _already_done(rds, error, step):
-                return
-            error.hint = (error.hint + " " if error.hint else "") + RESUME_HINT
-            raise
-
-
-def _already_done(rds, error, step):
-    """A call that raced an earlier attempt of itself (a retried request): the postcondition holds."""
-    if step.action == DELETE:
+def already_done(rds: Any, error: MitosisError, step: Step) -> bool:
+    """A call refused because an earlier attempt of itself (a retried request) already did it."""
+    if step.kind == K_DELETE:
         return error.code == "DBInstanceNotFound"
-    if step.action in (CREATE, RESTORE) and error.code == "DBInstanceAlreadyExists":
+    if step.kind in (K_CREATE, K_RESTORE) and error.code == "DBInstanceAlreadyExists":
         found = describe_instances(rds, [step.identifier])
-        if step.action == RESTORE:
+        if step.kind == K_RESTORE:
             return bool(found)
         parent = found[0].get("ReadReplicaSourceDBInstanceIdentifier") if found else None
         return parse_reference(parent, rds.meta.region_name)[0] == step.params["SourceDBInstanceIdentifier"]
     return False
 
 
-def _result(step):
-    return {"id": step.key, "action": step.action, "identifier": step.identifier, "params": step.params,
-            "wave": step.wave, "phase": step.phase}
+def not_yet(error: MitosisError, step: Step) -> bool:
+    """Refusals that only mean "later": a busy instance, or a name still held by the instance moving aside."""
+    return error.code in BUSY_CODES or (step.kind == K_SWAP_IN and error.code == "DBInstanceAlreadyExists")
 
 
-def _key(given):
-    return given.get("id") if isinstance(given, dict) else given
+def _call_step(rds: Any, step: Step) -> None:
+    params = dict(step.params)
+    params["DBInstanceIdentifier"] = step.identifier
+    call(rds, step.action, step.identifier, **params)
 
 
-def _select(plan, steps, check_mode):
-    """The live counterparts of the given steps that still need a call; done ones become results.
+class Dataflow:
+    """Runs steps as their dependencies complete, polling one describe for everything in flight."""
 
-    In check mode nothing earlier really ran, so the order checks are left to the real run."""
+    def __init__(self, rds: Any, plan: Plan, todo: List[Step], live: Dict[str, Dict[str, Any]], serial: bool = False,
+                 wait_timeout: float = WAIT_TIMEOUT, poll_interval: float = POLL_INTERVAL,
+                 settle_time: float = RENAME_SETTLE_TIME, time_scale: float = 1.0, progress: Optional[Progress] = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 wall: Callable[[], float] = time.time) -> None:
+        self.rds = rds
+        self.plan = plan
+        self.todo = todo
+        self.live = live
+        self.serial = serial
+        self.wait_timeout = wait_timeout
+        self.poll_interval = poll_interval
+        self.settle_time = settle_time
+        self.time_scale = time_scale
+        self.progress = progress or (lambda text: None)
+        self.clock, self.sleep, self.wall = clock, sleep, wall
+        self.done = {s.key for s in plan.steps if s.status == DONE}  # type: Set[str]
+        self.free = set()  # type: Set[str]  # swap-outs whose name is free
+        self.waiting = list(todo)
+        self.running = {}  # type: Dict[str, Step]
+        self.watches = {}  # type: Dict[str, Watch]
+        self.since = {}  # type: Dict[str, float]  # when a step became ready or was called (for its timeout)
+        self.records = {}  # type: Dict[str, Dict[str, Any]]
+        self.region = rds.meta.region_name
+        self.watched = set(live)  # type: Set[str]  # the names the last describe asked for
+
+    def run(self) -> Dict[str, Dict[str, Any]]:
+        last_report = self.clock()
+        while True:
+            self._collect()
+            self._start_ready()
+            if not self.waiting and not self.running:
+                return self.records
+            if not self.running and not self._ready():
+                raise MitosisError("No step can start: {0} wait for steps that are not done.".format(
+                    ", ".join(s.key for s in self.waiting)), operation="step", hint=RESUME_HINT)
+            self._check_timeouts()
+            if (self.clock() - last_report) * self.time_scale >= PROGRESS_EVERY:
+                last_report = self.clock()
+                self.progress(self._in_flight_text())
+            self.sleep(self.poll_interval)
+            self.live = described(self.rds, self._watched_names())
+
+    def _watched_names(self) -> Set[str]:
+        """The instances of the steps in flight and of those that may start after this poll."""
+        names = set()  # type: Set[str]
+        near = [s for s in self.waiting if all(self._satisfied(s, d) or d in self.running for d in s.depends_on
+                                               if self.plan.step(d).kind != K_RESTART)]
+        for step in list(self.running.values()) + near:
+            names.add(step.identifier)
+            if step.new_identifier:
+                names.add(step.new_identifier)
+        self.watched = names
+        return names
+
+    def _satisfied(self, step: Step, dep: str) -> bool:
+        if dep in self.done:
+            return True
+        # A name is taken over as soon as it is free (not in serial mode, which waits for each step).
+        return not self.serial and step.kind == K_SWAP_IN and dep in self.free
+
+    def _ready(self) -> List[Step]:
+        if self.serial:
+            return self.waiting[:1] if not self.running and self._deps_met(self.waiting[:1]) else []
+        ready = [s for s in self.waiting if self._deps_met([s])]
+        # A create needs its source available: start it before a modify makes that source busy.
+        return sorted(ready, key=lambda s: s.kind not in (K_CREATE, K_RESTORE))
+
+    def _deps_met(self, steps: List[Step]) -> bool:
+        return bool(steps) and all(self._satisfied(s, d) for s in steps for d in s.depends_on
+                                   if self.plan.step(d).kind != K_RESTART)
+
+    def _collect(self) -> None:
+        now = self.clock()
+        for key, step in list(self.running.items()):
+            if key not in self.free and released(step, self.live, self.watches[key]):
+                self.free.add(key)
+                self.records[key]["released"] = self.wall()
+            if complete(step, self.live, self.watches[key], now, self.settle_time, self.region):
+                del self.running[key]
+                self.done.add(key)
+                self.free.add(key)
+                record = self.records[key]
+                record["finished"] = self.wall()
+                record["duration"] = round(record["finished"] - record["started"], 3)
+                self.progress("{0} {1}: done in {2}".format(step.action, step.identifier,
+                                                            duration_text(record["duration"] * self.time_scale)))
+
+    def _start_ready(self) -> None:
+        for step in self._ready():
+            self.since.setdefault(step.key, self.clock())
+            if step.identifier not in self.watched:
+                continue  # its instance is read at the next poll, before anything is called
+            if step.kind in (K_PROMOTE, K_MODIFY) and complete(step, self.live, Watch(), self.clock(), 0, self.region):
+                # Nothing to change (or an earlier run's call finished): a modify that changes nothing is never sent.
+                self._finish_without_call(step, "{0} already has these values".format(step.identifier))
+                continue
+            if not in_progress(step, self.live):
+                try:
+                    _call_step(self.rds, step)
+                except MitosisError as error:
+                    if not_yet(error, step):
+                        continue
+                    if already_done(self.rds, error, step):
+                        self._finish_without_call(step, "an earlier attempt of this call did it")
+                        continue
+                    error.hint = (error.hint + " " if error.hint else "") + RESUME_HINT
+                    raise
+            self.waiting.remove(step)
+            self.running[step.key] = step
+            self.watches[step.key] = Watch(step, self.live)
+            self.since[step.key] = self.clock()
+            self.records[step.key] = dict(step_result(step), status="changed", started=self.wall())
+            self.progress("{0} {1}: started".format(step.action, step.identifier))
+
+    def _finish_without_call(self, step: Step, reason: str) -> None:
+        self.waiting.remove(step)
+        self.done.add(step.key)
+        self.free.add(step.key)
+        self.records[step.key] = dict(step_result(step), status="skipped", reason=reason)
+        self.progress("{0} {1}: skipped, {2}".format(step.action, step.identifier, reason))
+
+    def _check_timeouts(self) -> None:
+        now = self.clock()
+        for step in list(self.running.values()) + self._ready():
+            if now - self.since[step.key] > self.wait_timeout:
+                what = "{0} {1} ({2})".format(step.action, step.identifier, self._status(step))
+                raise MitosisError(
+                    "Timed out after {0:.0f} s waiting for {1}.".format(self.wait_timeout, what), operation="wait",
+                    identifier=step.identifier,
+                    hint="AWS keeps working: run the same command again (or raise wait_timeout) to resume from here.")
+
+    def _status(self, step: Step) -> str:
+        inst = self.live.get(step.new_identifier or "") or self.live.get(step.identifier)
+        status = inst["DBInstanceStatus"] if inst else "not found"
+        return status if step.key in self.running else "waiting to start, " + status
+
+    def _in_flight_text(self) -> str:
+        steps = list(self.running.values()) + self._ready()
+        return "still waiting for: " + "; ".join(
+            "{0} {1} ({2})".format(s.action, s.identifier, self._status(s)) for s in steps)
+
+
+def step_result(step: Step) -> Dict[str, Any]:
+    return {"id": step.key, "kind": step.kind, "action": step.action, "identifier": step.identifier,
+            "params": step.params, "wave": step.wave, "phase": step.phase, "node": step.node}
+
+
+def select(plan: Plan, keys: Optional[List[str]], phases: Optional[List[str]], check_mode: bool):
+    """The steps to run (pending, in plan order) and results for the requested steps already done.
+
+    Dependencies outside the selection must be done (the restart is the caller's); deletes only once
+    the swap is finished. In check mode nothing earlier really ran, so these checks are left to the real run."""
+    if keys is None:
+        chosen = [s for s in plan.steps if s.phase in (phases or PHASES) and s.kind != K_RESTART]
+    else:
+        chosen = []
+        for key in keys:
+            step = plan.step(key)
+            if step is None:
+                raise MitosisError("Step {0} is not part of the plan for cloning {1} into {2}.".format(
+                    key, plan.source, plan.target), operation="step",
+                    hint="Pass steps from the `plan` returned by mitosis.rds.rds_mitosis_plan for the same source/target.")
+            if step.kind == K_RESTART:
+                raise MitosisError("The restart step is run by the caller (the clone role's handler), not by "
+                                   "rds_mitosis_step.", operation="step", identifier=step.identifier)
+            chosen.append(step)
+        chosen.sort(key=plan.steps.index)
     todo, results = [], {}
-    batch = [_key(g) for g in steps]
-    for key in batch:
-        live = plan.step(key)
-        if live is None:
-            raise MitosisError("Step {0} is not part of the plan for cloning {1} into {2}.".format(
-                key, plan.source, plan.target), operation="step",
-                hint="Pass steps from the `plan` returned by mitosis.rds.rds_mitosis_plan for the same source/target.")
-        if live.action == RESTART_ACTION:
-            raise MitosisError("The restart step is run by the caller (the clone role's handler), not by "
-                               "rds_mitosis_step.", operation="step", identifier=live.identifier)
-        if live.status == DONE:
-            results[live.key] = dict(_result(live), status="skipped", reason=live.reason)
+    keys_chosen = {s.key for s in chosen}
+    for step in chosen:
+        if step.status == DONE:
+            results[step.key] = dict(step_result(step), status="skipped", reason=step.reason)
             continue
+        todo.append(step)
         if check_mode:
-            todo.append(live)
             continue
-        if live.action == DELETE and plan.phase != CLEANUP:
+        if step.kind == K_DELETE and plan.phase != CLEANUP:
             raise MitosisError("Refusing to delete {0}: the swap has not finished, so {1} is not yet in place."
-                               .format(live.identifier, live.node), operation=DELETE, identifier=live.identifier,
-                               hint="Run the swap waves (and the restart) first.")
-        for dep in live.depends_on:
+                               .format(step.identifier, step.node), operation=step.action, identifier=step.identifier,
+                               hint="Run the copy and the swap (and the restart) first.")
+        for dep in step.depends_on:
             dep_step = plan.step(dep)
-            if dep_step.status == PENDING and dep_step.action != RESTART_ACTION and dep not in batch:
+            if dep_step.status == PENDING and dep_step.kind != K_RESTART and dep not in keys_chosen:
                 raise MitosisError("{0} {1} depends on {2} ({3} {4}), which is still pending.".format(
-                    live.action, live.identifier, dep, dep_step.action, dep_step.identifier), operation="step",
-                    identifier=live.identifier, hint="Apply the waves in order; the plan lists them.")
-        todo.append(live)
-    return todo, results
+                    step.action, step.identifier, dep, dep_step.action, dep_step.identifier), operation="step",
+                    identifier=step.identifier, hint="Apply the phases in order; the plan lists them.")
+    return chosen, todo, results
 
 
-def _finish(steps, results, changed, diff):
-    return {"changed": changed, "steps": [results[_key(g)] for g in steps], "diff": diff}
+def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str, Any]]] = None,
+                steps: Optional[List[str]] = None, phases: Optional[List[str]] = None, restore_snapshot: bool = False,
+                check_mode: bool = False, wait: bool = True, serial: bool = False, wait_timeout: float = WAIT_TIMEOUT,
+                poll_interval: float = POLL_INTERVAL, settle_time: float = RENAME_SETTLE_TIME,
+                time_scale: float = 1.0, progress: Optional[Progress] = None,
+                sleep: Callable[[float], None] = time.sleep) -> Dict[str, Any]:
+    """Apply the chosen steps of a plan (given, or computed from live state); returns the module result."""
+    if plan:
+        the_plan, graph = marked_plan(rds, source, target, plan)
+    else:
+        the_plan, graph = live_plan(rds, source, target, restore_snapshot)
+    chosen, todo, results = select(the_plan, steps, phases, check_mode)
+    diff = {"before": {}, "after": {}}  # type: Dict[str, Dict[str, Any]]
+    for step in todo:
+        one = step_diff(step, graph)
+        diff["before"].update(one["before"])
+        diff["after"].update(one["after"])
+    show = progress or (lambda text: None)
+    if check_mode or not todo:
+        for step in todo:
+            results[step.key] = dict(step_result(step), status="would run")
+            show("{0} {1}: would run".format(step.action, step.identifier))
+    elif not wait:
+        for step in todo:
+            _call_step(rds, step)
+            results[step.key] = dict(step_result(step), status="changed", started=time.time())
+    else:
+        flow = Dataflow(rds, the_plan, todo, dict(graph.instances), serial=serial, wait_timeout=wait_timeout,
+                        poll_interval=poll_interval, settle_time=settle_time, time_scale=time_scale,
+                        progress=progress, sleep=sleep)
+        results.update(flow.run())
+        the_plan, graph = marked_plan(rds, source, target, the_plan.to_dict())
+    changed = any(r["status"] in ("changed", "would run") for r in results.values())
+    return {"changed": changed, "steps": [results[s.key] for s in chosen], "plan": the_plan.to_dict(),
+            "phase": the_plan.phase, "nodes": the_plan.node_names(), "mode": the_plan.mode, "diff": diff}

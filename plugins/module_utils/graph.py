@@ -11,17 +11,81 @@ another region marks a cross-region member, reported and never mistaken for a lo
 
 from __future__ import annotations
 
+from typing import Any, Dict, Iterable, List, Optional
+
 from .aws import call, paginate
 
+# Names per filtered describe; a walk level or a poll with more names takes several calls.
+FILTER_VALUES = 100
+# A clone of member X is created as temp-X; X is moved aside to old-X.
+TEMP = "temp-"
+OLD = "old-"
 
-def describe_instances(client, identifiers=None):
-    """Every instance of the account and region (or only `identifiers`), paginated."""
-    params = {}
-    if identifiers is not None:
-        if not identifiers:
-            return []
-        params["Filters"] = [{"Name": "db-instance-id", "Values": sorted(identifiers)}]
-    return paginate(client, "DescribeDBInstances", "DBInstances", **params)
+
+def temp_name(name: str) -> str:
+    return TEMP + name
+
+
+def old_name(name: str) -> str:
+    return OLD + name
+
+
+def strip_prefix(name: str) -> str:
+    """The member a name belongs to: only one leading temp-/old- prefix is stripped."""
+    for prefix in (TEMP, OLD):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+def name_forms(name: str) -> List[str]:
+    """X, temp-X and old-X: the names under which a member of a graph being cloned can exist."""
+    return [name, temp_name(name), old_name(name)]
+
+
+def describe_instances(client: Any, identifiers: Optional[Iterable[str]] = None) -> List[Dict[str, Any]]:
+    """Every instance of the account and region (or only `identifiers`, by a db-instance-id filter), paginated."""
+    if identifiers is None:
+        return paginate(client, "DescribeDBInstances", "DBInstances")
+    names = sorted(set(identifiers))
+    found = []  # type: List[Dict[str, Any]]
+    for start in range(0, len(names), FILTER_VALUES):
+        chunk = names[start:start + FILTER_VALUES]
+        found.extend(paginate(client, "DescribeDBInstances", "DBInstances",
+                              Filters=[{"Name": "db-instance-id", "Values": chunk}]))
+    return found
+
+
+def discover(client: Any, source: str, target: str, region: Optional[str]) -> "Graph":
+    """The instances a clone of `source` into `target`'s graph needs, read level by level with filtered describes.
+
+    From the target down: each member under its three names, then the members their descriptions name
+    as replicas. From the source up: its parents, to see whether it sits in the target's graph. One
+    describe per level, whatever the size of the account; the source's own replicas are never read."""
+    found = {}  # type: Dict[str, Dict[str, Any]]
+    members = {target}
+    upward = source  # the next of the source's ancestors to look for
+    wanted = set(name_forms(target)) | {source}
+    while wanted:
+        level = describe_instances(client, wanted)
+        asked = set(found) | wanted
+        wanted = set()
+        for inst in level:
+            name = inst["DBInstanceIdentifier"]
+            found[name] = inst
+            if strip_prefix(name) in members:
+                for ref in inst.get("ReadReplicaDBInstanceIdentifiers") or []:
+                    child, other_region = parse_reference(ref, region)
+                    if child and not other_region and strip_prefix(child) not in members:
+                        members.add(strip_prefix(child))
+                        wanted.update(name_forms(strip_prefix(child)))
+            if name == upward:
+                parent, other_region = parse_reference(inst.get("ReadReplicaSourceDBInstanceIdentifier"), region)
+                upward = parent if parent and not other_region else ""
+                if upward:
+                    wanted.add(upward)
+        wanted -= asked
+    return Graph(found.values(), region)
 
 
 def parse_reference(ref, region):

@@ -11,7 +11,9 @@ from typing import Any, Callable, Dict, NoReturn
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from .aws import HAS_BOTO3, AWSConnection, MitosisError
+from .aws import HAS_BOTO3, AWSConnection, Counter, MitosisError
+from .executor import PHASES, POLL_INTERVAL, RENAME_SETTLE_TIME, WAIT_TIMEOUT, apply_steps
+from .report import extend_run, summarize
 
 AWS_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
     region=dict(type="str", aliases=["aws_region", "ec2_region"],
@@ -37,6 +39,53 @@ CLONE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
     restore_snapshot=dict(type="bool", default=False),
 )
 
+# rds_mitosis_step's options: its module (documentation, direct use) and its action plugin (progress) share them.
+STEP_ARGUMENT_SPEC = dict(
+    CLONE_ARGUMENT_SPEC,
+    plan=dict(type="list", elements="dict"),
+    steps=dict(type="list", elements="raw"),
+    phases=dict(type="list", elements="str", choices=list(PHASES)),
+    serial=dict(type="bool", default=False),
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=WAIT_TIMEOUT),
+    poll_interval=dict(type="float", default=POLL_INTERVAL),
+    rename_settle_time=dict(type="float", default=RENAME_SETTLE_TIME),
+    report_time_scale=dict(type="float", default=1.0),
+    run=dict(type="dict"),
+    restart=dict(type="dict"),
+)
+STEP_MUTUALLY_EXCLUSIVE = [["steps", "phases"]]
+STEP_REQUIRED_ONE_OF = [["steps", "phases"]]
+
+
+def connection_from(params):
+    """The AWS connection described by a module's (or an action plugin's) validated options."""
+    return AWSConnection(
+        region=params["region"], profile=params["profile"], access_key=params["access_key"],
+        secret_key=params["secret_key"], session_token=params["session_token"], endpoint_url=params["endpoint_url"],
+        validate_certs=params["validate_certs"], aws_ca_bundle=params["aws_ca_bundle"])
+
+
+def step_result(connection, params, check_mode, diff_mode, progress=None):
+    """rds_mitosis_step's whole work: apply the steps, and return them with the run record and its summary."""
+    rds = connection.client("rds")
+    counter = Counter(rds)
+    keys = [given.get("id") if isinstance(given, dict) else given for given in params["steps"] or []] or None
+    result = apply_steps(
+        rds, params["source"], params["target"], plan=params["plan"], steps=keys, phases=params["phases"],
+        restore_snapshot=params["restore_snapshot"], check_mode=check_mode, wait=params["wait"],
+        serial=params["serial"], wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
+        settle_time=params["rename_settle_time"], time_scale=params["report_time_scale"], progress=progress)
+    run = extend_run(params["run"], result["steps"], counter.by_operation, params["restart"])
+    pending = len([s for s in result["steps"] if s["status"] == "would run"])
+    result["run"] = run
+    result["summary"] = summarize(run, params["source"], params["target"], result["nodes"], result["mode"],
+                                  serial=params["serial"],
+                                  check_mode=check_mode, pending=pending, time_scale=params["report_time_scale"])
+    if not diff_mode:
+        result.pop("diff")
+    return result
+
 
 class MitosisModule:
     """AnsibleModule with the AWS options added and a `connection` built from them."""
@@ -50,11 +99,7 @@ class MitosisModule:
         self.params = self.module.params
         self.check_mode = self.module.check_mode
         self.diff_mode = self.module._diff
-        p = self.params
-        self.connection = AWSConnection(
-            region=p["region"], profile=p["profile"], access_key=p["access_key"], secret_key=p["secret_key"],
-            session_token=p["session_token"], endpoint_url=p["endpoint_url"], validate_certs=p["validate_certs"],
-            aws_ca_bundle=p["aws_ca_bundle"])
+        self.connection = connection_from(self.params)
 
     def run(self, body: Callable[[MitosisModule], Dict[str, Any]]) -> NoReturn:
         """Call body(self) and exit with its result; a MitosisError becomes a clean failure."""

@@ -12,12 +12,12 @@ repeating work. A state it cannot explain is an error, raised before anything ch
 from __future__ import annotations
 
 import json
+from typing import Any, Callable, Dict, List, Optional
 
-from .attributes import create_replica_params, modify_params, restore_params, unmet
+from .attributes import create_replica_params, modify_params, promote_params, restore_params, unmet
 from .aws import MitosisError
+from .graph import OLD, TEMP, Graph, old_name, strip_prefix, temp_name
 
-TEMP = "temp-"
-OLD = "old-"
 MAX_IDENTIFIER = 63
 
 COPY, SWAP, RESTART, CLEANUP = "copy", "swap", "restart", "cleanup"
@@ -30,30 +30,20 @@ MODIFY = "ModifyDBInstance"
 DELETE = "DeleteDBInstance"
 RESTART_ACTION = "Restart"
 
+# What a step does: the executor's rules (when it is done, when the next step may start) go by kind.
+K_CREATE, K_RESTORE, K_PROMOTE, K_MODIFY = "create", "restore", "promote", "modify"
+K_SWAP_OUT, K_SWAP_IN, K_RESTART, K_DELETE = "swap-out", "swap-in", "restart", "delete"
+
 RESUME_HINT = "Fix the cause and run the same command again: the plan resumes from the live state."
 AURORA_HINT = "Clone Aurora clusters with Aurora cloning or cluster snapshots instead."
 
 
-def temp_name(name):
-    return TEMP + name
-
-
-def old_name(name):
-    return OLD + name
-
-
-def strip_prefix(name):
-    """The target node a name belongs to: only one leading temp-/old- prefix is stripped."""
-    for prefix in (TEMP, OLD):
-        if name.startswith(prefix):
-            return name[len(prefix):]
-    return name
-
-
 class Step:
-    def __init__(self, key, phase, action, identifier, params, node, depends_on=()):
+    def __init__(self, key: str, phase: str, kind: str, action: str, identifier: str, params: Dict[str, Any],
+                 node: str, depends_on: Any = ()) -> None:
         self.key = key
         self.phase = phase
+        self.kind = kind
         self.action = action
         self.identifier = identifier
         self.params = params
@@ -63,22 +53,30 @@ class Step:
         self.reason = ""
         self.wave = 0
 
-    def done(self, reason):
+    def done(self, reason: str) -> None:
         self.status = DONE
         self.reason = reason
 
-    def pending(self, reason=""):
+    def pending(self, reason: str = "") -> None:
         self.status = PENDING
         self.reason = reason
 
     @property
-    def new_identifier(self):
+    def new_identifier(self) -> Optional[str]:
         return self.params.get("NewDBInstanceIdentifier")
 
-    def to_dict(self):
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Step":
+        step = cls(data["id"], data["phase"], data["kind"], data["action"], data["identifier"],
+                   dict(data.get("params") or {}), data["node"], data.get("depends_on") or ())
+        step.wave = data.get("wave", 0)
+        return step
+
+    def to_dict(self) -> Dict[str, Any]:
         return {
             "id": self.key,
             "phase": self.phase,
+            "kind": self.kind,
             "action": self.action,
             "identifier": self.identifier,
             "params": self.params,
@@ -128,7 +126,8 @@ def discover_nodes(graph, target):
 
 
 class Plan:
-    def __init__(self, source, target, steps, nodes, mode, phase, snapshot=None):
+    def __init__(self, source: str, target: str, steps: List[Step], nodes: List[Node], mode: str, phase: str,
+                 snapshot: Optional[Dict[str, Any]] = None) -> None:
         self.source = source
         self.target = target
         self.steps = steps
@@ -137,20 +136,38 @@ class Plan:
         self.phase = phase
         self.snapshot = snapshot
 
-    def step(self, key):
+    @classmethod
+    def from_dicts(cls, source: str, target: str, steps: List[Dict[str, Any]]) -> "Plan":
+        """A plan returned earlier (by rds_mitosis_plan or rds_mitosis_step); `refresh` marks it from live state."""
+        built = [Step.from_dict(s) for s in steps]
+        if not built or built[0].node != target:
+            _fail("The plan given is not a plan for the graph of {0}.".format(target), target,
+                  "Pass the `plan` returned by mitosis.rds.rds_mitosis_plan for the same source and target.")
+        mode = "snapshot" if any(s.kind == K_RESTORE for s in built) else "replica"
+        return cls(source, target, built, [], mode, "")
+
+    def node_names(self) -> List[str]:
+        """The target graph's members, parents first (the order the copy steps were built in)."""
+        names = []  # type: List[str]
+        for step in self.steps:
+            if step.node not in names:
+                names.append(step.node)
+        return names
+
+    def step(self, key: str) -> Optional[Step]:
         for step in self.steps:
             if step.key == key:
                 return step
         return None
 
     @property
-    def pending(self):
+    def pending(self) -> List[Step]:
         return [s for s in self.steps if s.status == PENDING]
 
-    def waves(self, phase=None):
+    def waves(self, phase: Optional[str] = None) -> List[int]:
         return sorted({s.wave for s in self.steps if phase is None or s.phase == phase})
 
-    def retiring_resource_ids(self):
+    def retiring_resource_ids(self) -> List[str]:
         """DbiResourceId of the instances this clone retires (X before the swap, old-X after)."""
         ids = []
         for node in self.nodes:
@@ -160,7 +177,7 @@ class Plan:
                 ids.append(inst["DbiResourceId"])
         return ids
 
-    def to_dict(self):
+    def to_dict(self) -> List[Dict[str, Any]]:
         return [s.to_dict() for s in self.steps]
 
 
@@ -262,62 +279,65 @@ def newest_snapshot(snapshots):
     return max(available, key=lambda s: str(s.get("SnapshotCreateTime") or ""))
 
 
-def build_steps(source, nodes, tags_of, snapshot):
-    """Every step of a whole clone, with the dependencies that matter."""
-    steps = []
-    copy_keys = []
-    by_node = {}
+def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any]], List[Dict[str, str]]],
+                snapshot: Optional[Dict[str, Any]], phase: str = COPY) -> List[Step]:
+    """Every step of a whole clone, each depending only on what it really needs.
 
-    def add(step):
+    Tags are read only for the nodes whose clone is still to be created."""
+    steps = []  # type: List[Step]
+    copy_keys = []  # type: List[str]
+    # The step after which a node's clone can feed replicas (its backups are on).
+    feeds = {}  # type: Dict[str, str]
+
+    def add(key: str, step_phase: str, kind: str, action: str, identifier: str, params: Dict[str, Any], node: str,
+            depends_on: List[str]) -> Step:
+        step = Step(key, step_phase, kind, action, identifier, params, node, depends_on)
         steps.append(step)
-        if step.phase == COPY:
-            copy_keys.append(step.key)
+        if step_phase == COPY:
+            copy_keys.append(key)
         return step
 
     root = nodes[0]
     for node in nodes:
         desc = node.original
-        tags = tags_of(desc)
-        enable_backups = bool(node.children) or node is root
+        temp = temp_name(node.name)
+        tags = tags_of(desc) if phase == COPY and node.temp is None else []
         if node is root and snapshot is not None:
-            first = add(Step("restore:" + node.name, COPY, RESTORE, temp_name(node.name),
-                             restore_params(desc, tags, snapshot["DBSnapshotIdentifier"]), node.name))
-            last = add(Step("modify:" + node.name, COPY, MODIFY, temp_name(node.name),
-                            modify_params(desc, enable_backups=True, restored=True), node.name, [first.key]))
+            restored = add("restore:" + node.name, COPY, K_RESTORE, RESTORE, temp,
+                           restore_params(desc, tags, snapshot["DBSnapshotIdentifier"]), node.name, [])
+            ready = add("modify:" + node.name, COPY, K_MODIFY, MODIFY, temp,
+                        modify_params(desc, enable_backups=True, restored=True), node.name, [restored.key])
         elif node is root:
-            first = add(Step("create:" + node.name, COPY, CREATE, temp_name(node.name),
-                             create_replica_params(desc, tags, source), node.name))
-            promote = add(Step("promote:" + node.name, COPY, PROMOTE, temp_name(node.name), {}, node.name,
-                               [first.key]))
-            last = add(Step("modify:" + node.name, COPY, MODIFY, temp_name(node.name),
-                            modify_params(desc, enable_backups=True), node.name, [promote.key]))
-        else:
-            parent_ready = by_node[node.parent]["modify"]
-            last = add(Step("create:" + node.name, COPY, CREATE, temp_name(node.name),
-                            create_replica_params(desc, tags, temp_name(node.parent)), node.name, [parent_ready]))
-            params = modify_params(desc, enable_backups=enable_backups)
+            created = add("create:" + node.name, COPY, K_CREATE, CREATE, temp,
+                          create_replica_params(desc, tags, source), node.name, [])
+            # Backups come with the promotion, so replicas can be created while the rest is modified.
+            ready = add("promote:" + node.name, COPY, K_PROMOTE, PROMOTE, temp, promote_params(desc), node.name,
+                        [created.key])
+            params = modify_params(desc, promoted=True)
             if len(params) > 1:  # more than ApplyImmediately: something to change
-                last = add(Step("modify:" + node.name, COPY, MODIFY, temp_name(node.name), params, node.name,
-                                [last.key]))
-        by_node[node.name] = {"modify": last.key}
+                add("modify:" + node.name, COPY, K_MODIFY, MODIFY, temp, params, node.name, [ready.key])
+        else:
+            ready = add("create:" + node.name, COPY, K_CREATE, CREATE, temp,
+                        create_replica_params(desc, tags, temp_name(node.parent)), node.name, [feeds[node.parent]])
+            params = modify_params(desc, enable_backups=bool(node.children))
+            if len(params) > 1:
+                ready = add("modify:" + node.name, COPY, K_MODIFY, MODIFY, temp, params, node.name, [ready.key])
+        feeds[node.name] = ready.key
 
-    # The swap starts only once the whole copy is in place; names are unavailable as briefly as
-    # possible: every X moves aside together, then every temp-X takes its name.
+    # The swap starts only once the whole copy is in place. Each name then moves on its own: X moves
+    # aside, and temp-X takes the name as soon as it is free (the executor's rule for swap-in).
     for node in reversed(nodes):
-        aside = add(Step("swap-out:" + node.name, SWAP, MODIFY, node.name,
-                         {"ApplyImmediately": True, "NewDBInstanceIdentifier": old_name(node.name)},
-                         node.name, copy_keys))
-        by_node[node.name]["swap-out"] = aside.key
+        add("swap-out:" + node.name, SWAP, K_SWAP_OUT, MODIFY, node.name,
+            {"ApplyImmediately": True, "NewDBInstanceIdentifier": old_name(node.name)}, node.name, list(copy_keys))
     for node in reversed(nodes):
-        add(Step("swap-in:" + node.name, SWAP, MODIFY, temp_name(node.name),
-                 {"ApplyImmediately": True, "NewDBInstanceIdentifier": node.name},
-                 node.name, [by_node[node.name]["swap-out"]]))
-    restart = add(Step("restart:" + root.name, RESTART, RESTART_ACTION, root.name, {}, root.name,
-                       ["swap-in:" + n.name for n in nodes]))
+        add("swap-in:" + node.name, SWAP, K_SWAP_IN, MODIFY, temp_name(node.name),
+            {"ApplyImmediately": True, "NewDBInstanceIdentifier": node.name}, node.name, ["swap-out:" + node.name])
+    restart = add("restart:" + root.name, RESTART, K_RESTART, RESTART_ACTION, root.name, {}, root.name,
+                  ["swap-in:" + n.name for n in nodes])
     # Leaves first: deleting a primary before its replicas would promote them.
     for node in reversed(nodes):
-        add(Step("delete:" + node.name, CLEANUP, DELETE, old_name(node.name), {"SkipFinalSnapshot": True},
-                 node.name, [restart.key] + ["delete:" + c for c in node.children]))
+        add("delete:" + node.name, CLEANUP, K_DELETE, DELETE, old_name(node.name), {"SkipFinalSnapshot": True},
+            node.name, [restart.key] + ["delete:" + c for c in node.children])
     return steps
 
 
@@ -411,13 +431,13 @@ def mark(plan_phase, nodes, steps, graph):
                 step.done("the copy finished before the swap started")
                 continue
             temp = node.temp
-            if step.action in (CREATE, RESTORE):
+            if step.kind in (K_CREATE, K_RESTORE):
                 if temp is not None:
                     step.done("{0} exists ({1})".format(step.identifier, _status(temp)))
-            elif step.action == PROMOTE:
+            elif step.kind == K_PROMOTE:
                 if temp is not None and _source_of(graph, temp) is None:
                     step.done("{0} is standalone".format(step.identifier))
-            elif step.action == MODIFY:
+            elif step.kind == K_MODIFY:
                 if temp is not None:
                     missing = unmet(temp, step.params)
                     if not missing:
@@ -427,7 +447,7 @@ def mark(plan_phase, nodes, steps, graph):
         elif step.phase == SWAP:
             if plan_phase == CLEANUP:
                 step.done("the swap finished")
-            elif step.key.startswith("swap-out:"):
+            elif step.kind == K_SWAP_OUT:
                 if node.old is not None:
                     step.done("{0} exists".format(old_name(step.node)))
                 elif _status(node.current) == "renaming":
@@ -449,7 +469,9 @@ def mark(plan_phase, nodes, steps, graph):
                 step.pending("delete in progress")
 
 
-def plan_clone(graph, source, target, tags_of, snapshots_of, restore_snapshot=False, previous_resource_ids=None):
+def plan_clone(graph: Graph, source: str, target: str, tags_of: Callable[[Dict[str, Any]], List[Dict[str, str]]],
+               snapshots_of: Callable[[str], List[Dict[str, Any]]], restore_snapshot: bool = False,
+               previous_resource_ids: Optional[List[str]] = None) -> "Plan":
     """The whole plan for cloning `source` into the graph rooted at `target`, from the live `graph`."""
     if not source or not target:
         _fail("Both source and target are required.")
@@ -461,7 +483,7 @@ def plan_clone(graph, source, target, tags_of, snapshots_of, restore_snapshot=Fa
     mode = "replica"
     if uses_snapshot(graph, source, nodes[0].original, restore_snapshot):
         mode = "snapshot"
-        snapshot = newest_snapshot(snapshots_of(source))
+        snapshot = newest_snapshot(snapshots_of(source)) if phase == COPY and nodes[0].temp is None else None
         if snapshot is None and phase == COPY and nodes[0].temp is None:
             why = "restore_snapshot is set" if restore_snapshot else \
                 "source and target subnet groups are in different VPCs"
@@ -470,10 +492,33 @@ def plan_clone(graph, source, target, tags_of, snapshots_of, restore_snapshot=Fa
                   "next automated backup, then run again.".format(source))
         if snapshot is None:
             snapshot = {"DBSnapshotIdentifier": "(already restored)"}
-    steps = build_steps(source, nodes, tags_of, snapshot)
+    steps = build_steps(source, nodes, tags_of, snapshot, phase)
     assign_waves(steps)
     mark(phase, nodes, steps, graph)
     return Plan(source, target, steps, nodes, mode, phase, snapshot)
+
+
+def plan_names(source: str, nodes: List[str]) -> List[str]:
+    """Every instance name a plan reads: the source, and X, temp-X and old-X of each node."""
+    return [source] + [name for node in nodes for name in (node, temp_name(node), old_name(node))]
+
+
+def refresh(plan: "Plan", graph: Graph) -> "Plan":
+    """The same plan's steps marked again from `graph` (a describe of `plan_names`): no discovery, no tags.
+
+    A target graph that gained or lost members since the plan was made is an error: plan again."""
+    nodes = discover_nodes(graph, plan.target)
+    if [n.name for n in nodes] != plan.node_names():
+        _fail("The graph of {0} changed since the plan was made: it now has {1} (the plan has {2}).".format(
+            plan.target, ", ".join(n.name for n in nodes), ", ".join(plan.node_names())), plan.target,
+            "Run the same command again: it plans from the live state.")
+    phase = classify(graph, plan.source, nodes, None)
+    validate_retirable(nodes, phase)
+    for step in plan.steps:
+        step.pending()
+    mark(phase, nodes, plan.steps, graph)
+    plan.nodes, plan.phase = nodes, phase
+    return plan
 
 
 def _params_text(params):

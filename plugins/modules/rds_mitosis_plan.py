@@ -92,6 +92,12 @@ plan:
       description: Stable key of the step, for example C(create:mitosis-demo) or C(swap-in:mitosis-demo).
       type: str
       sample: create:mitosis-demo
+    kind:
+      description:
+        - What the step does, V(create), V(restore), V(promote), V(modify), V(swap-out), V(swap-in), V(restart) or
+          V(delete). A V(swap-in) may start as soon as its V(swap-out) has freed the name.
+      type: str
+      sample: create
     action:
       description: The RDS API operation, or C(Restart) for the restart step.
       type: str
@@ -113,7 +119,9 @@ plan:
       type: str
       sample: temp-mitosis-demo exists (available)
     wave:
-      description: Steps with the same wave are independent and run side by side.
+      description:
+        - 1 + the latest wave among the step's dependencies. Steps of one wave are independent; when applied, each
+          step starts as soon as its own dependencies are done.
       type: int
       sample: 1
     phase:
@@ -178,6 +186,12 @@ api_calls:
   returned: always
   type: int
   sample: 4
+run:
+  description:
+    - The start of this refresh's record (the calls made to plan it); pass it to M(mitosis.rds.rds_mitosis_step)
+      as O(mitosis.rds.rds_mitosis_step#module:run).
+  returned: always
+  type: dict
 """
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import Counter
@@ -185,6 +199,7 @@ from ansible_collections.mitosis.rds.plugins.module_utils.executor import live_p
 from ansible_collections.mitosis.rds.plugins.module_utils.module import CLONE_ARGUMENT_SPEC, MitosisModule
 from ansible_collections.mitosis.rds.plugins.module_utils.planner import flight_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import caller_account, iam_policy
+from ansible_collections.mitosis.rds.plugins.module_utils.report import extend_run
 
 
 def plan(module):
@@ -207,10 +222,10 @@ def plan(module):
     }
     if p["iam_policy"]:
         sts = module.connection.client("sts")
-        sts_counter = Counter(sts)
+        counter.watch(sts)
         result["iam_policy"] = iam_policy(the_plan, caller_account(sts), rds.meta.region_name)
-        counter.count += sts_counter.count
     result["api_calls"] = counter.count
+    result["run"] = extend_run(None, [], counter.by_operation)
     return result
 
 

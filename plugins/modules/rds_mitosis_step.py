@@ -7,40 +7,72 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: rds_mitosis_step
-short_description: Apply one step, or one wave of independent steps, of an RDS clone plan
+short_description: Apply the steps of an RDS clone plan, each as soon as its dependencies are done
 version_added: 0.1.0
 description:
-  - Applies steps of a plan returned by M(mitosis.rds.rds_mitosis_plan) and waits until each one's postcondition
-    holds and its instance is C(available).
-  - Before acting it recomputes the plan from live state. A step that is already done is skipped with
-    C(changed=false), so running a wave twice, or after an interruption, never repeats work.
-  - An instance still busy with an earlier call (for example after an interrupted run) is waited for, and
-    C(InvalidDBInstanceState) caused by a busy instance is waited out, not fatal. Throttling is retried by botocore.
+  - Applies steps of a plan returned by M(mitosis.rds.rds_mitosis_plan) (the steps of whole phases, or given steps)
+    and waits until each one's postcondition holds and its instance is C(available).
+  - The plan is handed over in O(plan) and marked again from one filtered C(DescribeDBInstances) of the names it
+    holds, so a step that is already done is skipped with C(changed=false), running it twice or after an
+    interruption never repeats work, and a state that no clone explains stops it before any call. Without O(plan)
+    it plans from the live state first.
+  - Every step starts as soon as its own dependencies are done; one filtered C(DescribeDBInstances) per poll
+    watches every step in flight. A clone takes its name (C(temp-X) to C(X)) as soon as the name is free, while
+    the instance that held it finishes its own rename. A modify that changes nothing is never sent. With
+    O(serial=true), one step at a time in plan order.
+  - An instance still busy with an earlier call (for example after an interrupted run), C(InvalidDBInstanceState),
+    and a name still held (C(DBInstanceAlreadyExists) on a swap-in) mean "not yet" and are retried at the next poll.
+    Throttling is retried by botocore.
   - A rename is complete only when the old name is gone, the new one exists and it is C(available) after the
     reboot that follows C(renaming) (or, if the reboot was not observed, after O(rename_settle_time) seconds of
     being available).
   - Refuses to delete anything outside the C(old-*) names of the plan, and refuses deletes until the swap is
     finished. The restart step is not applied here; the C(mitosis.rds.clone) role runs it.
+  - Runs on the controller (an action plugin), so that it can print a line when each step starts and ends, and
+    while waiting a line at least every 5 minutes naming what is still in flight.
 author:
   - mitosis.rds developers (@mitosis-rds)
 options:
+  plan:
+    description:
+      - The plan to apply, as returned in RV(mitosis.rds.rds_mitosis_plan#module:plan) (or RV(plan) of an earlier
+        run of this module for the same refresh). Without it, the plan is computed from the live state.
+    type: list
+    elements: dict
+  phases:
+    description:
+      - Apply every step of these phases (the restart step excepted). Deletes (V(cleanup)) are refused until
+        the swap is finished; run the restart in between.
+      - Exactly one of O(phases) and O(steps) is required.
+    type: list
+    elements: str
+    choices: [copy, swap, cleanup]
   steps:
     description:
-      - The steps to apply, as entries of the plan's RV(mitosis.rds.rds_mitosis_plan#module:plan) (only C(id) is
-        read) or as step ids. Give one step, or the steps of one wave.
+      - Apply only these steps, as entries of the plan (only C(id) is read) or as step ids. Their dependencies
+        must be done or among them.
     type: list
     elements: raw
-    required: true
+  serial:
+    description:
+      - One step at a time in plan order, each waited for before the next starts, as the original stack-mitosis
+        does. Slower; the baseline of the benchmark and a choice for cautious users.
+    type: bool
+    default: false
   wait:
-    description: Wait until every step's postcondition holds and its instance is available.
+    description:
+      - Wait until every step's postcondition holds and its instance is available. With V(false), the calls of the
+        pending steps are made one after the other without waiting or ordering: for a single step.
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait for the wave before failing (the clone can be resumed by running again).
+    description:
+      - Seconds to wait for any one step (from when it could start) before failing; the clone can be resumed by
+        running again.
     type: int
     default: 14400
   poll_interval:
-    description: Seconds between two polls; each poll is one C(DescribeDBInstances) for the whole wave.
+    description: Seconds between two polls; each poll is one C(DescribeDBInstances) for every step in flight.
     type: float
     default: 30
   rename_settle_time:
@@ -49,11 +81,29 @@ options:
         that follows a rename was not observed between two polls.
     type: float
     default: 120
+  report_time_scale:
+    description:
+      - Factor applied to the durations reported (progress lines and RV(summary)). V(1) on AWS; the embedded
+        development endpoint uses it to report its simulated clock.
+    type: float
+    default: 1.0
+  run:
+    description:
+      - The record of this refresh so far, RV(mitosis.rds.rds_mitosis_plan#module:run) or RV(run) of an earlier
+        run of this module; the steps run here are added to it, and RV(summary) covers all of it.
+    type: dict
+  restart:
+    description:
+      - When the caller restarted the application since O(run) was returned, as C(started) and C(finished) epoch
+        seconds; recorded in RV(run) for the summary.
+    type: dict
 extends_documentation_fragment:
   - mitosis.rds.clone
   - mitosis.rds.aws
   - ansible.builtin.action_common_attributes
 attributes:
+  action:
+    support: full
   check_mode:
     support: full
     details: Calls nothing that mutates; pending steps report C(changed=true) and the call they would make.
@@ -71,14 +121,32 @@ EXAMPLES = r"""
   mitosis.rds.rds_mitosis_plan:
     source: mitosis-prod
     target: mitosis-demo
+    iam_policy: false
   register: mitosis_plan
 
-- name: Apply the copy waves one after the other
+- name: Copy and swap, each step as soon as it can start
   mitosis.rds.rds_mitosis_step:
     source: mitosis-prod
     target: mitosis-demo
-    steps: "{{ mitosis_plan.plan | selectattr('wave', 'equalto', item) | list }}"
-  loop: "{{ mitosis_plan.waves.copy }}"
+    plan: "{{ mitosis_plan.plan }}"
+    run: "{{ mitosis_plan.run }}"
+    phases: [copy, swap]
+  register: mitosis_swapped
+
+# ... restart the application here ...
+
+- name: Delete the old graph, leaves first
+  mitosis.rds.rds_mitosis_step:
+    source: mitosis-prod
+    target: mitosis-demo
+    plan: "{{ mitosis_swapped.plan }}"
+    run: "{{ mitosis_swapped.run }}"
+    phases: [cleanup]
+  register: mitosis_cleaned
+
+- name: Show the summary
+  ansible.builtin.debug:
+    msg: "{{ mitosis_cleaned.summary.lines }}"
 
 - name: Apply a single step by id, without waiting
   mitosis.rds.rds_mitosis_step:
@@ -90,7 +158,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 steps:
-  description: One entry per requested step, in the order given.
+  description: One entry per requested step, in plan order.
   returned: always
   type: list
   elements: dict
@@ -99,6 +167,10 @@ steps:
       description: The step id.
       type: str
       sample: swap-in:mitosis-demo
+    kind:
+      description: What the step does, V(create), V(restore), V(promote), V(modify), V(swap-out), V(swap-in) or V(delete).
+      type: str
+      sample: swap-in
     action:
       description: The RDS API operation.
       type: str
@@ -122,6 +194,10 @@ steps:
       description: Epoch seconds when the call was made.
       type: float
       returned: when changed
+    released:
+      description: Epoch seconds when a swap-out's old name was seen free.
+      type: float
+      returned: for a swap-out, when changed and waited for
     finished:
       description: Epoch seconds when its postcondition held.
       type: float
@@ -131,36 +207,74 @@ steps:
       type: float
       returned: when changed and waited for
       sample: 912.4
+plan:
+  description: The plan, each step marked V(pending) or V(done) from the live state after this run; pass it on.
+  returned: always
+  type: list
+  elements: dict
+phase:
+  description: The phase read from the live state after this run, V(copy), V(swap), V(cleanup) or V(complete).
+  returned: always
+  type: str
+  sample: cleanup
+nodes:
+  description: The target graph's members, parents first.
+  returned: always
+  type: list
+  elements: str
+mode:
+  description: V(replica) or V(snapshot).
+  returned: always
+  type: str
+run:
+  description: The record of the refresh so far (steps with their times, the restart, API calls by operation); pass it on.
+  returned: always
+  type: dict
+summary:
+  description: Computed from RV(run).
+  returned: always
+  type: dict
+  contains:
+    lines:
+      description: The summary for a person to read.
+      type: list
+      elements: str
+    phase_seconds:
+      description: Seconds from the first call to the last completion of each phase (times O(report_time_scale)).
+      type: dict
+      returned: unless check mode
+      sample: {"copy": 2220.0, "swap": 960.0}
+    unreachable_seconds:
+      description: For each name, seconds from its rename aside to its clone being available under it.
+      type: dict
+      returned: unless check mode
+      sample: {"mitosis-demo": 975.0}
+    to_restart_seconds:
+      description: Seconds from the first call to the restart.
+      type: float
+      returned: when a restart is recorded
+    total_seconds:
+      description: Seconds from the first call to the last completion.
+      type: float
+      returned: when steps ran
+    calls:
+      description: API calls of the refresh so far, C(total), C(mutating), C(describe_instances), C(list_tags).
+      type: dict
+diff:
+  description: Before and after of the instances the pending steps touch.
+  returned: in diff mode
+  type: dict
 """
 
-from ansible_collections.mitosis.rds.plugins.module_utils.executor import apply_wave
-from ansible_collections.mitosis.rds.plugins.module_utils.module import CLONE_ARGUMENT_SPEC, MitosisModule
-
-
-def apply(module):
-    p = module.params
-    result = apply_wave(
-        module.connection.client("rds"), p["source"], p["target"], p["steps"], restore_snapshot=p["restore_snapshot"],
-        check_mode=module.check_mode, wait=p["wait"], wait_timeout=p["wait_timeout"], poll_interval=p["poll_interval"],
-        settle_time=p["rename_settle_time"])
-    if not module.diff_mode:
-        result.pop("diff")
-    return result
+from ansible_collections.mitosis.rds.plugins.module_utils.module import (STEP_ARGUMENT_SPEC, STEP_MUTUALLY_EXCLUSIVE,
+                                                                        STEP_REQUIRED_ONE_OF, MitosisModule,
+                                                                        step_result)
 
 
 def main():
-    module = MitosisModule(
-        argument_spec=dict(
-            CLONE_ARGUMENT_SPEC,
-            steps=dict(type="list", elements="raw", required=True),
-            wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=14400),
-            poll_interval=dict(type="float", default=30),
-            rename_settle_time=dict(type="float", default=120),
-        ),
-        supports_check_mode=True,
-    )
-    module.run(apply)
+    module = MitosisModule(argument_spec=STEP_ARGUMENT_SPEC, mutually_exclusive=STEP_MUTUALLY_EXCLUSIVE,
+                           required_one_of=STEP_REQUIRED_ONE_OF, supports_check_mode=True)
+    module.run(lambda m: step_result(m.connection, m.params, m.check_mode, m.diff_mode))
 
 
 if __name__ == "__main__":

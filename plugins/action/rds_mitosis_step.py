@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""rds_mitosis_step runs on the controller: a module cannot print while it waits, an action plugin can."""
+
+from __future__ import annotations
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.mitosis.rds.plugins.module_utils.aws import HAS_BOTO3, MitosisError
+from ansible_collections.mitosis.rds.plugins.module_utils.module import (AWS_ARGUMENT_SPEC, STEP_ARGUMENT_SPEC,
+                                                                        STEP_MUTUALLY_EXCLUSIVE,
+                                                                        STEP_REQUIRED_ONE_OF, connection_from,
+                                                                        step_result)
+
+display = Display()
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        if not HAS_BOTO3:
+            return dict(result, failed=True, msg="mitosis.rds.rds_mitosis_step needs boto3 and botocore on the "
+                                                 "controller (pip install boto3).")
+        validator = ArgumentSpecValidator(dict(AWS_ARGUMENT_SPEC, **STEP_ARGUMENT_SPEC),
+                                          mutually_exclusive=STEP_MUTUALLY_EXCLUSIVE,
+                                          required_one_of=STEP_REQUIRED_ONE_OF)
+        validated = validator.validate(self._task.args)
+        if validated.error_messages:
+            return dict(result, failed=True, msg="; ".join(validated.error_messages))
+        params = validated.validated_parameters
+        label = "[{0}] ".format(params["target"])
+
+        def progress(text):
+            display.display(label + text)
+
+        try:
+            result.update(step_result(connection_from(params), params, bool(self._task.check_mode),
+                                      bool(self._task.diff), progress))
+        except MitosisError as error:
+            result.update(error.to_result(), failed=True)
+        return result

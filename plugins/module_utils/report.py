@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The record of one refresh across the modules that carry it out, and its summary.
+
+A run record is plain data that each module returns and the next one takes back: the steps that ran
+(when each was called, when its name was freed, when it finished), the restart, and the API calls by
+operation. The summary (phase times, how long each name was unreachable, calls) is computed from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from .graph import strip_prefix
+
+MUTATING_PREFIXES = ("Create", "Delete", "Modify", "Promote", "Reboot", "Restore", "AddTags", "RemoveTags")
+PHASE_ORDER = ("copy", "swap", "restart", "cleanup")
+
+
+def new_run() -> Dict[str, Any]:
+    return {"timeline": [], "calls": {}}
+
+
+def extend_run(run: Optional[Dict[str, Any]], records: List[Dict[str, Any]], calls: Dict[str, int],
+               restart: Optional[Dict[str, float]] = None) -> Dict[str, Any]:
+    """The run record with this module's finished steps, the caller's restart and the calls added."""
+    run = run or new_run()
+    timeline = list(run.get("timeline") or [])
+    if restart and restart.get("started") is not None:
+        timeline.append({"id": "restart", "phase": "restart", "started": float(restart["started"]),
+                         "finished": float(restart.get("finished") or restart["started"])})
+    for record in records:
+        if record.get("status") == "changed" and "finished" in record:
+            timeline.append({key: record[key] for key in ("id", "kind", "phase", "node", "action", "identifier",
+                                                          "started", "released", "finished") if key in record})
+    total = dict(run.get("calls") or {})
+    for operation, count in calls.items():
+        total[operation] = total.get(operation, 0) + count
+    return {"timeline": timeline, "calls": total}
+
+
+def call_counts(calls: Dict[str, int]) -> Dict[str, int]:
+    return {
+        "total": sum(calls.values()),
+        "mutating": sum(n for op, n in calls.items() if op.startswith(MUTATING_PREFIXES)),
+        "describe_instances": calls.get("DescribeDBInstances", 0),
+        "list_tags": calls.get("ListTagsForResource", 0),
+    }
+
+
+def duration_text(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return "{0}h {1:02d}m {2:02d}s".format(seconds // 3600, seconds % 3600 // 60, seconds % 60)
+    return "{0}m {1:02d}s".format(seconds // 60, seconds % 60)
+
+
+def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], mode: str, serial: bool = False,
+              check_mode: bool = False, pending: int = 0, time_scale: float = 1.0) -> Dict[str, Any]:
+    """Phase times, each name's unreachable window and the calls, with the lines a person reads.
+
+    Times are seconds multiplied by `time_scale` (1 on AWS; the embedded endpoint's simulated clock in the demo)."""
+    timeline = run.get("timeline") or []
+    calls = call_counts(run.get("calls") or {})
+    summary = {"source": source, "target": target, "nodes": nodes, "mode": mode, "serial": serial,
+               "check_mode": check_mode, "steps_run": len([e for e in timeline if e.get("kind")]),
+               "calls": calls}  # type: Dict[str, Any]
+    how = "{0} path{1}".format(mode, ", one step at a time" if serial else "")
+    if check_mode:
+        summary["lines"] = [
+            "Checked (check mode, nothing changed): cloning {0} into {1} ({2}) by {3} would run {4} step{5}.".format(
+                source, target, ", ".join(nodes), how, pending, "" if pending == 1 else "s"),
+            "API calls to plan and check: {0} ({1} DescribeDBInstances, {2} ListTagsForResource).".format(
+                calls["total"], calls["describe_instances"], calls["list_tags"])]
+        return summary
+
+    def scaled(seconds: float) -> float:
+        return round(seconds * time_scale, 1)
+
+    phases = {}  # type: Dict[str, float]
+    for phase in PHASE_ORDER:
+        events = [e for e in timeline if e["phase"] == phase]
+        if events:
+            phases[phase] = scaled(max(e["finished"] for e in events) - min(e["started"] for e in events))
+    by_id = {e["id"]: e for e in timeline}
+    unreachable = {}  # type: Dict[str, float]
+    for node in nodes:
+        out, into = by_id.get("swap-out:" + node), by_id.get("swap-in:" + node)
+        if out and into:
+            unreachable[node] = scaled(into["finished"] - out["started"])
+    summary.update(phase_seconds=phases, unreachable_seconds=unreachable)
+    lines = ["Cloned {0} into {1} ({2}) by {3}: {4} step{5} run.".format(
+        source, target, ", ".join(nodes), how, summary["steps_run"], "" if summary["steps_run"] == 1 else "s")]
+    lines += ["{0}: {1}".format(phase, duration_text(seconds)) for phase, seconds in phases.items()]
+    if timeline:
+        begin = min(e["started"] for e in timeline)
+        restart = by_id.get("restart")
+        if restart:
+            summary["to_restart_seconds"] = scaled(restart["started"] - begin)
+            lines.append("to the restart: " + duration_text(summary["to_restart_seconds"]))
+        summary["total_seconds"] = scaled(max(e["finished"] for e in timeline) - begin)
+        lines.append("total: " + duration_text(summary["total_seconds"]))
+    for node, seconds in unreachable.items():
+        lines.append("{0} was unreachable for {1} during the swap".format(strip_prefix(node), duration_text(seconds)))
+    lines.append("API calls: {0} ({1} mutating, {2} DescribeDBInstances, {3} ListTagsForResource).".format(
+        calls["total"], calls["mutating"], calls["describe_instances"], calls["list_tags"]))
+    summary["lines"] = lines
+    return summary
