@@ -299,6 +299,12 @@ class Dataflow:
                                                             duration_text(record["duration"] * self.time_scale)))
 
     def _start_ready(self) -> None:
+        skipped = True
+        while skipped:  # a step done without a call may let others start at once
+            skipped = self._start_ready_once()
+
+    def _start_ready_once(self) -> bool:
+        skipped = False
         for step in self._ready():
             self.since.setdefault(step.key, self.clock())
             if step.identifier not in self.watched:
@@ -306,6 +312,7 @@ class Dataflow:
             if step.kind in (K_PROMOTE, K_MODIFY) and complete(step, self.live, Watch(), self.clock(), 0, self.region):
                 # Nothing to change (or an earlier run's call finished): a modify that changes nothing is never sent.
                 self._finish_without_call(step, "{0} already has these values".format(step.identifier))
+                skipped = True
                 continue
             if not in_progress(step, self.live):
                 try:
@@ -315,6 +322,7 @@ class Dataflow:
                         continue
                     if already_done(self.rds, error, step):
                         self._finish_without_call(step, "an earlier attempt of this call did it")
+                        skipped = True
                         continue
                     error.hint = (error.hint + " " if error.hint else "") + RESUME_HINT
                     raise
@@ -324,6 +332,7 @@ class Dataflow:
             self.since[step.key] = self.clock()
             self.records[step.key] = dict(step_result(step), status="changed", started=self.wall())
             self.progress("{0} {1}: started".format(step.action, step.identifier))
+        return skipped
 
     def _finish_without_call(self, step: Step, reason: str) -> None:
         self.waiting.remove(step)

@@ -97,6 +97,7 @@ class Account:
             self.instances[name] = new
         elif action == "PromoteReadReplica":
             assert self.instances[name].pop("ReadReplicaSourceDBInstanceIdentifier", None), "promoted a non-replica"
+            self._set(self.instances[name], params)
         elif action == "ModifyDBInstance":
             inst = self.instances[name]
             new_name = params.pop("NewDBInstanceIdentifier", None)

@@ -95,11 +95,11 @@ def test_seed_example_matches_the_seed_flight_plan():
         ("CreateDBInstanceReadReplica", "temp-mitosis-demo",
          {"Port": 5430, "DBInstanceClass": "db.t3.micro", "Tags": [SERVICE], "OptionGroupName": "default:mysql-5-7",
           "SourceDBInstanceIdentifier": "mitosis-prod", "StorageType": "gp2", "MultiAZ": False}),
-        ("PromoteReadReplica", "temp-mitosis-demo", {}),
+        # Backups are enabled by the promotion itself (the seed's separate modify did it later).
+        ("PromoteReadReplica", "temp-mitosis-demo", {"BackupRetentionPeriod": 1, "PreferredBackupWindow": "05:30-06:20"}),
         ("ModifyDBInstance", "temp-mitosis-demo",
          {"ApplyImmediately": True, "PreferredMaintenanceWindow": "tue:07:02-tue:08:00",
-          "PreferredBackupWindow": "05:30-06:20", "DBParameterGroupName": "default.mysql5.7",
-          "BackupRetentionPeriod": 1}),
+          "DBParameterGroupName": "default.mysql5.7"}),
         ("CreateDBInstanceReadReplica", "temp-mitosis-demo-replica",
          {"Port": 5431, "DBInstanceClass": "db.t3.micro", "Tags": replica_tags,
           "OptionGroupName": "default:mysql-5-7", "SourceDBInstanceIdentifier": "temp-mitosis-demo",
@@ -125,21 +125,33 @@ def test_seed_example_matches_the_seed_flight_plan():
     assert "11 of 12 steps pending" not in text and "12 of 12 steps pending." in text
 
 
-def test_waves_run_independent_steps_side_by_side():
+def test_each_step_depends_only_on_what_it_needs():
     plan = plan_of(siblings_account(), "pg-prod", "pg-demo")
-    waves = {}
-    for step in plan.steps:
-        waves.setdefault(step.wave, []).append((step.action, step.identifier))
-    # Both sibling replicas are created in one wave, every name moves aside in one wave.
-    assert sorted(waves[4]) == [("CreateDBInstanceReadReplica", "temp-pg-demo-r1"),
-                                ("CreateDBInstanceReadReplica", "temp-pg-demo-r2")]
-    assert len(waves[6]) == 3 and all(call[0] == "ModifyDBInstance" for call in waves[6])
-    assert [s.identifier for s in plan.steps if s.wave == 9] == ["old-pg-demo-r2", "old-pg-demo-r1"]
-    assert [s.identifier for s in plan.steps if s.wave == 10] == ["old-pg-demo"]
+    deps = {s.key: s.depends_on for s in plan.steps}
+    kinds = {s.key: s.kind for s in plan.steps}
+    # Replicas need their source's backups, which the promotion enables: not the root's own modify,
+    # which runs beside them.
+    assert deps["create:pg-demo-r1"] == deps["create:pg-demo-r2"] == ["promote:pg-demo"]
+    seed_deps = {s.key: s.depends_on for s in plan_of(seed_account(), "mitosis-prod", "mitosis-demo").steps}
+    assert seed_deps["modify:mitosis-demo"] == seed_deps["create:mitosis-demo-replica"] == ["promote:mitosis-demo"]
+    # A root with nothing to change after its promotion gets no modify at all.
+    assert "modify:pg-demo" not in deps
+    # The swap waits for the whole copy; each name is taken over once its own holder has moved aside.
+    copy = [s.key for s in plan.steps if s.phase == "copy"]
+    assert all(deps["swap-out:" + n] == copy for n in ("pg-demo", "pg-demo-r1", "pg-demo-r2"))
+    assert all(deps["swap-in:" + n] == ["swap-out:" + n] for n in ("pg-demo", "pg-demo-r1", "pg-demo-r2"))
+    assert sorted(deps["restart:pg-demo"]) == ["swap-in:pg-demo", "swap-in:pg-demo-r1", "swap-in:pg-demo-r2"]
+    # Leaves are deleted before their parent.
+    assert sorted(deps["delete:pg-demo"]) == ["delete:pg-demo-r1", "delete:pg-demo-r2", "restart:pg-demo"]
+    assert {kinds[k] for k in deps} == {"create", "promote", "modify", "swap-out", "swap-in", "restart", "delete"}
     by_key = {s.key: s for s in plan.steps}
     for step in plan.steps:
         for dep in step.depends_on:
             assert by_key[dep].wave < step.wave
+    waves = {}
+    for step in plan.steps:
+        waves.setdefault(step.wave, []).append(step.key)
+    assert sorted(waves[3]) == ["create:pg-demo-r1", "create:pg-demo-r2"]
 
 
 def test_cascade_enables_backups_on_intermediate_replicas_only():
