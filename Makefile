@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 COLLECTION_LINK := .collections/ansible_collections/mitosis/rds
 PORT ?= 5454
 SPEED ?= 0.1
+# The demo's clock: real seconds per simulated AWS minute (the clone takes about an hour of AWS time).
+DEMO_SPEED ?= 0.5
 PYTEST_ARGS ?=
 # ansible-playbook runs are slow and independent: spread them over the cores.
 FUNCTIONAL_WORKERS ?= 2
@@ -29,7 +31,7 @@ endpoint: venv
 	$(BIN)/python -m devtools.rds_endpoint --port $(PORT) --speed $(SPEED)
 
 demo: venv
-	$(BIN)/python -m devtools.demo --speed $(SPEED)
+	$(BIN)/python -m devtools.demo --speed $(DEMO_SPEED)
 
 test: venv lint sanity unit endpoint-tests functional
 

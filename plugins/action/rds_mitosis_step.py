@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
@@ -35,13 +37,15 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg="; ".join(validated.error_messages))
         params = validated.validated_parameters
         label = "[{0}] ".format(params["target"])
+        # Ansible's workers run in their own session: when ansible-playbook is killed, this one must stop too.
+        controller = os.getppid()
 
         def progress(text):
             display.display(label + text)
 
         try:
             result.update(step_result(connection_from(params), params, bool(self._task.check_mode),
-                                      bool(self._task.diff), progress))
+                                      bool(self._task.diff), progress, lambda: os.getppid() == controller))
         except MitosisError as error:
             result.update(error.to_result(), failed=True)
         return result

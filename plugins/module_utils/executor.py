@@ -214,7 +214,7 @@ class Dataflow:
                  wait_timeout: float = WAIT_TIMEOUT, poll_interval: float = POLL_INTERVAL,
                  settle_time: float = RENAME_SETTLE_TIME, time_scale: float = 1.0, progress: Optional[Progress] = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time, alive: Callable[[], bool] = lambda: True) -> None:
         self.rds = rds
         self.plan = plan
         self.todo = todo
@@ -226,6 +226,7 @@ class Dataflow:
         self.time_scale = time_scale
         self.progress = progress or (lambda text: None)
         self.clock, self.sleep, self.wall = clock, sleep, wall
+        self.alive = alive
         self.done = {s.key for s in plan.steps if s.status == DONE}  # type: Set[str]
         self.free = set()  # type: Set[str]  # swap-outs whose name is free
         self.waiting = list(todo)
@@ -240,6 +241,10 @@ class Dataflow:
         last_report = self.clock()
         while True:
             self._collect()
+            if not self.alive():
+                # ansible-playbook was killed; its worker must not go on alone (AWS finishes what was started).
+                raise MitosisError("The run that started these steps is gone; stopping before any further call.",
+                                   operation="step", hint=RESUME_HINT)
             self._start_ready()
             if not self.waiting and not self.running:
                 return self.records
@@ -414,7 +419,7 @@ def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str
                 check_mode: bool = False, wait: bool = True, serial: bool = False, wait_timeout: float = WAIT_TIMEOUT,
                 poll_interval: float = POLL_INTERVAL, settle_time: float = RENAME_SETTLE_TIME,
                 time_scale: float = 1.0, progress: Optional[Progress] = None,
-                sleep: Callable[[float], None] = time.sleep) -> Dict[str, Any]:
+                sleep: Callable[[float], None] = time.sleep, alive: Callable[[], bool] = lambda: True) -> Dict[str, Any]:
     """Apply the chosen steps of a plan (given, or computed from live state); returns the module result."""
     if plan:
         the_plan, graph = marked_plan(rds, source, target, plan)
@@ -438,7 +443,7 @@ def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str
     else:
         flow = Dataflow(rds, the_plan, todo, dict(graph.instances), serial=serial, wait_timeout=wait_timeout,
                         poll_interval=poll_interval, settle_time=settle_time, time_scale=time_scale,
-                        progress=progress, sleep=sleep)
+                        progress=progress, sleep=sleep, alive=alive)
         results.update(flow.run())
         the_plan, graph = marked_plan(rds, source, target, the_plan.to_dict())
     changed = any(r["status"] in ("changed", "would run") for r in results.values())

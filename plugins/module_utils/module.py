@@ -66,7 +66,7 @@ def connection_from(params):
         validate_certs=params["validate_certs"], aws_ca_bundle=params["aws_ca_bundle"])
 
 
-def step_result(connection, params, check_mode, diff_mode, progress=None):
+def step_result(connection, params, check_mode, diff_mode, progress=None, alive=lambda: True):
     """rds_mitosis_step's whole work: apply the steps, and return them with the run record and its summary."""
     rds = connection.client("rds")
     counter = Counter(rds)
@@ -75,7 +75,8 @@ def step_result(connection, params, check_mode, diff_mode, progress=None):
         rds, params["source"], params["target"], plan=params["plan"], steps=keys, phases=params["phases"],
         restore_snapshot=params["restore_snapshot"], check_mode=check_mode, wait=params["wait"],
         serial=params["serial"], wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
-        settle_time=params["rename_settle_time"], time_scale=params["report_time_scale"], progress=progress)
+        settle_time=params["rename_settle_time"], time_scale=params["report_time_scale"], progress=progress,
+        alive=alive)
     run = extend_run(params["run"], result["steps"], counter.by_operation, params["restart"])
     pending = len([s for s in result["steps"] if s["status"] == "would run"])
     result["run"] = run

@@ -8,12 +8,13 @@ ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 # Fast polling for the simulated clock; the rename settle time only matters when a reboot is missed.
 FAST = {"poll_interval": 0.05, "rename_settle_time": 0.5}
 
-# The mutating calls of the seed's example, in order: the seed README's flight plan.
+# The mutating calls of the seed's example, in order: the seed README's flight plan, except that the
+# replica is created (from the promoted clone, whose promotion enabled backups) before the root's own modify.
 SEED_MUTATING_CALLS = [
     ("CreateDBInstanceReadReplica", "temp-mitosis-demo"),
     ("PromoteReadReplica", "temp-mitosis-demo"),
-    ("ModifyDBInstance", "temp-mitosis-demo"),
     ("CreateDBInstanceReadReplica", "temp-mitosis-demo-replica"),
+    ("ModifyDBInstance", "temp-mitosis-demo"),
     ("ModifyDBInstance", "temp-mitosis-demo-replica"),
     ("ModifyDBInstance", "mitosis-demo-replica"),
     ("ModifyDBInstance", "mitosis-demo"),

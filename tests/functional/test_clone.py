@@ -97,7 +97,7 @@ def test_seed_example_end_to_end(endpoint, playbook, tmp_path):
     assert [(c["operation"], c["identifier"]) for c in endpoint.mutating_calls()] == SEED_MUTATING_CALLS
     assert "Flight plan: clone mitosis-prod" in result.out
     assert "CreateDBInstanceReadReplica temp-mitosis-demo: done in" in result.out
-    assert "mitosis-demo was unavailable for" in result.out
+    assert "mitosis-demo was unreachable for" in result.out
     # A check-mode run afterwards plans the next refresh without touching AWS.
     endpoint.clear_calls()
     check = playbook("playbooks/clone.yml", clone_vars(), args=["--check"])
@@ -137,14 +137,16 @@ def test_resume_after_a_failure_at_every_step_boundary(endpoint, playbook, tmp_p
     assert_restart_between_swap_and_delete(endpoint, before, log)
 
 
-@pytest.mark.parametrize("kill_after", [
-    ("CreateDBInstanceReadReplica", "temp-mitosis-demo-replica"),
-    ("ModifyDBInstance", "mitosis-demo"),
-    ("DeleteDBInstance", "old-mitosis-demo-replica"),
+@pytest.mark.parametrize("kill_after,kind", [
+    (("CreateDBInstanceReadReplica", "temp-mitosis-demo-replica"), "create-replica"),
+    (("ModifyDBInstance", "mitosis-demo"), "rename"),
+    (("DeleteDBInstance", "old-mitosis-demo-replica"), "delete"),
 ], ids=["during-copy", "during-swap", "during-cleanup"])
-def test_resume_after_the_run_is_killed_mid_step(endpoint, playbook, tmp_path, kill_after):
+def test_resume_after_the_run_is_killed_mid_step(endpoint, playbook, tmp_path, kill_after, kind):
     before = seeded(endpoint)
     endpoint.set_speed(0.05)
+    # The step the run is killed in lasts long enough for the kill to land while it runs.
+    endpoint.set_duration(kind, 60, identifier=kill_after[1])
     log = tmp_path / "restarts.jsonl"
     extra = tmp_path / "extra.json"
     extra.write_text(json.dumps(clone_vars(restart_command=restart_command(log))))
