@@ -12,10 +12,8 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import HAS_BOTO3, MitosisError
-from ansible_collections.mitosis.rds.plugins.module_utils.module import (AWS_ARGUMENT_SPEC, STEP_ARGUMENT_SPEC,
-                                                                        STEP_MUTUALLY_EXCLUSIVE,
-                                                                        STEP_REQUIRED_ONE_OF, connection_from,
-                                                                        step_result)
+from ansible_collections.mitosis.rds.plugins.module_utils.module import (
+    AWS_ARGUMENT_SPEC, STEP_ARGUMENT_SPEC, STEP_MUTUALLY_EXCLUSIVE, STEP_REQUIRED_ONE_OF, connection_from, step_result)
 
 display = Display()
 

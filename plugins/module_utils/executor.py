@@ -20,7 +20,7 @@ from .aws import FAILED_STATUSES, MitosisError, call, paginate
 from .graph import Graph, describe_instances, discover, parse_reference, tag_reader
 from .report import duration_text
 from .planner import (CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_MODIFY, K_PROMOTE, K_RESTART, K_RESTORE, K_SWAP_IN,
-                      K_SWAP_OUT, PENDING, RESTART, RESUME_HINT, SWAP, Plan, Step, plan_clone, plan_names, refresh)
+                      K_SWAP_OUT, PENDING, RESUME_HINT, SWAP, Plan, Step, plan_clone, plan_names, refresh)
 
 BUSY_CODES = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault")
 PHASES = (COPY, SWAP, CLEANUP)

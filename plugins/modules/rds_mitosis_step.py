@@ -62,7 +62,7 @@ options:
   wait:
     description:
       - Wait until every step's postcondition holds and its instance is available. With V(false), the calls of the
-        pending steps are made one after the other without waiting or ordering: for a single step.
+        pending steps are made one after the other without waiting or ordering (for a single step).
     type: bool
     default: true
   wait_timeout:
@@ -101,9 +101,14 @@ extends_documentation_fragment:
   - mitosis.rds.clone
   - mitosis.rds.aws
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: Calls nothing that mutates; pending steps report C(changed=true) and the call they would make.
@@ -266,9 +271,8 @@ diff:
   type: dict
 """
 
-from ansible_collections.mitosis.rds.plugins.module_utils.module import (STEP_ARGUMENT_SPEC, STEP_MUTUALLY_EXCLUSIVE,
-                                                                        STEP_REQUIRED_ONE_OF, MitosisModule,
-                                                                        step_result)
+from ansible_collections.mitosis.rds.plugins.module_utils.module import (
+    STEP_ARGUMENT_SPEC, STEP_MUTUALLY_EXCLUSIVE, STEP_REQUIRED_ONE_OF, MitosisModule, step_result)
 
 
 def main():

@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
-from ansible_collections.mitosis.rds.plugins.module_utils.executor import (Watch, already_done, apply_steps, complete,
-                                                                          in_progress, live_plan, not_yet)
+from ansible_collections.mitosis.rds.plugins.module_utils.executor import (
+    Watch, already_done, apply_steps, complete, in_progress, live_plan, not_yet)
 from ansible_collections.mitosis.rds.plugins.module_utils.graph import discover
 from ansible_collections.mitosis.rds.plugins.module_utils.planner import Step
 
@@ -116,8 +116,8 @@ class SlowRDS:
                 self.running.append([ticks, step, "deleting", lambda: self.account.apply(step)])
             else:
                 self._busy(name, "modifying")
-                self.running.append([ticks, step, "modifying", lambda: (self.account.apply(step),
-                                                                          self._available(name))])
+                self.running.append([ticks, step, "modifying",
+                                     lambda: (self.account.apply(step), self._available(name))])
             return {}
         return act
 
