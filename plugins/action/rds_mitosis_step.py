@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
@@ -34,6 +35,8 @@ class ActionModule(ActionBase):
         if validated.error_messages:
             return dict(result, failed=True, msg="; ".join(validated.error_messages))
         params = validated.validated_parameters
+        # As a module's result shows it (at -vvv), secrets masked.
+        result["invocation"] = {"module_args": remove_values(params, validated._no_log_values)}
         label = "[{0}] ".format(params["target"])
         # Ansible's workers run in their own session: when ansible-playbook is killed, this one must stop too.
         controller = os.getppid()

@@ -69,7 +69,7 @@ def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], m
     how = "{0} path{1}".format(mode, ", one step at a time" if serial else "")
     if check_mode:
         summary["lines"] = [
-            "Checked (check mode, nothing changed): cloning {0} into {1} ({2}) by {3} would run {4} step{5}.".format(
+            "Checked (check mode, nothing changed): {0} into {1} ({2}) by {3}: {4} step{5} would run.".format(
                 source, target, ", ".join(nodes), how, pending, "" if pending == 1 else "s"),
             "API calls to plan and check: {0} ({1} DescribeDBInstances, {2} ListTagsForResource).".format(
                 calls["total"], calls["describe_instances"], calls["list_tags"])]

@@ -8,13 +8,12 @@ ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 # Fast polling for the simulated clock; the rename settle time only matters when a reboot is missed.
 FAST = {"poll_interval": 0.05, "rename_settle_time": 0.5}
 
-# The mutating calls of the seed's example, in order: the seed README's flight plan, except that the
-# replica is created (from the promoted clone, whose promotion enabled backups) before the root's own modify.
-SEED_MUTATING_CALLS = [
+# The seed README's flight plan: the plan lists the seed's calls in the seed's order.
+SEED_FLIGHT_PLAN = [
     ("CreateDBInstanceReadReplica", "temp-mitosis-demo"),
     ("PromoteReadReplica", "temp-mitosis-demo"),
-    ("CreateDBInstanceReadReplica", "temp-mitosis-demo-replica"),
     ("ModifyDBInstance", "temp-mitosis-demo"),
+    ("CreateDBInstanceReadReplica", "temp-mitosis-demo-replica"),
     ("ModifyDBInstance", "temp-mitosis-demo-replica"),
     ("ModifyDBInstance", "mitosis-demo-replica"),
     ("ModifyDBInstance", "mitosis-demo"),
@@ -23,6 +22,9 @@ SEED_MUTATING_CALLS = [
     ("DeleteDBInstance", "old-mitosis-demo-replica"),
     ("DeleteDBInstance", "old-mitosis-demo"),
 ]
+# The calls a clone makes, in order: the same, except that the replica is created (from the promoted clone,
+# whose promotion enabled backups) before the root's own modify, which then runs beside it.
+SEED_MUTATING_CALLS = SEED_FLIGHT_PLAN[:2] + [SEED_FLIGHT_PLAN[3], SEED_FLIGHT_PLAN[2]] + SEED_FLIGHT_PLAN[4:]
 
 
 def clone_vars(source="mitosis-prod", target="mitosis-demo", **extra):

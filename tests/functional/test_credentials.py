@@ -69,7 +69,8 @@ def test_a_good_token_assumes_the_role_once_and_every_rds_call_uses_its_credenti
         "DurationSeconds": 43200}
     assert len([c for c in calls if c["service"] == "rds" and c["mutating"]]) == 11
     keys = set(module_args(result.out, "access_key"))
-    assert len(keys) == 1 and len(module_args(result.out, "access_key")) > 10, keys
+    # The plan, the copy and swap, and the cleanup: each module run shows the same temporary key.
+    assert len(keys) == 1 and len(module_args(result.out, "access_key")) >= 3, keys
     assert caller(endpoint, keys.pop().strip('"')) == "arn:aws:sts::123456789012:assumed-role/mitosis-refresh/mitosis-rds"
     for secret in ("secret_key", "session_token"):
         assert set(module_args(result.out, secret)) == {'"VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"'}
@@ -213,8 +214,9 @@ def test_the_awx_play_runs_with_the_survey_and_the_injected_credential(endpoint,
     endpoint.clear_calls()
     survey = json.loads((ROOT / "docs" / "awx-survey.json").read_text())
     answers = {question["variable"]: question["default"] for question in survey["spec"]}
-    play = (ROOT / "awx" / "refresh.yml").read_text()
-    assert all(re.search(r"\{\{ %s\b" % variable, play) for variable in answers), answers
+    # Every survey answer is an option the clone play (which awx/refresh.yml imports) hands to the role.
+    options = (ROOT / "playbooks" / "tasks" / "options.yml").read_text()
+    assert all(re.search(r"^    - %s$" % variable, options, re.M) for variable in answers), answers
     # What docs/awx.md puts in the template: the role and device, the region in mitosis_aws; AWX adds awx_job_id.
     template = {"role_arn": ROLE, "mfa_serial": DEVICE, "mitosis_aws": {"region": "us-east-1"}, "awx_job_id": 42}
     awx = {"AWS_ACCESS_KEY_ID": "AKIAAWXINJECTED00001", "AWS_SECRET_ACCESS_KEY": "awx-injected-secret",

@@ -6,10 +6,10 @@ import pytest
 
 from devtools.seed import seed_cascade, seed_cross_vpc, seed_example
 
-from .helpers import SEED_MUTATING_CALLS
+from .helpers import SEED_FLIGHT_PLAN
 
 # The flight plan of the seed README: its calls, with the restart before the deletes.
-SEED_CALLS = SEED_MUTATING_CALLS[:9] + [("Restart", "mitosis-demo")] + SEED_MUTATING_CALLS[9:]
+SEED_CALLS = SEED_FLIGHT_PLAN[:9] + [("Restart", "mitosis-demo")] + SEED_FLIGHT_PLAN[9:]
 
 
 def plan(playbook, tmp_path, **extra):
