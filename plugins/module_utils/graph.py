@@ -56,6 +56,21 @@ def describe_instances(client: Any, identifiers: Optional[Iterable[str]] = None)
     return found
 
 
+def local_children(inst: Dict[str, Any], region: Optional[str]) -> List[str]:
+    """The same-region replicas an instance's description names (cross-region ones are never described here)."""
+    kids = []  # type: List[str]
+    for ref in inst.get("ReadReplicaDBInstanceIdentifiers") or []:
+        child, other_region = parse_reference(ref, region)
+        if child and not other_region:
+            kids.append(child)
+    return kids
+
+
+def local_parent(inst: Dict[str, Any], region: Optional[str]) -> Optional[str]:
+    parent, other_region = parse_reference(inst.get("ReadReplicaSourceDBInstanceIdentifier"), region)
+    return parent if not other_region else None
+
+
 def discover(client: Any, source: str, target: str, region: Optional[str]) -> "Graph":
     """The instances a clone of `source` into `target`'s graph needs, read level by level with filtered describes.
 
@@ -74,17 +89,33 @@ def discover(client: Any, source: str, target: str, region: Optional[str]) -> "G
             name = inst["DBInstanceIdentifier"]
             found[name] = inst
             if strip_prefix(name) in members:
-                for ref in inst.get("ReadReplicaDBInstanceIdentifiers") or []:
-                    child, other_region = parse_reference(ref, region)
-                    if child and not other_region and strip_prefix(child) not in members:
+                for child in local_children(inst, region):
+                    if strip_prefix(child) not in members:
                         members.add(strip_prefix(child))
                         wanted.update(name_forms(strip_prefix(child)))
             if name == upward:
-                parent, other_region = parse_reference(inst.get("ReadReplicaSourceDBInstanceIdentifier"), region)
-                upward = parent if parent and not other_region else ""
+                upward = local_parent(inst, region) or ""
                 if upward:
                     wanted.add(upward)
         wanted -= asked
+    return Graph(found.values(), region)
+
+
+def graph_of(client: Any, identifier: str, region: Optional[str]) -> "Graph":
+    """The replication graph that holds `identifier`: up to its root one describe per level, then down by levels."""
+    found = {}  # type: Dict[str, Dict[str, Any]]
+    name = identifier  # type: Optional[str]
+    while name and name not in found:
+        level = describe_instances(client, [name])
+        if not level:
+            break
+        found[name] = level[0]
+        name = local_parent(level[0], region)
+    wanted = {child for inst in found.values() for child in local_children(inst, region)} - set(found)
+    while wanted:
+        level = describe_instances(client, wanted)
+        found.update((inst["DBInstanceIdentifier"], inst) for inst in level)
+        wanted = {child for inst in level for child in local_children(inst, region)} - set(found)
     return Graph(found.values(), region)
 
 

@@ -11,8 +11,9 @@ short_description: Discover the replication graph of an RDS instance
 version_added: 0.1.0
 description:
   - Returns the replication tree that contains an RDS instance, from its root down, as RV(ansible_facts.rds_graph).
-  - Reads every instance of the account and region with a paginated C(DescribeDBInstances), then links each replica
-    to its source through C(ReadReplicaSourceDBInstanceIdentifier). ARNs are normalised to identifiers; a replica
+  - Walks the graph with filtered C(DescribeDBInstances) calls, one per level (up to the root through
+    C(ReadReplicaSourceDBInstanceIdentifier), then down through C(ReadReplicaDBInstanceIdentifiers)), so its cost
+    does not grow with the number of instances in the account. ARNs are normalised to identifiers; a replica
     or source in another region is reported under RV(ansible_facts.rds_graph.cross_region), never mistaken for a
     local instance.
   - Read-only.
@@ -143,14 +144,14 @@ ansible_facts:
 """
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
-from ansible_collections.mitosis.rds.plugins.module_utils.graph import Graph, describe_instances, graph_facts, list_tags
+from ansible_collections.mitosis.rds.plugins.module_utils.graph import graph_facts, graph_of, list_tags
 from ansible_collections.mitosis.rds.plugins.module_utils.module import MitosisModule
 
 
 def discover(module):
     rds = module.connection.client("rds")
     identifier = module.params["identifier"]
-    graph = Graph(describe_instances(rds), rds.meta.region_name)
+    graph = graph_of(rds, identifier, rds.meta.region_name)
     if identifier not in graph:
         raise MitosisError("Instance {0} was not found in region {1}.".format(identifier, graph.region),
                            operation="DescribeDBInstances", identifier=identifier,

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import (
     Watch, already_done, apply_steps, complete, in_progress, live_plan, not_yet)
-from ansible_collections.mitosis.rds.plugins.module_utils.graph import discover
+from ansible_collections.mitosis.rds.plugins.module_utils.graph import discover, graph_of
 from ansible_collections.mitosis.rds.plugins.module_utils.planner import Step
 
 from .rds_state import REGION, Account, instance
@@ -444,3 +444,16 @@ def test_a_failed_status_fails_the_wait(status):
 ])
 def test_which_states_mean_an_earlier_run_is_still_at_it(the_step, live, expected):
     assert in_progress(the_step, live) is expected
+
+
+@pytest.mark.parametrize("start", ["demo", "demo-r1", "demo-r1a"])
+def test_the_graph_of_an_instance_is_walked_by_levels(start):
+    account = cascade_account()
+    for n in range(300):
+        account.instances["other-{0:05d}".format(n)] = instance("other-{0:05d}".format(n))
+    rds = SlowRDS(account)
+    graph = graph_of(rds, start, REGION)
+    assert sorted(graph.instances) == ["demo", "demo-r1", "demo-r1a", "demo-r2"]
+    assert graph.tree(graph.root(start)) == ["demo", "demo-r1", "demo-r2", "demo-r1a"]
+    # Up to the root one level at a time, then down one level at a time (each level one filtered describe).
+    assert len(rds.describes) <= 2 * 3
