@@ -78,7 +78,8 @@ def step_result(connection, params, check_mode, diff_mode, progress=None, alive=
         settle_time=params["rename_settle_time"], time_scale=params["report_time_scale"], progress=progress,
         alive=alive)
     run = extend_run(params["run"], result["steps"], counter.by_operation, params["restart"])
-    pending = len([s for s in result["steps"] if s["status"] == "would run"])
+    # In check mode nothing ran: every step still pending in the plan would run (the restart is the caller's).
+    pending = len([s for s in result["plan"] if s["status"] == "pending" and s["kind"] != "restart"])
     result["run"] = run
     result["summary"] = summarize(run, params["source"], params["target"], result["nodes"], result["mode"],
                                   serial=params["serial"],
