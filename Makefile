@@ -55,7 +55,9 @@ functional: venv
 	mkdir -p tests/output
 	$(BIN)/python -m pytest -q -n $(FUNCTIONAL_WORKERS) --basetemp=tests/output/functional tests/functional $(PYTEST_ARGS)
 
+# Not part of `make test`: clone runs with the time model on (~10 minutes), then planning by account size.
 bench: venv
+	$(BIN)/python -m devtools.bench_clone
 	$(BIN)/python -m devtools.bench_plan
 
 clean:
