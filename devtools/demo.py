@@ -11,8 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from devtools.bench_clone import lower_bound
 from devtools.rds_endpoint.testing import running_endpoint
 from devtools.seed import seed_example
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / ".collections"))
+from ansible_collections.mitosis.rds.plugins.module_utils.executor import live_plan  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOK = [str(Path(sys.executable).with_name("ansible-playbook")), "playbooks/clone.yml"]
@@ -42,6 +46,7 @@ def main(argv=None):
         names = scenario["instances"]
         rds = endpoint.client("rds")
         print("Seeded:\n" + describe(rds, names), flush=True)
+        bound = lower_bound(live_plan(rds, "mitosis-prod", "mitosis-demo")[0].steps)
         endpoint.clear_calls()
         restart_log = ROOT / "build" / "demo-restart.log"
         restart_log.parent.mkdir(exist_ok=True)
@@ -64,6 +69,9 @@ def main(argv=None):
                 return run.returncode
         print("\nFinal state (same names and attributes, fresh data):\n" + describe(rds, names))
         print("Restart log: " + restart_log.read_text().strip())
+        print("The endpoint's duration table implies for this plan: the restart after {0:.0f}m, the end after {1:.0f}m "
+              "(compare the summary above; it adds the restart itself and up to a poll per step).".format(
+                  bound["restart"], bound["end"]))
         mutating = endpoint.mutating_calls()
         print("The clone made {0} mutating API calls ({1} calls in all, check-mode run included).".format(
             len(mutating), len(endpoint.calls())))
