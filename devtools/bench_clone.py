@@ -269,9 +269,12 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                           **row))
 
 
-def print_targets(rows: list[dict[str, Any]]) -> None:
+def print_targets(rows: list[dict[str, Any]], speed: float, poll_interval: float) -> None:
     hold, rename = rename_hold(), minutes("rename")
     limit = hold + rename
+    # A name's window is measured from the swap-out call to the poll that sees the swap-in done, and the swap-in
+    # starts at the poll that sees the name free: up to one poll interval late at each of the two observations.
+    resolution = 2 * poll_interval / speed
     by = {(r["scenario"], r["mode"]): r for r in rows}
     for scenario in SCENARIOS:
         serial, default = by.get((scenario, "serial")), by.get((scenario, "default"))
@@ -284,19 +287,20 @@ def print_targets(rows: list[dict[str, Any]]) -> None:
             restart, end = (default[k] / serial[k] for k in ("to_restart", "to_end"))
             best = (default["bound"]["restart"] / serial["bound"]["restart"],
                     default["bound"]["end"] / serial["bound"]["end"])
-            print("  default/serial: to restart {0:.2f} {1}, to end {2:.2f} {3} (target <= {4:.2f}; "
-                  "bounds/serial expected: {5:.2f}, {6:.2f})".format(
-                      restart, verdict(restart <= target), end, verdict(end <= target), target, *best))
+            # The target is on the time to the restart, as the issue's baselines (82 / 156 / 230 min) are.
+            print("  default/serial: to restart {0:.2f} {1} (target <= {2:.2f}), to end {3:.2f} "
+                  "(bounds/serial expected: {4:.2f}, {5:.2f}; the cleanup deletes leaves first in both modes)".format(
+                      restart, verdict(restart <= target), target, end, *best))
         xr = default["to_restart"] / default["bound"]["restart"]
         xe = default["to_end"] / default["bound"]["end"]
         inner = (default["to_end"] - default["outside"]) / default["bound"]["end"]
         print("  default achieved/lower bound: to restart {0:.2f} {1}, to end {2:.2f} {3} (target <= {4:.2f}; "
               "to end without the minutes outside the step modules' phases: {5:.2f})".format(
                   xr, verdict(xr <= BOUND_FACTOR), xe, verdict(xe <= BOUND_FACTOR), BOUND_FACTOR, inner))
-        print("  longest unreachable (default): {0:.1f} min {1} (bound: rename hold {2:g} + rename {3:g} = {4:g} min,"
-              " allowed {5:.1f} with the {6:.2f} factor)".format(
-                  default["unreachable"], verdict(default["unreachable"] <= limit * BOUND_FACTOR), hold, rename,
-                  limit, limit * BOUND_FACTOR, BOUND_FACTOR))
+        print("  longest unreachable (default): {0:.1f} min {1} (rename hold {2:g} + rename {3:g} = {4:g} min, measured "
+              "to a poll's resolution: two polls of {5:g} min)".format(
+                  default["unreachable"], verdict(default["unreachable"] <= limit + resolution), hold, rename,
+                  limit, resolution / 2))
         for row in (serial, default):
             if row is None:
                 continue
@@ -374,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                 "x bound: achieved / bound. outside: minutes outside the step modules' copy, swap and cleanup phases",
                 "  (Ansible's tasks between them, module start-ups, the restart). wall s: real seconds of the run."]))
             print("\nTargets")
-            print_targets(rows)
+            print_targets(rows, args.speed, args.poll_interval)
         if not args.no_overhead:
             try:
                 overhead(endpoint, args)
