@@ -14,7 +14,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import HAS_BOTO3, MitosisError
 from ansible_collections.mitosis.rds.plugins.module_utils.module import (
-    AWS_ARGUMENT_SPEC, STEP_ARGUMENT_SPEC, STEP_MUTUALLY_EXCLUSIVE, STEP_REQUIRED_ONE_OF, connection_from, step_result)
+    AWS_ARGUMENT_SPEC, STEP_ARGUMENT_SPEC, STEP_MUTUALLY_EXCLUSIVE, STEP_REQUIRED_ONE_OF, connection_from, run_step)
 
 display = Display()
 
@@ -45,7 +45,7 @@ class ActionModule(ActionBase):
             display.display(label + text)
 
         try:
-            result.update(step_result(connection_from(params), params, bool(self._task.check_mode),
+            result.update(run_step(connection_from(params), params, bool(self._task.check_mode),
                                       bool(self._task.diff), progress, lambda: os.getppid() == controller))
         except MitosisError as error:
             result.update(error.to_result(), failed=True)

@@ -66,7 +66,7 @@ def connection_from(params):
         validate_certs=params["validate_certs"], aws_ca_bundle=params["aws_ca_bundle"])
 
 
-def step_result(connection, params, check_mode, diff_mode, progress=None, alive=lambda: True):
+def run_step(connection, params, check_mode, diff_mode, progress=None, alive=lambda: True):
     """rds_mitosis_step's whole work: apply the steps, and return them with the run record and its summary."""
     rds = connection.client("rds")
     counter = Counter(rds)

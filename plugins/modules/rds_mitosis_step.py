@@ -272,13 +272,13 @@ diff:
 """
 
 from ansible_collections.mitosis.rds.plugins.module_utils.module import (
-    STEP_ARGUMENT_SPEC, STEP_MUTUALLY_EXCLUSIVE, STEP_REQUIRED_ONE_OF, MitosisModule, step_result)
+    STEP_ARGUMENT_SPEC, STEP_MUTUALLY_EXCLUSIVE, STEP_REQUIRED_ONE_OF, MitosisModule, run_step)
 
 
 def main():
     module = MitosisModule(argument_spec=STEP_ARGUMENT_SPEC, mutually_exclusive=STEP_MUTUALLY_EXCLUSIVE,
                            required_one_of=STEP_REQUIRED_ONE_OF, supports_check_mode=True)
-    module.run(lambda m: step_result(m.connection, m.params, m.check_mode, m.diff_mode))
+    module.run(lambda m: run_step(m.connection, m.params, m.check_mode, m.diff_mode))
 
 
 if __name__ == "__main__":
