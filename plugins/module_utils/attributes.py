@@ -26,6 +26,16 @@ def _active_security_groups(desc: Mapping[str, Any]) -> Optional[List[str]]:
     return groups or None
 
 
+def _parameter_group(desc: Dict[str, Any]) -> Optional[str]:
+    """The in-sync group; else the group the instance is assigned (its static parameters may await a reboot:
+    it is still the target's own group, which the clone must not lose)."""
+    groups = [g for g in desc.get("DBParameterGroups") or [] if g.get("DBParameterGroupName")]
+    for group in groups:
+        if group.get("ParameterApplyStatus", "in-sync") == "in-sync":
+            return group["DBParameterGroupName"]
+    return groups[0]["DBParameterGroupName"] if groups else None
+
+
 def _port(desc: Mapping[str, Any]) -> Optional[int]:
     endpoint = desc.get("Endpoint") or {}
     return endpoint.get("Port", desc.get("DbInstancePort"))
@@ -52,7 +62,7 @@ READERS: Dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "EnableIAMDatabaseAuthentication": lambda d: d.get("IAMDatabaseAuthenticationEnabled"),
     "EnableCloudwatchLogsExports": lambda d: d.get("EnabledCloudwatchLogsExports") or None,
     "ProcessorFeatures": lambda d: d.get("ProcessorFeatures") or None,
-    "DBParameterGroupName": lambda d: _first(d.get("DBParameterGroups"), "DBParameterGroupName", "in-sync"),
+    "DBParameterGroupName": _parameter_group,
     "PreferredMaintenanceWindow": lambda d: d.get("PreferredMaintenanceWindow"),
     "PreferredBackupWindow": lambda d: d.get("PreferredBackupWindow"),
     "BackupRetentionPeriod": lambda d: d.get("BackupRetentionPeriod"),
