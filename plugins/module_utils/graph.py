@@ -11,7 +11,7 @@ another region marks a cross-region member, reported and never mistaken for a lo
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .aws import call, paginate
 
@@ -119,7 +119,7 @@ def graph_of(client: Any, identifier: str, region: Optional[str]) -> "Graph":
     return Graph(found.values(), region)
 
 
-def parse_reference(ref, region):
+def parse_reference(ref: Optional[str], region: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
     """(identifier, other_region) for an identifier or ARN; other_region is None for a local instance."""
     if not ref:
         return None, None
@@ -137,7 +137,7 @@ def parse_reference(ref, region):
 class Graph:
     """Index of instance descriptions with parent/child links resolved once (linear in instances)."""
 
-    def __init__(self, instances, region=None):
+    def __init__(self, instances: Iterable[Dict[str, Any]], region: Optional[str] = None) -> None:
         self.region = region
         self.instances = {}
         self.parents = {}
@@ -162,26 +162,26 @@ class Graph:
         for kids in self.children.values():
             kids.sort()
 
-    def __contains__(self, name):
+    def __contains__(self, name: object) -> bool:
         return name in self.instances
 
-    def get(self, name):
+    def get(self, name: str) -> Optional[Dict[str, Any]]:
         return self.instances.get(name)
 
-    def parent(self, name):
+    def parent(self, name: str) -> Optional[str]:
         return self.parents.get(name)
 
-    def children_of(self, name):
+    def children_of(self, name: str) -> List[str]:
         return list(self.children.get(name, []))
 
-    def root(self, name):
+    def root(self, name: str) -> str:
         seen = set()
         while name in self.parents and name not in seen:
             seen.add(name)
             name = self.parents[name]
         return name
 
-    def tree(self, root):
+    def tree(self, root: str) -> List[str]:
         """Members of the tree under `root`, parents before children (breadth first)."""
         order, queue, seen = [], [root], set()
         while queue:
@@ -193,7 +193,7 @@ class Graph:
             queue.extend(self.children_of(name))
         return order
 
-    def depth(self, name):
+    def depth(self, name: str) -> int:
         depth, seen = 0, set()
         while name in self.parents and name not in seen:
             seen.add(name)
@@ -202,7 +202,7 @@ class Graph:
         return depth
 
 
-def node_facts(graph, name, tags=None):
+def node_facts(graph: Graph, name: str, tags: Optional[List[Dict[str, str]]] = None) -> Dict[str, Any]:
     """One graph member in snake_case, as rds_graph_facts returns it."""
     inst = graph.get(name) or {}
     subnet_group = inst.get("DBSubnetGroup") or {}
@@ -228,7 +228,8 @@ def node_facts(graph, name, tags=None):
     return facts
 
 
-def graph_facts(graph, identifier, tags_of=None):
+def graph_facts(graph: Graph, identifier: str,
+                tags_of: Optional[Callable[[str], List[Dict[str, str]]]] = None) -> Dict[str, Any]:
     """The whole replication graph that contains `identifier`, root first."""
     root = graph.root(identifier)
     members = graph.tree(root)
@@ -245,17 +246,17 @@ def graph_facts(graph, identifier, tags_of=None):
     }
 
 
-def list_tags(client, inst):
+def list_tags(client: Any, inst: Dict[str, Any]) -> List[Dict[str, str]]:
     """The instance's own tags, from ListTagsForResource."""
     return call(client, "ListTagsForResource", inst["DBInstanceIdentifier"],
                 ResourceName=inst["DBInstanceArn"]).get("TagList", [])
 
 
-def tag_reader(client):
+def tag_reader(client: Any) -> Callable[[Dict[str, Any]], List[Dict[str, str]]]:
     """tags_of(description) for the planner: ListTagsForResource once per instance, remembered."""
     tags = {}
 
-    def tags_of(desc):
+    def tags_of(desc: Dict[str, Any]) -> List[Dict[str, str]]:
         name = desc["DBInstanceIdentifier"]
         if name not in tags:
             tags[name] = list_tags(client, desc)

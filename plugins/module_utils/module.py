@@ -7,7 +7,7 @@ a connection built from them, and one error path (MitosisError -> fail_json)."""
 from __future__ import annotations
 
 import traceback
-from typing import Any, Callable, Dict, NoReturn
+from typing import Any, Callable, Dict, NoReturn, Optional
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
@@ -58,7 +58,7 @@ STEP_MUTUALLY_EXCLUSIVE = [["steps", "phases"]]
 STEP_REQUIRED_ONE_OF = [["steps", "phases"]]
 
 
-def connection_from(params):
+def connection_from(params: Dict[str, Any]) -> AWSConnection:
     """The AWS connection described by a module's (or an action plugin's) validated options."""
     return AWSConnection(
         region=params["region"], profile=params["profile"], access_key=params["access_key"],
@@ -66,7 +66,9 @@ def connection_from(params):
         validate_certs=params["validate_certs"], aws_ca_bundle=params["aws_ca_bundle"])
 
 
-def run_step(connection, params, check_mode, diff_mode, progress=None, alive=lambda: True):
+def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool, diff_mode: bool,
+             progress: Optional[Callable[[str], None]] = None,
+             alive: Callable[[], bool] = lambda: True) -> Dict[str, Any]:
     """rds_mitosis_step's whole work: apply the steps, and return them with the run record and its summary."""
     rds = connection.client("rds")
     counter = Counter(rds)

@@ -12,7 +12,7 @@ repeating work. A state it cannot explain is an error, raised before anything ch
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, NoReturn, Optional
 
 from .attributes import create_replica_params, modify_params, promote_params, restore_params, unmet
 from .aws import MitosisError
@@ -35,6 +35,7 @@ K_CREATE, K_RESTORE, K_PROMOTE, K_MODIFY = "create", "restore", "promote", "modi
 K_SWAP_OUT, K_SWAP_IN, K_RESTART, K_DELETE = "swap-out", "swap-in", "restart", "delete"
 
 RESUME_HINT = "Fix the cause and run the same command again: the plan resumes from the live state."
+Instance = Dict[str, Any]  # one DescribeDBInstances entry
 AURORA_HINT = "Clone Aurora clusters with Aurora cloning or cluster snapshots instead."
 
 
@@ -91,7 +92,7 @@ class Step:
 class Node:
     """One node X of the target graph and the instances that hold its three names."""
 
-    def __init__(self, name, parent, graph):
+    def __init__(self, name: str, parent: Optional[str], graph: Graph) -> None:
         self.name = name
         self.parent = parent
         self.children = []
@@ -100,12 +101,12 @@ class Node:
         self.old = graph.get(old_name(name))
 
     @property
-    def original(self):
+    def original(self) -> Optional[Instance]:
         """The description the clone copies attributes from (the old graph's instance once moved)."""
         return self.old or self.current or self.temp
 
 
-def discover_nodes(graph, target):
+def discover_nodes(graph: Graph, target: str) -> List[Node]:
     """The target graph's nodes, parents first, read across X, temp-X and old-X of every node."""
     nodes, order, queue = {}, [], [(target, None)]
     while queue:
@@ -181,11 +182,11 @@ class Plan:
         return [s.to_dict() for s in self.steps]
 
 
-def _fail(message, identifier=None, hint=None):
+def _fail(message: str, identifier: Optional[str] = None, hint: Optional[str] = None) -> NoReturn:
     raise MitosisError(message, operation="plan", identifier=identifier, hint=hint)
 
 
-def validate_names(nodes):
+def validate_names(nodes: List[Node]) -> None:
     for node in nodes:
         for prefix in (TEMP, OLD):
             if node.name.startswith(prefix):
@@ -199,11 +200,11 @@ def validate_names(nodes):
                   "Shorten the instance identifier to at most {0} characters.".format(MAX_IDENTIFIER - len(TEMP)))
 
 
-def _engine(inst):
+def _engine(inst: Optional[Instance]) -> Optional[str]:
     return (inst or {}).get("Engine")
 
 
-def validate(graph, source, target, nodes):
+def validate(graph: Graph, source: str, target: str, nodes: List[Node]) -> None:
     """Checks that must pass before any change; each error names the instance and what to do."""
     if source == target:
         _fail("Source and target are the same instance ({0}).".format(source), source,
@@ -252,7 +253,7 @@ def validate(graph, source, target, nodes):
                   .format(name), name, "Remove the cross-region replica first.")
 
 
-def validate_retirable(nodes, phase):
+def validate_retirable(nodes: List[Node], phase: str) -> None:
     """Deletion protection on an instance we will retire would block the cleanup: refuse up front."""
     for node in nodes:
         retired = node.old or (node.current if phase == COPY else None)
@@ -264,7 +265,7 @@ def validate_retirable(nodes, phase):
                   "--no-deletion-protection --apply-immediately".format(rname))
 
 
-def uses_snapshot(graph, source, target_inst, restore_snapshot):
+def uses_snapshot(graph: Graph, source: str, target_inst: Optional[Instance], restore_snapshot: bool) -> bool:
     if restore_snapshot:
         return True
     src_vpc = ((graph.get(source) or {}).get("DBSubnetGroup") or {}).get("VpcId")
@@ -272,7 +273,7 @@ def uses_snapshot(graph, source, target_inst, restore_snapshot):
     return bool(src_vpc and dst_vpc and src_vpc != dst_vpc)
 
 
-def newest_snapshot(snapshots):
+def newest_snapshot(snapshots: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     available = [s for s in snapshots if s.get("Status") == "available"]
     if not available:
         return None
@@ -341,22 +342,22 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
     return steps
 
 
-def assign_waves(steps):
+def assign_waves(steps: List[Step]) -> None:
     """wave = 1 + the latest wave among a step's dependencies: independent steps share a wave."""
     by_key = {s.key: s for s in steps}
     for step in steps:  # steps are built in dependency order
         step.wave = 1 + max([by_key[d].wave for d in step.depends_on] or [0])
 
 
-def _status(inst):
+def _status(inst: Optional[Instance]) -> str:
     return (inst or {}).get("DBInstanceStatus", "")
 
 
-def _source_of(graph, inst):
+def _source_of(graph: Graph, inst: Optional[Instance]) -> Optional[str]:
     return graph.parent(inst["DBInstanceIdentifier"]) if inst else None
 
 
-def classify(graph, source, nodes, previous_resource_ids):
+def classify(graph: Graph, source: str, nodes: List[Node], previous_resource_ids: Optional[List[str]]) -> str:
     """The phase read from which of X, temp-X and old-X exist; unexplained leftovers are errors."""
     any_old = any(n.old for n in nodes)
     if not any_old:
@@ -414,11 +415,11 @@ def classify(graph, source, nodes, previous_resource_ids):
     return SWAP
 
 
-def nodes_by_name(nodes):
+def nodes_by_name(nodes: List[Node]) -> Dict[str, Node]:
     return {n.name: n for n in nodes}
 
 
-def mark(plan_phase, nodes, steps, graph):
+def mark(plan_phase: str, nodes: List[Node], steps: List[Step], graph: Graph) -> None:
     """Each step pending or done (and why), from the phase and the live instances of its node."""
     by_name = nodes_by_name(nodes)
     for step in steps:
@@ -521,11 +522,11 @@ def refresh(plan: "Plan", graph: Graph) -> "Plan":
     return plan
 
 
-def _params_text(params):
+def _params_text(params: Dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=False, default=str)
 
 
-def flight_plan(plan):
+def flight_plan(plan: Plan) -> str:
     """The human-readable flight plan: one line per call, done steps marked as skipped and why."""
     lines = ["Flight plan: clone {0} into the graph of {1} ({2} node{3}, {4} path, phase: {5})".format(
         plan.source, plan.target, len(plan.nodes), "" if len(plan.nodes) == 1 else "s", plan.mode, plan.phase)]
