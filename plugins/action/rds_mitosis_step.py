@@ -46,7 +46,7 @@ class ActionModule(ActionBase):
 
         try:
             result.update(run_step(connection_from(params), params, bool(self._task.check_mode),
-                                      bool(self._task.diff), progress, lambda: os.getppid() == controller))
+                                   bool(self._task.diff), progress, lambda: os.getppid() == controller))
         except MitosisError as error:
             result.update(error.to_result(), failed=True)
         return result
