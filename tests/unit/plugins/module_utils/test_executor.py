@@ -457,3 +457,25 @@ def test_the_graph_of_an_instance_is_walked_by_levels(start):
     assert graph.tree(graph.root(start)) == ["demo", "demo-r1", "demo-r2", "demo-r1a"]
     # Up to the root one level at a time, then down one level at a time (each level one filtered describe).
     assert len(rds.describes) <= 2 * 3
+
+
+def test_progress_a_line_per_start_and_end_and_one_at_least_every_five_minutes_while_waiting():
+    rds = SlowRDS(seed_account(), ticks={"temp-mitosis-demo": 25})
+    clock = [0.0]
+
+    def sleep(seconds):
+        clock[0] += seconds
+
+    from ansible_collections.mitosis.rds.plugins.module_utils import executor
+    plan = live_plan(rds, "mitosis-prod", "mitosis-demo")[0].to_dict()
+    the_plan, graph = executor.marked_plan(rds, "mitosis-prod", "mitosis-demo", plan)
+    lines = []
+    todo = [s for s in the_plan.steps if s.key == "create:mitosis-demo"]
+    executor.Dataflow(rds, the_plan, todo, dict(graph.instances), poll_interval=60, clock=lambda: clock[0],
+                      sleep=sleep, wall=lambda: clock[0], progress=lines.append).run()
+    assert lines[0] == "CreateDBInstanceReadReplica temp-mitosis-demo: started"
+    assert lines[-1] == "CreateDBInstanceReadReplica temp-mitosis-demo: done in 25m 00s"
+    waiting = [line for line in lines if line.startswith("still waiting for:")]
+    # 25 minutes of creating: a line every 5 minutes, each naming the step and its status, and no more.
+    assert 4 <= len(waiting) <= 5
+    assert all("CreateDBInstanceReadReplica temp-mitosis-demo (creating)" in line for line in waiting)
