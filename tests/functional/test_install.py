@@ -73,8 +73,9 @@ def test_the_installed_clone_playbook_runs_in_check_mode(installed, endpoint):
     _tarball, collections, work = installed
     seed_example(endpoint.session(), endpoint.url)
     endpoint.clear_calls()
+    # -vv shows each task's path.
     result = run([BIN / "ansible-playbook", "mitosis.rds.clone", "-e", "source=mitosis-prod", "-e", "target=mitosis-demo",
-                  "--check"], work, clean_env(collections, endpoint.env))
+                  "--check", "-vv"], work, clean_env(collections, endpoint.env))
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-6000:]
     assert "12 of 12 steps pending." in out
