@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 mitosis.rds developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The clone plan: every step from the live state, each marked pending or done, grouped in waves.
+"""The clone plan: every step from the live state, each marked pending or done, with what it depends on.
 
 AWS is the only state. For each node X of the target graph the planner looks at which of X, temp-X
 and old-X exist, reads the phase from that (copy, swap, cleanup), and marks every step of the whole
