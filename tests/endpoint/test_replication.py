@@ -121,3 +121,15 @@ def test_delete_needs_a_final_snapshot_or_skip(api):
     api.settle()
     assert not api.exists("src")
     assert api.rds.describe_db_snapshots(DBSnapshotIdentifier="src-final")["DBSnapshots"]
+
+
+def test_promote_enables_backups_with_the_settings_it_is_given(api):
+    # The clone's plan leans on this: backups come with the promotion, no separate modify.
+    api.primary("src")
+    api.replica("rep", "src")
+    assert api.describe("rep")["BackupRetentionPeriod"] == 0
+    api.rds.promote_read_replica(DBInstanceIdentifier="rep", BackupRetentionPeriod=3,
+                                 PreferredBackupWindow="05:30-06:20")
+    api.settle()
+    promoted = api.describe("rep")
+    assert (promoted["BackupRetentionPeriod"], promoted["PreferredBackupWindow"]) == (3, "05:30-06:20")

@@ -388,3 +388,18 @@ def _observe(api, old, new):
         )["DBInstances"]
     }
     return found.get(old), found.get(new)
+
+
+def test_a_name_can_be_taken_once_its_holder_is_renamed_before_the_holders_reboot(held):
+    # Rename pairs lean on this: temp-X takes the name X while old-X is still rebooting.
+    held.primary("db")
+    held.primary("temp-db")
+    held.rds.modify_db_instance(DBInstanceIdentifier="db", NewDBInstanceIdentifier="old-db", ApplyImmediately=True)
+    still_held = aws_error(held.rds.modify_db_instance, DBInstanceIdentifier="temp-db",
+                           NewDBInstanceIdentifier="db", ApplyImmediately=True)
+    assert still_held == ("DBInstanceAlreadyExists", 400)
+    held.endpoint.advance(6.5)
+    held.rds.modify_db_instance(DBInstanceIdentifier="temp-db", NewDBInstanceIdentifier="db", ApplyImmediately=True)
+    assert _observe(held, "temp-db", "db") == ("renaming", None)
+    held.endpoint.advance(10)
+    assert _observe(held, "old-db", "db") == ("available", "available")
