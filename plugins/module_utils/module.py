@@ -84,8 +84,8 @@ def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool
     pending = len([s for s in result["plan"] if s["status"] == "pending" and s["kind"] != "restart"])
     result["run"] = run
     result["summary"] = summarize(run, params["source"], params["target"], result["nodes"], result["mode"],
-                                  serial=params["serial"],
-                                  check_mode=check_mode, pending=pending, time_scale=params["report_time_scale"])
+                                  serial=params["serial"], check_mode=check_mode, pending=pending,
+                                  time_scale=params["report_time_scale"])
     if not diff_mode:
         result.pop("diff")
     return result
