@@ -261,8 +261,7 @@ class Dataflow:
     def _watched_names(self) -> Set[str]:
         """The instances of the steps in flight and of those that may start after this poll."""
         names = set()  # type: Set[str]
-        near = [s for s in self.waiting if all(self._satisfied(s, d) or d in self.running for d in s.depends_on
-                                               if self.plan.step(d).kind != K_RESTART)]
+        near = [s for s in self.waiting if all(self._satisfied(s, d) or d in self.running for d in self._deps(s))]
         for step in list(self.running.values()) + near:
             names.add(step.identifier)
             if step.new_identifier:
@@ -276,16 +275,19 @@ class Dataflow:
         # A name is taken over as soon as it is free (not in serial mode, which waits for each step).
         return not self.serial and step.kind == K_SWAP_IN and dep in self.free
 
+    def _deps(self, step: Step) -> List[str]:
+        """The dependencies this executor waits for: the restart is the caller's."""
+        return [d for d in step.depends_on if self.plan.step(d).kind != K_RESTART]
+
+    def _deps_met(self, step: Step) -> bool:
+        return all(self._satisfied(step, d) for d in self._deps(step))
+
     def _ready(self) -> List[Step]:
         if self.serial:
-            return self.waiting[:1] if not self.running and self._deps_met(self.waiting[:1]) else []
-        ready = [s for s in self.waiting if self._deps_met([s])]
+            return self.waiting[:1] if not self.running and self.waiting and self._deps_met(self.waiting[0]) else []
+        ready = [s for s in self.waiting if self._deps_met(s)]
         # A create needs its source available: start it before a modify makes that source busy.
         return sorted(ready, key=lambda s: s.kind not in (K_CREATE, K_RESTORE))
-
-    def _deps_met(self, steps: List[Step]) -> bool:
-        return bool(steps) and all(self._satisfied(s, d) for s in steps for d in s.depends_on
-                                   if self.plan.step(d).kind != K_RESTART)
 
     def _collect(self) -> None:
         now = self.clock()
