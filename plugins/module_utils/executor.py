@@ -53,8 +53,12 @@ def described(rds: Any, names: Iterable[str]) -> Dict[str, Dict[str, Any]]:
 
 def marked_plan(rds: Any, source: str, target: str, steps: List[Dict[str, Any]]):
     """A plan handed over by the caller, marked again from one describe of the names it holds."""
-    plan = Plan.from_dicts(source, target, steps)
-    graph = Graph(describe_instances(rds, plan_names(source, plan.node_names())), rds.meta.region_name)
+    return remarked(rds, Plan.from_dicts(source, target, steps))
+
+
+def remarked(rds: Any, plan: Plan):
+    """`plan` marked again from one describe of the names it holds; with that live graph."""
+    graph = Graph(describe_instances(rds, plan_names(plan.source, plan.node_names())), rds.meta.region_name)
     return refresh(plan, graph), graph
 
 
@@ -447,7 +451,7 @@ def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str
                         poll_interval=poll_interval, settle_time=settle_time, time_scale=time_scale,
                         progress=progress, sleep=sleep, alive=alive)
         results.update(flow.run())
-        the_plan, graph = marked_plan(rds, source, target, the_plan.to_dict())
+        the_plan, graph = remarked(rds, the_plan)
     changed = any(r["status"] in ("changed", "would run") for r in results.values())
     return {"changed": changed, "steps": [results[s.key] for s in chosen], "plan": the_plan.to_dict(),
             "phase": the_plan.phase, "nodes": the_plan.node_names(), "mode": the_plan.mode, "diff": diff}
