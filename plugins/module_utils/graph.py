@@ -43,10 +43,8 @@ def name_forms(name: str) -> List[str]:
     return [name, temp_name(name), old_name(name)]
 
 
-def describe_instances(client: Any, identifiers: Optional[Iterable[str]] = None) -> List[Dict[str, Any]]:
-    """Every instance of the account and region (or only `identifiers`, by a db-instance-id filter), paginated."""
-    if identifiers is None:
-        return paginate(client, "DescribeDBInstances", "DBInstances")
+def describe_instances(client: Any, identifiers: Iterable[str]) -> List[Dict[str, Any]]:
+    """The instances named `identifiers` (a db-instance-id filter, never the whole account), paginated."""
     names = sorted(set(identifiers))
     found = []  # type: List[Dict[str, Any]]
     for start in range(0, len(names), FILTER_VALUES):
