@@ -19,10 +19,52 @@ options:
       - Identifier of the root of the replication graph to replace (for example the demo primary).
     type: str
     required: true
+  copy_method:
+    description:
+      - How the new primary gets the source's data.
+      - V(replica) creates a read replica of O(source) and promotes it (the freshest copy; needs source and target
+        in one VPC, and a source whose master password Secrets Manager does not manage, which RDS refuses to
+        replicate).
+      - V(point_in_time) restores O(source) to its latest restorable time (a few minutes old) into the target's
+        subnet group, with C(RestoreDBInstanceToPointInTime); needs the source's automated backups.
+      - V(snapshot) restores a snapshot, O(snapshot_identifier) or the newest available snapshot of O(source).
+      - V(auto) uses V(replica) unless the source manages its master password in Secrets Manager or source and
+        target are in different VPCs; then V(point_in_time) (or V(snapshot) when the source has no automated
+        backups). The flight plan says which method and why.
+    type: str
+    choices: [auto, replica, point_in_time, snapshot]
+    default: auto
   restore_snapshot:
     description:
-      - Create the new target primary by restoring the newest available snapshot of O(source) instead of through
-        a read replica. Chosen automatically when source and target subnet groups are in different VPCs.
+      - V(true) is a synonym of O(copy_method=snapshot).
+    type: bool
+    default: false
+  snapshot_identifier:
+    description:
+      - The snapshot to restore (its name, or its ARN for a shared snapshot); implies O(copy_method=snapshot).
+        Without it the snapshot path restores the newest available snapshot of O(source).
+    type: str
+  master_password:
+    description:
+      - The clone's master password, set on the new primary before the swap (its replicas follow). Never shown,
+        not even at C(-vvv); the plan carries a placeholder.
+      - Without it or O(master_password_secret), the clone keeps the source's master password (the plan warns),
+        unless the target's master password is managed by Secrets Manager, in which case the clone gets a
+        managed secret of its own and neither option applies.
+    type: str
+  master_password_secret:
+    description:
+      - A Secrets Manager secret (name or ARN) holding JSON with a C(password) key, as RDS and most applications
+        store credentials; its password becomes the clone's master password, so an application reading that
+        secret keeps working. Read with C(secretsmanager:GetSecretValue) when planning and before the password
+        is set.
+      - Mutually exclusive with O(master_password).
+    type: str
+  prepare:
+    description:
+      - Plan a prepare step after the copy and the credentials, before the swap (the caller runs it, for
+        example the C(mitosis.rds.clone) role's C(mitosis_prepare_tasks)). Once it succeeded, a tag
+        C(mitosis:prepared) on the new primary records it, so a resumed run does not repeat it.
     type: bool
     default: false
 """

@@ -115,6 +115,17 @@ def restore_params(desc: Mapping[str, Any], tags: Optional[Iterable[Mapping[str,
     return params
 
 
+def point_in_time_params(desc: Mapping[str, Any], tags: Optional[Iterable[Mapping[str, str]]],
+                         source_identifier: str) -> Dict[str, Any]:
+    """RestoreDBInstanceToPointInTime parameters: the source's data of a few minutes ago, with the node's own
+    subnet group and attributes (the same restore options as a snapshot restore)."""
+    params = restore_params(desc, tags, "")
+    del params["DBSnapshotIdentifier"]
+    params["SourceDBInstanceIdentifier"] = source_identifier
+    params["UseLatestRestorableTime"] = True
+    return params
+
+
 def _backup_retention(desc: Mapping[str, Any]) -> int:
     """At least one day: a clone that feeds replicas (or is a primary) needs automated backups."""
     return max(1, desc.get("BackupRetentionPeriod") or 0)

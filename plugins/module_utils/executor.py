@@ -19,11 +19,13 @@ from .attributes import unmet
 from .aws import FAILED_STATUSES, MitosisError, call, paginate
 from .graph import Graph, describe_instances, discover, parse_reference, tag_reader
 from .report import duration_text
-from .planner import (CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_MODIFY, K_PROMOTE, K_RESTART, K_RESTORE, K_SWAP_IN,
-                      K_SWAP_OUT, PENDING, RESUME_HINT, SWAP, Plan, Step, plan_clone, plan_names, refresh)
+from .credentials import managed_secret
+from .planner import (CALLER_KINDS, CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_MANAGE, K_MODIFY, K_PASSWORD,
+                      K_PROMOTE, K_RESTORE, K_SWAP_IN, K_SWAP_OUT, K_TAG, PENDING, PREPARE, RESTORE_PIT, RESUME_HINT,
+                      SWAP, CloneOptions, Plan, Step, has_tag, plan_clone, plan_names, refresh)
 
 BUSY_CODES = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault")
-PHASES = (COPY, SWAP, CLEANUP)
+PHASES = (COPY, PREPARE, SWAP, CLEANUP)
 # Defaults of the step module (its argument spec reads them from here).
 WAIT_TIMEOUT = 14400
 POLL_INTERVAL = 30.0
@@ -32,18 +34,28 @@ RENAME_SETTLE_TIME = 120.0
 PROGRESS_EVERY = 300.0
 
 Progress = Callable[[str], None]
+# The clone's new master password, read only when the step that sets it is called.
+PasswordSource = Callable[[], str]
+RESETTING = "resetting-master-credentials"
 
 
-def live_plan(rds: Any, source: str, target: str, restore_snapshot: bool = False,
+def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions] = None,
               previous_resource_ids: Optional[List[str]] = None):
     """The plan computed from live state, read with filtered describes from the target and the source."""
     region = rds.meta.region_name
     graph = discover(rds, source, target, region)
 
-    def snapshots_of(name: str) -> List[Dict[str, Any]]:
+    def snapshots_of(name: str, snapshot_identifier: Optional[str]) -> List[Dict[str, Any]]:
+        if snapshot_identifier:
+            try:
+                return paginate(rds, "DescribeDBSnapshots", "DBSnapshots", DBSnapshotIdentifier=snapshot_identifier)
+            except MitosisError as error:
+                if error.code == "DBSnapshotNotFound":
+                    return []
+                raise
         return paginate(rds, "DescribeDBSnapshots", "DBSnapshots", DBInstanceIdentifier=name)
 
-    return plan_clone(graph, source, target, tag_reader(rds), snapshots_of, restore_snapshot=restore_snapshot,
+    return plan_clone(graph, source, target, tag_reader(rds), snapshots_of, options=options,
                       previous_resource_ids=previous_resource_ids), graph
 
 
@@ -109,7 +121,7 @@ class Watch:
     A rename follows the instance (its DbiResourceId), not the name: the old name may soon hold another one."""
 
     def __init__(self, step: Optional[Step] = None, live: Optional[Dict[str, Dict[str, Any]]] = None) -> None:
-        self.rebooted = False
+        self.rebooted = False  # for a rename: its reboot was seen; for a password reset: the reset was seen
         self.available_since = None  # type: Optional[float]
         inst = {}  # type: Dict[str, Any]
         if step is not None and live is not None:
@@ -140,6 +152,8 @@ def complete(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: flo
         return False
     status = inst["DBInstanceStatus"]
     failed_status(step.identifier, status, "waiting for {0}".format(step.action))
+    if step.kind == K_PASSWORD and status == RESETTING:
+        watch.rebooted = True
     if status != "available":
         return False
     parent = parse_reference(inst.get("ReadReplicaSourceDBInstanceIdentifier"), region)[0]
@@ -149,7 +163,25 @@ def complete(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: flo
         return parent is None and not unmet(inst, step.params)
     if step.kind == K_MODIFY:
         return not unmet(inst, step.params)
+    if step.kind == K_TAG:
+        return all(has_tag(inst, tag["Key"]) for tag in step.params["Tags"])
+    if step.kind == K_MANAGE:
+        return (managed_secret(inst) or {}).get("SecretStatus") == "active"
+    if step.kind == K_PASSWORD:
+        return _settled(inst, watch, now, settle_time)
     return True
+
+
+def _settled(inst: Dict[str, Any], watch: Watch, now: float, settle_time: float) -> bool:
+    """A password reset is over: seen running (or `available` for the settle time), and no longer pending."""
+    if "MasterUserPassword" in (inst.get("PendingModifiedValues") or {}):
+        watch.rebooted = True
+        return False
+    if watch.rebooted:
+        return True
+    if watch.available_since is None:
+        watch.available_since = now
+    return now - watch.available_since >= settle_time
 
 
 def _renamed(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: float, settle_time: float) -> bool:
@@ -184,6 +216,10 @@ def in_progress(step: Step, live: Dict[str, Dict[str, Any]]) -> bool:
             not inst and step.new_identifier in live)
     if step.kind == K_DELETE:
         return status == "deleting"
+    if step.kind == K_PASSWORD:
+        return status == RESETTING or "MasterUserPassword" in (inst.get("PendingModifiedValues") or {})
+    if step.kind == K_MANAGE:
+        return managed_secret(inst) is not None
     return False
 
 
@@ -205,9 +241,20 @@ def not_yet(error: MitosisError, step: Step) -> bool:
     return error.code in BUSY_CODES or (step.kind == K_SWAP_IN and error.code == "DBInstanceAlreadyExists")
 
 
-def _call_step(rds: Any, step: Step) -> None:
+def _call_step(rds: Any, step: Step, live: Dict[str, Dict[str, Any]], password: Optional[PasswordSource]) -> None:
     params = dict(step.params)
-    params["DBInstanceIdentifier"] = step.identifier
+    if step.kind == K_TAG:
+        params["ResourceName"] = live[step.identifier]["DBInstanceArn"]
+    elif step.action == RESTORE_PIT:
+        params["TargetDBInstanceIdentifier"] = step.identifier
+    else:
+        params["DBInstanceIdentifier"] = step.identifier
+    if step.kind == K_PASSWORD:
+        if password is None:
+            raise MitosisError("{0} needs the clone's master password, and none was given to this run.".format(
+                step.key), operation=step.action, identifier=step.identifier,
+                hint="Pass the same master_password or master_password_secret as when the plan was made.")
+        params["MasterUserPassword"] = password()
     call(rds, step.action, step.identifier, **params)
 
 
@@ -218,8 +265,10 @@ class Dataflow:
                  wait_timeout: float = WAIT_TIMEOUT, poll_interval: float = POLL_INTERVAL,
                  settle_time: float = RENAME_SETTLE_TIME, time_scale: float = 1.0, progress: Optional[Progress] = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 wall: Callable[[], float] = time.time, alive: Callable[[], bool] = lambda: True) -> None:
+                 wall: Callable[[], float] = time.time, alive: Callable[[], bool] = lambda: True,
+                 password: Optional[PasswordSource] = None) -> None:
         self.rds = rds
+        self.password = password
         self.plan = plan
         self.todo = todo
         self.live = live
@@ -281,7 +330,7 @@ class Dataflow:
 
     def _deps(self, step: Step) -> List[str]:
         """The dependencies this executor waits for: the restart is the caller's."""
-        return [d for d in step.depends_on if self.plan.step(d).kind != K_RESTART]
+        return [d for d in step.depends_on if self.plan.step(d).kind not in CALLER_KINDS]
 
     def _deps_met(self, step: Step) -> bool:
         return all(self._satisfied(step, d) for d in self._deps(step))
@@ -320,14 +369,15 @@ class Dataflow:
             self.since.setdefault(step.key, self.clock())
             if step.identifier not in self.watched:
                 continue  # its instance is read at the next poll, before anything is called
-            if step.kind in (K_PROMOTE, K_MODIFY) and complete(step, self.live, Watch(), self.clock(), 0, self.region):
+            if step.kind in (K_PROMOTE, K_MODIFY, K_MANAGE, K_TAG) and \
+                    complete(step, self.live, Watch(), self.clock(), 0, self.region):
                 # Nothing to change (or an earlier run's call finished): a modify that changes nothing is never sent.
                 self._finish_without_call(step, "{0} already has these values".format(step.identifier))
                 skipped = True
                 continue
             if not in_progress(step, self.live):
                 try:
-                    _call_step(self.rds, step)
+                    _call_step(self.rds, step, self.live, self.password)
                 except MitosisError as error:
                     if not_yet(error, step):
                         continue
@@ -384,7 +434,7 @@ def select(plan: Plan, keys: Optional[List[str]], phases: Optional[List[str]], c
     Dependencies outside the selection must be done (the restart is the caller's); deletes only once
     the swap is finished. In check mode nothing earlier really ran, so these checks are left to the real run."""
     if keys is None:
-        chosen = [s for s in plan.steps if s.phase in (phases or PHASES) and s.kind != K_RESTART]
+        chosen = [s for s in plan.steps if s.phase in (phases or PHASES) and s.kind not in CALLER_KINDS]
     else:
         chosen = []
         for key in keys:
@@ -393,9 +443,9 @@ def select(plan: Plan, keys: Optional[List[str]], phases: Optional[List[str]], c
                 raise MitosisError("Step {0} is not part of the plan for cloning {1} into {2}.".format(
                     key, plan.source, plan.target), operation="step",
                     hint="Pass steps from the `plan` returned by mitosis.rds.rds_mitosis_plan for the same source/target.")
-            if step.kind == K_RESTART:
-                raise MitosisError("The restart step is run by the caller (the clone role's handler), not by "
-                                   "rds_mitosis_step.", operation="step", identifier=step.identifier)
+            if step.kind in CALLER_KINDS:
+                raise MitosisError("The {0} step is run by the caller (the clone role's task files), not by "
+                                   "rds_mitosis_step.".format(step.kind), operation="step", identifier=step.identifier)
             chosen.append(step)
         chosen.sort(key=plan.steps.index)
     todo, results = [], {}
@@ -413,24 +463,55 @@ def select(plan: Plan, keys: Optional[List[str]], phases: Optional[List[str]], c
                                hint="Run the copy and the swap (and the restart) first.")
         for dep in step.depends_on:
             dep_step = plan.step(dep)
-            if dep_step.status == PENDING and dep_step.kind != K_RESTART and dep not in keys_chosen:
+            if dep_step.status == PENDING and dep_step.kind not in CALLER_KINDS and dep not in keys_chosen:
                 raise MitosisError("{0} {1} depends on {2} ({3} {4}), which is still pending.".format(
                     step.action, step.identifier, dep, dep_step.action, dep_step.identifier), operation="step",
                     identifier=step.identifier, hint="Apply the phases in order; the plan lists them.")
     return chosen, todo, results
 
 
+def clone_facts(plan: Plan, graph: Graph) -> Dict[str, Any]:
+    """How to reach the new primary and every temp-* instance before the swap (the prepare step's variable)."""
+    def facts(node: str) -> Dict[str, Any]:
+        inst = graph.get("temp-" + node) or {}
+        endpoint = inst.get("Endpoint") or {}
+        return {"identifier": inst.get("DBInstanceIdentifier"), "node": node, "address": endpoint.get("Address"),
+                "port": endpoint.get("Port"), "engine": inst.get("Engine"), "status": inst.get("DBInstanceStatus"),
+                "master_username": inst.get("MasterUsername"), "resource_id": inst.get("DbiResourceId")}
+
+    names = plan.node_names()
+    if not graph.get("temp-" + names[0]):
+        return {}
+    return dict(facts(names[0]), instances=[facts(n) for n in names if graph.get("temp-" + n)])
+
+
+def new_secrets(plan: Plan, graph: Graph) -> Dict[str, str]:
+    """The managed master secrets the clone got, by target member (the application must read these)."""
+    found = {}  # type: Dict[str, str]
+    for step in plan.steps:
+        if step.kind != K_MANAGE:
+            continue
+        # Before the swap the clone is temp-X; once temp-X is gone, X is the clone.
+        holder = step.identifier if graph.get(step.identifier) else step.node if plan.phase != COPY else None
+        secret = managed_secret(graph.get(holder or ""))
+        if holder and secret:
+            found[step.node] = secret["SecretArn"]
+    return found
+
+
 def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str, Any]]] = None,
-                steps: Optional[List[str]] = None, phases: Optional[List[str]] = None, restore_snapshot: bool = False,
+                steps: Optional[List[str]] = None, phases: Optional[List[str]] = None,
+                options: Optional[CloneOptions] = None, password: Optional[PasswordSource] = None,
                 check_mode: bool = False, wait: bool = True, serial: bool = False, wait_timeout: float = WAIT_TIMEOUT,
                 poll_interval: float = POLL_INTERVAL, settle_time: float = RENAME_SETTLE_TIME,
                 time_scale: float = 1.0, progress: Optional[Progress] = None,
                 sleep: Callable[[float], None] = time.sleep, alive: Callable[[], bool] = lambda: True) -> Dict[str, Any]:
-    """Apply the chosen steps of a plan (given, or computed from live state); returns the module result."""
+    """Apply the chosen steps of a plan (given, or computed from live state with `options`); returns the module
+    result. `password` gives the clone's new master password when a step sets it."""
     if plan:
         the_plan, graph = marked_plan(rds, source, target, plan)
     else:
-        the_plan, graph = live_plan(rds, source, target, restore_snapshot)
+        the_plan, graph = live_plan(rds, source, target, options)
     chosen, todo, results = select(the_plan, steps, phases, check_mode)
     diff = {"before": {}, "after": {}}  # type: Dict[str, Dict[str, Any]]
     for step in todo:
@@ -444,14 +525,15 @@ def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str
             show("{0} {1}: would run".format(step.action, step.identifier))
     elif not wait:
         for step in todo:
-            _call_step(rds, step)
+            _call_step(rds, step, graph.instances, password)
             results[step.key] = dict(step_result(step), status="changed", started=time.time())
     else:
         flow = Dataflow(rds, the_plan, todo, dict(graph.instances), serial=serial, wait_timeout=wait_timeout,
                         poll_interval=poll_interval, settle_time=settle_time, time_scale=time_scale,
-                        progress=progress, sleep=sleep, alive=alive)
+                        progress=progress, sleep=sleep, alive=alive, password=password)
         results.update(flow.run())
         the_plan, graph = remarked(rds, the_plan)
     changed = any(r["status"] in ("changed", "would run") for r in results.values())
     return {"changed": changed, "steps": [results[s.key] for s in chosen], "plan": the_plan.to_dict(),
-            "phase": the_plan.phase, "nodes": the_plan.node_names(), "mode": the_plan.mode, "diff": diff}
+            "phase": the_plan.phase, "nodes": the_plan.node_names(), "mode": the_plan.mode, "diff": diff,
+            "clone": clone_facts(the_plan, graph), "secrets": new_secrets(the_plan, graph)}

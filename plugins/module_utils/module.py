@@ -7,12 +7,14 @@ a connection built from them, and one error path (MitosisError -> fail_json)."""
 from __future__ import annotations
 
 import traceback
-from typing import Any, Callable, Dict, NoReturn, Optional
+from typing import Any, Callable, Dict, NoReturn, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from .aws import HAS_BOTO3, AWSConnection, Counter, MitosisError
-from .executor import PHASES, POLL_INTERVAL, RENAME_SETTLE_TIME, WAIT_TIMEOUT, apply_steps
+from .credentials import secret_password
+from .executor import PHASES, POLL_INTERVAL, RENAME_SETTLE_TIME, WAIT_TIMEOUT, PasswordSource, apply_steps
+from .planner import AUTO, COPY_METHODS, CloneOptions
 from .report import extend_run, summarize
 
 AWS_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
@@ -36,8 +38,14 @@ AWS_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
 CLONE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
     source=dict(type="str", required=True),
     target=dict(type="str", required=True),
+    copy_method=dict(type="str", default=AUTO, choices=list(COPY_METHODS)),
     restore_snapshot=dict(type="bool", default=False),
+    snapshot_identifier=dict(type="str"),
+    master_password=dict(type="str", no_log=True),
+    master_password_secret=dict(type="str", no_log=False),
+    prepare=dict(type="bool", default=False),
 )
+CLONE_MUTUALLY_EXCLUSIVE = [["master_password", "master_password_secret"]]
 
 # rds_mitosis_step's options: its module (documentation, direct use) and its action plugin (progress) share them.
 STEP_ARGUMENT_SPEC = dict(
@@ -53,8 +61,9 @@ STEP_ARGUMENT_SPEC = dict(
     report_time_scale=dict(type="float", default=1.0),
     run=dict(type="dict"),
     restart=dict(type="dict"),
+    prepared=dict(type="dict"),
 )
-STEP_MUTUALLY_EXCLUSIVE = [["steps", "phases"]]
+STEP_MUTUALLY_EXCLUSIVE = [["steps", "phases"]] + CLONE_MUTUALLY_EXCLUSIVE
 STEP_REQUIRED_ONE_OF = [["steps", "phases"]]
 
 
@@ -66,6 +75,28 @@ def connection_from(params: Dict[str, Any]) -> AWSConnection:
         validate_certs=params["validate_certs"], aws_ca_bundle=params["aws_ca_bundle"])
 
 
+def clone_options(params: Dict[str, Any], connection: AWSConnection, counter: Counter,
+                  read_now: bool) -> Tuple[CloneOptions, Optional[PasswordSource]]:
+    """The planning options of a module's parameters, and where the clone's new master password comes from.
+
+    A password from a secret is read once, when first needed (at once with `read_now`, to validate a plan)."""
+    given, secret_id = params["master_password"], params["master_password_secret"]
+    source = "master_password" if given is not None else "master_password_secret " + secret_id if secret_id else None
+    cache = [given] if given is not None else []
+
+    def password() -> str:
+        if not cache:
+            client = connection.client("secretsmanager")
+            counter.watch(client)
+            cache.append(secret_password(client, secret_id))
+        return cache[0]
+
+    options = CloneOptions(copy_method=params["copy_method"], restore_snapshot=params["restore_snapshot"],
+                           snapshot_identifier=params["snapshot_identifier"], password_source=source,
+                           password=password() if source and read_now else None, prepare=params["prepare"])
+    return options, password if source else None
+
+
 def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool, diff_mode: bool,
              progress: Optional[Callable[[str], None]] = None,
              alive: Callable[[], bool] = lambda: True) -> Dict[str, Any]:
@@ -73,13 +104,15 @@ def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool
     rds = connection.client("rds")
     counter = Counter(rds)
     keys = [given.get("id") if isinstance(given, dict) else given for given in params["steps"] or []] or None
+    options, password = clone_options(params, connection, counter, read_now=not params["plan"])
     result = apply_steps(
         rds, params["source"], params["target"], plan=params["plan"], steps=keys, phases=params["phases"],
-        restore_snapshot=params["restore_snapshot"], check_mode=check_mode, wait=params["wait"],
+        options=options, password=password, check_mode=check_mode, wait=params["wait"],
         serial=params["serial"], wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
         settle_time=params["rename_settle_time"], time_scale=params["report_time_scale"], progress=progress,
         alive=alive)
-    run = extend_run(params["run"], result["steps"], counter.by_operation, params["restart"])
+    run = extend_run(params["run"], result["steps"], counter.by_operation, params["restart"], params["prepared"],
+                     result["secrets"])
     # In check mode nothing ran: every step still pending in the plan would run (the restart is the caller's).
     pending = len([s for s in result["plan"] if s["status"] == "pending" and s["kind"] != "restart"])
     result["run"] = run

@@ -12,27 +12,45 @@ repeating work. A state it cannot explain is an error, raised before anything ch
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, List, NoReturn, Optional
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Tuple
 
-from .attributes import create_replica_params, modify_params, promote_params, restore_params, unmet
+from .attributes import (create_replica_params, modify_params, point_in_time_params, promote_params, restore_params,
+                         unmet)
 from .aws import MitosisError
+from .credentials import PASSWORD_PLACEHOLDER, managed_secret, manages_password, validate_password
 from .graph import OLD, TEMP, Graph, old_name, strip_prefix, temp_name
 
 MAX_IDENTIFIER = 63
 
-COPY, SWAP, RESTART, CLEANUP = "copy", "swap", "restart", "cleanup"
+COPY, PREPARE, SWAP, RESTART, CLEANUP = "copy", "prepare", "swap", "restart", "cleanup"
 PENDING, DONE = "pending", "done"
 
 CREATE = "CreateDBInstanceReadReplica"
 RESTORE = "RestoreDBInstanceFromDBSnapshot"
+RESTORE_PIT = "RestoreDBInstanceToPointInTime"
 PROMOTE = "PromoteReadReplica"
 MODIFY = "ModifyDBInstance"
+TAG = "AddTagsToResource"
 DELETE = "DeleteDBInstance"
 RESTART_ACTION = "Restart"
+PREPARE_ACTION = "Prepare"
 
 # What a step does: the executor's rules (when it is done, when the next step may start) go by kind.
 K_CREATE, K_RESTORE, K_PROMOTE, K_MODIFY = "create", "restore", "promote", "modify"
+K_PASSWORD, K_MANAGE, K_TAG, K_PREPARE = "password", "manage-secret", "tag", "prepare"
 K_SWAP_OUT, K_SWAP_IN, K_RESTART, K_DELETE = "swap-out", "swap-in", "restart", "delete"
+# Steps the caller runs (the role's task files); the executor only records them.
+CALLER_KINDS = (K_PREPARE, K_RESTART)
+
+# How the new primary gets the source's data.
+AUTO, REPLICA, POINT_IN_TIME, SNAPSHOT = "auto", "replica", "point_in_time", "snapshot"
+COPY_METHODS = (AUTO, REPLICA, POINT_IN_TIME, SNAPSHOT)
+RESTORE_ACTIONS = {SNAPSHOT: RESTORE, POINT_IN_TIME: RESTORE_PIT}
+
+# Tags a run writes on its clones, so that a resumed run knows what is done. Never copied from a target.
+OWN_TAG_PREFIX = "mitosis:"
+PREPARED_TAG = "mitosis:prepared"
+CREDENTIALS_TAG = "mitosis:credentials"
 
 RESUME_HINT = "Fix the cause and run the same command again: the plan resumes from the live state."
 Instance = Dict[str, Any]  # one DescribeDBInstances entry
@@ -128,7 +146,8 @@ def discover_nodes(graph: Graph, target: str) -> List[Node]:
 
 class Plan:
     def __init__(self, source: str, target: str, steps: List[Step], nodes: List[Node], mode: str, phase: str,
-                 snapshot: Optional[Dict[str, Any]] = None) -> None:
+                 snapshot: Optional[Dict[str, Any]] = None, why: str = "",
+                 warnings: Optional[List[str]] = None) -> None:
         self.source = source
         self.target = target
         self.steps = steps
@@ -136,6 +155,8 @@ class Plan:
         self.mode = mode
         self.phase = phase
         self.snapshot = snapshot
+        self.why = why  # why this copy method
+        self.warnings = warnings or []
 
     @classmethod
     def from_dicts(cls, source: str, target: str, steps: List[Dict[str, Any]]) -> "Plan":
@@ -144,7 +165,11 @@ class Plan:
         if not built or built[0].node != target:
             _fail("The plan given is not a plan for the graph of {0}.".format(target), target,
                   "Pass the `plan` returned by mitosis.rds.rds_mitosis_plan for the same source and target.")
-        mode = "snapshot" if any(s.kind == K_RESTORE for s in built) else "replica"
+        mode = REPLICA
+        for step in built:
+            for method, action in RESTORE_ACTIONS.items():
+                if step.action == action:
+                    mode = method
         return cls(source, target, built, [], mode, "")
 
     def node_names(self) -> List[str]:
@@ -265,12 +290,71 @@ def validate_retirable(nodes: List[Node], phase: str) -> None:
                   "--no-deletion-protection --apply-immediately".format(rname))
 
 
-def uses_snapshot(graph: Graph, source: str, target_inst: Optional[Instance], restore_snapshot: bool) -> bool:
-    if restore_snapshot:
-        return True
-    src_vpc = ((graph.get(source) or {}).get("DBSubnetGroup") or {}).get("VpcId")
-    dst_vpc = ((target_inst or {}).get("DBSubnetGroup") or {}).get("VpcId")
-    return bool(src_vpc and dst_vpc and src_vpc != dst_vpc)
+class CloneOptions:
+    """What the caller asked for beyond source and target (module options of the same names).
+
+    `password` is the clone's new master password (given, or read from `master_password_secret`): it is only
+    validated here and never written into a step; `password_source` says where it comes from, for the plan."""
+
+    def __init__(self, copy_method: str = AUTO, restore_snapshot: bool = False,
+                 snapshot_identifier: Optional[str] = None, password: Optional[str] = None,
+                 password_source: Optional[str] = None, prepare: bool = False) -> None:
+        self.copy_method = copy_method
+        self.restore_snapshot = restore_snapshot
+        self.snapshot_identifier = snapshot_identifier
+        self.password = password
+        self.password_source = password_source
+        self.prepare = prepare
+
+
+def _vpc(inst: Optional[Instance]) -> Optional[str]:
+    return ((inst or {}).get("DBSubnetGroup") or {}).get("VpcId")
+
+
+def choose_method(graph: Graph, source: str, target_inst: Optional[Instance], options: CloneOptions) -> Tuple[str, str]:
+    """(copy method, why): the method asked for when it can work, else an error saying why it cannot."""
+    src = graph.get(source) or {}
+    requested = options.copy_method
+    for flag, given in (("restore_snapshot", options.restore_snapshot),
+                        ("snapshot_identifier", options.snapshot_identifier)):
+        if given and requested not in (AUTO, SNAPSHOT):
+            _fail("{0} asks for a snapshot restore, which contradicts copy_method={1}.".format(flag, requested),
+                  source, "Leave out one of the two.")
+        if given:
+            requested = SNAPSHOT
+    managed = manages_password(src)
+    src_vpc, dst_vpc = _vpc(src), _vpc(target_inst)
+    other_vpc = bool(src_vpc and dst_vpc and src_vpc != dst_vpc)
+    backups = bool(src.get("BackupRetentionPeriod"))
+    if requested == REPLICA:
+        if managed:
+            _fail("copy_method=replica cannot work: {0} manages its master password in Secrets Manager, and RDS "
+                  "creates no read replica of such a source.".format(source), source,
+                  "Use copy_method=point_in_time (or auto, which picks it): a restore to the latest restorable time "
+                  "is as fresh and needs no replica of {0}.".format(source))
+        if other_vpc:
+            _fail("copy_method=replica cannot work: {0} is in {1} and the target in {2}, and a read replica lives "
+                  "in its source's VPC.".format(source, src_vpc, dst_vpc), source,
+                  "Use copy_method=point_in_time (or auto, which picks it).")
+        return REPLICA, "copy_method=replica"
+    if requested == POINT_IN_TIME or (requested == AUTO and (managed or other_vpc) and backups):
+        if not backups:
+            _fail("A point-in-time restore of {0} needs its automated backups, which are off (backup retention 0)."
+                  .format(source), source, "Use copy_method=snapshot, or enable automated backups on the source.")
+        if requested == POINT_IN_TIME:
+            return POINT_IN_TIME, "copy_method=point_in_time"
+        if managed:
+            return POINT_IN_TIME, ("{0} manages its master password in Secrets Manager, and RDS creates no read "
+                                   "replica of such a source".format(source))
+        return POINT_IN_TIME, "source and target are in different VPCs ({0}, {1})".format(src_vpc, dst_vpc)
+    if requested == SNAPSHOT:
+        if options.snapshot_identifier:
+            return SNAPSHOT, "snapshot_identifier names the snapshot"
+        return SNAPSHOT, "restore_snapshot is set" if options.restore_snapshot else "copy_method=snapshot"
+    if managed or other_vpc:
+        return SNAPSHOT, "{0}, and {1} has no automated backups for a point-in-time restore".format(
+            "the source manages its master password in Secrets Manager" if managed else "the VPCs differ", source)
+    return REPLICA, "source and target share a VPC: a read replica of {0}, then promoted".format(source)
 
 
 def newest_snapshot(snapshots: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
@@ -280,11 +364,61 @@ def newest_snapshot(snapshots: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]
     return max(available, key=lambda s: str(s.get("SnapshotCreateTime") or ""))
 
 
+def pick_snapshot(source: str, options: CloneOptions, why: str,
+                  snapshots_of: Callable[[str, Optional[str]], List[Dict[str, Any]]]) -> Dict[str, Any]:
+    """The snapshot to restore: the one named, or the newest available snapshot of the source."""
+    named = options.snapshot_identifier
+    found = snapshots_of(source, named)
+    if named:
+        if not found:
+            _fail("Snapshot {0} was not found.".format(named), source,
+                  "Check the name (or ARN) with aws rds describe-db-snapshots --db-snapshot-identifier {0}.".format(
+                      named))
+        if found[0].get("Status") != "available":
+            _fail("Snapshot {0} is {1}, not available.".format(named, found[0].get("Status")), source,
+                  "Wait until it is available, or name another snapshot.")
+        return dict(found[0], DBSnapshotIdentifier=named)
+    snapshot = newest_snapshot(found)
+    if snapshot is None:
+        _fail("No available snapshot of {0} to restore from ({1}).".format(source, why), source,
+              "Create one (aws rds create-db-snapshot --db-instance-identifier {0} ...) or wait for the "
+              "next automated backup, then run again.".format(source))
+    return snapshot
+
+
+def validate_credentials(nodes: List[Node], source: str, options: CloneOptions) -> List[str]:
+    """Checks of the clone's credentials before any change; returns the warnings for the flight plan."""
+    root = nodes[0].original or {}
+    if managed_secret(root) is not None:
+        if options.password_source:
+            _fail("{0} manages its master password in Secrets Manager, so its clone gets a managed secret of its own; "
+                  "{1} cannot apply.".format(nodes[0].name, options.password_source.split(" ")[0]), nodes[0].name,
+                  "Leave it out: the application reads the clone's new secret, whose ARN the summary names.")
+        return []
+    if options.password is not None:
+        validate_password(root.get("Engine") or "", options.password, options.password_source or "master_password")
+        return []
+    return ["The clone keeps {0}'s master password: {1} (and its replicas) will accept {0}'s master credentials. "
+            "Set master_password or master_password_secret to give it the password its application "
+            "knows.".format(source, nodes[0].name)]
+
+
+def own_tags(tags: List[Dict[str, str]]) -> List[Dict[str, str]]:
+    """A member's tags without the ones a run writes on its clones."""
+    return [t for t in tags if not t["Key"].startswith(OWN_TAG_PREFIX)]
+
+
+def has_tag(inst: Optional[Instance], key: str) -> bool:
+    return any(t.get("Key") == key for t in (inst or {}).get("TagList") or [])
+
+
 def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any]], List[Dict[str, str]]],
-                snapshot: Optional[Dict[str, Any]], phase: str = COPY) -> List[Step]:
+                snapshot: Optional[Dict[str, Any]], phase: str = COPY, method: str = REPLICA,
+                options: Optional[CloneOptions] = None) -> List[Step]:
     """Every step of a whole clone, each depending only on what it really needs.
 
     Tags are read only for the nodes whose clone is still to be created."""
+    options = options or CloneOptions()
     steps = []  # type: List[Step]
     copy_keys = []  # type: List[str]
     # The step after which a node's clone can feed replicas (its backups are on).
@@ -294,7 +428,7 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
             depends_on: List[str]) -> Step:
         step = Step(key, step_phase, kind, action, identifier, params, node, depends_on)
         steps.append(step)
-        if step_phase == COPY:
+        if step_phase in (COPY, PREPARE):
             copy_keys.append(key)
         return step
 
@@ -302,10 +436,14 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
     for node in nodes:
         desc = node.original
         temp = temp_name(node.name)
-        tags = tags_of(desc) if phase == COPY and node.temp is None else []
-        if node is root and snapshot is not None:
-            restored = add("restore:" + node.name, COPY, K_RESTORE, RESTORE, temp,
-                           restore_params(desc, tags, snapshot["DBSnapshotIdentifier"]), node.name, [])
+        tags = own_tags(tags_of(desc)) if phase == COPY and node.temp is None else []
+        if node is root and method in RESTORE_ACTIONS:
+            if method == SNAPSHOT:
+                params = restore_params(desc, tags, (snapshot or {}).get("DBSnapshotIdentifier", ""))
+            else:
+                params = point_in_time_params(desc, tags, source)
+            restored = add("restore:" + node.name, COPY, K_RESTORE, RESTORE_ACTIONS[method], temp, params, node.name,
+                           [])
             ready = add("modify:" + node.name, COPY, K_MODIFY, MODIFY, temp,
                         modify_params(desc, enable_backups=True, restored=True), node.name, [restored.key])
         elif node is root:
@@ -324,6 +462,30 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
             if len(params) > 1:
                 ready = add("modify:" + node.name, COPY, K_MODIFY, MODIFY, temp, params, node.name, [ready.key])
         feeds[node.name] = ready.key
+
+    # The new primary's credentials, once its own calls are done. RDS makes no replica of an instance whose
+    # password it manages: the managed secret waits for the clone's replicas too.
+    temp_root = temp_name(root.name)
+    root_keys = [s.key for s in steps if s.node == root.name]
+    secret = managed_secret(root.original)
+    if secret is not None:
+        params = {"ApplyImmediately": True, "ManageMasterUserPassword": True}
+        if secret.get("KmsKeyId"):
+            params["MasterUserSecretKmsKeyId"] = secret["KmsKeyId"]
+        add("manage-secret:" + root.name, COPY, K_MANAGE, MODIFY, temp_root, params, root.name,
+            root_keys + ["create:" + child for child in root.children])
+    elif options.password_source:
+        reset = add("password:" + root.name, COPY, K_PASSWORD, MODIFY, temp_root,
+                    {"ApplyImmediately": True, "MasterUserPassword": PASSWORD_PLACEHOLDER}, root.name, root_keys)
+        add("tag-credentials:" + root.name, COPY, K_TAG, TAG, temp_root,
+            {"Tags": [{"Key": CREDENTIALS_TAG, "Value": options.password_source}]}, root.name, [reset.key])
+
+    # The caller's prepare tasks see the whole copy; the tag records that they succeeded.
+    if options.prepare:
+        prepare = add("prepare:" + root.name, PREPARE, K_PREPARE, PREPARE_ACTION, temp_root, {}, root.name,
+                      list(copy_keys))
+        add("tag-prepared:" + root.name, PREPARE, K_TAG, TAG, temp_root,
+            {"Tags": [{"Key": PREPARED_TAG, "Value": "true"}]}, root.name, [prepare.key])
 
     # The swap starts only once the whole copy is in place. Each name then moves on its own: X moves
     # aside, and temp-X takes the name as soon as it is free (the executor's rule for swap-in).
@@ -427,12 +589,22 @@ def mark(plan_phase: str, nodes: List[Node], steps: List[Step], graph: Graph) ->
         if plan_phase == "complete":
             step.done("the clone is complete: {0} is a new instance".format(step.node))
             continue
-        if step.phase == COPY:
+        if step.phase in (COPY, PREPARE):
             if plan_phase != COPY:
-                step.done("the copy finished before the swap started")
+                step.done("the {0} finished before the swap started".format(step.phase))
                 continue
             temp = node.temp
-            if step.kind in (K_CREATE, K_RESTORE):
+            if step.kind in (K_PREPARE, K_TAG):
+                key = step.params["Tags"][0]["Key"] if step.kind == K_TAG else PREPARED_TAG
+                if has_tag(temp, key):
+                    step.done("{0} has the tag {1}".format(step.identifier, key))
+            elif step.kind == K_PASSWORD:
+                if has_tag(temp, CREDENTIALS_TAG):
+                    step.done("the password was set (tag {0})".format(CREDENTIALS_TAG))
+            elif step.kind == K_MANAGE:
+                if managed_secret(temp) is not None:
+                    step.done("{0} has a managed master secret".format(step.identifier))
+            elif step.kind in (K_CREATE, K_RESTORE):
                 if temp is not None:
                     step.done("{0} exists ({1})".format(step.identifier, _status(temp)))
             elif step.kind == K_PROMOTE:
@@ -471,32 +643,32 @@ def mark(plan_phase: str, nodes: List[Node], steps: List[Step], graph: Graph) ->
 
 
 def plan_clone(graph: Graph, source: str, target: str, tags_of: Callable[[Dict[str, Any]], List[Dict[str, str]]],
-               snapshots_of: Callable[[str], List[Dict[str, Any]]], restore_snapshot: bool = False,
-               previous_resource_ids: Optional[List[str]] = None) -> "Plan":
-    """The whole plan for cloning `source` into the graph rooted at `target`, from the live `graph`."""
+               snapshots_of: Callable[[str, Optional[str]], List[Dict[str, Any]]],
+               options: Optional[CloneOptions] = None, previous_resource_ids: Optional[List[str]] = None) -> "Plan":
+    """The whole plan for cloning `source` into the graph rooted at `target`, from the live `graph`.
+
+    `snapshots_of(source, snapshot_identifier)` lists the snapshots of the source (or the one named)."""
+    options = options or CloneOptions()
     if not source or not target:
         _fail("Both source and target are required.")
+    if options.copy_method not in COPY_METHODS:
+        _fail("copy_method must be one of {0}, not {1}.".format(", ".join(COPY_METHODS), options.copy_method))
     nodes = discover_nodes(graph, target)
     validate(graph, source, target, nodes)
     phase = classify(graph, source, nodes, previous_resource_ids)
     validate_retirable(nodes, phase)
+    mode, why = choose_method(graph, source, nodes[0].original, options)
+    warnings = validate_credentials(nodes, source, options)
     snapshot = None
-    mode = "replica"
-    if uses_snapshot(graph, source, nodes[0].original, restore_snapshot):
-        mode = "snapshot"
-        snapshot = newest_snapshot(snapshots_of(source)) if phase == COPY and nodes[0].temp is None else None
-        if snapshot is None and phase == COPY and nodes[0].temp is None:
-            why = "restore_snapshot is set" if restore_snapshot else \
-                "source and target subnet groups are in different VPCs"
-            _fail("No available snapshot of {0} to restore from ({1}).".format(source, why), source,
-                  "Create one (aws rds create-db-snapshot --db-instance-identifier {0} ...) or wait for the "
-                  "next automated backup, then run again.".format(source))
-        if snapshot is None:
+    if mode == SNAPSHOT:
+        if phase == COPY and nodes[0].temp is None:
+            snapshot = pick_snapshot(source, options, why, snapshots_of)
+        else:
             snapshot = {"DBSnapshotIdentifier": "(already restored)"}
-    steps = build_steps(source, nodes, tags_of, snapshot, phase)
+    steps = build_steps(source, nodes, tags_of, snapshot, phase, mode, options)
     assign_waves(steps)
     mark(phase, nodes, steps, graph)
-    return Plan(source, target, steps, nodes, mode, phase, snapshot)
+    return Plan(source, target, steps, nodes, mode, phase, snapshot, why, warnings)
 
 
 def plan_names(source: str, nodes: List[str]) -> List[str]:
@@ -530,6 +702,9 @@ def flight_plan(plan: Plan) -> str:
     """The human-readable flight plan: one line per call, done steps marked as skipped and why."""
     lines = ["Flight plan: clone {0} into the graph of {1} ({2} node{3}, {4} path, phase: {5})".format(
         plan.source, plan.target, len(plan.nodes), "" if len(plan.nodes) == 1 else "s", plan.mode, plan.phase)]
+    if plan.why:
+        lines.append("Copy method: {0}, because {1}.".format(plan.mode, plan.why))
+    lines += ["Warning: " + warning for warning in plan.warnings]
     for step in plan.steps:
         mark_text = "pending" if step.status == PENDING else "skip: " + step.reason
         if step.status == PENDING and step.reason:
@@ -537,6 +712,9 @@ def flight_plan(plan: Plan) -> str:
         lines.append("wave {0:>2}  {1} {2}  [{3}]".format(step.wave, step.action, step.identifier, mark_text))
         if step.action == RESTART_ACTION:
             lines.append("          (runs the restart task; the application reconnects to the new {0})".format(
+                step.identifier))
+        elif step.action == PREPARE_ACTION:
+            lines.append("          (runs the prepare tasks on {0} and its replicas, before any name moves)".format(
                 step.identifier))
         else:
             lines.append("          " + _params_text(step.params))

@@ -9,10 +9,10 @@ Every resource is locked to the account and region; `DeleteDBInstance` is only e
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from .aws import call
-from .planner import CREATE, DELETE, MODIFY, PROMOTE, RESTORE
+from .planner import CREATE, DELETE, K_MANAGE, MODIFY, PROMOTE, RESTORE, RESTORE_PIT
 
 if TYPE_CHECKING:  # annotations only: never imported at run time
     from botocore.client import BaseClient
@@ -42,8 +42,15 @@ def _unique(items: Iterable[str]) -> List[str]:
     return out
 
 
-def iam_policy(plan: Plan, account: str, region: str) -> Dict[str, Any]:
-    """An IAM policy document (a dict) allowing exactly the calls of `plan`."""
+def _secret_arn(region: str, account: str, name: str) -> str:
+    """A secret's ARN, or a pattern: `name` may end in wildcards."""
+    if name.startswith("arn:"):
+        return name
+    return "arn:{0}:secretsmanager:{1}:{2}:secret:{3}".format(partition_of(region), region, account, name)
+
+
+def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = None) -> Dict[str, Any]:
+    """An IAM policy document (a dict) allowing exactly the calls of `plan` (and reading `secret`)."""
     def arn(kind: str, name: str) -> str:
         return _arn(region, account, kind, name)
 
@@ -60,6 +67,9 @@ def iam_policy(plan: Plan, account: str, region: str) -> Dict[str, Any]:
             created.append(step.identifier)
         elif step.action == RESTORE:
             allow(RESTORE, step.identifier)
+            created.append(step.identifier)
+        elif step.action == RESTORE_PIT:
+            allow(RESTORE_PIT, step.params["SourceDBInstanceIdentifier"], step.identifier)
             created.append(step.identifier)
         elif step.action == PROMOTE:
             allow(PROMOTE, step.identifier)
@@ -80,19 +90,36 @@ def iam_policy(plan: Plan, account: str, region: str) -> Dict[str, Any]:
         snapshot = arn("snapshot", plan.snapshot["DBSnapshotIdentifier"])
         statements.append(("DescribeDBSnapshots", [arn("db", plan.source), arn("snapshot", "*")]))
         statements.append((RESTORE, groups + [snapshot] + db[RESTORE]))
+    if RESTORE_PIT in db:
+        statements.append((RESTORE_PIT, groups + db[RESTORE_PIT]))
     statements.append(("AddTagsToResource", [arn("db", n) for n in created]))
     for action in (PROMOTE, MODIFY, "RebootDBInstance", DELETE):
         if action not in db:
             continue
         extra = groups[:2] + [arn("secgrp", "*"), groups[2]] if action == MODIFY else []
         statements.append((action, extra + db[action]))
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": action, "Effect": "Allow", "Action": ["rds:" + action], "Resource": _unique(resources)}
-            for action, resources in statements
-        ],
-    }
+    document = [
+        {"Sid": action, "Effect": "Allow", "Action": ["rds:" + action], "Resource": _unique(resources)}
+        for action, resources in statements
+    ]
+    if secret:
+        # A name matches the six random characters Secrets Manager appends to it.
+        pattern = secret if secret.startswith("arn:") else secret + "-??????"
+        document.append({"Sid": "ReadMasterPasswordSecret", "Effect": "Allow",
+                         "Action": ["secretsmanager:GetSecretValue"], "Resource": [_secret_arn(region, account, pattern)]})
+    managed = [s for s in plan.steps if s.kind == K_MANAGE]
+    if managed:
+        # RDS creates the clone's secret (and deletes the retired instance's) with the caller's permissions.
+        document.append({"Sid": "ManagedMasterSecrets", "Effect": "Allow",
+                         "Action": ["secretsmanager:CreateSecret", "secretsmanager:TagResource",
+                                    "secretsmanager:RotateSecret", "secretsmanager:DeleteSecret"],
+                         "Resource": [_secret_arn(region, account, "rds!*")]})
+        keys = _unique(step.params["MasterUserSecretKmsKeyId"] for step in managed
+                       if "MasterUserSecretKmsKeyId" in step.params)
+        if keys:
+            document.append({"Sid": "ManagedMasterSecretKey", "Effect": "Allow",
+                             "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], "Resource": keys})
+    return {"Version": "2012-10-17", "Statement": document}
 
 
 def caller_account(sts_client: BaseClient) -> str:

@@ -15,21 +15,24 @@ from typing import Any, Dict, List, Optional
 from .graph import strip_prefix
 
 MUTATING_PREFIXES = ("Create", "Delete", "Modify", "Promote", "Reboot", "Restore", "AddTags", "RemoveTags")
-PHASE_ORDER = ("copy", "swap", "restart", "cleanup")
+PHASE_ORDER = ("copy", "prepare", "swap", "restart", "cleanup")
 
 
 def new_run() -> Dict[str, Any]:
-    return {"timeline": [], "calls": {}}
+    return {"timeline": [], "calls": {}, "secrets": {}}
 
 
 def extend_run(run: Optional[Dict[str, Any]], records: List[Dict[str, Any]], calls: Dict[str, int],
-               restart: Optional[Dict[str, float]] = None) -> Dict[str, Any]:
-    """The run record with this module's finished steps, the caller's restart and the calls added."""
+               restart: Optional[Dict[str, float]] = None, prepared: Optional[Dict[str, float]] = None,
+               secrets: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """The run record with this module's finished steps, the caller's prepare and restart, the clone's new
+    managed secrets and the calls added."""
     run = run or new_run()
     timeline = list(run.get("timeline") or [])
-    if restart and restart.get("started") is not None:
-        timeline.append({"id": "restart", "phase": "restart", "started": float(restart["started"]),
-                         "finished": float(restart.get("finished") or restart["started"])})
+    for name, times in (("prepare", prepared), ("restart", restart)):
+        if times and times.get("started") is not None:
+            timeline.append({"id": name, "phase": name, "started": float(times["started"]),
+                             "finished": float(times.get("finished") or times["started"])})
     for record in records:
         if record.get("status") == "changed" and "finished" in record:
             timeline.append({key: record[key] for key in ("id", "kind", "phase", "node", "action", "identifier",
@@ -37,7 +40,7 @@ def extend_run(run: Optional[Dict[str, Any]], records: List[Dict[str, Any]], cal
     total = dict(run.get("calls") or {})
     for operation, count in calls.items():
         total[operation] = total.get(operation, 0) + count
-    return {"timeline": timeline, "calls": total}
+    return {"timeline": timeline, "calls": total, "secrets": dict(run.get("secrets") or {}, **(secrets or {}))}
 
 
 def call_counts(calls: Dict[str, int]) -> Dict[str, int]:
@@ -63,9 +66,10 @@ def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], m
     Times are seconds multiplied by `time_scale` (1 on AWS; the embedded endpoint's simulated clock in the demo)."""
     timeline = run.get("timeline") or []
     calls = call_counts(run.get("calls") or {})
+    secrets = run.get("secrets") or {}
     summary = {"source": source, "target": target, "nodes": nodes, "mode": mode, "serial": serial,
                "check_mode": check_mode, "steps_run": len([e for e in timeline if e.get("kind")]),
-               "calls": calls}  # type: Dict[str, Any]
+               "calls": calls, "secrets": secrets}  # type: Dict[str, Any]
     how = "{0} path{1}".format(mode, ", one step at a time" if serial else "")
     if check_mode:
         summary["lines"] = [
@@ -103,6 +107,9 @@ def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], m
         lines.append("total: " + duration_text(summary["total_seconds"]))
     for node, seconds in unreachable.items():
         lines.append("{0} was unreachable for {1} during the swap".format(strip_prefix(node), duration_text(seconds)))
+    for name, arn in secrets.items():
+        lines.append("{0}'s master password is in a new managed secret (the application must read it): {1}".format(
+            name, arn))
     lines.append("API calls: {0} ({1} mutating, {2} DescribeDBInstances, {3} ListTagsForResource).".format(
         calls["total"], calls["mutating"], calls["describe_instances"], calls["list_tags"]))
     summary["lines"] = lines

@@ -17,8 +17,11 @@ description:
     continuation. Steps that can run side by side share a RV(plan[].wave).
   - Validates everything before any change and fails with a message that names the instance and says what to do
     (missing or identical instances, a target inside the source's graph, names too long for the C(temp-)/C(old-)
-    prefixes, engines that differ, deletion protection, Aurora members, a snapshot path without a snapshot,
-    leftover C(temp-*)/C(old-*) instances that do not fit the plan).
+    prefixes, engines that differ, deletion protection, Aurora members, a copy method that cannot work, a snapshot
+    path without a snapshot, a master password RDS would refuse or a secret without one, leftover
+    C(temp-*)/C(old-*) instances that do not fit the plan).
+  - Says which copy method it chose and why (RV(mode), RV(mode_reason)), and warns when the clone would keep the
+    source's master password.
   - Also returns the minimal IAM policy for the planned calls, locked to the account and region.
   - Read-only; never reports a change. Runs the same in check mode.
 author:
@@ -76,9 +79,17 @@ EXAMPLES = r"""
   mitosis.rds.rds_mitosis_plan:
     source: mitosis-prod
     target: mitosis-staging
-    restore_snapshot: true
+    copy_method: snapshot
     region: eu-west-1
     profile: refresh-bot
+
+- name: Plan a point-in-time copy whose master password is the one the staging application reads
+  mitosis.rds.rds_mitosis_plan:
+    source: mitosis-prod
+    target: mitosis-staging
+    copy_method: point_in_time
+    master_password_secret: mitosis-staging/app
+    prepare: true
 """
 
 RETURN = r"""
@@ -94,12 +105,13 @@ plan:
       sample: create:mitosis-demo
     kind:
       description:
-        - What the step does, V(create), V(restore), V(promote), V(modify), V(swap-out), V(swap-in), V(restart) or
-          V(delete). A V(swap-in) may start as soon as its V(swap-out) has freed the name.
+        - What the step does, V(create), V(restore), V(promote), V(modify), V(password), V(manage-secret), V(tag),
+          V(prepare), V(swap-out), V(swap-in), V(restart) or V(delete). A V(swap-in) may start as soon as its
+          V(swap-out) has freed the name. V(prepare) and V(restart) are the caller's (the role's task files).
       type: str
       sample: create
     action:
-      description: The RDS API operation, or C(Restart) for the restart step.
+      description: The RDS API operation, or C(Prepare) and C(Restart) for the caller's steps.
       type: str
       sample: CreateDBInstanceReadReplica
     identifier:
@@ -107,7 +119,9 @@ plan:
       type: str
       sample: temp-mitosis-demo
     params:
-      description: Exactly the parameters sent, minus the identifier.
+      description:
+        - Exactly the parameters sent, minus the identifier (and the ARN of a tagged instance). A new master
+          password is never shown; a placeholder stands in its place.
       type: dict
       sample: {"SourceDBInstanceIdentifier": "mitosis-prod", "DBInstanceClass": "db.t3.micro", "Port": 5430}
     status:
@@ -125,7 +139,7 @@ plan:
       type: int
       sample: 1
     phase:
-      description: V(copy), V(swap), V(restart) or V(cleanup).
+      description: V(copy), V(prepare), V(swap), V(restart) or V(cleanup).
       type: str
       sample: copy
     node:
@@ -150,12 +164,19 @@ waves:
   description: The wave numbers of each phase, in order.
   returned: always
   type: dict
-  sample: {"copy": [1, 2, 3, 4, 5], "swap": [6, 7], "restart": [8], "cleanup": [9, 10]}
+  sample: {"copy": [1, 2, 3, 4, 5], "prepare": [], "swap": [6, 7], "restart": [8], "cleanup": [9, 10]}
 mode:
-  description: V(replica) (read replica then promote) or V(snapshot) (restore from the newest snapshot).
+  description:
+    - The copy method, V(replica) (read replica then promote), V(point_in_time) (restore to the latest restorable
+      time) or V(snapshot) (restore from a snapshot).
   returned: always
   type: str
   sample: replica
+mode_reason:
+  description: Why this copy method.
+  returned: always
+  type: str
+  sample: mitosis-prod manages its master password in Secrets Manager, and RDS creates no read replica of such a source
 phase:
   description: The phase read from the live state, V(copy), V(swap), V(cleanup) or V(complete).
   returned: always
@@ -196,7 +217,8 @@ run:
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import Counter
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import live_plan
-from ansible_collections.mitosis.rds.plugins.module_utils.module import CLONE_ARGUMENT_SPEC, MitosisModule
+from ansible_collections.mitosis.rds.plugins.module_utils.module import (
+    CLONE_ARGUMENT_SPEC, CLONE_MUTUALLY_EXCLUSIVE, MitosisModule, clone_options)
 from ansible_collections.mitosis.rds.plugins.module_utils.planner import flight_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import caller_account, iam_policy
 from ansible_collections.mitosis.rds.plugins.module_utils.report import extend_run
@@ -206,15 +228,19 @@ def plan(module):
     p = module.params
     rds = module.connection.client("rds")
     counter = Counter(rds)
-    the_plan, _graph = live_plan(rds, p["source"], p["target"], p["restore_snapshot"], p["previous_resource_ids"])
+    options, _password = clone_options(p, module.connection, counter, read_now=True)
+    the_plan, _graph = live_plan(rds, p["source"], p["target"], options, p["previous_resource_ids"])
+    for warning in the_plan.warnings:
+        module.module.warn(warning)
     text = flight_plan(the_plan)
     result = {
         "changed": False,
         "plan": the_plan.to_dict(),
         "flight_plan": text,
         "flight_plan_lines": text.splitlines(),
-        "waves": {phase: the_plan.waves(phase) for phase in ("copy", "swap", "restart", "cleanup")},
+        "waves": {phase: the_plan.waves(phase) for phase in ("copy", "prepare", "swap", "restart", "cleanup")},
         "mode": the_plan.mode,
+        "mode_reason": the_plan.why,
         "phase": the_plan.phase,
         "pending": len(the_plan.pending),
         "nodes": [node.name for node in the_plan.nodes],
@@ -223,7 +249,8 @@ def plan(module):
     if p["iam_policy"]:
         sts = module.connection.client("sts")
         counter.watch(sts)
-        result["iam_policy"] = iam_policy(the_plan, caller_account(sts), rds.meta.region_name)
+        result["iam_policy"] = iam_policy(the_plan, caller_account(sts), rds.meta.region_name,
+                                          secret=p["master_password_secret"])
     result["api_calls"] = counter.count
     result["run"] = extend_run(None, [], counter.by_operation)
     return result
@@ -236,6 +263,7 @@ def main():
             previous_resource_ids=dict(type="list", elements="str"),
             iam_policy=dict(type="bool", default=True),
         ),
+        mutually_exclusive=CLONE_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
     module.run(plan)

@@ -62,13 +62,19 @@ class Account:
                 n for n, o in self.instances.items() if o.get("ReadReplicaSourceDBInstanceIdentifier") ==
                 inst["DBInstanceIdentifier"])
 
+    def described(self):
+        """DescribeDBInstances output: copies, with each instance's tags in TagList as RDS returns them."""
+        return [dict(copy.deepcopy(i), TagList=copy.deepcopy(i.get("_tags") or [])) for i in self.instances.values()]
+
     def graph(self):
-        return Graph([copy.deepcopy(i) for i in self.instances.values()], REGION)
+        return Graph(self.described(), REGION)
 
     def tags_of(self, desc):
         return desc.get("_tags", [])
 
-    def snapshots_of(self, name):
+    def snapshots_of(self, name, snapshot_identifier=None):
+        if snapshot_identifier:
+            return [s for s in self.snapshots if s["DBSnapshotIdentifier"] == snapshot_identifier]
         return [s for s in self.snapshots if s["DBInstanceIdentifier"] == name]
 
     def apply(self, step):
@@ -78,6 +84,7 @@ class Account:
             assert name not in self.instances, "created twice: " + name
             src = self.instances[params.pop("SourceDBInstanceIdentifier")]
             assert src["BackupRetentionPeriod"] > 0, "replica of a source without backups"
+            assert not src.get("MasterUserSecret"), "replica of a source whose password Secrets Manager manages"
             tags = params.pop("Tags", [])
             new = instance(name, engine=src["Engine"], parent=src["DBInstanceIdentifier"], _tags=tags,
                            BackupRetentionPeriod=0, DBSubnetGroup=src["DBSubnetGroup"])
@@ -95,6 +102,22 @@ class Account:
             self._set(new, params)
             new["InstanceCreateTime"] = self._now()
             self.instances[name] = new
+        elif action == "RestoreDBInstanceToPointInTime":
+            assert name not in self.instances, "created twice: " + name
+            src = self.instances[params.pop("SourceDBInstanceIdentifier")]
+            assert src["BackupRetentionPeriod"] > 0, "point-in-time restore of a source without backups"
+            assert params.pop("UseLatestRestorableTime") is True
+            tags = params.pop("Tags", [])
+            subnet = params.pop("DBSubnetGroupName", "default")
+            new = instance(name, engine=src["Engine"], _tags=tags, BackupRetentionPeriod=src["BackupRetentionPeriod"],
+                           DBSubnetGroup={"DBSubnetGroupName": subnet, "VpcId": "vpc-" + subnet})
+            self._set(new, params)
+            new["InstanceCreateTime"] = self._now()
+            self.instances[name] = new
+        elif action == "AddTagsToResource":
+            inst = self.instances[name]
+            keys = {t["Key"] for t in params["Tags"]}
+            inst["_tags"] = [t for t in inst.get("_tags") or [] if t["Key"] not in keys] + params["Tags"]
         elif action == "PromoteReadReplica":
             assert self.instances[name].pop("ReadReplicaSourceDBInstanceIdentifier", None), "promoted a non-replica"
             self._set(self.instances[name], params)
@@ -115,7 +138,7 @@ class Account:
             assert not any(o.get("ReadReplicaSourceDBInstanceIdentifier") == name for o in self.instances.values()), \
                 "deleted a primary before its replicas: " + name
             del self.instances[name]
-        elif action != "Restart":
+        elif action not in ("Restart", "Prepare"):
             raise AssertionError("unknown action " + action)
         self._relink()
 
@@ -137,5 +160,12 @@ class Account:
                 inst["IAMDatabaseAuthenticationEnabled"] = value
             elif key == "EnableCloudwatchLogsExports":
                 inst["EnabledCloudwatchLogsExports"] = value
+            elif key == "ManageMasterUserPassword":
+                assert "MasterUserPassword" not in params, "password and managed secret in one call"
+                inst["MasterUserSecret"] = {"SecretArn": "arn:aws:secretsmanager:{0}:{1}:secret:rds!{2}".format(
+                    REGION, ACCOUNT, inst["DbiResourceId"]), "SecretStatus": "active",
+                    "KmsKeyId": params.get("MasterUserSecretKmsKeyId", "aws/secretsmanager")}
+            elif key == "MasterUserSecretKmsKeyId":
+                continue
             else:
                 inst[key] = value

@@ -9,7 +9,7 @@ import copy
 import pytest
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
-from ansible_collections.mitosis.rds.plugins.module_utils.planner import flight_plan, plan_clone
+from ansible_collections.mitosis.rds.plugins.module_utils.planner import CloneOptions, flight_plan, own_tags, plan_clone
 
 from .rds_state import Account, instance, seed_attrs
 
@@ -58,7 +58,7 @@ def cascade_account():
 def snapshot_account():
     return Account(
         [instance("prod", DBSubnetGroup={"DBSubnetGroupName": "prod-net", "VpcId": "vpc-prod"}),
-         instance("demo", DBSubnetGroup={"DBSubnetGroupName": "demo-net", "VpcId": "vpc-demo"}),
+         instance("demo", BackupRetentionPeriod=7, DBSubnetGroup={"DBSubnetGroupName": "demo-net", "VpcId": "vpc-demo"}),
          instance("demo-r", parent="demo", BackupRetentionPeriod=0,
                   DBSubnetGroup={"DBSubnetGroupName": "demo-net", "VpcId": "vpc-demo"})],
         snapshots=[
@@ -71,17 +71,36 @@ def snapshot_account():
         ])
 
 
+def managed_account():
+    """A source and a target whose master passwords Secrets Manager manages (the target's with its own key)."""
+    secret = {"SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-demo", "SecretStatus": "active",
+              "KmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/demo"}
+    return Account([
+        instance("prod", MasterUserSecret=dict(secret, SecretArn=secret["SecretArn"] + "prod")),
+        instance("prod-r", parent="prod", BackupRetentionPeriod=0),
+        instance("demo", MasterUserSecret=secret, BackupRetentionPeriod=7, _tags=[{"Key": "env", "Value": "demo"}]),
+        instance("demo-r", parent="demo", BackupRetentionPeriod=0),
+    ])
+
+
 SCENARIOS = {
-    "seed": (seed_account, "mitosis-prod", "mitosis-demo"),
-    "lone": (lone_account, "prod", "demo"),
-    "siblings": (siblings_account, "pg-prod", "pg-demo"),
-    "cascade": (cascade_account, "prod", "demo"),
-    "snapshot": (snapshot_account, "prod", "demo"),
+    "seed": (seed_account, "mitosis-prod", "mitosis-demo", {}),
+    "lone": (lone_account, "prod", "demo", {}),
+    "siblings": (siblings_account, "pg-prod", "pg-demo", {}),
+    "cascade": (cascade_account, "prod", "demo", {}),
+    "point_in_time": (snapshot_account, "prod", "demo", {}),
+    "snapshot": (snapshot_account, "prod", "demo", {"copy_method": "snapshot"}),
+    "managed": (managed_account, "prod", "demo", {"prepare": True}),
+    "password": (seed_account, "mitosis-prod", "mitosis-demo", {"password": "s3cret-Pass", "prepare": True,
+                                                                "password_source": "master_password"}),
 }
+# Steps whose completion a later tag step records: interrupted before that tag, they run again.
+RECORDED_BY_TAG = ("prepare:", "password:")
 
 
-def plan_of(account, source, target, **kwargs):
-    return plan_clone(account.graph(), source, target, account.tags_of, account.snapshots_of, **kwargs)
+def plan_of(account, source, target, previous_resource_ids=None, **options):
+    return plan_clone(account.graph(), source, target, account.tags_of, account.snapshots_of, CloneOptions(**options),
+                      previous_resource_ids)
 
 
 def calls(plan):
@@ -170,14 +189,14 @@ def test_cascade_enables_backups_on_intermediate_replicas_only():
 
 
 def test_snapshot_path_restores_the_newest_available_snapshot_without_promote():
-    plan = plan_of(snapshot_account(), "prod", "demo")
+    plan = plan_of(snapshot_account(), "prod", "demo", copy_method="snapshot")
     assert plan.mode == "snapshot"
     first = plan.steps[0]
     assert first.action == "RestoreDBInstanceFromDBSnapshot"
     assert first.params["DBSnapshotIdentifier"] == "rds:prod-new"
     assert first.params["DBSubnetGroupName"] == "demo-net"
     assert "PromoteReadReplica" not in [s.action for s in plan.steps]
-    assert plan.steps[1].params["BackupRetentionPeriod"] == 1
+    assert plan.steps[1].params["BackupRetentionPeriod"] == 7
 
 
 def test_restore_snapshot_flag_forces_the_snapshot_path():
@@ -194,7 +213,8 @@ def run_to_end(account, source, target, **kwargs):
     for _attempt in range(50):
         plan = plan_of(account, source, target, **kwargs)
         # Restart stays pending while old-* remain; the run restarts once, then cleans up.
-        pending = [s for s in plan.pending if not (s.action == "Restart" and s.key in applied)]
+        pending = [s for s in plan.pending
+                   if not ((s.action == "Restart" or s.key.startswith(RECORDED_BY_TAG)) and s.key in applied)]
         if not pending:
             return applied
         wave = min(s.wave for s in pending)
@@ -206,15 +226,15 @@ def run_to_end(account, source, target, **kwargs):
 
 def structure(account, names):
     return {n: (account.instances[n].get("ReadReplicaSourceDBInstanceIdentifier"),
-                (account.instances[n].get("Endpoint") or {}).get("Port"), account.instances[n].get("_tags") or [],
+                (account.instances[n].get("Endpoint") or {}).get("Port"), own_tags(account.instances[n].get("_tags") or []),
                 account.instances[n].get("DBInstanceClass")) for n in names}
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 @pytest.mark.parametrize("reverse_within_wave", [False, True])
 def test_resume_from_every_interruption_point(scenario, reverse_within_wave):
-    make, source, target = SCENARIOS[scenario]
-    full = plan_of(make(), source, target)
+    make, source, target, options = SCENARIOS[scenario]
+    full = plan_of(make(), source, target, **options)
     order = sorted(full.steps, key=lambda s: (s.wave, full.steps.index(s) * (-1 if reverse_within_wave else 1)))
     target_names = [n.name for n in full.nodes]
     for cut in range(len(order) + 1):
@@ -223,22 +243,24 @@ def test_resume_from_every_interruption_point(scenario, reverse_within_wave):
         source_before = copy.deepcopy({n: i for n, i in account.instances.items() if not n.startswith(target)})
         for step in order[:cut]:
             account.apply(step.to_dict())
-        resumed = plan_of(account, source, target, previous_resource_ids=full.retiring_resource_ids())
+        resumed = plan_of(account, source, target, previous_resource_ids=full.retiring_resource_ids(), **options)
         assert [s.key for s in resumed.steps] == [s.key for s in full.steps]
         if resumed.phase in ("copy", "swap"):
             assert sorted(resumed.retiring_resource_ids()) == sorted(full.retiring_resource_ids())
         done = {s.key for s in order[:cut]}
-        # Restart re-runs on a resumed run while old-* instances remain: it is the one step that repeats.
-        still_pending = {s.key for s in resumed.pending} - {"restart:" + target}
-        assert still_pending == {s.key for s in order[cut:]} - {"restart:" + target}, scenario
+        # Restart re-runs on a resumed run while old-* instances remain; a step recorded by a tag re-runs when
+        # interrupted before its tag: the only steps that repeat.
+        repeats = {s.key for s in full.steps if s.key == "restart:" + target or s.key.startswith(RECORDED_BY_TAG)}
+        still_pending = {s.key for s in resumed.pending} - repeats
+        assert still_pending == {s.key for s in order[cut:]} - repeats, scenario
         assert not (still_pending & done)
-        remaining = run_to_end(account, source, target, previous_resource_ids=full.retiring_resource_ids())
-        assert not set(remaining) & (done - {"restart:" + target})
+        remaining = run_to_end(account, source, target, previous_resource_ids=full.retiring_resource_ids(), **options)
+        assert not set(remaining) & (done - repeats)
         assert sorted(account.instances) == sorted(set(source_before) | set(target_names))
         assert structure(account, target_names) == before
         for name in source_before:
             assert account.instances[name] == source_before[name], "source graph changed"
-        finished = plan_of(account, source, target, previous_resource_ids=full.retiring_resource_ids())
+        finished = plan_of(account, source, target, previous_resource_ids=full.retiring_resource_ids(), **options)
         assert finished.phase == "complete" and not finished.pending
 
 
@@ -315,7 +337,9 @@ def test_validation_snapshot_mode_without_snapshot():
             restore_snapshot=True)
     account = snapshot_account()
     account.snapshots = [s for s in account.snapshots if s["Status"] != "available"]
-    failing(account, "prod", "demo", "different VPCs")
+    failing(account, "prod", "demo", "copy_method=snapshot", copy_method="snapshot")
+    account.instances["prod"]["BackupRetentionPeriod"] = 0
+    failing(account, "prod", "demo", "the VPCs differ, and prod has no automated backups")
 
 
 def test_validation_aurora():

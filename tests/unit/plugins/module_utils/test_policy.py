@@ -51,7 +51,7 @@ def test_seed_policy_names_exactly_the_instances_the_plan_touches():
 
 
 def test_snapshot_policy_allows_the_restore_of_that_snapshot_only():
-    plan = plan_of(snapshot_account(), "prod", "demo")
+    plan = plan_of(snapshot_account(), "prod", "demo", copy_method="snapshot")
     by_sid = statements(iam_policy(plan, "123456789012", "us-east-1"))
     assert PREFIX + "snapshot:rds:prod-new" in by_sid["RestoreDBInstanceFromDBSnapshot"]["Resource"]
     assert "DescribeDBSnapshots" in by_sid
