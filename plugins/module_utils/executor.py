@@ -21,7 +21,7 @@ from .graph import Graph, describe_instances, discover, parse_reference, tag_rea
 from .report import duration_text
 from .credentials import managed_secret
 from .planner import (CALLER_KINDS, CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_MANAGE, K_MODIFY, K_PASSWORD,
-                      K_PROMOTE, K_RESTORE, K_SWAP_IN, K_SWAP_OUT, K_TAG, PENDING, PREPARE, RESTORE_PIT, RESUME_HINT,
+                      K_PROMOTE, K_RESTORE, K_SWAP_IN, K_SWAP_OUT, K_TAG, K_UNTAG, PENDING, PREPARE, RESTORE_PIT, RESUME_HINT,
                       SWAP, CloneOptions, Plan, Step, has_tag, plan_clone, plan_names, refresh)
 
 BUSY_CODES = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault")
@@ -165,6 +165,8 @@ def complete(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: flo
         return not unmet(inst, step.params)
     if step.kind == K_TAG:
         return all(has_tag(inst, tag["Key"]) for tag in step.params["Tags"])
+    if step.kind == K_UNTAG:
+        return not any(has_tag(inst, key) for key in step.params["TagKeys"])
     if step.kind == K_MANAGE:
         return (managed_secret(inst) or {}).get("SecretStatus") == "active"
     if step.kind == K_PASSWORD:
@@ -243,7 +245,7 @@ def not_yet(error: MitosisError, step: Step) -> bool:
 
 def _call_step(rds: Any, step: Step, live: Dict[str, Dict[str, Any]], password: Optional[PasswordSource]) -> None:
     params = dict(step.params)
-    if step.kind == K_TAG:
+    if step.kind in (K_TAG, K_UNTAG):
         params["ResourceName"] = live[step.identifier]["DBInstanceArn"]
     elif step.action == RESTORE_PIT:
         params["TargetDBInstanceIdentifier"] = step.identifier
@@ -369,7 +371,7 @@ class Dataflow:
             self.since.setdefault(step.key, self.clock())
             if step.identifier not in self.watched:
                 continue  # its instance is read at the next poll, before anything is called
-            if step.kind in (K_PROMOTE, K_MODIFY, K_MANAGE, K_TAG) and \
+            if step.kind in (K_PROMOTE, K_MODIFY, K_MANAGE, K_TAG, K_UNTAG) and \
                     complete(step, self.live, Watch(), self.clock(), 0, self.region):
                 # Nothing to change (or an earlier run's call finished): a modify that changes nothing is never sent.
                 self._finish_without_call(step, "{0} already has these values".format(step.identifier))

@@ -31,13 +31,14 @@ RESTORE_PIT = "RestoreDBInstanceToPointInTime"
 PROMOTE = "PromoteReadReplica"
 MODIFY = "ModifyDBInstance"
 TAG = "AddTagsToResource"
+UNTAG = "RemoveTagsFromResource"
 DELETE = "DeleteDBInstance"
 RESTART_ACTION = "Restart"
 PREPARE_ACTION = "Prepare"
 
 # What a step does: the executor's rules (when it is done, when the next step may start) go by kind.
 K_CREATE, K_RESTORE, K_PROMOTE, K_MODIFY = "create", "restore", "promote", "modify"
-K_PASSWORD, K_MANAGE, K_TAG, K_PREPARE = "password", "manage-secret", "tag", "prepare"
+K_PASSWORD, K_MANAGE, K_TAG, K_UNTAG, K_PREPARE = "password", "manage-secret", "tag", "untag", "prepare"
 K_SWAP_OUT, K_SWAP_IN, K_RESTART, K_DELETE = "swap-out", "swap-in", "restart", "delete"
 # Steps the caller runs (the role's task files); the executor only records them.
 CALLER_KINDS = (K_PREPARE, K_RESTART)
@@ -501,6 +502,10 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
     for node in reversed(nodes):
         add("delete:" + node.name, CLEANUP, K_DELETE, DELETE, old_name(node.name), {"SkipFinalSnapshot": True},
             node.name, [restart.key] + ["delete:" + c for c in node.children])
+    # The run's own tags served the resume; the refreshed stack keeps only the target's tags.
+    own = [t["Key"] for s in steps if s.kind == K_TAG for t in s.params["Tags"]]
+    if own:
+        add("untag:" + root.name, CLEANUP, K_UNTAG, UNTAG, root.name, {"TagKeys": own}, root.name, [restart.key])
     return steps
 
 
@@ -635,6 +640,9 @@ def mark(plan_phase: str, nodes: List[Node], steps: List[Step], graph: Graph) ->
                 step.done("every old-* instance is deleted")
             elif plan_phase == CLEANUP:
                 step.pending("runs (again) before any old-* instance is deleted")
+        elif step.kind == K_UNTAG:
+            if plan_phase == CLEANUP and not any(has_tag(node.current, key) for key in step.params["TagKeys"]):
+                step.done("{0} has none of the run's tags".format(step.identifier))
         elif step.phase == CLEANUP:
             if plan_phase == CLEANUP and node.old is None:
                 step.done("{0} is deleted".format(step.identifier))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from .aws import call
-from .planner import CREATE, DELETE, K_MANAGE, MODIFY, PROMOTE, RESTORE, RESTORE_PIT
+from .planner import CREATE, DELETE, K_MANAGE, MODIFY, PROMOTE, RESTORE, RESTORE_PIT, UNTAG
 
 if TYPE_CHECKING:  # annotations only: never imported at run time
     from botocore.client import BaseClient
@@ -79,6 +79,8 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
             allow("RebootDBInstance", *names)
         elif step.action == DELETE:
             allow(DELETE, step.identifier)
+        elif step.action == UNTAG:
+            allow(UNTAG, step.identifier)
 
     statements: List[Tuple[str, List[str]]] = [
         ("DescribeDBInstances", [arn("db", "*")]),
@@ -93,7 +95,7 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
     if RESTORE_PIT in db:
         statements.append((RESTORE_PIT, groups + db[RESTORE_PIT]))
     statements.append(("AddTagsToResource", [arn("db", n) for n in created]))
-    for action in (PROMOTE, MODIFY, "RebootDBInstance", DELETE):
+    for action in (PROMOTE, MODIFY, "RebootDBInstance", DELETE, UNTAG):
         if action not in db:
             continue
         extra = groups[:2] + [arn("secgrp", "*"), groups[2]] if action == MODIFY else []

@@ -27,7 +27,7 @@ description:
     reboot that follows C(renaming) (or, if the reboot was not observed, after O(rename_settle_time) seconds of
     being available).
   - Refuses to delete anything outside the C(old-*) names of the plan, and refuses deletes until the swap is
-    finished. The restart step is not applied here; the C(mitosis.rds.clone) role runs it.
+    finished. The prepare and restart steps are not applied here; the C(mitosis.rds.clone) role runs them.
   - Runs on the controller (an action plugin), so that it can print a line when each step starts and ends, and
     while waiting a line at least every 5 minutes naming what is still in flight.
 author:
@@ -41,12 +41,12 @@ options:
     elements: dict
   phases:
     description:
-      - Apply every step of these phases (the restart step excepted). Deletes (V(cleanup)) are refused until
-        the swap is finished; run the restart in between.
+      - Apply every step of these phases (the prepare and restart steps excepted). Deletes (V(cleanup)) are
+        refused until the swap is finished; run the restart in between.
       - Exactly one of O(phases) and O(steps) is required.
     type: list
     elements: str
-    choices: [copy, swap, cleanup]
+    choices: [copy, prepare, swap, cleanup]
   steps:
     description:
       - Apply only these steps, as entries of the plan (only C(id) is read) or as step ids. Their dependencies
@@ -97,6 +97,12 @@ options:
       - When the caller restarted the application since O(run) was returned, as C(started) and C(finished) epoch
         seconds; recorded in RV(run) for the summary.
     type: dict
+  prepared:
+    description:
+      - When the caller ran its prepare step since O(run) was returned, as C(started) and C(finished) epoch
+        seconds; recorded in RV(run) for the summary. The V(prepare) phase tags the clone C(mitosis:prepared): apply
+        it only after the caller's prepare step succeeded.
+    type: dict
 extends_documentation_fragment:
   - mitosis.rds.clone
   - mitosis.rds.aws
@@ -138,7 +144,19 @@ EXAMPLES = r"""
     phases: [copy, swap]
   register: mitosis_swapped
 
-# ... restart the application here ...
+- name: Or copy with the password the demo application reads, scrub the clone, then swap
+  mitosis.rds.rds_mitosis_step:
+    source: mitosis-prod
+    target: mitosis-demo
+    plan: "{{ mitosis_plan.plan }}"
+    run: "{{ mitosis_plan.run }}"
+    phases: [copy]
+    master_password_secret: mitosis-demo/app
+  register: mitosis_copied
+
+# ... scrub the clone at mitosis_copied.clone.address here (a plan made with prepare=true waits for it) ...
+
+# ... then phases [prepare, swap] with plan mitosis_copied.plan, then restart the application here ...
 
 - name: Delete the old graph, leaves first
   mitosis.rds.rds_mitosis_step:
@@ -173,7 +191,9 @@ steps:
       type: str
       sample: swap-in:mitosis-demo
     kind:
-      description: What the step does, V(create), V(restore), V(promote), V(modify), V(swap-out), V(swap-in) or V(delete).
+      description:
+        - What the step does, V(create), V(restore), V(promote), V(modify), V(password), V(manage-secret), V(tag),
+          V(swap-out), V(swap-in) or V(delete).
       type: str
       sample: swap-in
     action:
@@ -185,7 +205,8 @@ steps:
       type: str
       sample: temp-mitosis-demo
     params:
-      description: The parameters sent (or that would be sent), minus the identifier.
+      description:
+        - The parameters sent (or that would be sent), minus the identifier; a new master password is never shown.
       type: dict
     status:
       description: V(changed) (called and waited for), V(skipped) (already done), V(would run) (check mode).
@@ -228,10 +249,25 @@ nodes:
   type: list
   elements: str
 mode:
-  description: V(replica) or V(snapshot).
+  description: The copy method, V(replica), V(point_in_time) or V(snapshot).
   returned: always
   type: str
-run:
+clone:
+  description:
+    - How to reach the clone before the swap (empty once there is no C(temp-*) primary), for a prepare step.
+    - C(identifier), C(node), C(address), C(port), C(engine), C(status), C(master_username), C(resource_id) of the new
+      primary, and the same for every C(temp-*) instance in C(instances).
+  returned: always
+  type: dict
+  sample: {"identifier": "temp-mitosis-demo", "address": "temp-mitosis-demo.abc.us-east-1.rds.amazonaws.com",
+           "port": 3306, "engine": "mysql", "master_username": "admin", "instances": []}
+secrets:
+  description:
+    - The managed master secrets the clone got (a target whose master password Secrets Manager manages gets a new
+      one), by target member; the application must read the new secret.
+  returned: always
+  type: dict
+  sample: {"mitosis-demo": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-AbCdEf"}run:
   description: The record of the refresh so far (steps with their times, the restart, API calls by operation); pass it on.
   returned: always
   type: dict
@@ -264,6 +300,9 @@ summary:
       returned: when steps ran
     calls:
       description: API calls of the refresh so far, C(total), C(mutating), C(describe_instances), C(list_tags).
+      type: dict
+    secrets:
+      description: The clone's new managed master secrets by target member, as in RV(secrets), for the whole run.
       type: dict
 diff:
   description: Before and after of the instances the pending steps touch.

@@ -16,7 +16,7 @@ from devtools.seed import seed_cascade, seed_cross_vpc, seed_example
 from .helpers import ANSIBLE_PLAYBOOK, ROOT, SEED_MUTATING_CALLS, clone_vars, instances, shape
 
 PROBE = "{0} {1}".format(sys.executable, ROOT / "tests" / "functional" / "restart_probe.py")
-CREATES = ("CreateDBInstanceReadReplica", "RestoreDBInstanceFromDBSnapshot")
+CREATES = ("CreateDBInstanceReadReplica", "RestoreDBInstanceFromDBSnapshot", "RestoreDBInstanceToPointInTime")
 
 
 def restart_command(log, code=0):
@@ -204,12 +204,28 @@ def test_mysql_cascade_end_to_end_with_the_time_model(endpoint, playbook, tmp_pa
 def test_snapshot_path_end_to_end(endpoint, playbook, tmp_path):
     before = seeded(endpoint, seed_cross_vpc)
     log = tmp_path / "restarts.jsonl"
-    result = run_clone(playbook, log)
+    result = run_clone(playbook, log, copy_method="snapshot")
     assert result.rc == 0, result
+    assert "Copy method: snapshot, because copy_method=snapshot." in result.out
     operations = [c["operation"] for c in endpoint.mutating_calls()]
     assert operations[0] == "RestoreDBInstanceFromDBSnapshot" and "PromoteReadReplica" not in operations
     restore = endpoint.mutating_calls()[0]
     assert restore["params"]["DBSnapshotIdentifier"] == "mitosis-prod-manual-2"
+    assert_refreshed(endpoint, before)
+    assert_safe_history(endpoint)
+
+
+def test_different_vpcs_take_a_point_in_time_copy_end_to_end(endpoint, playbook, tmp_path):
+    before = seeded(endpoint, seed_cross_vpc)
+    log = tmp_path / "restarts.jsonl"
+    result = run_clone(playbook, log)
+    assert result.rc == 0, result
+    assert "Copy method: point_in_time, because source and target are in different VPCs" in result.out
+    restore = endpoint.mutating_calls()[0]
+    assert restore["operation"] == "RestoreDBInstanceToPointInTime"
+    assert restore["params"]["SourceDBInstanceIdentifier"] == "mitosis-prod"
+    assert restore["params"]["UseLatestRestorableTime"] in (True, "true")
+    assert "PromoteReadReplica" not in [c["operation"] for c in endpoint.mutating_calls()]
     assert_refreshed(endpoint, before)
     assert_safe_history(endpoint)
 

@@ -118,6 +118,9 @@ class Account:
             inst = self.instances[name]
             keys = {t["Key"] for t in params["Tags"]}
             inst["_tags"] = [t for t in inst.get("_tags") or [] if t["Key"] not in keys] + params["Tags"]
+        elif action == "RemoveTagsFromResource":
+            inst = self.instances[name]
+            inst["_tags"] = [t for t in inst.get("_tags") or [] if t["Key"] not in params["TagKeys"]]
         elif action == "PromoteReadReplica":
             assert self.instances[name].pop("ReadReplicaSourceDBInstanceIdentifier", None), "promoted a non-replica"
             self._set(self.instances[name], params)
