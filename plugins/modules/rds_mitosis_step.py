@@ -100,8 +100,8 @@ options:
   prepared:
     description:
       - When the caller ran its prepare step since O(run) was returned, as C(started) and C(finished) epoch
-        seconds; recorded in RV(run) for the summary. The V(prepare) phase tags the clone C(mitosis:prepared): apply
-        it only after the caller's prepare step succeeded.
+        seconds; recorded in RV(run) for the summary. The V(prepare) phase tags the clone C(mitosis:prepared), so
+        apply it only after the caller's prepare step succeeded.
     type: dict
 extends_documentation_fragment:
   - mitosis.rds.clone
@@ -267,7 +267,8 @@ secrets:
       one), by target member; the application must read the new secret.
   returned: always
   type: dict
-  sample: {"mitosis-demo": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-AbCdEf"}run:
+  sample: {"mitosis-demo": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-AbCdEf"}
+run:
   description: The record of the refresh so far (steps with their times, the restart, API calls by operation); pass it on.
   returned: always
   type: dict
