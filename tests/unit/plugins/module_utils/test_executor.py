@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from botocore.exceptions import ClientError
@@ -13,10 +14,13 @@ from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisErro
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import (
     Watch, already_done, apply_steps, complete, in_progress, live_plan, not_yet)
 from ansible_collections.mitosis.rds.plugins.module_utils.graph import discover, graph_of
-from ansible_collections.mitosis.rds.plugins.module_utils.planner import Step
+from ansible_collections.mitosis.rds.plugins.module_utils.planner import CloneOptions, Step
 
-from .rds_state import REGION, Account, instance
-from .test_planner import cascade_account, seed_account, siblings_account
+from .rds_state import ACCOUNT, REGION, Account, instance
+from .test_planner import SERVICE, cascade_account, managed_account, seed_account, siblings_account, snapshot_account
+
+
+ARN = "arn:aws:rds:{0}:{1}:db:".format(REGION, ACCOUNT)
 
 
 def client_error(code, operation):
@@ -55,6 +59,8 @@ class SlowRDS:
         self.fail = fail or {}  # (operation, identifier) -> error code, once
         self.running = []  # [polls left, step dict, status while busy, then]
         self.calls = []
+        self.sent = []  # (action, identifier, params) of every call, as the client received them
+        self.passwords = {}  # identifier -> the MasterUserPassword a ModifyDBInstance set
         self.statuses = []  # every instance's status when each call was made
         self.describes = []
 
@@ -70,10 +76,10 @@ class SlowRDS:
             return Pages(self.account.snapshots, "DBSnapshots")
         self._tick()
         self.describes.append(name)
-        return Pages([copy.deepcopy(i) for i in self.account.instances.values()], "DBInstances")
+        return Pages(self.account.described(), "DBInstances")
 
     def list_tags_for_resource(self, ResourceName):  # pylint: disable=invalid-name
-        return {"TagList": []}
+        return {"TagList": copy.deepcopy(self.account.instances[self._named(ResourceName)].get("_tags") or [])}
 
     def _busy(self, name, status):
         inst = self.account.instances[name]
@@ -83,8 +89,15 @@ class SlowRDS:
 
     def __getattr__(self, operation):
         def act(**params):
-            name = params.pop("DBInstanceIdentifier")
             action = "".join(p.capitalize() for p in operation.split("_")).replace("Db", "DB")
+            self.sent.append((action, params.get("DBInstanceIdentifier") or params.get("TargetDBInstanceIdentifier")
+                              or params.get("ResourceName"), copy.deepcopy(params)))
+            if action in ("AddTagsToResource", "RemoveTagsFromResource"):
+                name = self._named(params.pop("ResourceName"))
+            elif action == "RestoreDBInstanceToPointInTime":
+                name = params.pop("TargetDBInstanceIdentifier")
+            else:
+                name = params.pop("DBInstanceIdentifier")
             self.calls.append((action, name))
             self.statuses.append({n: i["DBInstanceStatus"] for n, i in self.account.instances.items()})
             code = self.fail.pop((action, name), None)
@@ -92,12 +105,29 @@ class SlowRDS:
                 raise client_error(code, action)
             step = {"action": action, "identifier": name, "params": params}
             ticks = self.ticks.get(name, 2)
-            if action in ("CreateDBInstanceReadReplica", "RestoreDBInstanceFromDBSnapshot"):
+            if action in ("CreateDBInstanceReadReplica", "RestoreDBInstanceFromDBSnapshot",
+                          "RestoreDBInstanceToPointInTime"):
                 if name in self.account.instances:
                     raise client_error("DBInstanceAlreadyExists", action)
                 self.account.apply(step)
+                self._born(name, params)
                 self.account.instances[name]["DBInstanceStatus"] = "creating"
                 self.running.append([ticks, step, "creating", lambda: self._available(name)])
+            elif action in ("AddTagsToResource", "RemoveTagsFromResource"):
+                self.account.apply(step)  # tags apply at once, whatever the instance is doing
+            elif "MasterUserPassword" in params:
+                # RDS never shows a password: it only reaches the call, and the instance resets its credentials.
+                self.passwords[name] = params.pop("MasterUserPassword")
+                self._busy(name, "resetting-master-credentials")
+                self.running.append([ticks, step, "resetting-master-credentials",
+                                     lambda: (self.account.apply(step), self._available(name))])
+            elif params.get("ManageMasterUserPassword"):
+                self._busy(name, "modifying")
+                inst = self.account.instances[name]
+                inst["MasterUserSecret"] = {"SecretArn": "arn:aws:secretsmanager:{0}:{1}:secret:rds!{2}".format(
+                    REGION, ACCOUNT, inst["DbiResourceId"]), "SecretStatus": "creating"}
+                self.running.append([ticks, step, "modifying",
+                                     lambda: (self.account.apply(step), self._available(name))])
             elif params.get("NewDBInstanceIdentifier"):
                 new = params["NewDBInstanceIdentifier"]
                 if new in self.account.instances:
@@ -123,6 +153,26 @@ class SlowRDS:
 
     def _available(self, name):
         self.account.instances[name]["DBInstanceStatus"] = "available"
+
+    def _named(self, arn):
+        """The instance an ARN names (the tagging calls take no identifier)."""
+        for name, inst in self.account.instances.items():
+            if inst["DBInstanceArn"] == arn:
+                return name
+        raise client_error("DBInstanceNotFound", "AddTagsToResource")
+
+    def _born(self, name, params):
+        """What RDS gives a new instance on its own: an endpoint, and the master username of its source."""
+        new = self.account.instances[name]
+        source = params.get("SourceDBInstanceIdentifier")
+        if source is None:
+            source = [s["DBInstanceIdentifier"] for s in self.account.snapshots
+                      if s["DBSnapshotIdentifier"] == params["DBSnapshotIdentifier"]][0]
+        origin = self.account.instances.get(source) or {}
+        new["Endpoint"] = {"Address": "{0}.c0ffee.{1}.rds.amazonaws.com".format(name, REGION),
+                           "Port": (new.get("Endpoint") or {}).get("Port", 3306)}
+        if origin.get("MasterUsername"):
+            new["MasterUsername"] = origin["MasterUsername"]
 
 
 def run(rds, phases=("copy", "swap"), plan=None, **options):
@@ -446,6 +496,52 @@ def test_which_states_mean_an_earlier_run_is_still_at_it(the_step, live, expecte
     assert in_progress(the_step, live) is expected
 
 
+SECRET = {"SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-TEMPDB"}
+
+
+@pytest.mark.parametrize("status,secret,expected", [
+    ("available", None, False),
+    ("available", dict(SECRET, SecretStatus="creating"), False),
+    ("modifying", dict(SECRET, SecretStatus="active"), False),
+    ("available", dict(SECRET, SecretStatus="active"), True),
+])
+def test_a_managed_secret_step_completes_once_the_secret_is_active(status, secret, expected):
+    manage = step("manage-secret", ApplyImmediately=True, ManageMasterUserPassword=True)
+    live = {"temp-db": instance("temp-db", DBInstanceStatus=status, MasterUserSecret=secret)}
+    assert complete(manage, live, Watch(), 0, 0, REGION) is expected
+
+
+@pytest.mark.parametrize("tags,expected", [
+    ([], False),
+    ([{"Key": "mitosis:prepared", "Value": "true"}], False),
+    ([{"Key": "mitosis:credentials", "Value": "master_password"}], True),
+])
+def test_a_tag_step_completes_once_the_describe_shows_the_tag(tags, expected):
+    tag = step("tag", "AddTagsToResource", Tags=[{"Key": "mitosis:credentials", "Value": "master_password"}])
+    assert complete(tag, {"temp-db": instance("temp-db", TagList=tags)}, Watch(), 0, 0, REGION) is expected
+
+
+def test_a_password_reset_still_pending_is_not_complete_even_when_available():
+    reset = step("password", ApplyImmediately=True, MasterUserPassword="(hidden)")
+    watch = Watch()
+    pending = {"temp-db": instance("temp-db", PendingModifiedValues={"MasterUserPassword": "****"})}
+    assert complete(reset, pending, watch, 0, 1000, REGION) is False
+    # Once seen pending, the reset has run: the first describe without it ends the step.
+    assert complete(reset, {"temp-db": instance("temp-db")}, watch, 1, 1000, REGION) is True
+
+
+@pytest.mark.parametrize("the_step,live,expected", [
+    (step("password"), {"temp-db": instance("temp-db", DBInstanceStatus="resetting-master-credentials")}, True),
+    (step("password"), {"temp-db": instance("temp-db", PendingModifiedValues={"MasterUserPassword": "****"})}, True),
+    (step("password"), {"temp-db": instance("temp-db")}, False),
+    (step("manage-secret"), {"temp-db": instance("temp-db", MasterUserSecret=dict(SECRET, SecretStatus="creating"))},
+     True),
+    (step("manage-secret"), {"temp-db": instance("temp-db")}, False),
+])
+def test_which_credential_states_mean_an_earlier_run_is_still_at_it(the_step, live, expected):
+    assert in_progress(the_step, live) is expected
+
+
 @pytest.mark.parametrize("start", ["demo", "demo-r1", "demo-r1a"])
 def test_the_graph_of_an_instance_is_walked_by_levels(start):
     account = cascade_account()
@@ -479,3 +575,262 @@ def test_progress_a_line_per_start_and_end_and_one_at_least_every_five_minutes_w
     # 25 minutes of creating: a line every 5 minutes, each naming the step and its status, and no more.
     assert 4 <= len(waiting) <= 5
     assert all("CreateDBInstanceReadReplica temp-mitosis-demo (creating)" in line for line in waiting)
+
+
+# --- copy methods and the clone's credentials ------------------------------------------------
+
+
+PASSWORD = "Secret-Pass-1"
+
+
+def copy_phase(rds, source, target, **kwargs):
+    return apply_steps(rds, source, target, phases=["copy"], poll_interval=0, settle_time=0, sleep=lambda s: None,
+                       **kwargs)
+
+
+def password_calls(rds):
+    """The calls that carried the password, anywhere in their parameters."""
+    return [(action, name, params) for action, name, params in rds.sent if PASSWORD in json.dumps(params)]
+
+
+def asked_for(value):
+    asked = []
+
+    def password():
+        asked.append(1)
+        return value
+    return password, asked
+
+
+def test_the_password_reaches_the_modify_call_only_and_the_clone_is_tagged():
+    rds = SlowRDS(seed_account())
+    password, asked = asked_for(PASSWORD)
+    options = CloneOptions(password=PASSWORD, password_source="master_password")
+    result = copy_phase(rds, "mitosis-prod", "mitosis-demo", options=options, password=password)
+    sent = password_calls(rds)
+    assert [(action, name) for action, name, _params in sent] == [("ModifyDBInstance", "temp-mitosis-demo")]
+    assert sent[0][2] == {"DBInstanceIdentifier": "temp-mitosis-demo", "ApplyImmediately": True,
+                          "MasterUserPassword": PASSWORD}
+    assert rds.passwords == {"temp-mitosis-demo": PASSWORD}
+    assert asked == [1]  # read once, when the step that sets it is called
+    assert PASSWORD not in json.dumps(result, default=str)
+    # The credentials tag comes after the reset has finished, on the clone's ARN.
+    tag = [(name, params) for action, name, params in rds.sent if action == "AddTagsToResource"]
+    assert tag == [(ARN + "temp-mitosis-demo", {
+        "ResourceName": ARN + "temp-mitosis-demo",
+        "Tags": [{"Key": "mitosis:credentials", "Value": "master_password"}]})]
+    at = order(rds).index("AddTagsToResource temp-mitosis-demo")
+    reset = [i for i, (_action, _name, params) in enumerate(rds.sent) if "MasterUserPassword" in params]
+    assert reset[0] < at
+    assert rds.statuses[at]["temp-mitosis-demo"] == "available"
+    assert {"Key": "mitosis:credentials", "Value": "master_password"} in \
+        rds.account.instances["temp-mitosis-demo"]["_tags"]
+    assert {s["id"]: s["status"] for s in result["plan"]}["password:mitosis-demo"] == "done"
+    assert result["phase"] == "copy"
+    assert not [s for s in result["plan"] if s["phase"] == "copy" and s["status"] == "pending"]
+
+
+def password_flow(ticks, settle_time):
+    """The copy phase of a password plan on a Dataflow whose clock only the polls move (one second each)."""
+    rds = SlowRDS(seed_account(), ticks=ticks)
+    clock = [0.0]
+    seen = []  # temp-mitosis-demo's status at each describe
+    real = rds.get_paginator
+
+    def paginator(name):
+        pages = real(name)
+        seen.append(rds.account.instances.get("temp-mitosis-demo", {}).get("DBInstanceStatus"))
+        return pages
+    rds.get_paginator = paginator
+
+    def sleep(seconds):
+        clock[0] += 1
+
+    from ansible_collections.mitosis.rds.plugins.module_utils import executor
+    plan = live_plan(rds, "mitosis-prod", "mitosis-demo", CloneOptions(
+        password=PASSWORD, password_source="master_password"))[0].to_dict()
+    the_plan, graph = executor.marked_plan(rds, "mitosis-prod", "mitosis-demo", plan)
+    todo = [s for s in the_plan.steps if s.phase == "copy"]
+    records = executor.Dataflow(rds, the_plan, todo, dict(graph.instances), poll_interval=1, settle_time=settle_time,
+                                wait_timeout=500, clock=lambda: clock[0], sleep=sleep, wall=lambda: clock[0],
+                                password=lambda: PASSWORD).run()
+    return rds, records, seen
+
+
+def test_a_password_reset_ends_when_rds_is_seen_done_resetting_and_then_the_clone_is_tagged():
+    rds, records, seen = password_flow({"temp-mitosis-demo": 3}, settle_time=300)
+    assert "resetting-master-credentials" in seen
+    reset, tag = records["password:mitosis-demo"], records["tag-credentials:mitosis-demo"]
+    # Seen resetting, then available: done at once, without waiting for the settle time.
+    assert reset["duration"] < 10
+    assert tag["started"] >= reset["finished"]
+    at = order(rds).index("AddTagsToResource temp-mitosis-demo")
+    assert rds.statuses[at]["temp-mitosis-demo"] == "available"
+
+
+def test_a_password_reset_never_seen_running_is_trusted_after_the_settle_time():
+    # RDS finishes the reset before the next describe: nothing shows that it ran, so the step waits.
+    rds, records, seen = password_flow({"temp-mitosis-demo": 0}, settle_time=30)
+    assert "resetting-master-credentials" not in seen
+    reset = records["password:mitosis-demo"]
+    assert 30 <= reset["duration"] < 40
+    assert records["tag-credentials:mitosis-demo"]["started"] >= reset["finished"]
+
+
+def test_a_plan_made_with_a_password_source_gets_the_password_only_when_applied():
+    rds = SlowRDS(seed_account())
+    plan = live_plan(rds, "mitosis-prod", "mitosis-demo", CloneOptions(
+        password=PASSWORD, password_source="master_password_secret mitosis-demo/app"))[0].to_dict()
+    assert PASSWORD not in json.dumps(plan)
+    password, asked = asked_for(PASSWORD)
+    result = copy_phase(rds, "mitosis-prod", "mitosis-demo", plan=plan, password=password)
+    assert [(action, name) for action, name, _params in password_calls(rds)] == [
+        ("ModifyDBInstance", "temp-mitosis-demo")]
+    assert asked == [1]
+    assert PASSWORD not in json.dumps(result, default=str)
+    assert {"Key": "mitosis:credentials", "Value": "master_password_secret mitosis-demo/app"} in \
+        rds.account.instances["temp-mitosis-demo"]["_tags"]
+
+
+def test_a_plan_with_a_password_step_and_no_password_stops_at_that_step():
+    rds = SlowRDS(seed_account())
+    plan = live_plan(rds, "mitosis-prod", "mitosis-demo", CloneOptions(
+        password=PASSWORD, password_source="master_password"))[0].to_dict()
+    with pytest.raises(MitosisError, match="needs the clone's master password") as info:
+        copy_phase(rds, "mitosis-prod", "mitosis-demo", plan=plan)
+    assert info.value.identifier == "temp-mitosis-demo"
+    assert not [params for _action, _name, params in rds.sent if "MasterUserPassword" in params]
+    assert "AddTagsToResource temp-mitosis-demo" not in order(rds)
+
+
+@pytest.mark.parametrize("options,match", [
+    (CloneOptions(copy_method="replica"), "Secrets Manager"),
+    (CloneOptions(password=PASSWORD, password_source="master_password"), "master_password cannot apply"),
+])
+def test_options_that_cannot_work_for_a_managed_graph_stop_before_any_call(options, match):
+    rds = SlowRDS(managed_account())
+    with pytest.raises(MitosisError, match=match) as info:
+        copy_phase(rds, "prod", "demo", options=options, password=lambda: PASSWORD)
+    assert rds.calls == [] and rds.sent == []
+    assert PASSWORD not in str(info.value)
+
+
+def managed_secret_arn(rds, name):
+    return "arn:aws:secretsmanager:{0}:{1}:secret:rds!{2}".format(
+        REGION, ACCOUNT, rds.account.instances[name]["DbiResourceId"])
+
+
+def test_the_managed_secret_is_made_after_the_replicas_exist_and_named_by_node():
+    rds = SlowRDS(managed_account(), ticks={"temp-demo-r": 6})
+    result = copy_phase(rds, "prod", "demo")
+    calls = order(rds)
+    assert calls[0] == "RestoreDBInstanceToPointInTime temp-demo"
+    manage = [i for i, (action, name, params) in enumerate(rds.sent) if params.get("ManageMasterUserPassword")]
+    assert len(manage) == 1
+    assert rds.sent[manage[0]][1:] == ("temp-demo", {
+        "DBInstanceIdentifier": "temp-demo", "ApplyImmediately": True, "ManageMasterUserPassword": True,
+        "MasterUserSecretKmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/demo"})
+    # The clone's replica was created, and had finished creating, before its source's password became managed.
+    assert calls.index("CreateDBInstanceReadReplica temp-demo-r") < manage[0]
+    assert rds.statuses[manage[0]]["temp-demo-r"] == "available"
+    assert "ManageMasterUserPassword" not in json.dumps([p for a, n, p in rds.sent if n == "temp-demo-r"])
+    new_arn = managed_secret_arn(rds, "temp-demo")
+    assert rds.account.instances["temp-demo"]["MasterUserSecret"]["SecretStatus"] == "active"
+    assert result["secrets"] == {"demo": new_arn}
+    assert new_arn != rds.account.instances["demo"]["MasterUserSecret"]["SecretArn"]
+
+
+def test_the_managed_secret_stays_named_by_node_after_the_swap():
+    rds = SlowRDS(managed_account())
+    plan = live_plan(rds, "prod", "demo")[0].to_dict()
+    swapped = apply_steps(rds, "prod", "demo", plan=plan, phases=["copy", "swap"], poll_interval=0, settle_time=0,
+                          sleep=lambda s: None)
+    assert swapped["phase"] == "cleanup"
+    assert swapped["secrets"] == {"demo": managed_secret_arn(rds, "demo")}
+    assert rds.account.instances["demo"]["DbiResourceId"] == "db-TEMPDEMO"
+
+
+@pytest.mark.xfail(strict=True, reason="bug: executor.apply_steps marks the plan again after the run with "
+                   "planner.refresh, which classifies with previous_resource_ids=None: once the cleanup has deleted "
+                   "every old-* instance the finished clone reads as phase 'copy', every step pending, and "
+                   "new_secrets returns {}")
+def test_the_result_of_the_cleanup_still_names_the_clone_secret_and_no_pending_step():
+    rds = SlowRDS(managed_account())
+    plan = live_plan(rds, "prod", "demo")[0].to_dict()
+    kwargs = dict(poll_interval=0, settle_time=0, sleep=lambda s: None)
+    swapped = apply_steps(rds, "prod", "demo", plan=plan, phases=["copy", "swap"], **kwargs)
+    cleaned = apply_steps(rds, "prod", "demo", plan=swapped["plan"], phases=["cleanup"], **kwargs)
+    assert sorted(rds.account.instances) == ["demo", "demo-r", "prod", "prod-r"]
+    assert cleaned["secrets"] == {"demo": managed_secret_arn(rds, "demo")}
+    assert cleaned["phase"] != "copy"
+    assert not [s["id"] for s in cleaned["plan"] if s["status"] == "pending"]
+
+
+def test_a_point_in_time_plan_runs_copy_swap_and_cleanup_to_the_end():
+    account = snapshot_account()
+    source_before = copy.deepcopy(account.instances["prod"])
+    rds = SlowRDS(account)
+    swapped = run(rds, target="demo")
+    assert swapped["mode"] == "point_in_time" and swapped["phase"] == "cleanup"
+    assert order(rds)[0] == "RestoreDBInstanceToPointInTime temp-demo"
+    restore = [params for action, name, params in rds.sent if action == "RestoreDBInstanceToPointInTime"]
+    assert restore == [{"TargetDBInstanceIdentifier": "temp-demo", "SourceDBInstanceIdentifier": "prod",
+                        "UseLatestRestorableTime": True, "DBInstanceClass": "db.t3.micro",
+                        "DBSubnetGroupName": "demo-net"}]
+    assert "PromoteReadReplica" not in [action for action, _name in rds.calls]
+    run(rds, phases=["cleanup"], plan=swapped["plan"])
+    assert sorted(account.instances) == ["demo", "demo-r", "prod"]
+    assert account.instances["demo"]["DbiResourceId"] == "db-TEMPDEMO"
+    assert account.instances["demo"]["DBSubnetGroup"]["DBSubnetGroupName"] == "demo-net"
+    assert account.instances["demo"]["BackupRetentionPeriod"] == 7
+    assert account.instances["demo-r"]["ReadReplicaSourceDBInstanceIdentifier"] == "demo"
+    assert account.instances["demo-r"]["DbiResourceId"] == "db-TEMPDEMOR"
+    assert account.instances["prod"]["DBInstanceStatus"] == "available"
+    assert {k: v for k, v in account.instances["prod"].items() if k != "ReadReplicaDBInstanceIdentifiers"} == \
+        {k: v for k, v in source_before.items() if k != "ReadReplicaDBInstanceIdentifiers"}
+    again = live_plan(rds, "prod", "demo", previous_resource_ids=[source_before["DbiResourceId"], "db-DEMO",
+                                                                  "db-DEMOR"])[0]
+    assert again.phase == "complete"
+
+
+def test_a_password_and_prepare_clone_runs_to_the_end_and_keeps_only_the_target_tags():
+    account = seed_account()
+    rds = SlowRDS(account)
+    options = CloneOptions(password=PASSWORD, password_source="master_password", prepare=True)
+    plan = live_plan(rds, "mitosis-prod", "mitosis-demo", options)[0].to_dict()
+    for phases in (["copy"], ["prepare", "swap"], ["cleanup"]):
+        result = apply_steps(rds, "mitosis-prod", "mitosis-demo", plan=plan, phases=phases, password=lambda: PASSWORD,
+                             poll_interval=0, settle_time=0, sleep=lambda s: None)
+        plan = result["plan"]
+        assert PASSWORD not in json.dumps(result, default=str)
+    assert [action for action, _name in rds.calls].count("AddTagsToResource") == 2
+    # The run's own tags served the resume; the clone ends with the target's tags only.
+    assert account.instances["mitosis-demo"]["_tags"] == [SERVICE]
+    assert account.instances["mitosis-demo"]["DbiResourceId"] == "db-TEMPMITOSISDEMO"
+    assert sorted(account.instances) == ["mitosis-demo", "mitosis-demo-replica", "mitosis-prod",
+                                         "mitosis-prod-replica"]
+    assert [name for action, name, _params in password_calls(rds)] == ["temp-mitosis-demo"]
+
+
+def test_clone_facts_list_the_temp_instances_before_the_swap():
+    account = seed_account()
+    for name in account.instances:
+        account.instances[name]["MasterUsername"] = "admin"
+    rds = SlowRDS(account)
+    result = copy_phase(rds, "mitosis-prod", "mitosis-demo")
+    clone = result["clone"]
+    assert clone["identifier"] == "temp-mitosis-demo" and clone["node"] == "mitosis-demo"
+    assert [(i["identifier"], i["node"], i["address"], i["port"], i["engine"], i["master_username"], i["status"])
+            for i in clone["instances"]] == [
+        ("temp-mitosis-demo", "mitosis-demo", "temp-mitosis-demo.c0ffee.us-east-1.rds.amazonaws.com", 5430, "mysql",
+         "admin", "available"),
+        ("temp-mitosis-demo-replica", "mitosis-demo-replica",
+         "temp-mitosis-demo-replica.c0ffee.us-east-1.rds.amazonaws.com", 5431, "mysql", "admin", "available")]
+    assert clone["address"] == clone["instances"][0]["address"]
+    assert clone["resource_id"] == account.instances["temp-mitosis-demo"]["DbiResourceId"]
+
+
+def test_clone_facts_are_empty_before_the_clone_exists():
+    rds = SlowRDS(seed_account())
+    result = apply_steps(rds, "mitosis-prod", "mitosis-demo", phases=["copy"], check_mode=True)
+    assert result["clone"] == {} and result["secrets"] == {}
