@@ -34,9 +34,14 @@ class Seeder:
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
         )
         self.endpoint_url = endpoint_url
-        config = Config(proxies={})
-        self.rds = session.client("rds", endpoint_url=endpoint_url, config=config)
-        self.ec2 = session.client("ec2", endpoint_url=endpoint_url, config=config)
+        self.session = session
+        self.rds = self.client("rds")
+        self.ec2 = self.client("ec2")
+
+    def client(self, service: str) -> Any:
+        return self.session.client(
+            service, endpoint_url=self.endpoint_url, config=Config(proxies={})
+        )
 
     def control(self, route: str, payload: dict[str, Any]) -> Any:
         request = urllib.request.Request(
@@ -118,6 +123,17 @@ class Seeder:
             )
             self.settle()
         return identifier
+
+    def manage_password(self, identifier: str, kms_key_id: str | None = None) -> None:
+        """Hand the master password to Secrets Manager (RDS then refuses new replicas of it)."""
+        options = {"MasterUserSecretKmsKeyId": kms_key_id} if kms_key_id else {}
+        self.rds.modify_db_instance(
+            DBInstanceIdentifier=identifier,
+            ManageMasterUserPassword=True,
+            ApplyImmediately=True,
+            **options,
+        )
+        self.settle()
 
     def snapshot(self, identifier: str, snapshot_id: str) -> str:
         self.rds.create_db_snapshot(
@@ -316,6 +332,24 @@ def seed_lone_target(session: boto3.Session | None, endpoint_url: str) -> dict[s
     return _scenario(session, endpoint_url, "mysql", [], prod_replica=False)
 
 
+def seed_managed(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
+    """The example, with both primaries' master passwords in Secrets Manager (demo's under a
+    customer KMS key), and an application secret `mitosis-demo/app`."""
+    summary = seed_example(session, endpoint_url)
+    seeder = Seeder(session, endpoint_url)
+    # Only now: RDS makes no replica of an instance whose password Secrets Manager manages.
+    seeder.manage_password("mitosis-prod")
+    key = seeder.client("kms").create_key(Description="mitosis-demo master secret")
+    key_arn = key["KeyMetadata"]["Arn"]
+    seeder.manage_password("mitosis-demo", kms_key_id=key_arn)
+    app = seeder.client("secretsmanager").create_secret(
+        Name="mitosis-demo/app",
+        SecretString=json.dumps({"username": "app", "password": "demo-app-Secret-1"}),
+        Tags=_tags(Service="Mitosis", Environment="demo"),
+    )
+    return {**summary, "secrets": {"app": app["ARN"], "demo_kms_key": key_arn}}
+
+
 def seed_many(
     session: boto3.Session | None,
     endpoint_url: str,
@@ -338,6 +372,7 @@ SCENARIOS = {
     "cascade": seed_cascade,
     "postgres-siblings": seed_postgres_siblings,
     "lone-target": seed_lone_target,
+    "managed": seed_managed,
 }
 
 

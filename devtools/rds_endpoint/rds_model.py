@@ -5,7 +5,10 @@ keep moto's signatures, so moto's request parsing and response serialisation wor
 """
 
 import copy
+import hmac
+import json
 import random
+import secrets
 import string
 from typing import Any
 
@@ -17,7 +20,7 @@ from moto.rds.exceptions import (
     OptionGroupNotFoundFaultError,
     RDSClientError,
 )
-from moto.rds.models import DBInstance, RDSBackend, rds_backends
+from moto.rds.models import DBInstance, MasterUserSecret, RDSBackend, rds_backends
 from moto.rds.utils import valid_preferred_maintenance_window
 
 from .timeline import Simulation
@@ -64,9 +67,53 @@ _PENDING_NAMES = {
     "storage_throughput": "StorageThroughput",
     "enable_iam_database_authentication": "IAMDatabaseAuthenticationEnabled",
 }
+# Parameters that turn on a managed master secret; RDS restores never take them (Oracle's aside).
+_SECRET_OPTIONS = {"manage_master_user_password", "master_user_secret_kms_key_id"}
+# RestoreDBInstanceToPointInTime parameters about the restore rather than the new instance.
+_RESTORE_OPTIONS = _SECRET_OPTIONS | {
+    "source_db_instance_identifier",
+    "target_db_instance_identifier",
+    "restore_time",
+    "use_latest_restorable_time",
+    "source_dbi_resource_id",
+    "source_db_instance_automated_backups_arn",
+    "tag_specifications",
+}
+# What a point-in-time restore keeps of its source unless the call says otherwise. The rest are
+# AWS's defaults: single-AZ, the default parameter group, subnet group and security group, no deletion
+# protection, no tags, no managed secret, no replication links, a new identity.
+_RESTORE_KEPT = (
+    "engine",
+    "engine_version",
+    "db_instance_class",
+    "allocated_storage",
+    "max_allocated_storage",
+    "storage_type",
+    "iops",
+    "storage_throughput",
+    "port",
+    "master_username",
+    "db_name",
+    "license_model",
+    "character_set_name",
+    "storage_encrypted",
+    "kms_key_id",
+    "auto_minor_version_upgrade",
+    "publicly_accessible",
+    "backup_retention_period",
+    "preferred_backup_window",
+    "preferred_maintenance_window",
+    "ca_certificate_identifier",
+)
+# The characters of the passwords RDS generates: printable ASCII except "/", '"', "@" and space.
+_PASSWORD_CHARS = string.ascii_letters + string.digits + "!#$%&()*+,-.:;<=>?[]^_{|}~"
 _NO_BACKUPS = (
     "Automated backups are not enabled for this database instance. To enable automated backups, "
     "use ModifyDBInstance to set the backup retention period to a non-zero value."
+)
+# AWS's wording (RestoreDBInstanceToPointInTime, PointInTimeRestoreNotEnabledFault).
+_NO_POINT_IN_TIME = (
+    "SourceDBInstanceIdentifier refers to a DB instance with BackupRetentionPeriod equal to 0."
 )
 
 
@@ -77,6 +124,7 @@ def install(sim: Simulation) -> None:
         ("create_db_instance", _create_db_instance),
         ("create_db_instance_read_replica", _create_db_instance_read_replica),
         ("restore_db_instance_from_db_snapshot", _restore_db_instance_from_db_snapshot),
+        ("restore_db_instance_to_point_in_time", _restore_db_instance_to_point_in_time),
         ("promote_read_replica", _promote_read_replica),
         ("modify_db_instance", _modify_db_instance),
         ("reboot_db_instance", _reboot_db_instance),
@@ -86,6 +134,9 @@ def install(sim: Simulation) -> None:
         setattr(RDSBackend, name, patched)
     DBInstance.pending_modified_values = property(_pending_modified_values)
     DBInstance.status_infos = property(_status_infos)
+    _moto["secret_status"] = MasterUserSecret.secret_status
+    MasterUserSecret.secret_status = property(_secret_status)
+    MasterUserSecret._generate_secret_string = _secret_string
 
 
 def set_status(identifier: str, status: str, region: str, account_id: str) -> bool:
@@ -116,11 +167,31 @@ def bulk_create(
     return names
 
 
+def check_password(identifier: str, password: str, region: str, account_id: str) -> bool | None:
+    """Whether `password` is the instance's master password now; None for an unknown instance."""
+    db = rds_backends[account_id][region].databases.get(identifier)
+    if db is None:
+        return None
+    current = _current_password(db) or ""
+    return hmac.compare_digest(password.encode(), current.encode())
+
+
 # --- patched RDSBackend methods --------------------------------------------------------------
 
 
 def _create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
     _ensure_free(self, db_kwargs["db_instance_identifier"])
+    db_kwargs = dict(db_kwargs)
+    if db_kwargs.pop("mitosis_restore", False):
+        # moto's restore copies the source's attributes, its secret included: RDS recreates none.
+        for key in (*_SECRET_OPTIONS, "master_user_secret"):
+            db_kwargs.pop(key, None)
+    elif db_kwargs.get("manage_master_user_password") and db_kwargs.get("master_user_password"):
+        raise RDSClientError(
+            "InvalidParameterCombination",
+            "Can't manage the master user password with Secrets Manager if MasterUserPassword is "
+            "specified.",
+        )
     # AWS's default option groups always exist; moto only knows the ones created through it.
     option_group = db_kwargs.get("option_group_name") or ""
     if option_group.startswith("default:"):
@@ -130,7 +201,9 @@ def _create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstan
         db.option_group_name = option_group
     db.dbi_resource_id = _new_resource_id()
     if db.db_cluster_identifier is None:
-        _sim.start("create", db)
+        if _manages_password(db):
+            _hold_secret(db)
+        _sim.start("create", db, on_done=lambda: _activate_secret(db))
     return db
 
 
@@ -139,6 +212,12 @@ def _create_db_instance_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]
     self._validate_db_identifier(identifier)
     _ensure_free(self, identifier)
     source = self.find_db_from_id(db_kwargs["source_db_instance_identifier"])
+    if _manages_password(source) and not source.engine.startswith("sqlserver"):
+        raise RDSClientError(
+            "InvalidParameterValue",
+            f"Creating read replicas for source instance with engine {source.engine} where "
+            "ManageMasterUserPassword is enabled is not supported.",
+        )
     _require_available(source)
     if not source.backup_retention_period:
         raise RDSClientError("InvalidDBInstanceState", _NO_BACKUPS)
@@ -149,6 +228,9 @@ def _create_db_instance_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]
             setattr(replica, name, copy.copy(value))
     replica.created = replica.instance_create_time = utcnow()
     replica.dbi_resource_id = _new_resource_id()
+    # The source's managed secret (SQL Server) stays the source's: moto shared it.
+    replica.__dict__.pop("master_user_secret", None)
+    replica.manage_master_user_password = False
     replica.mitosis_deferred = {}
     # AWS defaults, not the source's values, unless the call asks.
     replica.deletion_protection = replica.multi_az = replica.copy_tags_to_snapshot = False
@@ -167,11 +249,51 @@ def _create_db_instance_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]
 def _restore_db_instance_from_db_snapshot(
     self: RDSBackend, from_snapshot_id: str, overrides: dict[str, Any]
 ) -> DBInstance:
-    db = _moto["restore_db_instance_from_db_snapshot"](self, from_snapshot_id, overrides)
+    overrides = {k: v for k, v in overrides.items() if k not in _SECRET_OPTIONS}
+    db = _moto["restore_db_instance_from_db_snapshot"](
+        self, from_snapshot_id, {**overrides, "mitosis_restore": True}
+    )
     # moto copies these from the snapshot's instance; a restored instance starts on its own.
     db.source_db_instance_identifier = None
     db.deletion_protection = bool(overrides.get("deletion_protection"))
     _sim.start("restore", db)
+    return db
+
+
+def _restore_db_instance_to_point_in_time(
+    self: RDSBackend,
+    source_db_identifier: str,
+    target_db_identifier: str,
+    overrides: dict[str, Any],
+) -> DBInstance:
+    # moto deep-copied every attribute of the source (its replication links and managed secret
+    # included) into the new instance; build it from what RDS keeps instead.
+    if overrides.get("restore_time") and overrides.get("use_latest_restorable_time"):
+        raise RDSClientError(
+            "InvalidParameterCombination",
+            "RestoreTime can't be specified together with UseLatestRestorableTime.",
+        )
+    source = self.describe_db_instances(source_db_identifier)[0]
+    target = (target_db_identifier or "").lower()
+    self._validate_db_identifier(target)
+    _ensure_free(self, target)
+    if not source.backup_retention_period:
+        raise RDSClientError("PointInTimeRestoreNotEnabled", _NO_POINT_IN_TIME)
+    if (overrides.get("allocated_storage") or source.allocated_storage) < source.allocated_storage:
+        raise RDSClientError(
+            "InvalidParameterValue",
+            "The allocated storage size can't be less than the source instance size.",
+        )
+    kwargs = {name: getattr(source, name, None) for name in _RESTORE_KEPT}
+    kwargs["master_user_password"] = _current_password(source)
+    kwargs["enable_cloudwatch_logs_exports"] = list(source.enabled_cloudwatch_logs_exports)
+    if getattr(source, "option_group_supplied", False):
+        kwargs["option_group_name"] = source.option_group_name
+    kwargs.update((k, v) for k, v in overrides.items() if k not in _RESTORE_OPTIONS)
+    kwargs = {k: copy.deepcopy(v) for k, v in kwargs.items() if v is not None}
+    kwargs["db_instance_identifier"] = target
+    db = _create_db_instance(self, kwargs)
+    _sim.start("restore-point-in-time", db)
     return db
 
 
@@ -205,14 +327,20 @@ def _modify_db_instance(
         _ensure_free(self, new_id)
         changes["db_instance_identifier"] = new_id
     _validate_changes(self, db, changes, bool(db_kwargs.get("apply_immediately")))
+    manage = changes.pop("manage_master_user_password", None)
+    kms_key_id = changes.pop("master_user_secret_kms_key_id", None)
+    _validate_credentials(db, changes, manage)
+    # Turning management on again (or off again) changes nothing.
+    if manage is not None and manage == _manages_password(db):
+        manage = None
     deferred = db.__dict__.setdefault("mitosis_deferred", {})
     if db_kwargs.get("apply_immediately"):
         changes = {**deferred, **changes}
         deferred.clear()
     else:
         deferred.update({k: changes.pop(k) for k in _WINDOWED & changes.keys()})
-    if changes:
-        _start_modify(self, db, changes)
+    if changes or manage is not None:
+        _start_modify(self, db, changes, manage, kms_key_id)
     return db
 
 
@@ -281,12 +409,26 @@ def _delete_db_instance(
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _start_modify(backend: RDSBackend, db: DBInstance, changes: dict[str, Any]) -> None:
+def _start_modify(
+    backend: RDSBackend,
+    db: DBInstance,
+    changes: dict[str, Any],
+    manage: bool | None = None,
+    kms_key_id: str | None = None,
+) -> None:
+    """Start the modify; `manage` True/False turns the managed master secret on/off with it."""
     new_id = changes.pop("db_instance_identifier", None)
     pending = _shown(changes)
+    if manage:
+        # The secret shows at once, `creating` until the modify completes.
+        _manage_secret(db, kms_key_id)
 
     def apply() -> None:
+        if manage is False:
+            _drop_secret(db)
         db.update(**changes)
+        if manage:
+            _activate_secret(db)
 
     if new_id:
         pending["DBInstanceIdentifier"] = new_id
@@ -300,6 +442,8 @@ def _start_modify(backend: RDSBackend, db: DBInstance, changes: dict[str, Any]) 
         op.on_phase[1] = rename
     elif changes.get("backup_retention_period") and not db.backup_retention_period:
         _sim.start("enable-backups", db, pending=pending, on_done=apply)
+    elif changes.keys() == {"master_user_password"} and manage is None:
+        _sim.start("reset-credentials", db, pending=pending, on_done=apply)
     else:
         _sim.start("modify", db, pending=pending, on_done=apply)
 
@@ -359,6 +503,41 @@ def _validate_changes(
         )
 
 
+def _validate_credentials(db: DBInstance, changes: dict[str, Any], manage: bool | None) -> None:
+    """The master password rules of ModifyDBInstance (`manage`: its ManageMasterUserPassword)."""
+    password = changes.get("master_user_password")
+    if manage and password:
+        raise RDSClientError(
+            "InvalidParameterCombination",
+            "Can't manage the master user password with Secrets Manager if MasterUserPassword is "
+            "specified.",
+        )
+    if manage is False and not password:
+        raise RDSClientError(
+            "InvalidParameterCombination",
+            "MasterUserPassword must be provided when ManageMasterUserPassword is set to false.",
+        )
+    if password and manage is None and _manages_password(db):
+        raise RDSClientError(
+            "InvalidParameterCombination",
+            f"The master user password of DB instance {db.db_instance_identifier} is managed by "
+            "Secrets Manager: MasterUserPassword can't be specified unless "
+            "ManageMasterUserPassword is set to false.",
+        )
+    if password and db.is_replica and db.engine == "postgres":
+        raise RDSClientError(
+            "InvalidParameterCombination",
+            "Cannot change master user password on an RDS postgres Read Replica because it uses "
+            "physical replication and therefore cannot differ from its parent.",
+        )
+    if changes.get("rotate_master_user_password") and not (manage or _manages_password(db)):
+        raise RDSClientError(
+            "InvalidParameterCombination",
+            "RotateMasterUserPassword is valid only if the master user password is managed by "
+            "Secrets Manager.",
+        )
+
+
 def _require_available(db: DBInstance) -> None:
     # The brief `available` in the middle of a rename does not count: the reboot is still to come.
     if db.status != "available" or _sim.current(db):
@@ -381,6 +560,46 @@ def _shown(changes: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def _manages_password(db: DBInstance) -> bool:
+    return getattr(db, "master_user_secret", None) is not None
+
+
+def _manage_secret(db: DBInstance, kms_key_id: str | None) -> None:
+    """Give `db` a managed master secret of its own (`creating` until `_activate_secret`)."""
+    db.master_user_secret = MasterUserSecret(db, kms_key_id)
+    db.manage_master_user_password = True
+    _hold_secret(db)
+
+
+def _hold_secret(db: DBInstance) -> None:
+    # RDS sets the master password to the one it generated into the secret.
+    db.master_user_secret.mitosis_creating = True
+    db.master_user_password = _current_password(db)
+
+
+def _activate_secret(db: DBInstance) -> None:
+    secret = getattr(db, "master_user_secret", None)
+    if secret is not None:
+        secret.mitosis_creating = False
+        secret._status = "active"
+
+
+def _drop_secret(db: DBInstance) -> None:
+    db.master_user_secret.delete_secret()
+    del db.master_user_secret
+    db.manage_master_user_password = False
+
+
+def _current_password(db: DBInstance) -> str | None:
+    """The master password: the managed secret's current value, else the one last set."""
+    secret = getattr(db, "master_user_secret", None)
+    if secret is None:
+        # moto's getter refuses to answer (as the API never shows it); the setter stores it here.
+        return db.__dict__.get("_master_user_password")
+    value = secret.secretsmanager.get_secret_value(secret.secret_arn, None, None)
+    return json.loads(value["SecretString"])["password"]
+
+
 def _new_resource_id() -> str:
     return "db-" + "".join(random.choices(string.ascii_uppercase + string.digits, k=26))
 
@@ -397,3 +616,17 @@ def _status_infos(db: DBInstance) -> list[dict[str, Any]] | None:
     if not db.is_replica:
         return None
     return [{"StatusType": "read replication", "Normal": True, "Status": "replicating"}]
+
+
+def _secret_status(secret: MasterUserSecret) -> str:
+    # moto turned `creating` into `active` on the first read; here it lasts until the instance's
+    # operation completes.
+    if getattr(secret, "mitosis_creating", False):
+        return "creating"
+    return _moto["secret_status"].fget(secret)
+
+
+def _secret_string(secret: MasterUserSecret) -> str:
+    # RDS stores the master username and a password it generates (moto: "admin" and a fixed one).
+    password = "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(32))
+    return json.dumps({"username": secret.resource.master_username, "password": password})

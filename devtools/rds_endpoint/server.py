@@ -87,6 +87,7 @@ class Endpoint:
             ("DELETE", "durations"): self._clear_durations,
             ("POST", "reset"): self._reset,
             ("POST", "bulk-instances"): self._bulk_instances,
+            ("POST", "check-password"): self._check_password,
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -186,6 +187,20 @@ class Endpoint:
         if not found:
             return _json(404, {"error": f"DBInstance {body['identifier']} not found"})
         return _json(200, {"identifier": body["identifier"], "status": body["status"]})
+
+    def _check_password(self, body: Any, query: dict[str, str]) -> Response:
+        # Answers only whether it matches: the password itself never leaves the endpoint.
+        if not isinstance(body["password"], str):
+            raise TypeError("password must be a string")
+        matches = rds_model.check_password(
+            body["identifier"].lower(),
+            body["password"],
+            body.get("region", "us-east-1"),
+            body.get("account_id", DEFAULT_ACCOUNT_ID),
+        )
+        if matches is None:
+            return _json(404, {"error": f"DBInstance {body['identifier']} not found"})
+        return _json(200, {"identifier": body["identifier"], "matches": matches})
 
     def _set_speed(self, body: Any, query: dict[str, str]) -> Response:
         factor = float(body["factor"])

@@ -113,6 +113,11 @@ class EndpointHandle:
     def set_instance_status(self, identifier: str, status: str) -> None:
         self.control("POST", "instance-status", {"identifier": identifier, "status": status})
 
+    def check_password(self, identifier: str, password: str) -> bool:
+        """Whether `password` is the instance's master password now (never shown otherwise)."""
+        payload = {"identifier": identifier, "password": password}
+        return self.control("POST", "check-password", payload)["matches"]
+
     def set_speed(self, factor: float) -> None:
         self.control("POST", "speed", {"factor": factor})
 

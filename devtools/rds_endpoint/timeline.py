@@ -18,9 +18,12 @@ OPERATIONS: dict[str, tuple[float, list[tuple[str, float]]]] = {
     "create": (10, [("creating", 1.0)]),
     "create-replica": (15, [("creating", 1.0)]),
     "restore": (20, [("creating", 1.0)]),
+    "restore-point-in-time": (20, [("creating", 1.0)]),
     "promote": (5, [("modifying", 1.0)]),
     "enable-backups": (5, [("modifying", 0.4), ("backing-up", 0.6)]),
     "modify": (2, [("modifying", 1.0)]),
+    # A ModifyDBInstance that only sets MasterUserPassword: no outage, its own status.
+    "reset-credentials": (2, [("resetting-master-credentials", 1.0)]),
     # AWS shows `renaming` under the old name, then the new name `available`, then a reboot.
     "rename": (10, [("renaming", 0.6), ("available", 0.1), ("rebooting", 0.3)]),
     "reboot": (2, [("rebooting", 1.0)]),

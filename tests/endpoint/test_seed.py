@@ -115,6 +115,28 @@ def test_lone_target(seeded):
     assert _graph(dbs) == {"mitosis-prod": (None, []), "mitosis-demo": (None, [])}
 
 
+def test_managed(seeded, endpoint_api):
+    summary, dbs = seeded(seed.seed_managed)
+    assert _graph(dbs) == {
+        "mitosis-prod": (None, ["mitosis-prod-replica"]),
+        "mitosis-prod-replica": ("mitosis-prod", []),
+        "mitosis-demo": (None, ["mitosis-demo-replica"]),
+        "mitosis-demo-replica": ("mitosis-demo", []),
+    }
+    prod, demo = dbs["mitosis-prod"]["MasterUserSecret"], dbs["mitosis-demo"]["MasterUserSecret"]
+    assert {prod["SecretStatus"], demo["SecretStatus"]} == {"active"}
+    assert demo["KmsKeyId"] == summary["secrets"]["demo_kms_key"] != prod["KmsKeyId"]
+    assert "MasterUserSecret" not in dbs["mitosis-prod-replica"]
+    assert "MasterUserSecret" not in dbs["mitosis-demo-replica"]
+    sm = endpoint_api.client("secretsmanager")
+    for secret in (prod, demo):
+        value = json.loads(sm.get_secret_value(SecretId=secret["SecretArn"])["SecretString"])
+        assert value["username"] == "mitosis"
+    app = sm.get_secret_value(SecretId="mitosis-demo/app")
+    assert app["ARN"] == summary["secrets"]["app"]
+    assert json.loads(app["SecretString"]) == {"username": "app", "password": "demo-app-Secret-1"}
+
+
 def test_many(endpoint_api):
     result = seed.seed_many(None, endpoint_api.url, 500, prefix="bulk")
     assert result["created"] == 500
