@@ -48,7 +48,9 @@ def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions
     def snapshots_of(name: str, snapshot_identifier: Optional[str]) -> List[Dict[str, Any]]:
         if snapshot_identifier:
             try:
-                return paginate(rds, "DescribeDBSnapshots", "DBSnapshots", DBSnapshotIdentifier=snapshot_identifier)
+                # A snapshot shared from another account is named by its ARN and listed only with IncludeShared.
+                return paginate(rds, "DescribeDBSnapshots", "DBSnapshots", DBSnapshotIdentifier=snapshot_identifier,
+                                IncludeShared=snapshot_identifier.startswith("arn:"))
             except MitosisError as error:
                 if error.code == "DBSnapshotNotFound":
                     return []
@@ -68,10 +70,10 @@ def marked_plan(rds: Any, source: str, target: str, steps: List[Dict[str, Any]])
     return remarked(rds, Plan.from_dicts(source, target, steps))
 
 
-def remarked(rds: Any, plan: Plan):
+def remarked(rds: Any, plan: Plan, previous_resource_ids: Optional[List[str]] = None):
     """`plan` marked again from one describe of the names it holds; with that live graph."""
     graph = Graph(describe_instances(rds, plan_names(plan.source, plan.node_names())), rds.meta.region_name)
-    return refresh(plan, graph), graph
+    return refresh(plan, graph, previous_resource_ids), graph
 
 
 def _summary(inst: Optional[Dict[str, Any]]) -> Dict[str, Any]:
@@ -533,8 +535,10 @@ def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str
         flow = Dataflow(rds, the_plan, todo, dict(graph.instances), serial=serial, wait_timeout=wait_timeout,
                         poll_interval=poll_interval, settle_time=settle_time, time_scale=time_scale,
                         progress=progress, sleep=sleep, alive=alive, password=password)
+        retiring = the_plan.retiring_resource_ids()
         results.update(flow.run())
-        the_plan, graph = remarked(rds, the_plan)
+        # Once the last old-* instance is gone, only the retired instances' ids tell a finished clone from a new one.
+        the_plan, graph = remarked(rds, the_plan, retiring)
     changed = any(r["status"] in ("changed", "would run") for r in results.values())
     return {"changed": changed, "steps": [results[s.key] for s in chosen], "plan": the_plan.to_dict(),
             "phase": the_plan.phase, "nodes": the_plan.node_names(), "mode": the_plan.mode, "diff": diff,

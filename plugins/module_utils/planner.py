@@ -607,8 +607,11 @@ def mark(plan_phase: str, nodes: List[Node], steps: List[Step], graph: Graph) ->
                 if has_tag(temp, CREDENTIALS_TAG):
                     step.done("the password was set (tag {0})".format(CREDENTIALS_TAG))
             elif step.kind == K_MANAGE:
-                if managed_secret(temp) is not None:
+                status = (managed_secret(temp) or {}).get("SecretStatus")
+                if status == "active":
                     step.done("{0} has a managed master secret".format(step.identifier))
+                elif status:
+                    step.pending("its managed master secret is {0}".format(status))
             elif step.kind in (K_CREATE, K_RESTORE):
                 if temp is not None:
                     step.done("{0} exists ({1})".format(step.identifier, _status(temp)))
@@ -684,16 +687,17 @@ def plan_names(source: str, nodes: List[str]) -> List[str]:
     return [source] + [name for node in nodes for name in (node, temp_name(node), old_name(node))]
 
 
-def refresh(plan: "Plan", graph: Graph) -> "Plan":
+def refresh(plan: "Plan", graph: Graph, previous_resource_ids: Optional[List[str]] = None) -> "Plan":
     """The same plan's steps marked again from `graph` (a describe of `plan_names`): no discovery, no tags.
 
-    A target graph that gained or lost members since the plan was made is an error: plan again."""
+    A target graph that gained or lost members since the plan was made is an error: plan again. With the
+    instances the clone retires (`previous_resource_ids`), a finished clone reads as complete."""
     nodes = discover_nodes(graph, plan.target)
     if [n.name for n in nodes] != plan.node_names():
         _fail("The graph of {0} changed since the plan was made: it now has {1} (the plan has {2}).".format(
             plan.target, ", ".join(n.name for n in nodes), ", ".join(plan.node_names())), plan.target,
             "Run the same command again: it plans from the live state.")
-    phase = classify(graph, plan.source, nodes, None)
+    phase = classify(graph, plan.source, nodes, previous_resource_ids)
     validate_retirable(nodes, phase)
     for step in plan.steps:
         step.pending()

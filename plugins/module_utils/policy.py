@@ -89,8 +89,10 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
     if CREATE in db:
         statements.append((CREATE, groups + db[CREATE]))
     if RESTORE in db:
-        snapshot = arn("snapshot", plan.snapshot["DBSnapshotIdentifier"])
-        statements.append(("DescribeDBSnapshots", [arn("db", plan.source), arn("snapshot", "*")]))
+        named = plan.snapshot["DBSnapshotIdentifier"]
+        # A snapshot shared from another account is named by its ARN.
+        snapshot = named if named.startswith("arn:") else arn("snapshot", named)
+        statements.append(("DescribeDBSnapshots", _unique([arn("db", plan.source), arn("snapshot", "*"), snapshot])))
         statements.append((RESTORE, groups + [snapshot] + db[RESTORE]))
     if RESTORE_PIT in db:
         statements.append((RESTORE_PIT, groups + db[RESTORE_PIT]))

@@ -750,10 +750,6 @@ def test_the_managed_secret_stays_named_by_node_after_the_swap():
     assert rds.account.instances["demo"]["DbiResourceId"] == "db-TEMPDEMO"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: executor.apply_steps marks the plan again after the run with "
-                   "planner.refresh, which classifies with previous_resource_ids=None: once the cleanup has deleted "
-                   "every old-* instance the finished clone reads as phase 'copy', every step pending, and "
-                   "new_secrets returns {}")
 def test_the_result_of_the_cleanup_still_names_the_clone_secret_and_no_pending_step():
     rds = SlowRDS(managed_account())
     plan = live_plan(rds, "prod", "demo")[0].to_dict()

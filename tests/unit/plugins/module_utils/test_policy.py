@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import iam_policy
 
@@ -160,8 +159,6 @@ def test_a_plain_replica_plan_allows_no_secret_key_or_point_in_time_restore():
     assert all(a.startswith("rds:") for a in actions(policy))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: policy.iam_policy wraps a snapshot_identifier given as an ARN (documented "
-                   "for shared snapshots) in another ARN: arn:aws:rds:...:123456789012:snapshot:arn:aws:rds:...")
 def test_a_shared_snapshot_named_by_its_arn_is_allowed_as_given():
     shared = "arn:aws:rds:us-east-1:999999999999:snapshot:shared-prod"
     account = snapshot_account()
