@@ -85,14 +85,20 @@ def step_minutes(step: Any) -> float:
     kind, params = _kind(step), _params(step)
     if kind == "create":
         return minutes("create-replica")
+    if kind == "restore" and "SourceDBInstanceIdentifier" in params:
+        return minutes("restore-point-in-time")
     if kind in ("restore", "promote", "delete"):
         return minutes(kind)
+    if kind == "password":
+        return minutes("reset-credentials")
+    if kind == "manage-secret":
+        return minutes("modify")
     if kind == "modify":
         # A new replica has backups off: turning them on is the longer modify.
         return minutes("enable-backups") if (params.get("BackupRetentionPeriod") or 0) > 0 else minutes("modify")
     if kind in ("swap-out", "swap-in"):
         return minutes("rename")
-    if kind == "restart":
+    if kind in ("restart", "prepare", "tag", "untag"):
         return 0.0
     raise ValueError("unknown step kind {0!r}".format(kind))
 

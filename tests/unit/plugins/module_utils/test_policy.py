@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import iam_policy
 
 from .test_planner import managed_account, plan_of, seed_account, snapshot_account
