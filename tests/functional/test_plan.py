@@ -72,6 +72,10 @@ def test_cascade_and_snapshot_plans(endpoint, playbook, tmp_path):
     endpoint.reset()
     seed_cross_vpc(endpoint.session(), endpoint.url)
     result = plan(playbook, tmp_path, source="mitosis-prod", target="mitosis-demo")
+    assert result["mode"] == "point_in_time"
+    assert result["mode_reason"].startswith("source and target are in different VPCs")
+    assert result["plan"][0]["action"] == "RestoreDBInstanceToPointInTime"
+    result = plan(playbook, tmp_path, source="mitosis-prod", target="mitosis-demo", copy_method="snapshot")
     assert result["mode"] == "snapshot"
     assert result["plan"][0]["action"] == "RestoreDBInstanceFromDBSnapshot"
     assert result["plan"][0]["params"]["DBSnapshotIdentifier"] == "mitosis-prod-manual-2"
