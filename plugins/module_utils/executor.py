@@ -17,12 +17,12 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Set
 
 from .attributes import unmet
 from .aws import FAILED_STATUSES, MitosisError, call, paginate
-from .graph import Graph, describe_instances, discover, parse_reference, tag_reader
+from .graph import Graph, describe_instances, discover, parse_reference, tag_reader, temp_name
 from .report import duration_text
 from .credentials import managed_secret
 from .planner import (CALLER_KINDS, CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_MANAGE, K_MODIFY, K_PASSWORD,
-                      K_PROMOTE, K_RESTORE, K_SWAP_IN, K_SWAP_OUT, K_TAG, K_UNTAG, PENDING, PREPARE, RESTORE_PIT, RESUME_HINT,
-                      SWAP, CloneOptions, Plan, Step, has_tag, plan_clone, plan_names, refresh)
+                      K_PROMOTE, K_RESTORE, K_SWAP_IN, K_SWAP_OUT, K_TAG, K_UNTAG, PENDING, PREPARE, RESTORE_PIT,
+                      RESUME_HINT, SWAP, CloneOptions, Plan, Step, has_tag, plan_clone, plan_names, refresh)
 
 BUSY_CODES = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault")
 PHASES = (COPY, PREPARE, SWAP, CLEANUP)
@@ -333,7 +333,7 @@ class Dataflow:
         return not self.serial and step.kind == K_SWAP_IN and dep in self.free
 
     def _deps(self, step: Step) -> List[str]:
-        """The dependencies this executor waits for: the restart is the caller's."""
+        """The dependencies this executor waits for: the prepare and restart steps are the caller's."""
         return [d for d in step.depends_on if self.plan.step(d).kind not in CALLER_KINDS]
 
     def _deps_met(self, step: Step) -> bool:
@@ -477,16 +477,16 @@ def select(plan: Plan, keys: Optional[List[str]], phases: Optional[List[str]], c
 def clone_facts(plan: Plan, graph: Graph) -> Dict[str, Any]:
     """How to reach the new primary and every temp-* instance before the swap (the prepare step's variable)."""
     def facts(node: str) -> Dict[str, Any]:
-        inst = graph.get("temp-" + node) or {}
+        inst = graph.get(temp_name(node)) or {}
         endpoint = inst.get("Endpoint") or {}
         return {"identifier": inst.get("DBInstanceIdentifier"), "node": node, "address": endpoint.get("Address"),
                 "port": endpoint.get("Port"), "engine": inst.get("Engine"), "status": inst.get("DBInstanceStatus"),
                 "master_username": inst.get("MasterUsername"), "resource_id": inst.get("DbiResourceId")}
 
     names = plan.node_names()
-    if not graph.get("temp-" + names[0]):
+    if not graph.get(temp_name(names[0])):
         return {}
-    return dict(facts(names[0]), instances=[facts(n) for n in names if graph.get("temp-" + n)])
+    return dict(facts(names[0]), instances=[facts(n) for n in names if graph.get(temp_name(n))])
 
 
 def new_secrets(plan: Plan, graph: Graph) -> Dict[str, str]:

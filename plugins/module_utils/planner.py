@@ -396,8 +396,9 @@ def validate_credentials(nodes: List[Node], source: str, options: CloneOptions) 
                   "{1} cannot apply.".format(nodes[0].name, options.password_source.split(" ")[0]), nodes[0].name,
                   "Leave it out: the application reads the clone's new secret, whose ARN the summary names.")
         return []
-    if options.password is not None:
-        validate_password(root.get("Engine") or "", options.password, options.password_source or "master_password")
+    if options.password_source:
+        if options.password is not None:
+            validate_password(root.get("Engine") or "", options.password, options.password_source)
         return []
     return ["The clone keeps {0}'s master password: {1} (and its replicas) will accept {0}'s master credentials. "
             "Set master_password or master_password_secret to give it the password its application "

@@ -110,7 +110,8 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
         # A name matches the six random characters Secrets Manager appends to it.
         pattern = secret if secret.startswith("arn:") else secret + "-??????"
         document.append({"Sid": "ReadMasterPasswordSecret", "Effect": "Allow",
-                         "Action": ["secretsmanager:GetSecretValue"], "Resource": [_secret_arn(region, account, pattern)]})
+                         "Action": ["secretsmanager:GetSecretValue"],
+                         "Resource": [_secret_arn(region, account, pattern)]})
     managed = [s for s in plan.steps if s.kind == K_MANAGE]
     if managed:
         # RDS creates the clone's secret (and deletes the retired instance's) with the caller's permissions.

@@ -58,7 +58,8 @@ def cascade_account():
 def snapshot_account():
     return Account(
         [instance("prod", DBSubnetGroup={"DBSubnetGroupName": "prod-net", "VpcId": "vpc-prod"}),
-         instance("demo", BackupRetentionPeriod=7, DBSubnetGroup={"DBSubnetGroupName": "demo-net", "VpcId": "vpc-demo"}),
+         instance("demo", BackupRetentionPeriod=7,
+                  DBSubnetGroup={"DBSubnetGroupName": "demo-net", "VpcId": "vpc-demo"}),
          instance("demo-r", parent="demo", BackupRetentionPeriod=0,
                   DBSubnetGroup={"DBSubnetGroupName": "demo-net", "VpcId": "vpc-demo"})],
         snapshots=[
@@ -226,7 +227,8 @@ def run_to_end(account, source, target, **kwargs):
 
 def structure(account, names):
     return {n: (account.instances[n].get("ReadReplicaSourceDBInstanceIdentifier"),
-                (account.instances[n].get("Endpoint") or {}).get("Port"), own_tags(account.instances[n].get("_tags") or []),
+                (account.instances[n].get("Endpoint") or {}).get("Port"),
+                own_tags(account.instances[n].get("_tags") or []),
                 account.instances[n].get("DBInstanceClass")) for n in names}
 
 
