@@ -27,8 +27,10 @@ class ApiRequest:
 
     @property
     def identifier(self) -> str | None:
-        if "DBInstanceIdentifier" in self.params:
-            return str(self.params["DBInstanceIdentifier"]).lower()
+        # A point-in-time restore names the instance it creates TargetDBInstanceIdentifier.
+        for key in ("DBInstanceIdentifier", "TargetDBInstanceIdentifier"):
+            if key in self.params:
+                return str(self.params[key]).lower()
         match = _DB_ARN.match(str(self.params.get("ResourceName", "")))
         return match["name"].lower() if match else None
 

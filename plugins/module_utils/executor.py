@@ -481,7 +481,8 @@ def clone_facts(plan: Plan, graph: Graph) -> Dict[str, Any]:
         endpoint = inst.get("Endpoint") or {}
         return {"identifier": inst.get("DBInstanceIdentifier"), "node": node, "address": endpoint.get("Address"),
                 "port": endpoint.get("Port"), "engine": inst.get("Engine"), "status": inst.get("DBInstanceStatus"),
-                "master_username": inst.get("MasterUsername"), "resource_id": inst.get("DbiResourceId")}
+                "master_username": inst.get("MasterUsername"), "resource_id": inst.get("DbiResourceId"),
+                "master_secret_arn": (managed_secret(inst) or {}).get("SecretArn")}
 
     names = plan.node_names()
     if not graph.get(temp_name(names[0])):

@@ -503,8 +503,11 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
     for node in reversed(nodes):
         add("delete:" + node.name, CLEANUP, K_DELETE, DELETE, old_name(node.name), {"SkipFinalSnapshot": True},
             node.name, [restart.key] + ["delete:" + c for c in node.children])
-    # The run's own tags served the resume; the refreshed stack keeps only the target's tags.
+    # The run's own tags served the resume; the refreshed stack keeps only the target's tags (an earlier run's
+    # included, when this one writes none).
     own = [t["Key"] for s in steps if s.kind == K_TAG for t in s.params["Tags"]]
+    own += [t["Key"] for inst in (root.temp, root.current) for t in (inst or {}).get("TagList") or []
+            if t["Key"].startswith(OWN_TAG_PREFIX) and t["Key"] not in own]
     if own:
         add("untag:" + root.name, CLEANUP, K_UNTAG, UNTAG, root.name, {"TagKeys": own}, root.name, [restart.key])
     return steps

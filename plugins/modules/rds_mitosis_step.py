@@ -255,8 +255,9 @@ mode:
 clone:
   description:
     - How to reach the clone before the swap (empty once there is no C(temp-*) primary), for a prepare step.
-    - C(identifier), C(node), C(address), C(port), C(engine), C(status), C(master_username), C(resource_id) of the new
-      primary, and the same for every C(temp-*) instance in C(instances).
+    - C(identifier), C(node), C(address), C(port), C(engine), C(status), C(master_username), C(resource_id) and
+      C(master_secret_arn) (when RDS manages its password) of the new primary, and the same for every C(temp-*)
+      instance in C(instances).
   returned: always
   type: dict
   sample: {"identifier": "temp-mitosis-demo", "address": "temp-mitosis-demo.abc.us-east-1.rds.amazonaws.com",

@@ -97,3 +97,13 @@ def test_control_requests_are_not_recorded(endpoint):
     endpoint.settle()
     endpoint.faults()
     assert endpoint.calls() == []
+
+
+def test_a_point_in_time_restore_names_the_instance_it_creates(endpoint_api, endpoint):
+    endpoint_api.primary("src")
+    endpoint.clear_calls()
+    endpoint_api.rds.restore_db_instance_to_point_in_time(
+        SourceDBInstanceIdentifier="src", TargetDBInstanceIdentifier="Copy", UseLatestRestorableTime=True
+    )
+    [call] = endpoint.calls()
+    assert call["identifier"] == "copy"

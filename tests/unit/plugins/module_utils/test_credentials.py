@@ -372,3 +372,17 @@ def test_the_managed_secret_step_is_done_once_the_clone_has_a_managed_secret():
     assert account.instances["temp-demo"]["MasterUserSecret"]["KmsKeyId"] == DEMO_KEY
     resumed = plan_of(account, "prod", "demo")
     assert resumed.step("manage-secret:demo").status == "done"
+
+
+def test_an_earlier_runs_own_tags_are_removed_even_when_this_run_writes_none():
+    account = seed_account()
+    full = plan_of(account, "mitosis-prod", "mitosis-demo", prepare=True)
+    for step in full.steps:
+        if step.kind == "swap-out":
+            break
+        account.apply(step.to_dict())
+    # The run that wrote mitosis:prepared stopped before the swap; this one has no prepare step.
+    resumed = plan_of(account, "mitosis-prod", "mitosis-demo")
+    untag = resumed.step("untag:mitosis-demo")
+    assert untag is not None and untag.params["TagKeys"] == ["mitosis:prepared"]
+    assert untag.status == "pending"
