@@ -123,12 +123,20 @@ class Watch:
     A rename follows the instance (its DbiResourceId), not the name: the old name may soon hold another one."""
 
     def __init__(self, step: Optional[Step] = None, live: Optional[Dict[str, Dict[str, Any]]] = None) -> None:
-        self.rebooted = False  # for a rename: its reboot was seen; for a password reset: the reset was seen
+        self.busy_seen = False  # a rename's reboot, a password reset: the change was seen under way
         self.available_since = None  # type: Optional[float]
         inst = {}  # type: Dict[str, Any]
         if step is not None and live is not None:
             inst = live.get(step.identifier) or live.get(step.new_identifier or "") or {}
         self.resource_id = inst.get("DbiResourceId")  # type: Optional[str]
+
+    def settled(self, now: float, settle_time: float) -> bool:
+        """Over once seen under way; if that was missed between two polls, once `available` has lasted."""
+        if self.busy_seen:
+            return True
+        if self.available_since is None:
+            self.available_since = now
+        return now - self.available_since >= settle_time
 
     def holds(self, inst: Optional[Dict[str, Any]]) -> bool:
         """`inst` is the instance this step acts on."""
@@ -155,7 +163,7 @@ def complete(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: flo
     status = inst["DBInstanceStatus"]
     failed_status(step.identifier, status, "waiting for {0}".format(step.action))
     if step.kind == K_PASSWORD and status == RESETTING:
-        watch.rebooted = True
+        watch.busy_seen = True
     if status != "available":
         return False
     parent = parse_reference(inst.get("ReadReplicaSourceDBInstanceIdentifier"), region)[0]
@@ -172,20 +180,11 @@ def complete(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: flo
     if step.kind == K_MANAGE:
         return (managed_secret(inst) or {}).get("SecretStatus") == "active"
     if step.kind == K_PASSWORD:
-        return _settled(inst, watch, now, settle_time)
+        if "MasterUserPassword" in (inst.get("PendingModifiedValues") or {}):
+            watch.busy_seen = True
+            return False
+        return watch.settled(now, settle_time)
     return True
-
-
-def _settled(inst: Dict[str, Any], watch: Watch, now: float, settle_time: float) -> bool:
-    """A password reset is over: seen running (or `available` for the settle time), and no longer pending."""
-    if "MasterUserPassword" in (inst.get("PendingModifiedValues") or {}):
-        watch.rebooted = True
-        return False
-    if watch.rebooted:
-        return True
-    if watch.available_since is None:
-        watch.available_since = now
-    return now - watch.available_since >= settle_time
 
 
 def _renamed(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: float, settle_time: float) -> bool:
@@ -199,15 +198,11 @@ def _renamed(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: flo
     status = inst["DBInstanceStatus"]
     failed_status(step.new_identifier or "", status, "renaming it")
     if status != "available":
-        watch.rebooted = watch.rebooted or status == "rebooting"
+        watch.busy_seen = watch.busy_seen or status == "rebooting"
         watch.available_since = None
         return False
-    if watch.rebooted:
-        return True
     # The first `available` after a rename comes before its reboot: trust it only once it has lasted.
-    if watch.available_since is None:
-        watch.available_since = now
-    return now - watch.available_since >= settle_time
+    return watch.settled(now, settle_time)
 
 
 def in_progress(step: Step, live: Dict[str, Dict[str, Any]]) -> bool:
