@@ -21,11 +21,13 @@ from .graph import Graph, describe_instances, discover, parse_reference, tag_rea
 from .report import duration_text
 from .credentials import managed_secret
 from .planner import (CALLER_KINDS, CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_MANAGE, K_MODIFY, K_PASSWORD,
-                      K_PROMOTE, K_RESTORE, K_SWAP_IN, K_SWAP_OUT, K_TAG, K_UNTAG, PENDING, PREPARE, RESTORE_PIT,
+                      K_PREPARE, K_PROMOTE, K_RESTORE, K_SWAP_IN, K_SWAP_OUT, K_TAG, K_UNTAG, PENDING, PREPARE, RESTORE_PIT,
                       RESUME_HINT, SWAP, CloneOptions, Plan, Step, has_tag, plan_clone, plan_names, refresh)
 
 BUSY_CODES = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault")
 PHASES = (COPY, PREPARE, SWAP, CLEANUP)
+# What waits for the caller's prepare step while it is pending.
+AFTER_PREPARE = (PREPARE, SWAP, CLEANUP)
 # Defaults of the step module (its argument spec reads them from here).
 WAIT_TIMEOUT = 14400
 POLL_INTERVAL = 30.0
@@ -427,13 +429,17 @@ def step_result(step: Step) -> Dict[str, Any]:
             "params": step.params, "wave": step.wave, "phase": step.phase, "node": step.node}
 
 
-def select(plan: Plan, keys: Optional[List[str]], phases: Optional[List[str]], check_mode: bool):
+def select(plan: Plan, keys: Optional[List[str]], phases: Optional[List[str]], check_mode: bool,
+           prepared: bool = False):
     """The steps to run (pending, in plan order) and results for the requested steps already done.
 
     Dependencies outside the selection must be done (the restart is the caller's); deletes only once
-    the swap is finished. In check mode nothing earlier really ran, so these checks are left to the real run."""
+    the swap is finished. In check mode nothing earlier really ran, so these checks are left to the real run.
+    While the caller's prepare step is pending, nothing after it is chosen, unless the caller says it ran it."""
+    held = not prepared and any(s.kind == K_PREPARE and s.status == PENDING for s in plan.steps)
     if keys is None:
-        chosen = [s for s in plan.steps if s.phase in (phases or PHASES) and s.kind not in CALLER_KINDS]
+        chosen = [s for s in plan.steps if s.phase in (phases or PHASES) and s.kind not in CALLER_KINDS
+                  and not (held and s.phase in AFTER_PREPARE)]
     else:
         chosen = []
         for key in keys:
@@ -445,6 +451,10 @@ def select(plan: Plan, keys: Optional[List[str]], phases: Optional[List[str]], c
             if step.kind in CALLER_KINDS:
                 raise MitosisError("The {0} step is run by the caller (the clone role's task files), not by "
                                    "rds_mitosis_step.".format(step.kind), operation="step", identifier=step.identifier)
+            if held and step.phase in AFTER_PREPARE:
+                raise MitosisError("Step {0} waits for the caller's prepare step, which is pending.".format(key),
+                                   operation="step", identifier=step.identifier,
+                                   hint="Run the prepare step on the clone first, then pass `prepared`.")
             chosen.append(step)
         chosen.sort(key=plan.steps.index)
     todo, results = [], {}
@@ -502,17 +512,19 @@ def new_secrets(plan: Plan, graph: Graph) -> Dict[str, str]:
 def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str, Any]]] = None,
                 steps: Optional[List[str]] = None, phases: Optional[List[str]] = None,
                 options: Optional[CloneOptions] = None, password: Optional[PasswordSource] = None,
+                prepared: bool = False,
                 check_mode: bool = False, wait: bool = True, serial: bool = False, wait_timeout: float = WAIT_TIMEOUT,
                 poll_interval: float = POLL_INTERVAL, settle_time: float = RENAME_SETTLE_TIME,
                 time_scale: float = 1.0, progress: Optional[Progress] = None,
                 sleep: Callable[[float], None] = time.sleep, alive: Callable[[], bool] = lambda: True) -> Dict[str, Any]:
     """Apply the chosen steps of a plan (given, or computed from live state with `options`); returns the module
-    result. `password` gives the clone's new master password when a step sets it."""
+    result. `password` gives the clone's new master password when a step sets it; `prepared` says the caller ran
+    its prepare step, so what follows it may run."""
     if plan:
         the_plan, graph = marked_plan(rds, source, target, plan)
     else:
         the_plan, graph = live_plan(rds, source, target, options)
-    chosen, todo, results = select(the_plan, steps, phases, check_mode)
+    chosen, todo, results = select(the_plan, steps, phases, check_mode, prepared)
     diff = {"before": {}, "after": {}}  # type: Dict[str, Dict[str, Any]]
     for step in todo:
         one = step_diff(step, graph)

@@ -107,8 +107,9 @@ def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool
     options, password = clone_options(params, connection, counter, read_now=not params["plan"])
     result = apply_steps(
         rds, params["source"], params["target"], plan=params["plan"], steps=keys, phases=params["phases"],
-        options=options, password=password, check_mode=check_mode, wait=params["wait"],
-        serial=params["serial"], wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
+        options=options, password=password, prepared=bool(params["prepared"]), check_mode=check_mode,
+        wait=params["wait"], serial=params["serial"], wait_timeout=params["wait_timeout"],
+        poll_interval=params["poll_interval"],
         settle_time=params["rename_settle_time"], time_scale=params["report_time_scale"], progress=progress,
         alive=alive)
     run = extend_run(params["run"], result["steps"], counter.by_operation, params["restart"], params["prepared"],

@@ -99,9 +99,11 @@ options:
     type: dict
   prepared:
     description:
-      - When the caller ran its prepare step since O(run) was returned, as C(started) and C(finished) epoch
-        seconds; recorded in RV(run) for the summary. The V(prepare) phase tags the clone C(mitosis:prepared), so
-        apply it only after the caller's prepare step succeeded.
+      - That the caller ran its prepare step since O(run) was returned, as C(started) and C(finished) epoch seconds
+        (recorded in RV(run) for the summary). Give it only after the prepare step succeeded.
+      - While the plan's prepare step is pending and this is not given, nothing after it runs (the V(prepare)
+        phase's tag C(mitosis:prepared), the swap, the cleanup): a call for V(copy), V(prepare) and V(swap) copies
+        and stops there when the plan has a pending prepare step, and swaps too when it has none.
     type: dict
 extends_documentation_fragment:
   - mitosis.rds.clone

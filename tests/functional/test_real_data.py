@@ -26,18 +26,13 @@ PASSWORD = "Clone-Pass-7f3kQ9zW"
 SECRET_PASSWORD = "Sm-Held-Pass-42xRv8"
 
 
-def created(call):
-    """The instance a call creates or names (RestoreDBInstanceToPointInTime names it TargetDBInstanceIdentifier)."""
-    return call["identifier"] or str(call["params"].get("TargetDBInstanceIdentifier") or "").lower() or None
-
-
 def renames(endpoint):
     return [c for c in endpoint.mutating_calls() if c["operation"] == "ModifyDBInstance" and c["new_identifier"]]
 
 
 def assert_nothing_created_twice(endpoint):
     """Something was created, nothing twice (whatever the create call); something deleted, nothing but old-*."""
-    made = collections.Counter(created(c) for c in endpoint.calls() if c["operation"] in CREATES and not c["error"])
+    made = collections.Counter(c["identifier"] for c in endpoint.calls() if c["operation"] in CREATES and not c["error"])
     assert made and all(name and count == 1 for name, count in made.items()), made
     deleted = [c["identifier"] for c in endpoint.calls() if c["operation"] == "DeleteDBInstance"]
     assert deleted and all(name.startswith("old-") for name in deleted), deleted
@@ -287,6 +282,22 @@ def test_prepare_tasks_run_once_on_the_clone_before_any_name_moves(endpoint, pla
         assert own_tags(endpoint, name) == []
 
 
+def test_the_flight_plan_shows_the_prepare_step_and_the_swap_after_it(endpoint, playbook, tmp_path):
+    seeded(endpoint)
+    prepare_log = tmp_path / "prepare.jsonl"
+    result = run_clone(playbook, tmp_path / "restarts.jsonl", args=["--check"], prepare_tasks=PREPARE_TASKS,
+                       prepare_log=str(prepare_log))
+    assert result.rc == 0, result
+    out = result.out
+    assert "Prepare temp-mitosis-demo  [pending]" in out
+    # The copy call stops before the prepare step; the swap's calls follow the prepare tasks' line.
+    assert out.index("CreateDBInstanceReadReplica temp-mitosis-demo: would run") < \
+        out.index("Would run {0} on temp-mitosis-demo".format(PREPARE_TASKS)) < \
+        out.index("AddTagsToResource temp-mitosis-demo: would run") < \
+        out.index("ModifyDBInstance mitosis-demo: would run")
+    assert not prepare_log.exists() and endpoint.mutating_calls() == []
+
+
 def test_failing_prepare_tasks_move_no_name_and_run_again_on_the_next_run(endpoint, playbook, tmp_path):
     before = seeded(endpoint)
     log, prepare_log = tmp_path / "restarts.jsonl", tmp_path / "prepare.jsonl"
@@ -371,7 +382,7 @@ KILLS = {
 
 def reached(call, kill_after):
     operation, identifier = kill_after[:2]
-    return (call["operation"] == operation and created(call) == identifier and not call["error"]
+    return (call["operation"] == operation and call["identifier"] == identifier and not call["error"]
             and all(key in call["params"] for key in kill_after[2:]))
 
 

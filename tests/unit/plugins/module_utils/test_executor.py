@@ -796,7 +796,7 @@ def test_a_password_and_prepare_clone_runs_to_the_end_and_keeps_only_the_target_
     plan = live_plan(rds, "mitosis-prod", "mitosis-demo", options)[0].to_dict()
     for phases in (["copy"], ["prepare", "swap"], ["cleanup"]):
         result = apply_steps(rds, "mitosis-prod", "mitosis-demo", plan=plan, phases=phases, password=lambda: PASSWORD,
-                             poll_interval=0, settle_time=0, sleep=lambda s: None)
+                             prepared=phases != ["copy"], poll_interval=0, settle_time=0, sleep=lambda s: None)
         plan = result["plan"]
         assert PASSWORD not in json.dumps(result, default=str)
     assert [action for action, _name in rds.calls].count("AddTagsToResource") == 2
@@ -830,3 +830,22 @@ def test_clone_facts_are_empty_before_the_clone_exists():
     rds = SlowRDS(seed_account())
     result = apply_steps(rds, "mitosis-prod", "mitosis-demo", phases=["copy"], check_mode=True)
     assert result["clone"] == {} and result["secrets"] == {}
+
+
+@pytest.mark.parametrize("prepare", [True, False])
+def test_a_call_for_copy_prepare_and_swap_stops_before_a_pending_prepare_step(prepare):
+    rds = SlowRDS(seed_account())
+    plan = live_plan(rds, "mitosis-prod", "mitosis-demo", CloneOptions(prepare=prepare))[0].to_dict()
+    result = apply_steps(rds, "mitosis-prod", "mitosis-demo", plan=plan, phases=["copy", "prepare", "swap"],
+                         poll_interval=0, settle_time=0, sleep=lambda s: None)
+    renamed = [name for action, name in rds.calls if action == "ModifyDBInstance" and name.startswith("mitosis-demo")]
+    if prepare:
+        # The copy only: the caller scrubs the clone before anything after its prepare step runs.
+        assert result["phase"] == "copy" and not renamed
+        assert {s["phase"] for s in result["steps"]} == {"copy"}
+        with pytest.raises(MitosisError, match="waits for the caller's prepare step"):
+            apply_steps(rds, "mitosis-prod", "mitosis-demo", plan=result["plan"], steps=["swap-out:mitosis-demo"])
+        result = apply_steps(rds, "mitosis-prod", "mitosis-demo", plan=result["plan"], phases=["prepare", "swap"],
+                             prepared=True, poll_interval=0, settle_time=0, sleep=lambda s: None)
+    # Without a prepare step (or once the caller ran it), the same call goes on through the swap.
+    assert result["phase"] == "cleanup"
