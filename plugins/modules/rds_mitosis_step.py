@@ -102,8 +102,8 @@ options:
       - That the caller ran its prepare step since O(run) was returned, as C(started) and C(finished) epoch seconds
         (recorded in RV(run) for the summary). Give it only after the prepare step succeeded.
       - While the plan's prepare step is pending and this is not given, nothing after it runs (the V(prepare)
-        phase's tag C(mitosis:prepared), the swap, the cleanup): a call for V(copy), V(prepare) and V(swap) copies
-        and stops there when the plan has a pending prepare step, and swaps too when it has none.
+        phase's tag C(mitosis:prepared), the swap, the cleanup). So a call for V(copy), V(prepare) and V(swap)
+        copies and stops there when the plan has a pending prepare step, and swaps too when it has none.
     type: dict
 extends_documentation_fragment:
   - mitosis.rds.clone
