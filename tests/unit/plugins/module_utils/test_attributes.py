@@ -17,6 +17,7 @@ from ansible_collections.mitosis.rds.plugins.module_utils.attributes import (
     RESTORE_DEFERRED_KEYS,
     create_replica_params,
     modify_params,
+    point_in_time_params,
     restore_params,
     unmet,
 )
@@ -73,9 +74,9 @@ def without(*keys):
     return desc
 
 
-def valid_request(operation, params, identifier="temp-mitosis-demo"):
+def valid_request(operation, params, identifier="temp-mitosis-demo", identifier_key="DBInstanceIdentifier"):
     """Raise if `params` (plus the identifier) is not a valid request of `operation` in botocore's RDS model."""
-    validate_parameters(dict(params, DBInstanceIdentifier=identifier),
+    validate_parameters(dict(params, **{identifier_key: identifier}),
                         SERVICE_MODEL.operation_model(operation).input_shape)
 
 
@@ -366,9 +367,20 @@ def test_replica_path_has_no_post_create_keys():
     ("CreateDBInstanceReadReplica", create_replica_params(node(), TAGS, "temp-prod")),
     ("RestoreDBInstanceFromDBSnapshot", restore_params(node(), TAGS, "rds:prod")),
     ("ModifyDBInstance", modify_params(node(), enable_backups=True, restored=True)),
+    ("ModifyDBInstance", {"ApplyImmediately": True, "ManageMasterUserPassword": True,
+                          "MasterUserSecretKmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/demo"}),
+    ("ModifyDBInstance", {"ApplyImmediately": True, "MasterUserPassword": "Clone-Pass-1"}),
 ])
 def test_requests_are_valid_for_the_api(operation, params):
     valid_request(operation, params)
+
+
+def test_a_point_in_time_restore_is_valid_for_the_api_and_names_the_new_instance_as_its_target():
+    params = point_in_time_params(node(), TAGS, "mitosis-prod")
+    valid_request("RestoreDBInstanceToPointInTime", params, identifier_key="TargetDBInstanceIdentifier")
+    assert params["SourceDBInstanceIdentifier"] == "mitosis-prod" and params["UseLatestRestorableTime"] is True
+    assert params["DBSubnetGroupName"] == "subnets-demo"
+    assert "DBSnapshotIdentifier" not in params and "KmsKeyId" not in params
 
 
 def test_modify_params_of_a_replica():
