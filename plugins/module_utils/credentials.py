@@ -25,6 +25,11 @@ def managed_secret(inst: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     return secret if secret and secret.get("SecretArn") else None
 
 
+def secret_active(inst: Optional[Dict[str, Any]]) -> bool:
+    """RDS has finished creating the instance's managed secret."""
+    return (managed_secret(inst) or {}).get("SecretStatus") == "active"
+
+
 def manages_password(inst: Optional[Dict[str, Any]]) -> bool:
     """RDS refuses read replicas of such a source, SQL Server excepted."""
     return managed_secret(inst) is not None and not str((inst or {}).get("Engine", "")).startswith("sqlserver")

@@ -19,7 +19,7 @@ from .attributes import unmet
 from .aws import FAILED_STATUSES, MitosisError, call, paginate
 from .graph import Graph, describe_instances, discover, parse_reference, tag_reader, temp_name
 from .report import duration_text
-from .credentials import managed_secret
+from .credentials import managed_secret, secret_active
 from .planner import (CALLER_KINDS, CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_MANAGE, K_MODIFY, K_PASSWORD,
                       K_PREPARE, K_PROMOTE, K_RESTORE, K_SWAP_IN, K_SWAP_OUT, K_TAG, K_UNTAG, PENDING, PREPARE, RESTORE_PIT,
                       RESUME_HINT, SWAP, CloneOptions, Plan, Step, has_tag, plan_clone, plan_names, refresh)
@@ -104,7 +104,7 @@ def step_diff(step: Step, graph: Graph) -> Dict[str, Any]:
     elif step.new_identifier:
         after[step.new_identifier] = dict(before[step.identifier], status="available")
         after[step.identifier] = {"exists": False}
-    elif step.kind == K_MODIFY:
+    elif step.kind in (K_MODIFY, K_PASSWORD, K_MANAGE, K_TAG, K_UNTAG):
         after[step.identifier]["changes"] = {k: v for k, v in step.params.items() if k != "ApplyImmediately"}
     elif step.kind == K_DELETE:
         after[step.identifier] = {"exists": False}
@@ -180,7 +180,7 @@ def complete(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: flo
     if step.kind == K_UNTAG:
         return not any(has_tag(inst, key) for key in step.params["TagKeys"])
     if step.kind == K_MANAGE:
-        return (managed_secret(inst) or {}).get("SecretStatus") == "active"
+        return secret_active(inst)
     if step.kind == K_PASSWORD:
         if "MasterUserPassword" in (inst.get("PendingModifiedValues") or {}):
             watch.busy_seen = True
@@ -217,6 +217,8 @@ def in_progress(step: Step, live: Dict[str, Dict[str, Any]]) -> bool:
             not inst and step.new_identifier in live)
     if step.kind == K_DELETE:
         return status == "deleting"
+    if step.kind in (K_CREATE, K_RESTORE):
+        return bool(inst)  # pending while still `creating`: waited for, never created again
     if step.kind == K_PASSWORD:
         return status == RESETTING or "MasterUserPassword" in (inst.get("PendingModifiedValues") or {})
     if step.kind == K_MANAGE:
@@ -550,4 +552,5 @@ def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str
     changed = any(r["status"] in ("changed", "would run") for r in results.values())
     return {"changed": changed, "steps": [results[s.key] for s in chosen], "plan": the_plan.to_dict(),
             "phase": the_plan.phase, "nodes": the_plan.node_names(), "mode": the_plan.mode, "diff": diff,
-            "clone": clone_facts(the_plan, graph), "secrets": new_secrets(the_plan, graph)}
+            "clone": clone_facts(the_plan, graph), "secrets": new_secrets(the_plan, graph),
+            "waiting_for_prepare": any(s.kind == K_PREPARE and s.status == PENDING for s in the_plan.steps)}

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, NoReturn, Optional, Tuple
 from .attributes import (create_replica_params, modify_params, point_in_time_params, promote_params, restore_params,
                          unmet)
 from .aws import MitosisError
-from .credentials import PASSWORD_PLACEHOLDER, managed_secret, manages_password, validate_password
+from .credentials import PASSWORD_PLACEHOLDER, managed_secret, manages_password, secret_active, validate_password
 from .graph import OLD, TEMP, Graph, old_name, strip_prefix, temp_name
 
 MAX_IDENTIFIER = 63
@@ -327,10 +327,11 @@ def choose_method(graph: Graph, source: str, target_inst: Optional[Instance], op
     src_vpc, dst_vpc = _vpc(src), _vpc(target_inst)
     other_vpc = bool(src_vpc and dst_vpc and src_vpc != dst_vpc)
     backups = bool(src.get("BackupRetentionPeriod"))
+    no_replica = "{0} manages its master password in Secrets Manager, and RDS creates no read replica of such a " \
+        "source".format(source)
     if requested == REPLICA:
         if managed:
-            _fail("copy_method=replica cannot work: {0} manages its master password in Secrets Manager, and RDS "
-                  "creates no read replica of such a source.".format(source), source,
+            _fail("copy_method=replica cannot work: {0}.".format(no_replica), source,
                   "Use copy_method=point_in_time (or auto, which picks it): a restore to the latest restorable time "
                   "is as fresh and needs no replica of {0}.".format(source))
         if other_vpc:
@@ -345,8 +346,7 @@ def choose_method(graph: Graph, source: str, target_inst: Optional[Instance], op
         if requested == POINT_IN_TIME:
             return POINT_IN_TIME, "copy_method=point_in_time"
         if managed:
-            return POINT_IN_TIME, ("{0} manages its master password in Secrets Manager, and RDS creates no read "
-                                   "replica of such a source".format(source))
+            return POINT_IN_TIME, no_replica
         return POINT_IN_TIME, "source and target are in different VPCs ({0}, {1})".format(src_vpc, dst_vpc)
     if requested == SNAPSHOT:
         if options.snapshot_identifier:
@@ -354,7 +354,7 @@ def choose_method(graph: Graph, source: str, target_inst: Optional[Instance], op
         return SNAPSHOT, "restore_snapshot is set" if options.restore_snapshot else "copy_method=snapshot"
     if managed or other_vpc:
         return SNAPSHOT, "{0}, and {1} has no automated backups for a point-in-time restore".format(
-            "the source manages its master password in Secrets Manager" if managed else "the VPCs differ", source)
+            no_replica if managed else "the VPCs differ", source)
     return REPLICA, "source and target share a VPC: a read replica of {0}, then promoted".format(source)
 
 
@@ -410,8 +410,9 @@ def own_tags(tags: List[Dict[str, str]]) -> List[Dict[str, str]]:
     return [t for t in tags if not t["Key"].startswith(OWN_TAG_PREFIX)]
 
 
-def has_tag(inst: Optional[Instance], key: str) -> bool:
-    return any(t.get("Key") == key for t in (inst or {}).get("TagList") or [])
+def has_tag(inst: Optional[Instance], key: str, value: Optional[str] = None) -> bool:
+    """`inst` carries the tag `key` (with `value`, when given)."""
+    return any(t.get("Key") == key and value in (None, t.get("Value")) for t in (inst or {}).get("TagList") or [])
 
 
 def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any]], List[Dict[str, str]]],
@@ -466,7 +467,7 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
         feeds[node.name] = ready.key
 
     # The new primary's credentials, once its own calls are done. RDS makes no replica of an instance whose
-    # password it manages: the managed secret waits for the clone's replicas too.
+    # password it manages: the managed secret waits for every replica of the clone (the swap does anyway).
     temp_root = temp_name(root.name)
     root_keys = [s.key for s in steps if s.node == root.name]
     secret = managed_secret(root.original)
@@ -475,7 +476,7 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
         if secret.get("KmsKeyId"):
             params["MasterUserSecretKmsKeyId"] = secret["KmsKeyId"]
         add("manage-secret:" + root.name, COPY, K_MANAGE, MODIFY, temp_root, params, root.name,
-            root_keys + ["create:" + child for child in root.children])
+            root_keys + [s.key for s in steps if s.kind == K_CREATE and s.node != root.name])
     elif options.password_source:
         reset = add("password:" + root.name, COPY, K_PASSWORD, MODIFY, temp_root,
                     {"ApplyImmediately": True, "MasterUserPassword": PASSWORD_PLACEHOLDER}, root.name, root_keys)
@@ -486,8 +487,9 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
     if options.prepare:
         prepare = add("prepare:" + root.name, PREPARE, K_PREPARE, PREPARE_ACTION, temp_root, {}, root.name,
                       list(copy_keys))
+        # The tag waits for the whole copy itself too: the executor leaves the caller's steps to the caller.
         add("tag-prepared:" + root.name, PREPARE, K_TAG, TAG, temp_root,
-            {"Tags": [{"Key": PREPARED_TAG, "Value": "true"}]}, root.name, [prepare.key])
+            {"Tags": [{"Key": PREPARED_TAG, "Value": "true"}]}, root.name, list(copy_keys))
 
     # The swap starts only once the whole copy is in place. Each name then moves on its own: X moves
     # aside, and temp-X takes the name as soon as it is free (the executor's rule for swap-in).
@@ -586,6 +588,14 @@ def classify(graph: Graph, source: str, nodes: List[Node], previous_resource_ids
     return SWAP
 
 
+def recording_tag(step: Step, steps: List[Step]) -> Dict[str, str]:
+    """The tag that records a tag, prepare or password step as done (the tag step after it, for the last two)."""
+    if step.kind == K_TAG:
+        return step.params["Tags"][0]
+    key = PREPARED_TAG if step.kind == K_PREPARE else CREDENTIALS_TAG
+    return next(t for s in steps if s.kind == K_TAG and s.node == step.node for t in s.params["Tags"] if t["Key"] == key)
+
+
 def nodes_by_name(nodes: List[Node]) -> Dict[str, Node]:
     return {n.name: n for n in nodes}
 
@@ -603,21 +613,22 @@ def mark(plan_phase: str, nodes: List[Node], steps: List[Step], graph: Graph) ->
                 step.done("the {0} finished before the swap started".format(step.phase))
                 continue
             temp = node.temp
-            if step.kind in (K_PREPARE, K_TAG):
-                key = step.params["Tags"][0]["Key"] if step.kind == K_TAG else PREPARED_TAG
-                if has_tag(temp, key):
-                    step.done("{0} has the tag {1}".format(step.identifier, key))
-            elif step.kind == K_PASSWORD:
-                if has_tag(temp, CREDENTIALS_TAG):
-                    step.done("the password was set (tag {0})".format(CREDENTIALS_TAG))
+            if step.kind in (K_PREPARE, K_TAG, K_PASSWORD):
+                # A password step is recorded by the tag step after it; a tag counts with its value (where the
+                # password came from), so a run given another password sets it again.
+                tag = recording_tag(step, steps)
+                if has_tag(temp, tag["Key"], tag["Value"]):
+                    step.done("{0} has the tag {1}={2}".format(step.identifier, tag["Key"], tag["Value"]))
             elif step.kind == K_MANAGE:
                 status = (managed_secret(temp) or {}).get("SecretStatus")
-                if status == "active":
+                if secret_active(temp):
                     step.done("{0} has a managed master secret".format(step.identifier))
                 elif status:
                     step.pending("its managed master secret is {0}".format(status))
             elif step.kind in (K_CREATE, K_RESTORE):
-                if temp is not None:
+                if _status(temp) == "creating":
+                    step.pending("{0} is being created".format(step.identifier))
+                elif temp is not None:
                     step.done("{0} exists ({1})".format(step.identifier, _status(temp)))
             elif step.kind == K_PROMOTE:
                 if temp is not None and _source_of(graph, temp) is None:
@@ -673,6 +684,11 @@ def plan_clone(graph: Graph, source: str, target: str, tags_of: Callable[[Dict[s
     phase = classify(graph, source, nodes, previous_resource_ids)
     validate_retirable(nodes, phase)
     mode, why = choose_method(graph, source, nodes[0].original, options)
+    if phase == COPY and nodes[0].temp is not None and _source_of(graph, nodes[0].temp) == source:
+        # An earlier run's read replica: the copy goes on as one (restoring over it is impossible, swapping it unpromoted
+        # would put production's replica in the target's place).
+        mode, why = REPLICA, "{0} is already a read replica of {1}, made by an earlier run".format(
+            temp_name(nodes[0].name), source)
     warnings = validate_credentials(nodes, source, options)
     snapshot = None
     if mode == SNAPSHOT:

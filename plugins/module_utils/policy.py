@@ -114,16 +114,15 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
                          "Resource": [_secret_arn(region, account, pattern)]})
     managed = [s for s in plan.steps if s.kind == K_MANAGE]
     if managed:
-        # RDS creates the clone's secret (and deletes the retired instance's) with the caller's permissions.
+        # RDS creates the clone's secret with the caller's permissions, encrypted with the target secret's key.
         document.append({"Sid": "ManagedMasterSecrets", "Effect": "Allow",
-                         "Action": ["secretsmanager:CreateSecret", "secretsmanager:TagResource",
-                                    "secretsmanager:RotateSecret", "secretsmanager:DeleteSecret"],
+                         "Action": ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
                          "Resource": [_secret_arn(region, account, "rds!*")]})
         keys = _unique(step.params["MasterUserSecretKmsKeyId"] for step in managed
                        if "MasterUserSecretKmsKeyId" in step.params)
-        if keys:
-            document.append({"Sid": "ManagedMasterSecretKey", "Effect": "Allow",
-                             "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], "Resource": keys})
+        document.append({"Sid": "ManagedMasterSecretKey", "Effect": "Allow",
+                         "Action": ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"],
+                         "Resource": keys or ["arn:{0}:kms:{1}:{2}:key/*".format(partition_of(region), region, account)]})
     return {"Version": "2012-10-17", "Statement": document}
 
 

@@ -195,7 +195,7 @@ steps:
     kind:
       description:
         - What the step does, V(create), V(restore), V(promote), V(modify), V(password), V(manage-secret), V(tag),
-          V(swap-out), V(swap-in) or V(delete).
+          V(swap-out), V(swap-in), V(delete) or V(untag).
       type: str
       sample: swap-in
     action:
@@ -264,6 +264,10 @@ clone:
   type: dict
   sample: {"identifier": "temp-mitosis-demo", "address": "temp-mitosis-demo.abc.us-east-1.rds.amazonaws.com",
            "port": 3306, "engine": "mysql", "master_username": "admin", "instances": []}
+waiting_for_prepare:
+  description: The plan's prepare step is pending, so nothing after it ran (see O(prepared)).
+  returned: always
+  type: bool
 secrets:
   description:
     - The managed master secrets the clone got (a target whose master password Secrets Manager manages gets a new

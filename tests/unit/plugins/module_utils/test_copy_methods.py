@@ -11,6 +11,7 @@ import json
 import pytest
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
+from ansible_collections.mitosis.rds.plugins.module_utils.executor import in_progress
 from ansible_collections.mitosis.rds.plugins.module_utils.planner import flight_plan
 
 from .rds_state import Account, instance
@@ -245,3 +246,24 @@ def test_point_in_time_of_a_source_without_backups_is_refused():
     account.instances["prod"]["BackupRetentionPeriod"] = 0
     error = refused(account, "prod", "demo", copy_method="point_in_time")
     assert "automated backups" in error.message and "copy_method=snapshot" in error.hint
+
+
+def test_an_earlier_runs_read_replica_is_copied_on_as_a_replica_whatever_the_method_now():
+    account = seed_account()
+    full = plan_of(account, "mitosis-prod", "mitosis-demo")
+    account.apply(full.step("create:mitosis-demo").to_dict())
+    plan = plan_of(account, "mitosis-prod", "mitosis-demo", copy_method="point_in_time")
+    # Swapping it in unpromoted would put a replica of production in the target's place.
+    assert plan.mode == "replica" and "already a read replica of mitosis-prod" in plan.why
+    assert plan.step("promote:mitosis-demo").status == "pending"
+    assert not [s for s in plan.steps if s.action == "RestoreDBInstanceToPointInTime"]
+
+
+def test_a_clone_still_being_created_is_waited_for_not_created_again():
+    account = seed_account()
+    full = plan_of(account, "mitosis-prod", "mitosis-demo")
+    account.apply(full.step("create:mitosis-demo").to_dict())
+    account.instances["temp-mitosis-demo"]["DBInstanceStatus"] = "creating"
+    create = plan_of(account, "mitosis-prod", "mitosis-demo").step("create:mitosis-demo")
+    assert create.status == "pending" and create.reason == "temp-mitosis-demo is being created"
+    assert in_progress(create, {"temp-mitosis-demo": account.instances["temp-mitosis-demo"]})

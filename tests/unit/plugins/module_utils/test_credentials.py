@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
 from ansible_collections.mitosis.rds.plugins.module_utils.credentials import (
     PASSWORD_PLACEHOLDER, secret_password, validate_password)
+from ansible_collections.mitosis.rds.plugins.module_utils.executor import step_diff
 from ansible_collections.mitosis.rds.plugins.module_utils.planner import flight_plan, own_tags
 
 from .rds_state import instance
@@ -45,18 +46,17 @@ def test_a_managed_target_gives_the_new_primary_a_managed_secret_with_the_target
     assert manage.status == "pending"
 
 
-def test_the_managed_secret_waits_for_the_root_and_the_creates_of_its_direct_replicas():
+def test_the_managed_secret_waits_for_the_root_and_the_creates_of_every_replica():
     account = managed_account()
-    # demo -> demo-r -> demo-r-r: only demo-r replicates from the root's clone.
+    # demo -> demo-r -> demo-r-r: whether RDS refuses a replica below a managed primary is not documented.
     account.instances["demo-r"]["BackupRetentionPeriod"] = 1
     account.instances["demo-r-r"] = instance("demo-r-r", parent="demo-r", BackupRetentionPeriod=0)
     account._relink()
     plan = plan_of(account, "prod", "demo")
     manage = plan.step("manage-secret:demo")
     root_keys = [s.key for s in plan.steps if s.node == "demo" and s.phase == "copy" and s is not manage]
-    assert sorted(manage.depends_on) == sorted(root_keys + ["create:demo-r"])
-    assert "create:demo-r-r" not in manage.depends_on
-    assert manage.wave > plan.step("create:demo-r").wave
+    assert sorted(manage.depends_on) == sorted(root_keys + ["create:demo-r", "create:demo-r-r"])
+    assert manage.wave > plan.step("create:demo-r-r").wave
     # Secrets only for the new primary: never on a replica's clone.
     assert [s.identifier for s in plan.steps if s.kind == "manage-secret"] == ["temp-demo"]
     # The swap waits for it.
@@ -309,7 +309,8 @@ def test_prepare_steps_wait_for_the_whole_copy_and_hold_the_swap():
     assert prepare.phase == tag.phase == "prepare"
     assert (prepare.kind, prepare.action, prepare.identifier) == ("prepare", "Prepare", "temp-mitosis-demo")
     assert sorted(prepare.depends_on) == sorted(s.key for s in copy_steps(plan))
-    assert tag.depends_on == [prepare.key]
+    # The tag waits for the whole copy itself too: the executor leaves the caller's prepare step to the caller.
+    assert sorted(tag.depends_on) == sorted([s.key for s in copy_steps(plan)] + [prepare.key])
     assert tag.params == {"Tags": [{"Key": "mitosis:prepared", "Value": "true"}]}
     assert {prepare.key, tag.key} <= set(plan.step("swap-out:mitosis-demo").depends_on)
 
@@ -386,3 +387,31 @@ def test_an_earlier_runs_own_tags_are_removed_even_when_this_run_writes_none():
     untag = resumed.step("untag:mitosis-demo")
     assert untag is not None and untag.params["TagKeys"] == ["mitosis:prepared"]
     assert untag.status == "pending"
+
+
+def test_a_password_from_another_source_is_set_again():
+    account = seed_account()
+    options = {"password": "First-Pass-1", "password_source": "master_password"}
+    plan = plan_of(account, "mitosis-prod", "mitosis-demo", **options)
+    for step in plan.steps:
+        if step.phase != "copy":
+            break
+        account.apply(step.to_dict())
+    assert plan_of(account, "mitosis-prod", "mitosis-demo", **options).step("password:mitosis-demo").status == "done"
+    other = plan_of(account, "mitosis-prod", "mitosis-demo", password="Other-Pass-2",
+                    password_source="master_password_secret demo/app")
+    assert other.step("password:mitosis-demo").status == "pending"
+    assert other.step("tag-credentials:mitosis-demo").status == "pending"
+
+
+def test_the_diff_shows_what_the_credential_and_tag_steps_change():
+    account = seed_account()
+    plan = plan_of(account, "mitosis-prod", "mitosis-demo", password="First-Pass-1", password_source="master_password")
+    for step in plan.steps:
+        if step.kind == "password":
+            break
+        account.apply(step.to_dict())
+    diff = step_diff(plan.step("password:mitosis-demo"), account.graph())
+    assert diff["after"]["temp-mitosis-demo"]["changes"] == {"MasterUserPassword": PASSWORD_PLACEHOLDER}
+    diff = step_diff(plan.step("tag-credentials:mitosis-demo"), account.graph())
+    assert diff["after"]["temp-mitosis-demo"]["changes"]["Tags"][0]["Key"] == "mitosis:credentials"

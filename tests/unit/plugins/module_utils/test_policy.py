@@ -128,8 +128,7 @@ def test_a_managed_target_lets_rds_manage_the_clone_secret_with_the_target_key()
     policy = iam_policy(plan, "123456789012", "us-east-1")
     managed = [s for s in policy["Statement"] if "secretsmanager:CreateSecret" in s["Action"]]
     assert len(managed) == 1
-    assert sorted(managed[0]["Action"]) == ["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret",
-                                            "secretsmanager:RotateSecret", "secretsmanager:TagResource"]
+    assert sorted(managed[0]["Action"]) == ["secretsmanager:CreateSecret", "secretsmanager:TagResource"]
     assert managed[0]["Resource"] == [SECRETS + "rds!*"]
     keys = [s for s in policy["Statement"] if any(a.startswith("kms:") for a in s["Action"])]
     assert len(keys) == 1
@@ -142,12 +141,13 @@ def test_a_managed_target_lets_rds_manage_the_clone_secret_with_the_target_key()
     assert "temp-demo" in db_names(by_sid["ModifyDBInstance"])
 
 
-def test_a_managed_target_secret_without_a_key_needs_no_kms_statement():
+def test_a_managed_target_secret_without_a_known_key_allows_the_accounts_keys():
     account = managed_account()
     del account.instances["demo"]["MasterUserSecret"]["KmsKeyId"]
     policy = iam_policy(plan_of(account, "prod", "demo"), "123456789012", "us-east-1")
     assert "secretsmanager:CreateSecret" in actions(policy)
-    assert not [a for a in actions(policy) if a.startswith("kms:")]
+    keys = [s for s in policy["Statement"] if any(a.startswith("kms:") for a in s["Action"])]
+    assert keys[0]["Resource"] == ["arn:aws:kms:us-east-1:123456789012:key/*"]
 
 
 def test_a_plain_replica_plan_allows_no_secret_key_or_point_in_time_restore():
