@@ -65,7 +65,7 @@ options:
       - Plan a prepare step after the copy and the credentials, before the swap (the caller runs it, for
         example the C(mitosis.rds.clone) role's C(mitosis_prepare_tasks)). Once it succeeded, a tag
         C(mitosis:prepared) on the new primary records it, so a resumed run does not repeat it.
-      - Like O(copy_method) and O(snapshot_identifier), it shapes the plan: M(mitosis.rds.rds_mitosis_step)
+      - Like O(copy_method) and O(snapshot_identifier), it shapes the plan, so M(mitosis.rds.rds_mitosis_step)
         reads it only when it plans itself (without a C(plan)).
     type: bool
     default: false
