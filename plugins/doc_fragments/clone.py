@@ -60,6 +60,24 @@ options:
         is set.
       - Mutually exclusive with O(master_password).
     type: str
+  final_snapshot:
+    description:
+      - Take a final snapshot of the old primary (C(CreateDBSnapshot) on C(old-<target>)) before deleting it; its
+        replicas cannot have one. It is named C(<target>-final-<DbiResourceId of the retired instance>), so a resumed
+        run finds it and deletes without taking a second one.
+    type: bool
+    default: false
+  protected_tag_key:
+    description:
+      - A target graph member tagged O(protected_tag_key)=O(protected_tag_value) is never replaced; planning fails
+        before any change.
+    type: str
+    default: mitosis:protected
+  protected_tag_value:
+    description:
+      - The value of O(protected_tag_key) that protects a member, compared without case.
+    type: str
+    default: "true"
   prepare:
     description:
       - Plan a prepare step after the copy and the credentials, before the swap (the caller runs it, for

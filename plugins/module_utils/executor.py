@@ -21,7 +21,7 @@ from .graph import Graph, describe_instances, discover, parse_reference, tag_rea
 from .report import duration_text
 from .credentials import managed_secret, secret_active
 from .planner import (CALLER_KINDS, CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_MANAGE, K_MODIFY, K_PASSWORD,
-                      K_PREPARE, K_PROMOTE, K_RESTORE, K_SWAP_IN, K_SWAP_OUT, K_TAG, K_UNTAG, PENDING, PREPARE, RESTORE_PIT,
+                      K_PREPARE, K_PROMOTE, K_RESTORE, K_SNAPSHOT, K_SWAP_IN, K_SWAP_OUT, K_TAG, K_UNTAG, PENDING, PREPARE, RESTORE_PIT,
                       RESUME_HINT, SWAP, CloneOptions, Plan, Step, has_tag, plan_clone, plan_names, refresh)
 
 BUSY_CODES = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault")
@@ -127,6 +127,7 @@ class Watch:
     def __init__(self, step: Optional[Step] = None, live: Optional[Dict[str, Dict[str, Any]]] = None) -> None:
         self.busy_seen = False  # a rename's reboot, a password reset: the change was seen under way
         self.available_since = None  # type: Optional[float]
+        self.snapshot_status = None  # type: Optional[str]  # a final snapshot's, read at each poll
         inst = {}  # type: Dict[str, Any]
         if step is not None and live is not None:
             inst = live.get(step.identifier) or live.get(step.new_identifier or "") or {}
@@ -181,6 +182,9 @@ def complete(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: flo
         return not any(has_tag(inst, key) for key in step.params["TagKeys"])
     if step.kind == K_MANAGE:
         return secret_active(inst)
+    if step.kind == K_SNAPSHOT:
+        failed_status(step.params["DBSnapshotIdentifier"], watch.snapshot_status or "", "taking the final snapshot")
+        return watch.snapshot_status == "available"
     if step.kind == K_PASSWORD:
         if "MasterUserPassword" in (inst.get("PendingModifiedValues") or {}):
             watch.busy_seen = True
@@ -237,6 +241,17 @@ def already_done(rds: Any, error: MitosisError, step: Step) -> bool:
         parent = found[0].get("ReadReplicaSourceDBInstanceIdentifier") if found else None
         return parse_reference(parent, rds.meta.region_name)[0] == step.params["SourceDBInstanceIdentifier"]
     return False
+
+
+def snapshot_status(rds: Any, name: str) -> Optional[str]:
+    """The status of the snapshot `name`, None when there is none."""
+    try:
+        found = call(rds, "DescribeDBSnapshots", name, DBSnapshotIdentifier=name).get("DBSnapshots") or []
+    except MitosisError as error:
+        if error.code == "DBSnapshotNotFound":
+            return None
+        raise
+    return found[0].get("Status") if found else None
 
 
 def not_yet(error: MitosisError, step: Step) -> bool:
@@ -348,6 +363,8 @@ class Dataflow:
     def _collect(self) -> None:
         now = self.clock()
         for key, step in list(self.running.items()):
+            if step.kind == K_SNAPSHOT:
+                self.watches[key].snapshot_status = snapshot_status(self.rds, step.params["DBSnapshotIdentifier"])
             if key not in self.free and released(step, self.live, self.watches[key]):
                 self.free.add(key)
                 self.records[key]["released"] = self.wall()
@@ -378,7 +395,14 @@ class Dataflow:
                 self._finish_without_call(step, "{0} already has these values".format(step.identifier))
                 skipped = True
                 continue
-            if not in_progress(step, self.live):
+            taken = snapshot_status(self.rds, step.params["DBSnapshotIdentifier"]) if step.kind == K_SNAPSHOT else None
+            if taken == "available":
+                # An earlier run took it and was stopped before the delete: never a second one.
+                self._finish_without_call(step, "the final snapshot {0} exists".format(
+                    step.params["DBSnapshotIdentifier"]))
+                skipped = True
+                continue
+            if not taken and not in_progress(step, self.live):
                 try:
                     _call_step(self.rds, step, self.live, self.password)
                 except MitosisError as error:

@@ -14,7 +14,7 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 from .aws import HAS_BOTO3, AWSConnection, Counter, MitosisError
 from .credentials import secret_password
 from .executor import PHASES, POLL_INTERVAL, RENAME_SETTLE_TIME, WAIT_TIMEOUT, PasswordSource, apply_steps
-from .planner import AUTO, COPY_METHODS, CloneOptions
+from .planner import AUTO, COPY_METHODS, PROTECTED_TAG, CloneOptions
 from .report import extend_run, summarize
 
 AWS_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
@@ -44,6 +44,9 @@ CLONE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
     master_password=dict(type="str", no_log=True),
     master_password_secret=dict(type="str", no_log=False),
     prepare=dict(type="bool", default=False),
+    final_snapshot=dict(type="bool", default=False),
+    protected_tag_key=dict(type="str", default=PROTECTED_TAG, no_log=False),
+    protected_tag_value=dict(type="str", default="true"),
 )
 CLONE_MUTUALLY_EXCLUSIVE = [["master_password", "master_password_secret"]]
 
@@ -93,7 +96,9 @@ def clone_options(params: Dict[str, Any], connection: AWSConnection, counter: Co
 
     options = CloneOptions(copy_method=params["copy_method"], restore_snapshot=params["restore_snapshot"],
                            snapshot_identifier=params["snapshot_identifier"], password_source=source,
-                           password=password() if source and read_now else None, prepare=params["prepare"])
+                           password=password() if source and read_now else None, prepare=params["prepare"],
+                           final_snapshot=params["final_snapshot"],
+                           protected_tag=(params["protected_tag_key"], params["protected_tag_value"]))
     return options, password if source else None
 
 
@@ -112,8 +117,10 @@ def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool
         poll_interval=params["poll_interval"],
         settle_time=params["rename_settle_time"], time_scale=params["report_time_scale"], progress=progress,
         alive=alive)
+    snapshots = {s["identifier"]: s["params"]["DBSnapshotIdentifier"] for s in result["steps"]
+                 if s["kind"] == "final-snapshot" and s["status"] in ("changed", "skipped")}
     run = extend_run(params["run"], result["steps"], counter.by_operation, params["restart"], params["prepared"],
-                     result["secrets"])
+                     result["secrets"], snapshots)
     # In check mode nothing ran: every step still pending in the plan would run (the restart is the caller's).
     pending = len([s for s in result["plan"] if s["status"] == "pending" and s["kind"] != "restart"])
     result["run"] = run

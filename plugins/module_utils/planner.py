@@ -32,6 +32,7 @@ PROMOTE = "PromoteReadReplica"
 MODIFY = "ModifyDBInstance"
 TAG = "AddTagsToResource"
 UNTAG = "RemoveTagsFromResource"
+SNAPSHOT_ACTION = "CreateDBSnapshot"
 DELETE = "DeleteDBInstance"
 RESTART_ACTION = "Restart"
 PREPARE_ACTION = "Prepare"
@@ -39,6 +40,7 @@ PREPARE_ACTION = "Prepare"
 # What a step does: the executor's rules (when it is done, when the next step may start) go by kind.
 K_CREATE, K_RESTORE, K_PROMOTE, K_MODIFY = "create", "restore", "promote", "modify"
 K_PASSWORD, K_MANAGE, K_TAG, K_UNTAG, K_PREPARE = "password", "manage-secret", "tag", "untag", "prepare"
+K_SNAPSHOT = "final-snapshot"
 K_SWAP_OUT, K_SWAP_IN, K_RESTART, K_DELETE = "swap-out", "swap-in", "restart", "delete"
 # Steps the caller runs (the role's task files); the executor only records them.
 CALLER_KINDS = (K_PREPARE, K_RESTART)
@@ -52,6 +54,8 @@ RESTORE_ACTIONS = {SNAPSHOT: RESTORE, POINT_IN_TIME: RESTORE_PIT}
 OWN_TAG_PREFIX = "mitosis:"
 PREPARED_TAG = "mitosis:prepared"
 CREDENTIALS_TAG = "mitosis:credentials"
+# A target graph member with this tag is never replaced (the key and value are options).
+PROTECTED_TAG = "mitosis:protected"
 
 RESUME_HINT = "Fix the cause and run the same command again: the plan resumes from the live state."
 Instance = Dict[str, Any]  # one DescribeDBInstances entry
@@ -279,6 +283,27 @@ def validate(graph: Graph, source: str, target: str, nodes: List[Node]) -> None:
                   .format(name), name, "Remove the cross-region replica first.")
 
 
+def validate_unprotected(nodes: List[Node], protected_tag: Tuple[str, str]) -> None:
+    """A target graph member tagged as protected (production, a customer's stack) is never replaced."""
+    key, value = protected_tag
+    for node in nodes:
+        for inst in (node.current, node.old):
+            tags = {t.get("Key"): str(t.get("Value", "")) for t in (inst or {}).get("TagList") or []}
+            if key in tags and tags[key].lower() == value.lower():
+                name = inst["DBInstanceIdentifier"]
+                _fail("Target member {0} carries the tag {1}={2}: its graph is protected and is never replaced."
+                      .format(name, key, tags[key]), name,
+                      "Check the target: if this stack may really be refreshed, remove the tag first "
+                      "(aws rds remove-tags-from-resource --resource-name {0} --tag-keys {1}).".format(
+                          inst.get("DBInstanceArn", name), key))
+
+
+def final_snapshot_name(target: str, retired: Optional[Instance]) -> str:
+    """The final snapshot of the retired primary, named from the target and that instance: a resumed run finds it."""
+    resource = str((retired or {}).get("DbiResourceId") or "").lower()
+    return "{0}-final-{1}".format(target, resource[3:] if resource.startswith("db-") else resource).strip("-")
+
+
 def validate_retirable(nodes: List[Node], phase: str) -> None:
     """Deletion protection on an instance we will retire would block the cleanup: refuse up front."""
     for node in nodes:
@@ -299,13 +324,16 @@ class CloneOptions:
 
     def __init__(self, copy_method: str = AUTO, restore_snapshot: bool = False,
                  snapshot_identifier: Optional[str] = None, password: Optional[str] = None,
-                 password_source: Optional[str] = None, prepare: bool = False) -> None:
+                 password_source: Optional[str] = None, prepare: bool = False, final_snapshot: bool = False,
+                 protected_tag: Tuple[str, str] = (PROTECTED_TAG, "true")) -> None:
         self.copy_method = copy_method
         self.restore_snapshot = restore_snapshot
         self.snapshot_identifier = snapshot_identifier
         self.password = password
         self.password_source = password_source
         self.prepare = prepare
+        self.final_snapshot = final_snapshot
+        self.protected_tag = protected_tag
 
 
 def _vpc(inst: Optional[Instance]) -> Optional[str]:
@@ -501,10 +529,18 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
             {"ApplyImmediately": True, "NewDBInstanceIdentifier": node.name}, node.name, ["swap-out:" + node.name])
     restart = add("restart:" + root.name, RESTART, K_RESTART, RESTART_ACTION, root.name, {}, root.name,
                   ["swap-in:" + n.name for n in nodes])
+    # The old primary's final snapshot (replicas have none) is taken before its delete, by a step of its own, so
+    # that a resumed run finds it and deletes without a second one.
+    snapshot_keys = []  # type: List[str]
+    if options.final_snapshot:
+        name = final_snapshot_name(root.name, root.old or root.current)
+        snapshot_keys.append(add("final-snapshot:" + root.name, CLEANUP, K_SNAPSHOT, SNAPSHOT_ACTION,
+                                 old_name(root.name), {"DBSnapshotIdentifier": name}, root.name, [restart.key]).key)
     # Leaves first: deleting a primary before its replicas would promote them.
     for node in reversed(nodes):
         add("delete:" + node.name, CLEANUP, K_DELETE, DELETE, old_name(node.name), {"SkipFinalSnapshot": True},
-            node.name, [restart.key] + ["delete:" + c for c in node.children])
+            node.name, [restart.key] + ["delete:" + c for c in node.children]
+            + (snapshot_keys if node is root else []))
     # The run's own tags served the resume; the refreshed stack keeps only the target's tags (an earlier run's
     # included, when this one writes none).
     own = [t["Key"] for s in steps if s.kind == K_TAG for t in s.params["Tags"]]
@@ -658,6 +694,9 @@ def mark(plan_phase: str, nodes: List[Node], steps: List[Step], graph: Graph) ->
                 step.done("every old-* instance is deleted")
             elif plan_phase == CLEANUP:
                 step.pending("runs (again) before any old-* instance is deleted")
+        elif step.kind == K_SNAPSHOT:
+            if plan_phase == CLEANUP and node.old is None:
+                step.done("{0} is deleted, after its final snapshot".format(step.identifier))
         elif step.kind == K_UNTAG:
             if plan_phase == CLEANUP and not any(has_tag(node.current, key) for key in step.params["TagKeys"]):
                 step.done("{0} has none of the run's tags".format(step.identifier))
@@ -681,6 +720,7 @@ def plan_clone(graph: Graph, source: str, target: str, tags_of: Callable[[Dict[s
         _fail("copy_method must be one of {0}, not {1}.".format(", ".join(COPY_METHODS), options.copy_method))
     nodes = discover_nodes(graph, target)
     validate(graph, source, target, nodes)
+    validate_unprotected(nodes, options.protected_tag)
     phase = classify(graph, source, nodes, previous_resource_ids)
     validate_retirable(nodes, phase)
     mode, why = choose_method(graph, source, nodes[0].original, options)

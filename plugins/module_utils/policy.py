@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from .aws import call
-from .planner import CREATE, DELETE, K_MANAGE, MODIFY, PROMOTE, RESTORE, RESTORE_PIT, UNTAG
+from .planner import CREATE, DELETE, K_MANAGE, MODIFY, PROMOTE, RESTORE, RESTORE_PIT, SNAPSHOT_ACTION, UNTAG
 
 if TYPE_CHECKING:  # annotations only: never imported at run time
     from botocore.client import BaseClient
@@ -81,6 +81,10 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
             allow(DELETE, step.identifier)
         elif step.action == UNTAG:
             allow(UNTAG, step.identifier)
+        elif step.action == SNAPSHOT_ACTION:
+            allow(SNAPSHOT_ACTION, step.identifier)
+            db[SNAPSHOT_ACTION].append(arn("snapshot", step.params["DBSnapshotIdentifier"]))
+            db.setdefault("DescribeDBSnapshots", []).append(arn("snapshot", step.params["DBSnapshotIdentifier"]))
 
     statements: List[Tuple[str, List[str]]] = [
         ("DescribeDBInstances", [arn("db", "*")]),
@@ -97,7 +101,9 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
     if RESTORE_PIT in db:
         statements.append((RESTORE_PIT, groups + db[RESTORE_PIT]))
     statements.append(("AddTagsToResource", [arn("db", n) for n in created]))
-    for action in (PROMOTE, MODIFY, "RebootDBInstance", DELETE, UNTAG):
+    if "DescribeDBSnapshots" in db and RESTORE not in db:
+        statements.append(("DescribeDBSnapshots", db["DescribeDBSnapshots"]))
+    for action in (PROMOTE, MODIFY, "RebootDBInstance", SNAPSHOT_ACTION, DELETE, UNTAG):
         if action not in db:
             continue
         extra = groups[:2] + [arn("secgrp", "*"), groups[2]] if action == MODIFY else []

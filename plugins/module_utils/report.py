@@ -19,14 +19,14 @@ PHASE_ORDER = ("copy", "prepare", "swap", "restart", "cleanup")
 
 
 def new_run() -> Dict[str, Any]:
-    return {"timeline": [], "calls": {}, "secrets": {}}
+    return {"timeline": [], "calls": {}, "secrets": {}, "snapshots": {}}
 
 
 def extend_run(run: Optional[Dict[str, Any]], records: List[Dict[str, Any]], calls: Dict[str, int],
                restart: Optional[Dict[str, float]] = None, prepared: Optional[Dict[str, float]] = None,
-               secrets: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+               secrets: Optional[Dict[str, str]] = None, snapshots: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     """The run record with this module's finished steps, the caller's prepare and restart, the clone's new
-    managed secrets and the calls added."""
+    managed secrets, the retired primary's final snapshot and the calls added."""
     run = run or new_run()
     timeline = list(run.get("timeline") or [])
     for name, times in (("prepare", prepared), ("restart", restart)):
@@ -40,7 +40,8 @@ def extend_run(run: Optional[Dict[str, Any]], records: List[Dict[str, Any]], cal
     total = dict(run.get("calls") or {})
     for operation, count in calls.items():
         total[operation] = total.get(operation, 0) + count
-    return {"timeline": timeline, "calls": total, "secrets": dict(run.get("secrets") or {}, **(secrets or {}))}
+    return {"timeline": timeline, "calls": total, "secrets": dict(run.get("secrets") or {}, **(secrets or {})),
+            "snapshots": dict(run.get("snapshots") or {}, **(snapshots or {}))}
 
 
 def call_counts(calls: Dict[str, int]) -> Dict[str, int]:
@@ -66,10 +67,10 @@ def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], m
     Times are seconds multiplied by `time_scale` (1 on AWS; the embedded endpoint's simulated clock in the demo)."""
     timeline = run.get("timeline") or []
     calls = call_counts(run.get("calls") or {})
-    secrets = run.get("secrets") or {}
+    secrets, snapshots = run.get("secrets") or {}, run.get("snapshots") or {}
     summary = {"source": source, "target": target, "nodes": nodes, "mode": mode, "serial": serial,
                "check_mode": check_mode, "steps_run": len([e for e in timeline if e.get("kind")]),
-               "calls": calls, "secrets": secrets}  # type: Dict[str, Any]
+               "calls": calls, "secrets": secrets, "snapshots": snapshots}  # type: Dict[str, Any]
     how = "{0} path{1}".format(mode, ", one step at a time" if serial else "")
     if check_mode:
         summary["lines"] = [
@@ -110,6 +111,8 @@ def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], m
     for name, arn in secrets.items():
         lines.append("{0}'s master password is in a new managed secret (the application must read it): {1}".format(
             name, arn))
+    for name, snapshot in snapshots.items():
+        lines.append("{0} was kept in the final snapshot {1} before it was deleted".format(name, snapshot))
     lines.append("API calls: {0} ({1} mutating, {2} DescribeDBInstances, {3} ListTagsForResource).".format(
         calls["total"], calls["mutating"], calls["describe_instances"], calls["list_tags"]))
     summary["lines"] = lines

@@ -87,6 +87,12 @@ class SlowRDS:
             raise client_error("InvalidDBInstanceState", "x")
         inst["DBInstanceStatus"] = status
 
+    def describe_db_snapshots(self, DBSnapshotIdentifier):  # pylint: disable=invalid-name
+        found = [s for s in self.account.snapshots if s["DBSnapshotIdentifier"] == DBSnapshotIdentifier]
+        if not found:
+            raise client_error("DBSnapshotNotFound", "DescribeDBSnapshots")
+        return {"DBSnapshots": copy.deepcopy(found)}
+
     def __getattr__(self, operation):
         def act(**params):
             action = "".join(p.capitalize() for p in operation.split("_")).replace("Db", "DB")
@@ -139,6 +145,13 @@ class SlowRDS:
                     self.account.instances[new]["DBInstanceStatus"] = "rebooting"
                     self.running.append([ticks, step, "rebooting", lambda: self._available(new)])
                 self.running.append([self.hold, step, "renaming", renamed])
+            elif action == "CreateDBSnapshot":
+                self._busy(name, "backing-up")
+                snapshot = {"DBSnapshotIdentifier": params["DBSnapshotIdentifier"], "DBInstanceIdentifier": name,
+                            "DbiResourceId": self.account.instances[name]["DbiResourceId"], "Status": "creating"}
+                self.account.snapshots.append(snapshot)
+                self.running.append([ticks, step, "backing-up",
+                                     lambda: (snapshot.update(Status="available"), self._available(name))])
             elif action == "DeleteDBInstance":
                 if name not in self.account.instances:
                     raise client_error("DBInstanceNotFound", action)
