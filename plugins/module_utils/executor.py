@@ -22,7 +22,8 @@ from .report import duration_text
 from .credentials import managed_secret, secret_active
 from .planner import (CALLER_KINDS, CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_MANAGE, K_MODIFY, K_PASSWORD,
                       K_PREPARE, K_PROMOTE, K_RESTORE, K_SNAPSHOT, K_SWAP_IN, K_SWAP_OUT, K_TAG, K_UNTAG, PENDING, PREPARE, RESTORE_PIT,
-                      RESUME_HINT, SWAP, CloneOptions, Plan, Step, has_tag, plan_clone, plan_names, refresh)
+                      RESUME_HINT, ROLLBACK, SWAP, CloneOptions, Plan, Step, has_tag, plan_clone, plan_names, refresh)
+from .rollback import plan_rollback, refresh_rollback
 
 BUSY_CODES = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault")
 PHASES = (COPY, PREPARE, SWAP, CLEANUP)
@@ -43,8 +44,12 @@ RESETTING = "resetting-master-credentials"
 
 def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions] = None,
               previous_resource_ids: Optional[List[str]] = None):
-    """The plan computed from live state, read with filtered describes from the target and the source."""
+    """The plan computed from live state, read with filtered describes from the target and the source (a rollback,
+    with `options.rollback`, reads the target's graph only)."""
     region = rds.meta.region_name
+    if options is not None and options.rollback:
+        graph = discover(rds, "", target, region)
+        return plan_rollback(graph, target), graph
     graph = discover(rds, source, target, region)
 
     def snapshots_of(name: str, snapshot_identifier: Optional[str]) -> List[Dict[str, Any]]:
@@ -75,6 +80,8 @@ def marked_plan(rds: Any, source: str, target: str, steps: List[Dict[str, Any]])
 def remarked(rds: Any, plan: Plan, previous_resource_ids: Optional[List[str]] = None):
     """`plan` marked again from one describe of the names it holds; with that live graph."""
     graph = Graph(describe_instances(rds, plan_names(plan.source, plan.node_names())), rds.meta.region_name)
+    if plan.mode == ROLLBACK:
+        return refresh_rollback(plan, graph), graph
     return refresh(plan, graph, previous_resource_ids), graph
 
 

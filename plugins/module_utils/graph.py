@@ -17,9 +17,12 @@ from .aws import call, paginate
 
 # Names per filtered describe; a walk level or a poll with more names takes several calls.
 FILTER_VALUES = 100
-# A clone of member X is created as temp-X; X is moved aside to old-X.
+# A clone of member X is created as temp-X; X is moved aside to old-X. A rollback moves the rejected clone
+# aside to rej-X (no longer than temp-, so every name a clone allows fits).
 TEMP = "temp-"
 OLD = "old-"
+REJECTED = "rej-"
+PREFIXES = (TEMP, OLD, REJECTED)
 
 
 def temp_name(name: str) -> str:
@@ -30,17 +33,22 @@ def old_name(name: str) -> str:
     return OLD + name
 
 
+def rejected_name(name: str) -> str:
+    return REJECTED + name
+
+
 def strip_prefix(name: str) -> str:
-    """The member a name belongs to: only one leading temp-/old- prefix is stripped."""
-    for prefix in (TEMP, OLD):
+    """The member a name belongs to: only one leading temp-/old-/rej- prefix is stripped."""
+    for prefix in PREFIXES:
         if name.startswith(prefix):
             return name[len(prefix):]
     return name
 
 
 def name_forms(name: str) -> List[str]:
-    """X, temp-X and old-X: the names under which a member of a graph being cloned can exist."""
-    return [name, temp_name(name), old_name(name)]
+    """X, temp-X, old-X and rej-X: the names under which a member of a graph being cloned (or rolled back) can
+    exist."""
+    return [name, temp_name(name), old_name(name), rejected_name(name)]
 
 
 def describe_instances(client: Any, identifiers: Iterable[str]) -> List[Dict[str, Any]]:
@@ -78,7 +86,7 @@ def discover(client: Any, source: str, target: str, region: Optional[str]) -> "G
     found = {}  # type: Dict[str, Dict[str, Any]]
     members = {target}
     upward = source  # the next of the source's ancestors to look for
-    wanted = set(name_forms(target)) | {source}
+    wanted = set(name_forms(target)) | ({source} if source else set())
     while wanted:
         level = describe_instances(client, wanted)
         asked = set(found) | wanted

@@ -18,7 +18,7 @@ from .attributes import (create_replica_params, modify_params, point_in_time_par
                          unmet)
 from .aws import MitosisError
 from .credentials import PASSWORD_PLACEHOLDER, managed_secret, manages_password, secret_active, validate_password
-from .graph import OLD, TEMP, Graph, old_name, strip_prefix, temp_name
+from .graph import PREFIXES, TEMP, Graph, name_forms, old_name, rejected_name, strip_prefix, temp_name
 
 MAX_IDENTIFIER = 63
 
@@ -45,8 +45,9 @@ K_SWAP_OUT, K_SWAP_IN, K_RESTART, K_DELETE = "swap-out", "swap-in", "restart", "
 # Steps the caller runs (the role's task files); the executor only records them.
 CALLER_KINDS = (K_PREPARE, K_RESTART)
 
-# How the new primary gets the source's data.
+# How the new primary gets the source's data; a rollback plan's mode is ROLLBACK.
 AUTO, REPLICA, POINT_IN_TIME, SNAPSHOT = "auto", "replica", "point_in_time", "snapshot"
+ROLLBACK = "rollback"
 COPY_METHODS = (AUTO, REPLICA, POINT_IN_TIME, SNAPSHOT)
 RESTORE_ACTIONS = {SNAPSHOT: RESTORE, POINT_IN_TIME: RESTORE_PIT}
 
@@ -122,6 +123,7 @@ class Node:
         self.current = graph.get(name)
         self.temp = graph.get(temp_name(name))
         self.old = graph.get(old_name(name))
+        self.rejected = graph.get(rejected_name(name))
 
     @property
     def original(self) -> Optional[Instance]:
@@ -142,7 +144,7 @@ def discover_nodes(graph: Graph, target: str) -> List[Node]:
         if parent:
             nodes[parent].children.append(name)
         kids = set()
-        for holder in (name, temp_name(name), old_name(name)):
+        for holder in name_forms(name):
             if holder in graph:
                 kids.update(strip_prefix(child) for child in graph.children_of(holder))
         queue.extend((kid, name) for kid in sorted(kids))
@@ -175,6 +177,8 @@ class Plan:
             for method, action in RESTORE_ACTIONS.items():
                 if step.action == action:
                     mode = method
+            if step.key.startswith("back:"):  # a rollback puts old-X back under its name
+                mode = ROLLBACK
         return cls(source, target, built, [], mode, "")
 
     def node_names(self) -> List[str]:
@@ -218,7 +222,7 @@ def _fail(message: str, identifier: Optional[str] = None, hint: Optional[str] = 
 
 def validate_names(nodes: List[Node]) -> None:
     for node in nodes:
-        for prefix in (TEMP, OLD):
+        for prefix in PREFIXES:
             if node.name.startswith(prefix):
                 _fail("Target graph member {0} starts with '{1}', which mitosis.rds reserves for clones and "
                       "retired instances.".format(node.name, prefix), node.name,
@@ -325,7 +329,7 @@ class CloneOptions:
     def __init__(self, copy_method: str = AUTO, restore_snapshot: bool = False,
                  snapshot_identifier: Optional[str] = None, password: Optional[str] = None,
                  password_source: Optional[str] = None, prepare: bool = False, final_snapshot: bool = False,
-                 protected_tag: Tuple[str, str] = (PROTECTED_TAG, "true")) -> None:
+                 protected_tag: Tuple[str, str] = (PROTECTED_TAG, "true"), rollback: bool = False) -> None:
         self.copy_method = copy_method
         self.restore_snapshot = restore_snapshot
         self.snapshot_identifier = snapshot_identifier
@@ -334,6 +338,7 @@ class CloneOptions:
         self.prepare = prepare
         self.final_snapshot = final_snapshot
         self.protected_tag = protected_tag
+        self.rollback = rollback  # plan the rollback of the target's refresh instead of a clone
 
 
 def _vpc(inst: Optional[Instance]) -> Optional[str]:
@@ -568,6 +573,12 @@ def _source_of(graph: Graph, inst: Optional[Instance]) -> Optional[str]:
 
 def classify(graph: Graph, source: str, nodes: List[Node], previous_resource_ids: Optional[List[str]]) -> str:
     """The phase read from which of X, temp-X and old-X exist; unexplained leftovers are errors."""
+    rolling_back = [n.name for n in nodes if n.rejected is not None]
+    if rolling_back:
+        _fail("A rollback of {0} is in progress: {1} exists.".format(nodes[0].name, rejected_name(rolling_back[0])),
+              rejected_name(rolling_back[0]),
+              "Finish it first (ansible-playbook mitosis.rds.rollback -e target={0}, the same command that started "
+              "it), then run the refresh again.".format(nodes[0].name))
     any_old = any(n.old for n in nodes)
     if not any_old:
         by_name = nodes_by_name(nodes)
@@ -743,8 +754,8 @@ def plan_clone(graph: Graph, source: str, target: str, tags_of: Callable[[Dict[s
 
 
 def plan_names(source: str, nodes: List[str]) -> List[str]:
-    """Every instance name a plan reads: the source, and X, temp-X and old-X of each node."""
-    return [source] + [name for node in nodes for name in (node, temp_name(node), old_name(node))]
+    """Every instance name a plan reads: the source (a rollback has none), and every name form of each node."""
+    return ([source] if source else []) + [name for node in nodes for name in name_forms(node)]
 
 
 def refresh(plan: "Plan", graph: Graph, previous_resource_ids: Optional[List[str]] = None) -> "Plan":
@@ -774,7 +785,11 @@ def flight_plan(plan: Plan) -> str:
     """The human-readable flight plan: one line per call, done steps marked as skipped and why."""
     lines = ["Flight plan: clone {0} into the graph of {1} ({2} node{3}, {4} path, phase: {5})".format(
         plan.source, plan.target, len(plan.nodes), "" if len(plan.nodes) == 1 else "s", plan.mode, plan.phase)]
-    if plan.why:
+    if plan.mode == ROLLBACK:
+        lines = ["Flight plan: roll back the refresh of the graph of {0} ({1} node{2}, phase: {3}): the clones move "
+                 "aside to rej-*, old-* take their names back, the application restarts, then rej-* are deleted."
+                 .format(plan.target, len(plan.nodes), "" if len(plan.nodes) == 1 else "s", plan.phase)]
+    elif plan.why:
         lines.append("Copy method: {0}, because {1}.".format(plan.mode, plan.why))
     lines += ["Warning: " + warning for warning in plan.warnings]
     for step in plan.steps:
@@ -783,8 +798,8 @@ def flight_plan(plan: Plan) -> str:
             mark_text = "pending: " + step.reason
         lines.append("wave {0:>2}  {1} {2}  [{3}]".format(step.wave, step.action, step.identifier, mark_text))
         if step.action == RESTART_ACTION:
-            lines.append("          (runs the restart task; the application reconnects to the new {0})".format(
-                step.identifier))
+            lines.append("          (runs the restart task; the application reconnects to the {0} {1})".format(
+                "original" if plan.mode == ROLLBACK else "new", step.identifier))
         elif step.action == PREPARE_ACTION:
             lines.append("          (runs the prepare tasks on {0} and its replicas, before any name moves)".format(
                 step.identifier))

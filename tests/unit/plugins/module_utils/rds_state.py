@@ -137,7 +137,7 @@ class Account:
                     if other.get("ReadReplicaSourceDBInstanceIdentifier") == name:
                         other["ReadReplicaSourceDBInstanceIdentifier"] = new_name
         elif action == "DeleteDBInstance":
-            assert name.startswith("old-"), "deleted a non-old instance: " + name
+            assert name.startswith(("old-", "rej-")), "deleted an instance neither retired nor rejected: " + name
             assert not any(o.get("ReadReplicaSourceDBInstanceIdentifier") == name for o in self.instances.values()), \
                 "deleted a primary before its replicas: " + name
             del self.instances[name]
