@@ -14,7 +14,8 @@ from ansible.utils.display import Display
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import HAS_BOTO3, MitosisError
 from ansible_collections.mitosis.rds.plugins.module_utils.module import (
-    AWS_ARGUMENT_SPEC, STEP_ARGUMENT_SPEC, STEP_MUTUALLY_EXCLUSIVE, STEP_REQUIRED_ONE_OF, connection_from, run_step)
+    AWS_ARGUMENT_SPEC, CLONE_REQUIRED_IF, STEP_ARGUMENT_SPEC, STEP_MUTUALLY_EXCLUSIVE, STEP_REQUIRED_ONE_OF,
+    connection_from, run_step)
 
 display = Display()
 
@@ -30,7 +31,7 @@ class ActionModule(ActionBase):
                                                  "controller (pip install boto3).")
         validator = ArgumentSpecValidator(dict(AWS_ARGUMENT_SPEC, **STEP_ARGUMENT_SPEC),
                                           mutually_exclusive=STEP_MUTUALLY_EXCLUSIVE,
-                                          required_one_of=STEP_REQUIRED_ONE_OF)
+                                          required_one_of=STEP_REQUIRED_ONE_OF, required_if=CLONE_REQUIRED_IF)
         validated = validator.validate(self._task.args)
         if validated.error_messages:
             return dict(result, failed=True, msg="; ".join(validated.error_messages))

@@ -12,8 +12,16 @@ options:
   source:
     description:
       - Identifier of the instance whose data is cloned (for example the production primary). Never modified.
+      - Required unless O(rollback=true).
     type: str
-    required: true
+  rollback:
+    description:
+      - Plan (or apply) the rollback of the target's refresh instead of a clone. Possible after the swap and before
+        the cleanup, while the C(old-*) instances exist. Each clone X moves aside to C(rej-X), C(old-X) takes its name
+        back, the caller restarts the application, then the C(rej-*) instances are deleted, leaves first. No source
+        is needed; the options that shape a clone do not apply.
+    type: bool
+    default: false
   target:
     description:
       - Identifier of the root of the replication graph to replace (for example the demo primary).

@@ -36,8 +36,9 @@ AWS_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
 
 # What to clone into what, for the plan and the step modules (docs: the mitosis.rds.clone fragment).
 CLONE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
-    source=dict(type="str", required=True),
+    source=dict(type="str"),
     target=dict(type="str", required=True),
+    rollback=dict(type="bool", default=False),
     copy_method=dict(type="str", default=AUTO, choices=list(COPY_METHODS)),
     restore_snapshot=dict(type="bool", default=False),
     snapshot_identifier=dict(type="str"),
@@ -49,6 +50,8 @@ CLONE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
     protected_tag_value=dict(type="str", default="true"),
 )
 CLONE_MUTUALLY_EXCLUSIVE = [["master_password", "master_password_secret"]]
+# A clone needs a source; a rollback puts back what the target's refresh retired.
+CLONE_REQUIRED_IF = [["rollback", False, ["source"]]]
 
 # rds_mitosis_step's options: its module (documentation, direct use) and its action plugin (progress) share them.
 STEP_ARGUMENT_SPEC = dict(
@@ -98,7 +101,8 @@ def clone_options(params: Dict[str, Any], connection: AWSConnection, counter: Co
                            snapshot_identifier=params["snapshot_identifier"], password_source=source,
                            password=password() if source and read_now else None, prepare=params["prepare"],
                            final_snapshot=params["final_snapshot"],
-                           protected_tag=(params["protected_tag_key"], params["protected_tag_value"]))
+                           protected_tag=(params["protected_tag_key"], params["protected_tag_value"]),
+                           rollback=params["rollback"])
     return options, password if source else None
 
 
@@ -110,8 +114,9 @@ def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool
     counter = Counter(rds)
     keys = [given.get("id") if isinstance(given, dict) else given for given in params["steps"] or []] or None
     options, password = clone_options(params, connection, counter, read_now=not params["plan"])
+    source = params["source"] or ""
     result = apply_steps(
-        rds, params["source"], params["target"], plan=params["plan"], steps=keys, phases=params["phases"],
+        rds, source, params["target"], plan=params["plan"], steps=keys, phases=params["phases"],
         options=options, password=password, prepared=bool(params["prepared"]), check_mode=check_mode,
         wait=params["wait"], serial=params["serial"], wait_timeout=params["wait_timeout"],
         poll_interval=params["poll_interval"],
@@ -124,7 +129,7 @@ def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool
     # In check mode nothing ran: every step still pending in the plan would run (the restart is the caller's).
     pending = len([s for s in result["plan"] if s["status"] == "pending" and s["kind"] != "restart"])
     result["run"] = run
-    result["summary"] = summarize(run, params["source"], params["target"], result["nodes"], result["mode"],
+    result["summary"] = summarize(run, source, params["target"], result["nodes"], result["mode"],
                                   serial=params["serial"], check_mode=check_mode, pending=pending,
                                   time_scale=params["report_time_scale"])
     if not diff_mode:

@@ -72,10 +72,14 @@ def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], m
                "check_mode": check_mode, "steps_run": len([e for e in timeline if e.get("kind")]),
                "calls": calls, "secrets": secrets, "snapshots": snapshots}  # type: Dict[str, Any]
     how = "{0} path{1}".format(mode, ", one step at a time" if serial else "")
+    what = "{0} into {1} ({2}) by {3}".format(source, target, ", ".join(nodes), how)
+    if mode == "rollback":
+        what = "the rollback of the refresh of {0} ({1}){2}".format(
+            target, ", ".join(nodes), ", one step at a time" if serial else "")
     if check_mode:
         summary["lines"] = [
-            "Checked (check mode, nothing changed): {0} into {1} ({2}) by {3}: {4} step{5} would run.".format(
-                source, target, ", ".join(nodes), how, pending, "" if pending == 1 else "s"),
+            "Checked (check mode, nothing changed): {0}: {1} step{2} would run.".format(
+                what, pending, "" if pending == 1 else "s"),
             "API calls to plan and check: {0} ({1} DescribeDBInstances, {2} ListTagsForResource).".format(
                 calls["total"], calls["describe_instances"], calls["list_tags"])]
         return summary
@@ -89,14 +93,17 @@ def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], m
         if events:
             phases[phase] = scaled(max(e["finished"] for e in events) - min(e["started"] for e in events))
     by_id = {e["id"]: e for e in timeline}
+    # Each name moves by a rename pair: the instance that holds it moves aside, the other one moves in.
+    by_kind = {(e.get("node"), e.get("kind")): e for e in timeline}
     unreachable = {}  # type: Dict[str, float]
     for node in nodes:
-        out, into = by_id.get("swap-out:" + node), by_id.get("swap-in:" + node)
+        out, into = by_kind.get((node, "swap-out")), by_kind.get((node, "swap-in"))
         if out and into:
             unreachable[node] = scaled(into["finished"] - out["started"])
     summary.update(phase_seconds=phases, unreachable_seconds=unreachable)
-    lines = ["Cloned {0} into {1} ({2}) by {3}: {4} step{5} run.".format(
-        source, target, ", ".join(nodes), how, summary["steps_run"], "" if summary["steps_run"] == 1 else "s")]
+    lines = ["{0} {1}: {2} step{3} run.".format(
+        "Did" if mode == "rollback" else "Cloned", what, summary["steps_run"],
+        "" if summary["steps_run"] == 1 else "s")]
     lines += ["{0}: {1}".format(phase, duration_text(seconds)) for phase, seconds in phases.items()]
     if timeline:
         begin = min(e["started"] for e in timeline)

@@ -218,7 +218,7 @@ run:
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import Counter
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import live_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.module import (
-    CLONE_ARGUMENT_SPEC, CLONE_MUTUALLY_EXCLUSIVE, MitosisModule, clone_options)
+    CLONE_ARGUMENT_SPEC, CLONE_MUTUALLY_EXCLUSIVE, CLONE_REQUIRED_IF, MitosisModule, clone_options)
 from ansible_collections.mitosis.rds.plugins.module_utils.planner import flight_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import caller_account, iam_policy
 from ansible_collections.mitosis.rds.plugins.module_utils.report import extend_run
@@ -229,7 +229,7 @@ def plan(module):
     rds = module.connection.client("rds")
     counter = Counter(rds)
     options, _password = clone_options(p, module.connection, counter, read_now=True)
-    the_plan, _graph = live_plan(rds, p["source"], p["target"], options, p["previous_resource_ids"])
+    the_plan, _graph = live_plan(rds, p["source"] or "", p["target"], options, p["previous_resource_ids"])
     for warning in the_plan.warnings:
         module.module.warn(warning)
     text = flight_plan(the_plan)
@@ -264,6 +264,7 @@ def main():
             iam_policy=dict(type="bool", default=True),
         ),
         mutually_exclusive=CLONE_MUTUALLY_EXCLUSIVE,
+        required_if=CLONE_REQUIRED_IF,
         supports_check_mode=True,
     )
     module.run(plan)

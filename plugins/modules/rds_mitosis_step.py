@@ -319,12 +319,13 @@ diff:
 """
 
 from ansible_collections.mitosis.rds.plugins.module_utils.module import (
-    STEP_ARGUMENT_SPEC, STEP_MUTUALLY_EXCLUSIVE, STEP_REQUIRED_ONE_OF, MitosisModule, run_step)
+    CLONE_REQUIRED_IF, STEP_ARGUMENT_SPEC, STEP_MUTUALLY_EXCLUSIVE, STEP_REQUIRED_ONE_OF, MitosisModule, run_step)
 
 
 def main():
     module = MitosisModule(argument_spec=STEP_ARGUMENT_SPEC, mutually_exclusive=STEP_MUTUALLY_EXCLUSIVE,
-                           required_one_of=STEP_REQUIRED_ONE_OF, supports_check_mode=True)
+                           required_one_of=STEP_REQUIRED_ONE_OF, required_if=CLONE_REQUIRED_IF,
+                           supports_check_mode=True)
     module.run(lambda m: run_step(m.connection, m.params, m.check_mode, m.diff_mode))
 
 
