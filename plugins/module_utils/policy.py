@@ -100,7 +100,8 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
         statements.append((RESTORE, groups + [snapshot] + db[RESTORE]))
     if RESTORE_PIT in db:
         statements.append((RESTORE_PIT, groups + db[RESTORE_PIT]))
-    statements.append(("AddTagsToResource", [arn("db", n) for n in created]))
+    if created:
+        statements.append(("AddTagsToResource", [arn("db", n) for n in created]))
     if "DescribeDBSnapshots" in db and RESTORE not in db:
         statements.append(("DescribeDBSnapshots", db["DescribeDBSnapshots"]))
     for action in (PROMOTE, MODIFY, "RebootDBInstance", SNAPSHOT_ACTION, DELETE, UNTAG):

@@ -10,6 +10,7 @@ import pytest
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import apply_steps, live_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.planner import CloneOptions, flight_plan
+from ansible_collections.mitosis.rds.plugins.module_utils.policy import iam_policy
 from ansible_collections.mitosis.rds.plugins.module_utils.rollback import plan_rollback
 
 from .test_executor import SlowRDS
@@ -139,3 +140,17 @@ def test_the_executor_runs_a_rollback_and_a_clone_can_follow():
     assert deleted == ["rej-mitosis-demo-replica", "rej-mitosis-demo"]
     # A refresh started afterwards is a fresh one.
     assert plan_of(account, "mitosis-prod", "mitosis-demo").phase == "copy"
+
+
+def test_the_rollback_policy_allows_its_renames_and_deletes_only_on_rej_names():
+    account = seed_account()
+    swapped(account)
+    policy = iam_policy(rollback_of(account), "123456789012", "us-east-1")
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    prefix = "arn:aws:rds:us-east-1:123456789012:db:"
+    assert by_sid["DeleteDBInstance"]["Resource"] == [prefix + "rej-mitosis-demo-replica", prefix + "rej-mitosis-demo"]
+    renamed = {r[len(prefix):] for r in by_sid["ModifyDBInstance"]["Resource"] if r.startswith(prefix)}
+    assert renamed == {"mitosis-demo", "mitosis-demo-replica", "rej-mitosis-demo", "rej-mitosis-demo-replica",
+                       "old-mitosis-demo", "old-mitosis-demo-replica"}
+    assert all(s["Resource"] for s in policy["Statement"])
+    assert not {"CreateDBInstanceReadReplica", "AddTagsToResource", "PromoteReadReplica"} & set(by_sid)
