@@ -350,7 +350,8 @@ def acquire(client: Any, target: str, run_id: str, now: datetime.datetime, user:
     1. Read the locks (X, temp-X, old-X, rej-X). Another run's lock that is not stale refuses this run before it
        writes anything (unless `break_lock`).
     2. Remove the stale locks, and with `break_lock` every other run's lock.
-    3. Write our own key, with `now` as our start time (kept when our key is there already: a resumed call).
+    3. Write our own key on the name's holder, with `now` as our start time (when our key is there already, a
+       resumed call, its value is kept, and only copied onto the holder when it is on another name).
     4. Wait `settle` seconds: a run that read before our write has written its own key by then.
     5. Read again. Our key gone (another run broke it) or another live lock ordered before ours (earlier
        (started, run_id)) -> remove our key and refuse, naming that run. Else we hold the lock.
@@ -390,18 +391,22 @@ def acquire(client: Any, target: str, run_id: str, now: datetime.datetime, user:
     warnings += ["Lock of {0} on {1} is broken (break_lock).".format(lock.describe(), target)
                  for lock in broken if not lock.stale]
     calls = remove_keys(client, broken, check_mode=True)
-    if mine is None:
+    # Our key is written on the name's holder; already ours elsewhere (before a swap), it is copied there as it is,
+    # so that it outlives the instance going away (old-X, deleted at the cleanup).
+    value = mine.value if mine else lock_value(now, user, host, pid)
+    write = mine is None or home["DBInstanceIdentifier"] not in [name for name, _arn in mine.carriers]
+    if write:
         calls.append({"action": "AddTagsToResource", "identifier": home["DBInstanceIdentifier"],
                       "tag_keys": [lock_key(run_id)]})
-    value = lock_value(now, user, host, pid)
     if check_mode:
         msg = "Would take the lock on {0} for run {1}: tag {2} with {3}={4}.".format(
             target, run_id, home["DBInstanceIdentifier"], lock_key(run_id), value) if mine is None else \
-            "Run {0} already holds the lock on {1}.".format(run_id, target)
+            "Run {0} already holds the lock on {1}{2}.".format(
+                run_id, target, ", and would copy it onto {0}".format(home["DBInstanceIdentifier"]) if write else "")
         return _result(bool(calls), False, False, run_id, state, msg, warnings, calls)
 
     remove_keys(client, broken)
-    if mine is None:
+    if write:
         call(client, "AddTagsToResource", home["DBInstanceIdentifier"], ResourceName=home["DBInstanceArn"],
              Tags=[{"Key": lock_key(run_id), "Value": value}])
     sleep(settle)

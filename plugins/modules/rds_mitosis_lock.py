@@ -40,7 +40,9 @@ description:
     user, since its process is gone). To resume sooner, run the same command again with C(-e break_lock=true)
     (role variable C(mitosis_break_lock), this module's O(break_lock)).
   - With O(state=present) and the same O(run_id) as a lock already there (a resumed call of the same run), the
-    lock keeps its start time and nothing is written.
+    lock keeps its start time. It is only copied, as it is, onto the instance that holds the target's name when it
+    is on another name, for example on C(old-<target>) after the swap. Call it so before the cleanup deletes
+    C(old-<target>), and the lock stays with the target to the end of the run.
 author:
   - mitosis.rds developers (@mitosis-rds)
 options:

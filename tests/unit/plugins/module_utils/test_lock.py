@@ -294,6 +294,23 @@ def test_same_run_again_keeps_its_key_and_start():
     assert rds.writes() == [("AddTagsToResource", ARN + "demo")]
 
 
+def test_same_run_after_the_swap_copies_its_key_onto_the_new_holder():
+    rds = FakeRDS("demo", "temp-demo")
+    take(rds, "aaaaaaaaaaaa", pid=4242)
+    value = rds.instances["demo"]["mitosis:lock:aaaaaaaaaaaa"]
+    rds.rename("demo", "old-demo")
+    rds.rename("temp-demo", "demo")
+    check = take(rds, "aaaaaaaaaaaa", now=NOW + datetime.timedelta(hours=1), check_mode=True)
+    assert check["changed"] and "copy it onto demo" in check["msg"]
+    result = take(rds, "aaaaaaaaaaaa", now=NOW + datetime.timedelta(hours=1))
+    assert result["held"] and result["changed"]
+    assert rds.instances["demo"]["mitosis:lock:aaaaaaaaaaaa"] == value  # the start time is kept
+    del rds.instances["old-demo"]  # the cleanup deletes old-demo: the lock stays on demo
+    with pytest.raises(LockHeld, match="aaaaaaaaaaaa"):
+        take(rds, "bbbbbbbbbbbb", alive=lambda pid: True)
+    assert release(rds, "demo", "aaaaaaaaaaaa")["changed"] and rds.lock_keys() == []
+
+
 def test_invalid_options():
     rds = FakeRDS("demo")
     with pytest.raises(MitosisError, match="run id"):
