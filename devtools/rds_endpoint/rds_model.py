@@ -17,16 +17,19 @@ from moto.core.utils import utcnow
 from moto.rds.exceptions import (
     DBInstanceAlreadyExists,
     DBParameterGroupNotFoundError,
+    DBSnapshotAlreadyExistsError,
     OptionGroupNotFoundFaultError,
     RDSClientError,
 )
-from moto.rds.models import DBInstance, MasterUserSecret, RDSBackend, rds_backends
+from moto.rds.models import DBInstance, DBSnapshot, MasterUserSecret, RDSBackend, rds_backends
 from moto.rds.utils import valid_preferred_maintenance_window
 
 from .timeline import Simulation
 
 _sim: Simulation
 _moto: dict[str, Any] = {}
+# True while moto's StopDBInstance runs: its snapshot stays instant, as moto made it.
+_instant_snapshots = False
 
 # ModifyDBInstance parameters that describe the call rather than a change to the instance.
 _CALL_OPTIONS = {
@@ -129,6 +132,8 @@ def install(sim: Simulation) -> None:
         ("modify_db_instance", _modify_db_instance),
         ("reboot_db_instance", _reboot_db_instance),
         ("delete_db_instance", _delete_db_instance),
+        ("create_db_snapshot", _create_db_snapshot),
+        ("stop_db_instance", _stop_db_instance),
     ]:
         _moto[name] = getattr(RDSBackend, name)
         setattr(RDSBackend, name, patched)
@@ -376,13 +381,21 @@ def _delete_db_instance(
             "InvalidParameterCombination",
             "Cannot delete protected DB Instance, please disable deletion protection and try again.",
         )
+    final_snapshot = None
     if not skip_final_snapshot:
         if not final_db_snapshot_identifier:
             raise RDSClientError(
                 "InvalidParameterCombination",
                 "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.",
             )
-        self.create_db_snapshot(db.db_instance_identifier, final_db_snapshot_identifier)
+        # The final snapshot is a CreateDBSnapshot: only of an available instance (AWS's words).
+        _ensure_snapshot_free(self, final_db_snapshot_identifier)
+        _require_snapshot_source(db)
+        final_snapshot = _moto["create_db_snapshot"](
+            self, db.db_instance_identifier, final_db_snapshot_identifier
+        )
+        # `creating` while the instance is `deleting`, `available` once it is gone.
+        final_snapshot.status = "creating"
     # AWS promotes the replicas of a deleted source to standalone instances.
     for replica_id in list(db.replicas):
         replica = self.databases.get(replica_id)
@@ -401,9 +414,71 @@ def _delete_db_instance(
             skip_final_snapshot=True,
             delete_automated_backups=delete_automated_backups,
         )
+        if final_snapshot is not None:
+            final_snapshot.status = "available"
 
-    _sim.start("delete", db, final_status=None, on_done=gone)
+    def abandoned() -> None:
+        if final_snapshot is not None:
+            final_snapshot.status = "failed"
+
+    _sim.start("delete", db, final_status=None, on_done=gone, on_cancel=abandoned)
     return db
+
+
+def _stop_db_instance(self: RDSBackend, *args: Any, **kwargs: Any) -> DBInstance:
+    # StopDBInstance keeps moto's behaviour, its snapshot (DBSnapshotIdentifier) included.
+    global _instant_snapshots
+    _instant_snapshots = True
+    try:
+        return _moto["stop_db_instance"](self, *args, **kwargs)
+    finally:
+        _instant_snapshots = False
+
+
+def _create_db_snapshot(
+    self: RDSBackend,
+    db_instance_identifier: str,
+    db_snapshot_identifier: str,
+    snapshot_type: str = "manual",
+    tags: list[dict[str, str]] | None = None,
+    original_created_at: Any = None,
+    kms_key_id: str | None = None,
+) -> DBSnapshot:
+    if snapshot_type != "manual" or _instant_snapshots:
+        # moto's automated snapshots (taken when an instance is created) and StopDBInstance's: not modelled.
+        return _moto["create_db_snapshot"](
+            self,
+            db_instance_identifier,
+            db_snapshot_identifier,
+            snapshot_type,
+            tags,
+            original_created_at,
+            kms_key_id,
+        )
+    db = self.describe_db_instances(db_instance_identifier)[0]
+    _ensure_snapshot_free(self, db_snapshot_identifier)
+    _require_snapshot_source(db)
+    snapshot = _moto["create_db_snapshot"](
+        self,
+        db.db_instance_identifier,
+        db_snapshot_identifier,
+        snapshot_type,
+        tags,
+        original_created_at,
+        kms_key_id,
+    )
+    # moto made the snapshot `available` at once and left the instance `available`: the instance is
+    # `backing-up` and the snapshot `creating` until the snapshot is taken.
+    snapshot.status = "creating"
+
+    def taken() -> None:
+        snapshot.status = "available"
+
+    def abandoned() -> None:
+        snapshot.status = "failed"
+
+    _sim.start("snapshot", db, on_done=taken, on_cancel=abandoned)
+    return snapshot
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -545,6 +620,22 @@ def _require_available(db: DBInstance) -> None:
             "InvalidDBInstanceState",
             f"Instance {db.db_instance_identifier} is not in available state.",
         )
+
+
+def _require_snapshot_source(db: DBInstance) -> None:
+    """CreateDBSnapshot (and a delete's final snapshot) needs an available instance, no operation running."""
+    if db.status != "available" or _sim.current(db):
+        raise RDSClientError(
+            "InvalidDBInstanceState",
+            f"Cannot create a snapshot because the database instance {db.db_instance_identifier} "
+            "is not currently in the available state.",
+        )
+
+
+def _ensure_snapshot_free(backend: RDSBackend, identifier: str) -> None:
+    """A snapshot identifier is taken by any snapshot, one still `creating` included (without case)."""
+    if identifier.lower() in backend.database_snapshots:
+        raise DBSnapshotAlreadyExistsError(identifier)
 
 
 def _ensure_free(backend: RDSBackend, identifier: str) -> None:

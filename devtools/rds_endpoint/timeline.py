@@ -28,6 +28,8 @@ OPERATIONS: dict[str, tuple[float, list[tuple[str, float]]]] = {
     "rename": (10, [("renaming", 0.6), ("available", 0.1), ("rebooting", 0.3)]),
     "reboot": (2, [("rebooting", 1.0)]),
     "delete": (5, [("deleting", 1.0)]),
+    # CreateDBSnapshot: the instance is `backing-up` (its snapshot `creating`) until the snapshot is taken.
+    "snapshot": (10, [("backing-up", 1.0)]),
 }
 
 
@@ -43,6 +45,8 @@ class Operation:
     pending: dict[str, Any] = field(default_factory=dict)
     on_phase: dict[int, Callable[[], None]] = field(default_factory=dict)
     on_done: Callable[[], None] | None = None
+    # Called when the operation is abandoned before its end (cancelled, or replaced by another).
+    on_cancel: Callable[[], None] | None = None
     # Status once done; None when the operation removes the instance.
     final_status: str | None = "available"
     # (backend, identifier) reserved until the operation's rename happens.
@@ -97,6 +101,7 @@ class Simulation:
         op = Operation(
             kind, instance, next(self._seq), [status for status, _ in phases], bounds, **options
         )
+        self.cancel(instance)
         self._ops[id(instance)] = op
         instance.status = op.statuses[0]
         return op
@@ -105,7 +110,10 @@ class Simulation:
         return self._ops.get(id(instance))
 
     def cancel(self, instance: Any) -> None:
-        self._ops.pop(id(instance), None)
+        """Abandon the instance's operation, if any (its `on_cancel` runs)."""
+        op = self._ops.pop(id(instance), None)
+        if op is not None and op.on_cancel:
+            op.on_cancel()
 
     def claimed(self, backend: Any, identifier: str) -> bool:
         return any(op.claim == (backend, identifier) for op in self._ops.values())
