@@ -93,6 +93,8 @@ def step_minutes(step: Any) -> float:
         return minutes("reset-credentials")
     if kind == "manage-secret":
         return minutes("modify")
+    if kind == "final-snapshot":
+        return minutes("snapshot")
     if kind == "modify":
         # A new replica has backups off: turning them on is the longer modify.
         return minutes("enable-backups") if (params.get("BackupRetentionPeriod") or 0) > 0 else minutes("modify")

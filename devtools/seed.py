@@ -139,6 +139,8 @@ class Seeder:
         self.rds.create_db_snapshot(
             DBInstanceIdentifier=identifier, DBSnapshotIdentifier=snapshot_id
         )
+        # The instance is `backing-up` until the snapshot is taken: no other call on it before.
+        self.settle()
         return snapshot_id
 
 

@@ -29,9 +29,9 @@ import uuid
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .aws import MitosisError, call
-from .graph import describe_instances, name_forms
+from .graph import describe_instances, graph_of, name_forms
+from .planner import LOCK_TAG_PREFIX
 
-LOCK_TAG_PREFIX = "mitosis:lock:"
 # A lock older than this (seconds) counts as stale: its run is taken to be gone. 12 hours.
 LOCK_MAX_AGE = 43200
 # Seconds between writing our key and reading the locks again: any run that read before our write has
@@ -464,6 +464,21 @@ def inspect(client: Any, target: str, max_age: int, now: datetime.datetime, user
     state.home()  # none of the names exists -> MitosisError
     state.judge(now, max_age, this_identity(user, host), alive)
     return _holder_dicts(state)
+
+
+def check_source(client: Any, source: str, max_age: int, now: datetime.datetime, user: Optional[str] = None,
+                 host: Optional[str] = None, alive: Callable[[int], bool] = process_alive) -> None:
+    """Refuse a source that sits in a graph another run is refreshing: its data is about to be replaced."""
+    graph = graph_of(client, source, client.meta.region_name)
+    if source not in graph:
+        return  # the plan says the source is missing
+    root = graph.root(source)
+    live = [h for h in inspect(client, root, max_age, now, user, host, alive) if not h["stale"]]
+    if live:
+        raise MitosisError(
+            "Source {0} is in the graph of {1}, which another run is refreshing ({2}): its data is about to be "
+            "replaced.".format(source, root, describe_holder(live[0])), operation="lock", identifier=source,
+            hint="Wait for that refresh to finish, then run again.")
 
 
 def holders_text(target: str, holders: List[Dict[str, Any]]) -> str:

@@ -57,6 +57,8 @@ PREPARED_TAG = "mitosis:prepared"
 CREDENTIALS_TAG = "mitosis:credentials"
 # A target graph member with this tag is never replaced (the key and value are options).
 PROTECTED_TAG = "mitosis:protected"
+# A run's lock (lock.py): the lock's own calls write and remove it, never the plan.
+LOCK_TAG_PREFIX = "mitosis:lock:"
 
 RESUME_HINT = "Fix the cause and run the same command again: the plan resumes from the live state."
 Instance = Dict[str, Any]  # one DescribeDBInstances entry
@@ -550,7 +552,7 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
     # included, when this one writes none).
     own = [t["Key"] for s in steps if s.kind == K_TAG for t in s.params["Tags"]]
     own += [t["Key"] for inst in (root.temp, root.current) for t in (inst or {}).get("TagList") or []
-            if t["Key"].startswith(OWN_TAG_PREFIX) and t["Key"] not in own]
+            if t["Key"].startswith(OWN_TAG_PREFIX) and not t["Key"].startswith(LOCK_TAG_PREFIX) and t["Key"] not in own]
     if own:
         add("untag:" + root.name, CLEANUP, K_UNTAG, UNTAG, root.name, {"TagKeys": own}, root.name, [restart.key])
     return steps

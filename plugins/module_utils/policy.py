@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from .aws import call
+from .graph import name_forms
 from .planner import CREATE, DELETE, K_MANAGE, MODIFY, PROMOTE, RESTORE, RESTORE_PIT, SNAPSHOT_ACTION, UNTAG
 
 if TYPE_CHECKING:  # annotations only: never imported at run time
@@ -100,15 +101,17 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
         statements.append((RESTORE, groups + [snapshot] + db[RESTORE]))
     if RESTORE_PIT in db:
         statements.append((RESTORE_PIT, groups + db[RESTORE_PIT]))
-    if created:
-        statements.append(("AddTagsToResource", [arn("db", n) for n in created]))
+    # The run's lock (rds_mitosis_lock) is a tag on whichever instance holds the target's name.
+    lock = [arn("db", n) for n in name_forms(plan.target)]
+    statements.append(("AddTagsToResource", _unique([arn("db", n) for n in created] + lock)))
+    db[UNTAG] = db.get(UNTAG, []) + lock
     if "DescribeDBSnapshots" in db and RESTORE not in db:
         statements.append(("DescribeDBSnapshots", db["DescribeDBSnapshots"]))
     for action in (PROMOTE, MODIFY, "RebootDBInstance", SNAPSHOT_ACTION, DELETE, UNTAG):
         if action not in db:
             continue
         extra = groups[:2] + [arn("secgrp", "*"), groups[2]] if action == MODIFY else []
-        statements.append((action, extra + db[action]))
+        statements.append((action, _unique(extra + db[action])))
     document = [
         {"Sid": action, "Effect": "Allow", "Action": ["rds:" + action], "Resource": _unique(resources)}
         for action, resources in statements

@@ -52,6 +52,12 @@ options:
         C(temp-<target>), C(old-<target>) and C(rej-<target>) must exist.
     type: str
     required: true
+  source:
+    description:
+      - With O(state=present), the source of the refresh. A source that sits in a graph another run is refreshing
+        (a live lock on the root of its replication graph) fails the run before any change, since its data is about
+        to be replaced.
+    type: str
   state:
     description:
       - V(present) takes the lock for O(run_id) and fails, before any change, when another run holds it.
@@ -245,8 +251,8 @@ calls:
 import os
 
 from ansible_collections.mitosis.rds.plugins.module_utils.lock import (
-    LOCK_MAX_AGE, SETTLE_TIME, acquire, holders_text, inspect, new_run_id, proc_parent, ps_parent, release, run_pid,
-    this_identity, utc_now)
+    LOCK_MAX_AGE, SETTLE_TIME, acquire, check_source, holders_text, inspect, new_run_id, proc_parent, ps_parent, release,
+    run_pid, this_identity, utc_now)
 from ansible_collections.mitosis.rds.plugins.module_utils.module import MitosisModule
 
 
@@ -271,6 +277,8 @@ def lock(module):
     if p["state"] == "absent":
         result = release(rds, p["target"], p["run_id"], check_mode=module.check_mode)
     else:
+        if p["source"]:
+            check_source(rds, p["source"], p["lock_max_age"], now, user, host)
         result = acquire(rds, p["target"], p["run_id"] or new_run_id(), now, user, host, run_process(module),
                          max_age=p["lock_max_age"], break_lock=p["break_lock"], settle=p["settle_time"],
                          check_mode=module.check_mode)
@@ -283,6 +291,7 @@ def main():
     module = MitosisModule(
         argument_spec=dict(
             target=dict(type="str", required=True),
+            source=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent", "query"]),
             run_id=dict(type="str"),
             lock_max_age=dict(type="int", default=LOCK_MAX_AGE),

@@ -211,6 +211,7 @@ def test_operation_durations(held, minutes, status, method, params):
     held.primary("src")
     held.replica("rep", "src")
     held.rds.create_db_snapshot(DBInstanceIdentifier="src", DBSnapshotIdentifier="snap")
+    held.settle()  # src is backing-up until its snapshot is taken
     identifier = getattr(held.rds, method)(**params)["DBInstance"]["DBInstanceIdentifier"]
     held.endpoint.advance(minutes - 0.1)
     assert held.describe(identifier)["DBInstanceStatus"] == status

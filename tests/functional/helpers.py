@@ -6,7 +6,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 # Fast polling for the simulated clock; the rename settle time only matters when a reboot is missed.
-FAST = {"poll_interval": 0.05, "rename_settle_time": 0.5}
+FAST = {"poll_interval": 0.05, "rename_settle_time": 0.5, "lock_settle_time": 0.2}
 
 # The seed README's flight plan: the plan lists the seed's calls in the seed's order.
 SEED_FLIGHT_PLAN = [
@@ -85,3 +85,16 @@ def seed_second_target(endpoint, name="mitosis-staging"):
                              VpcSecurityGroupIds=[security_group],
                              Tags=tags + [{"Key": "IsReplica", "Value": "true"}])
     return [name, replica]
+
+
+def is_lock_call(call):
+    """A tag call of the run's lock (rds_mitosis_lock), which tests/functional/test_lock.py checks on its own."""
+    params = call.get("params") or {}
+    keys = [t.get("Key", "") for t in params.get("Tags") or []] + list(params.get("TagKeys") or [])
+    return call["operation"] in ("AddTagsToResource", "RemoveTagsFromResource") and bool(keys) and all(
+        str(k).startswith("mitosis:lock:") for k in keys)
+
+
+def mutating(endpoint):
+    """The refresh's own mutating calls, in order: every mutating call but the lock's."""
+    return [call for call in endpoint.mutating_calls() if not is_lock_call(call)]

@@ -13,7 +13,7 @@ import pytest
 
 from devtools.seed import seed_cascade, seed_cross_vpc, seed_example
 
-from .helpers import ANSIBLE_PLAYBOOK, ROOT, SEED_MUTATING_CALLS, clone_vars, instances, shape
+from .helpers import ANSIBLE_PLAYBOOK, ROOT, SEED_MUTATING_CALLS, clone_vars, instances, mutating, shape
 
 PROBE = "{0} {1}".format(sys.executable, ROOT / "tests" / "functional" / "restart_probe.py")
 CREATES = ("CreateDBInstanceReadReplica", "RestoreDBInstanceFromDBSnapshot", "RestoreDBInstanceToPointInTime")
@@ -94,14 +94,14 @@ def test_seed_example_end_to_end(endpoint, playbook, tmp_path):
     assert len(restarts(log)) == 1
     assert_restart_between_swap_and_delete(endpoint, before, log)
     assert_safe_history(endpoint)
-    assert [(c["operation"], c["identifier"]) for c in endpoint.mutating_calls()] == SEED_MUTATING_CALLS
+    assert [(c["operation"], c["identifier"]) for c in mutating(endpoint)] == SEED_MUTATING_CALLS
     assert "Flight plan: clone mitosis-prod" in result.out
     assert "CreateDBInstanceReadReplica temp-mitosis-demo: done in" in result.out
     assert "mitosis-demo was unreachable for" in result.out
     # A check-mode run afterwards plans the next refresh without touching AWS.
     endpoint.clear_calls()
     check = playbook("playbooks/clone.yml", clone_vars(), args=["--check"])
-    assert check.rc == 0 and endpoint.mutating_calls() == []
+    assert check.rc == 0 and mutating(endpoint) == []
 
 
 def test_check_mode_changes_nothing(endpoint, playbook, tmp_path):
@@ -109,7 +109,7 @@ def test_check_mode_changes_nothing(endpoint, playbook, tmp_path):
     log = tmp_path / "restarts.jsonl"
     result = run_clone(playbook, log, args=["--check", "--diff"])
     assert result.rc == 0, result
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []
     assert not restarts(log)
     assert "12 of 12 steps pending." in result.out
     assert "CreateDBInstanceReadReplica temp-mitosis-demo: would run" in result.out
@@ -155,7 +155,7 @@ def test_resume_after_the_run_is_killed_mid_step(endpoint, playbook, tmp_path, k
                                stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 120
     while time.time() < deadline:
-        if any((c["operation"], c["identifier"]) == kill_after for c in endpoint.mutating_calls()):
+        if any((c["operation"], c["identifier"]) == kill_after for c in mutating(endpoint)):
             break
         assert process.poll() is None, "the run ended before the kill point"
         time.sleep(0.02)
@@ -194,7 +194,7 @@ def test_mysql_cascade_end_to_end_with_the_time_model(endpoint, playbook, tmp_pa
     assert_safe_history(endpoint)
     assert_restart_between_swap_and_delete(endpoint, before, log)
     # Siblings are created in one wave: the two creates follow each other, no wait between them.
-    creates = [c for c in endpoint.mutating_calls() if c["operation"] == "CreateDBInstanceReadReplica"]
+    creates = [c for c in mutating(endpoint) if c["operation"] == "CreateDBInstanceReadReplica"]
     by_name = {c["identifier"]: c["seq"] for c in creates}
     assert abs(by_name["temp-mitosis-demo-r1"] - by_name["temp-mitosis-demo-r2"]) == 1
     deletes = [c["identifier"] for c in endpoint.calls() if c["operation"] == "DeleteDBInstance"]
@@ -207,9 +207,9 @@ def test_snapshot_path_end_to_end(endpoint, playbook, tmp_path):
     result = run_clone(playbook, log, copy_method="snapshot")
     assert result.rc == 0, result
     assert "Copy method: snapshot, because copy_method=snapshot." in result.out
-    operations = [c["operation"] for c in endpoint.mutating_calls()]
+    operations = [c["operation"] for c in mutating(endpoint)]
     assert operations[0] == "RestoreDBInstanceFromDBSnapshot" and "PromoteReadReplica" not in operations
-    restore = endpoint.mutating_calls()[0]
+    restore = mutating(endpoint)[0]
     assert restore["params"]["DBSnapshotIdentifier"] == "mitosis-prod-manual-2"
     assert_refreshed(endpoint, before)
     assert_safe_history(endpoint)
@@ -221,11 +221,11 @@ def test_different_vpcs_take_a_point_in_time_copy_end_to_end(endpoint, playbook,
     result = run_clone(playbook, log)
     assert result.rc == 0, result
     assert "Copy method: point_in_time, because source and target are in different VPCs" in result.out
-    restore = endpoint.mutating_calls()[0]
+    restore = mutating(endpoint)[0]
     assert restore["operation"] == "RestoreDBInstanceToPointInTime"
     assert restore["params"]["SourceDBInstanceIdentifier"] == "mitosis-prod"
     assert restore["params"]["UseLatestRestorableTime"] in (True, "true")
-    assert "PromoteReadReplica" not in [c["operation"] for c in endpoint.mutating_calls()]
+    assert "PromoteReadReplica" not in [c["operation"] for c in mutating(endpoint)]
     assert_refreshed(endpoint, before)
     assert_safe_history(endpoint)
 
@@ -270,7 +270,7 @@ def test_iam_policy_playbook_writes_the_policy(endpoint, playbook, tmp_path):
     assert result.rc == 0, result
     policy = json.loads(dest.read_text())
     assert policy["Version"] == "2012-10-17"
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []
 
 
 def test_include_role_with_restart_tasks_and_a_users_own_handler(endpoint, playbook, tmp_path):

@@ -19,7 +19,7 @@ from botocore.config import Config
 from devtools.rds_endpoint.testing import running_endpoint
 from devtools.seed import seed_example
 
-from .helpers import ANSIBLE_PLAYBOOK, ROOT, clone_vars
+from .helpers import ANSIBLE_PLAYBOOK, ROOT, clone_vars, mutating
 
 ROLE = "arn:aws:iam::123456789012:role/mitosis-refresh"
 DEVICE = "arn:aws:iam::123456789012:mfa/alice"
@@ -189,7 +189,7 @@ def test_the_environment_awx_injects_is_honoured(endpoint, playbook):
     assert set(module_args(result.out, "access_key")) == {'"AKIAAWXINJECTED00001"'}
     assert set(module_args(result.out, "session_token")) == {'"VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"'}
     assert "awx-injected-secret" not in result.out and "awx-injected-session-token" not in result.out
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []
 
 
 def test_module_defaults_on_the_action_group_reach_every_module_and_the_role(endpoint, playbook):

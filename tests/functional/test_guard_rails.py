@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from .helpers import ANSIBLE_PLAYBOOK, ROOT, clone_vars, instances
+from .helpers import ANSIBLE_PLAYBOOK, ROOT, clone_vars, instances, mutating
 from .test_clone import assert_refreshed, assert_safe_history, restart_command, run_clone, seeded
 
 SPEED = 0.01  # real seconds per simulated minute: a snapshot (10 minutes) takes 0.1 s
@@ -70,7 +70,7 @@ def test_a_protected_target_is_refused_before_any_change(endpoint, playbook, tmp
     log = tmp_path / "restarts.jsonl"
     result = run_clone(playbook, log)
     assert result.rc != 0, result
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []
     assert "mitosis-demo-replica" in result.out and "mitosis:protected=true" in result.out, result
     assert not log.exists()
     assert {n: i["DbiResourceId"] for n, i in instances(endpoint).items() if n in before["resource_ids"]} == \
@@ -83,13 +83,13 @@ def test_the_protected_tag_is_configurable(endpoint, playbook, tmp_path):
     extra = {"protected_tag_key": "env", "protected_tag_value": "demo"}
     refused = run_clone(playbook, tmp_path / "restarts.jsonl", **extra)
     assert refused.rc != 0, refused
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []
     assert "mitosis-demo" in refused.out and "env=demo" in refused.out, refused
     # Another value of the key protects nothing: the plan goes ahead (shown in check mode).
     check = run_clone(playbook, tmp_path / "restarts.jsonl", args=["--check"],
                       protected_tag_key="env", protected_tag_value="production")
     assert check.rc == 0, check
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []
     assert "DeleteDBInstance old-mitosis-demo: would run" in check.out, check
 
 

@@ -13,7 +13,7 @@ import yaml
 
 from devtools.seed import seed_example
 
-from .helpers import ROOT
+from .helpers import ROOT, mutating
 
 BIN = Path(sys.executable).parent
 # Development tooling and build output that must never ship.
@@ -83,7 +83,7 @@ def test_the_installed_clone_playbook_runs_in_check_mode(installed, endpoint):
     # The role came from the installed copy, not from the checkout.
     assert str(collections / "ansible_collections" / "mitosis" / "rds" / "roles" / "clone") in out
     assert str(ROOT / "roles") not in out and str(ROOT / ".collections") not in out
-    assert endpoint.calls() and endpoint.mutating_calls() == []
+    assert endpoint.calls() and mutating(endpoint) == []
 
 
 def test_ansible_doc_renders_every_module_and_the_role(installed):

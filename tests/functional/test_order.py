@@ -3,6 +3,7 @@ never by timings: one instance is made much slower than the others with the endp
 
 from devtools.seed import seed_cascade
 
+from .helpers import mutating
 from .test_clone import assert_refreshed, restarts, run_clone, seeded
 
 SPEED = 0.01  # real seconds per simulated minute
@@ -10,7 +11,7 @@ SPEED = 0.01  # real seconds per simulated minute
 
 def calls(endpoint):
     """(operation, identifier, new identifier) of every accepted mutating call, in order."""
-    return [(c["operation"], c["identifier"], c["new_identifier"]) for c in endpoint.mutating_calls() if not c["error"]]
+    return [(c["operation"], c["identifier"], c["new_identifier"]) for c in mutating(endpoint) if not c["error"]]
 
 
 def test_a_name_is_taken_over_before_other_names_have_finished_moving_aside(endpoint, playbook, tmp_path):

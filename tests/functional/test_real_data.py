@@ -15,7 +15,7 @@ import pytest
 
 from devtools.seed import seed_cross_vpc, seed_example, seed_managed
 
-from .helpers import ANSIBLE_PLAYBOOK, ROOT, clone_vars, instances
+from .helpers import ANSIBLE_PLAYBOOK, ROOT, clone_vars, instances, mutating
 from .test_clone import (assert_refreshed, assert_restart_between_swap_and_delete, restart_command, restarts, run_clone,
                          seeded)
 
@@ -27,7 +27,7 @@ SECRET_PASSWORD = "Sm-Held-Pass-42xRv8"
 
 
 def renames(endpoint):
-    return [c for c in endpoint.mutating_calls() if c["operation"] == "ModifyDBInstance" and c["new_identifier"]]
+    return [c for c in mutating(endpoint) if c["operation"] == "ModifyDBInstance" and c["new_identifier"]]
 
 
 def assert_nothing_created_twice(endpoint):
@@ -65,19 +65,19 @@ def test_managed_source_is_copied_to_the_latest_restorable_time(endpoint, playbo
     assert result.rc == 0, result
     assert ("Copy method: point_in_time, because mitosis-prod manages its master password in Secrets Manager, "
             "and RDS creates no read replica of such a source.") in result.out
-    first = endpoint.mutating_calls()[0]
+    first = mutating(endpoint)[0]
     assert first["operation"] == "RestoreDBInstanceToPointInTime" and not first["error"], first
     assert first["params"]["SourceDBInstanceIdentifier"] == "mitosis-prod"
     assert first["params"]["TargetDBInstanceIdentifier"] == "temp-mitosis-demo"
     assert first["params"]["UseLatestRestorableTime"] in (True, "true")
-    operations = [c["operation"] for c in endpoint.mutating_calls()]
+    operations = [c["operation"] for c in mutating(endpoint)]
     assert "PromoteReadReplica" not in operations
     # No replica of the managed source was ever asked for (RDS would refuse it).
     assert not [c for c in endpoint.calls("CreateDBInstanceReadReplica") if c["source"] == "mitosis-prod"]
     assert_refreshed(endpoint, before)
     assert_nothing_created_twice(endpoint)
     assert_restart_between_swap_and_delete(endpoint, before, log)
-    assert [c for c in endpoint.mutating_calls() if c["error"]] == []
+    assert [c for c in mutating(endpoint) if c["error"]] == []
 
 
 def test_replica_of_a_managed_source_fails_before_any_change(endpoint, playbook, tmp_path):
@@ -85,7 +85,7 @@ def test_replica_of_a_managed_source_fails_before_any_change(endpoint, playbook,
     log = tmp_path / "restarts.jsonl"
     result = run_clone(playbook, log, copy_method="replica")
     assert result.rc != 0, result
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []
     assert not restarts(log)
     message = failure_message(result.out, "copy_method=replica cannot work")
     assert "Secrets Manager" in message and "copy_method=point_in_time" in message, message
@@ -126,7 +126,7 @@ def test_managed_target_gets_a_new_managed_secret_once_its_replicas_exist(endpoi
     stats = result.out[result.out.index("CUSTOM STATS"):]
     assert '"mitosis-demo": "{0}"'.format(new_secret["SecretArn"]) in stats, stats[:3000]
 
-    calls = endpoint.mutating_calls()
+    calls = mutating(endpoint)
     manage = [c for c in calls if c["operation"] == "ModifyDBInstance" and "ManageMasterUserPassword" in c["params"]]
     assert [(c["identifier"], c["error"]) for c in manage] == [("temp-mitosis-demo", None)], manage
     create = [c for c in calls if c["operation"] == "CreateDBInstanceReadReplica"
@@ -144,7 +144,7 @@ def test_managed_target_gets_a_new_managed_secret_once_its_replicas_exist(endpoi
 def assert_password_set_before_the_swap(endpoint, resets=(1,)):
     """The password was set (a number of times in `resets`) on temp-mitosis-demo, then tagged once, all before
     the first rename."""
-    calls = endpoint.mutating_calls()
+    calls = mutating(endpoint)
     sent = [c for c in calls if c["operation"] == "ModifyDBInstance" and "MasterUserPassword" in c["params"]]
     assert len(sent) in resets, sent
     assert {(c["identifier"], c["error"]) for c in sent} == {("temp-mitosis-demo", None)}, sent
@@ -187,7 +187,7 @@ def test_master_password_secret_is_set_on_the_clone_and_never_printed(endpoint, 
     log = tmp_path / "restarts.jsonl"
     result = run_clone(playbook, log, args=["-vvv"], master_password_secret=secret["ARN"])
     assert result.rc == 0, result
-    reset = [c for c in endpoint.mutating_calls() if "MasterUserPassword" in c["params"]][0]
+    reset = [c for c in mutating(endpoint) if "MasterUserPassword" in c["params"]][0]
     assert renames(endpoint)[0]["time"] >= reset["time"] + reset_minutes * speed * 0.95
     assert '"master_password_secret": "{0}"'.format(secret["ARN"]) in result.out  # -vvv shows the arguments
     assert SECRET_PASSWORD not in result.out
@@ -204,14 +204,14 @@ def test_no_password_option_warns_that_the_clone_keeps_the_sources_password(endp
     result = run_clone(playbook, tmp_path / "restarts.jsonl", args=["--check"])
     assert result.rc == 0, result
     assert "Warning: The clone keeps mitosis-prod's master password" in result.out
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []
 
 
 def test_master_password_on_a_managed_target_fails_before_any_change(endpoint, playbook, tmp_path):
     seeded(endpoint, seed_managed)
     result = run_clone(playbook, tmp_path / "restarts.jsonl", args=["-vvv"], master_password=PASSWORD)
     assert result.rc != 0, result
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []
     message = failure_message(result.out, "manages its master password in Secrets Manager")
     assert "mitosis-demo" in message and "master_password cannot apply" in message, message
     assert PASSWORD not in result.out
@@ -222,7 +222,7 @@ def test_a_master_password_rds_would_refuse_fails_before_any_change_without_show
     refused = "Has@Sign-9xQ2"
     result = run_clone(playbook, tmp_path / "restarts.jsonl", args=["-vvv"], master_password=refused)
     assert result.rc != 0, result
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []
     message = failure_message(result.out, "The master password from master_password")
     assert "contains a character RDS refuses" in message, message
     assert refused not in result.out
@@ -240,7 +240,7 @@ def test_an_unusable_master_password_secret_fails_before_any_change(endpoint, pl
     result = run_clone(playbook, tmp_path / "restarts.jsonl", args=["-vvv"],
                        master_password_secret="mitosis-demo/master")
     assert result.rc != 0, result
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []
     message = failure_message(result.out, "stopped in task 'Plan the clone from the live state'", expected)
     assert "mitosis-demo/master" in message, message
     assert SECRET_PASSWORD not in result.out
@@ -263,7 +263,7 @@ def assert_prepared_before_any_name_moved(endpoint, record, before):
     assert described["temp-mitosis-demo-replica"]["status"] == "available"
     moved = renames(endpoint)
     assert moved and record["time"] < min(c["time"] for c in moved)
-    copy_calls = [c for c in endpoint.mutating_calls() if c["time"] < moved[0]["time"]]
+    copy_calls = [c for c in mutating(endpoint) if c["time"] < moved[0]["time"]]
     assert max(c["time"] for c in copy_calls if c["operation"] != "AddTagsToResource") < record["time"]
 
 
@@ -295,7 +295,7 @@ def test_the_flight_plan_shows_the_prepare_step_and_the_swap_after_it(endpoint, 
         out.index("Would run {0} on temp-mitosis-demo".format(PREPARE_TASKS)) < \
         out.index("AddTagsToResource temp-mitosis-demo: would run") < \
         out.index("ModifyDBInstance mitosis-demo: would run")
-    assert not prepare_log.exists() and endpoint.mutating_calls() == []
+    assert not prepare_log.exists() and mutating(endpoint) == []
 
 
 def test_failing_prepare_tasks_move_no_name_and_run_again_on_the_next_run(endpoint, playbook, tmp_path):
@@ -401,7 +401,7 @@ def test_resume_after_the_run_is_killed_mid_step(endpoint, playbook, tmp_path, c
                                stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.time() + 120
-        while not any(reached(c, kill_after) for c in endpoint.mutating_calls()):
+        while not any(reached(c, kill_after) for c in mutating(endpoint)):
             assert process.poll() is None, "the run ended before the kill point"
             assert time.time() < deadline, "the kill point never came"
             time.sleep(0.02)
@@ -417,7 +417,7 @@ def test_resume_after_the_run_is_killed_mid_step(endpoint, playbook, tmp_path, c
     assert_refreshed(endpoint, before)
     assert_nothing_created_twice(endpoint)
     assert_restart_between_swap_and_delete(endpoint, before, log)
-    calls = endpoint.mutating_calls()
+    calls = mutating(endpoint)
     assert calls[0]["operation"] == first_operation
     if first_operation == SNAPSHOT:
         assert calls[0]["params"]["DBSnapshotIdentifier"] == "mitosis-prod-manual-2"

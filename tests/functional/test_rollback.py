@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from .helpers import ANSIBLE_PLAYBOOK, ROOT, clone_vars, instances, shape
+from .helpers import ANSIBLE_PLAYBOOK, ROOT, clone_vars, instances, mutating, shape
 from .test_clone import restart_command, restarts, run_clone, seeded
 
 NAMES = ["mitosis-demo", "mitosis-demo-replica"]
@@ -45,12 +45,12 @@ def test_a_failed_restart_is_rolled_back_to_the_original_instances(endpoint, pla
     check = run_rollback(playbook, log, args=["--check"])
     assert check.rc == 0, check
     assert "Flight plan: roll back the refresh of the graph of mitosis-demo" in check.out
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []
     result = run_rollback(playbook, log)
     assert result.rc == 0, result
     assert "Did the rollback of the refresh of mitosis-demo" in result.out
     assert_rolled_back(endpoint, before)
-    calls = endpoint.mutating_calls()
+    calls = mutating(endpoint)
     deletes = [c["identifier"] for c in calls if c["operation"] == "DeleteDBInstance"]
     assert deletes == ["rej-mitosis-demo-replica", "rej-mitosis-demo"]
     # The restart ran with every name on its original instance, before any delete.
@@ -79,7 +79,7 @@ def test_an_interrupted_rollback_resumes_and_a_refresh_waits_for_it(endpoint, pl
     deadline = time.time() + 120
     while time.time() < deadline:
         if any((c["operation"], c["identifier"]) == ("ModifyDBInstance", "old-mitosis-demo")
-               for c in endpoint.mutating_calls()):
+               for c in mutating(endpoint)):
             break
         assert process.poll() is None, "the rollback ended before the kill point"
         time.sleep(0.02)
@@ -105,4 +105,4 @@ def test_nothing_to_roll_back_after_a_finished_refresh(endpoint, playbook, tmp_p
     endpoint.clear_calls()
     result = run_rollback(playbook, log)
     assert result.rc != 0 and "Nothing to roll back" in result.out, result
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []

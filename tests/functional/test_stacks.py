@@ -10,7 +10,7 @@ import yaml
 
 from devtools.seed import seed_example
 
-from .helpers import ANSIBLE_PLAYBOOK, FAST, ROOT, seed_second_target
+from .helpers import ANSIBLE_PLAYBOOK, FAST, ROOT, mutating, seed_second_target
 from .test_clone import PROBE, assert_refreshed, restarts, snapshot_of_state
 
 PLAY = "playbooks/stacks.yml"
@@ -41,7 +41,7 @@ def stack_calls(endpoint, target):
     """The mutating calls of one stack: on its target graph's names, temp-, old- or not."""
     def ours(identifier):
         return identifier.split("-", 1)[1] if identifier.startswith(("temp-", "old-")) else identifier
-    return [c for c in endpoint.mutating_calls() if ours(c["identifier"]) in (target, target + "-replica")]
+    return [c for c in mutating(endpoint) if ours(c["identifier"]) in (target, target + "-replica")]
 
 
 def refresh_two_stacks(endpoint, playbook, tmp_path, **staging_options):
@@ -66,7 +66,7 @@ def refresh_two_stacks(endpoint, playbook, tmp_path, **staging_options):
     assert "Cloned mitosis-prod into mitosis-demo" in result.out
     assert "Cloned mitosis-prod into mitosis-staging" in result.out
     demo, staging = stack_calls(endpoint, "mitosis-demo"), stack_calls(endpoint, "mitosis-staging")
-    assert len(endpoint.mutating_calls()) == len(demo) + len(staging)
+    assert len(mutating(endpoint)) == len(demo) + len(staging)
     assert demo[-1]["operation"] == staging[-1]["operation"] == "DeleteDBInstance"
     # Side by side, by the order of the calls: each stack started copying before the other one finished.
     assert staging[0]["seq"] < demo[-1]["seq"] and demo[0]["seq"] < staging[-1]["seq"]
@@ -97,7 +97,7 @@ def test_check_mode_shows_every_stacks_flight_plan_and_changes_nothing(endpoint,
     for target in ("mitosis-demo", "mitosis-staging"):
         assert re.search(r"Checked \(check mode, nothing changed\):[^\n]* mitosis-prod into {0} ".format(target),
                          result.out), target
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []
 
 
 REFUSED = [
@@ -122,7 +122,7 @@ def test_conflicting_stacks_are_refused_before_any_change(endpoint, playbook, tm
     for message in messages:
         assert message in result.out, result
     assert "Nothing was changed" in result.out
-    assert endpoint.mutating_calls() == []
+    assert mutating(endpoint) == []
     # Neither stack reached the role.
     assert "Validating arguments against arg spec" not in result.out
 

@@ -29,7 +29,10 @@ def test_seed_policy_names_exactly_the_instances_the_plan_touches():
     assert all(len(s["Action"]) == 1 and s["Effect"] == "Allow" for s in policy["Statement"])
     assert db_names(by_sid["CreateDBInstanceReadReplica"]) == [
         "mitosis-prod", "temp-mitosis-demo", "temp-mitosis-demo-replica"]
-    assert db_names(by_sid["AddTagsToResource"]) == ["temp-mitosis-demo", "temp-mitosis-demo-replica"]
+    # The clones get their tags; the lock is a tag on whichever instance holds the target's name.
+    lock = ["mitosis-demo", "old-mitosis-demo", "rej-mitosis-demo", "temp-mitosis-demo"]
+    assert db_names(by_sid["AddTagsToResource"]) == sorted(set(lock) | {"temp-mitosis-demo-replica"})
+    assert db_names(by_sid["RemoveTagsFromResource"]) == lock
     assert db_names(by_sid["PromoteReadReplica"]) == ["temp-mitosis-demo"]
     assert db_names(by_sid["ModifyDBInstance"]) == sorted([
         "temp-mitosis-demo", "temp-mitosis-demo-replica", "mitosis-demo-replica", "old-mitosis-demo-replica",
@@ -45,7 +48,7 @@ def test_seed_policy_names_exactly_the_instances_the_plan_touches():
     named = set()
     for statement in policy["Statement"]:
         named.update(n for n in db_names(statement) if n != "*")
-    assert named == touched
+    assert named == touched | set(lock)
     for statement in policy["Statement"]:
         assert all(r.startswith(PREFIX) for r in statement["Resource"])
 
@@ -80,7 +83,7 @@ def test_point_in_time_policy_allows_the_restore_from_the_source_into_the_clone(
     assert db_names(restore) == ["prod", "temp-demo"]
     # The subnet group and the other groups the restore names.
     assert PREFIX + "subgrp:*" in restore["Resource"]
-    assert db_names(by_sid["AddTagsToResource"]) == ["temp-demo", "temp-demo-r"]
+    assert db_names(by_sid["AddTagsToResource"]) == ["demo", "old-demo", "rej-demo", "temp-demo", "temp-demo-r"]
     assert db_names(by_sid["CreateDBInstanceReadReplica"]) == ["temp-demo", "temp-demo-r"]
     for absent in ("RestoreDBInstanceFromDBSnapshot", "DescribeDBSnapshots", "PromoteReadReplica"):
         assert absent not in by_sid

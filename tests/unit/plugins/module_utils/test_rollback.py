@@ -153,4 +153,7 @@ def test_the_rollback_policy_allows_its_renames_and_deletes_only_on_rej_names():
     assert renamed == {"mitosis-demo", "mitosis-demo-replica", "rej-mitosis-demo", "rej-mitosis-demo-replica",
                        "old-mitosis-demo", "old-mitosis-demo-replica"}
     assert all(s["Resource"] for s in policy["Statement"])
-    assert not {"CreateDBInstanceReadReplica", "AddTagsToResource", "PromoteReadReplica"} & set(by_sid)
+    assert not {"CreateDBInstanceReadReplica", "PromoteReadReplica"} & set(by_sid)
+    # Tags only for the run's lock, on whichever instance holds the target's name.
+    assert by_sid["AddTagsToResource"]["Resource"] == [prefix + n for n in ("mitosis-demo", "temp-mitosis-demo",
+                                                                              "old-mitosis-demo", "rej-mitosis-demo")]
