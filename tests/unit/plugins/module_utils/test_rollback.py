@@ -155,5 +155,5 @@ def test_the_rollback_policy_allows_its_renames_and_deletes_only_on_rej_names():
     assert all(s["Resource"] for s in policy["Statement"])
     assert not {"CreateDBInstanceReadReplica", "PromoteReadReplica"} & set(by_sid)
     # Tags only for the run's lock, on whichever instance holds the target's name.
-    assert by_sid["AddTagsToResource"]["Resource"] == [prefix + n for n in ("mitosis-demo", "temp-mitosis-demo",
-                                                                              "old-mitosis-demo", "rej-mitosis-demo")]
+    lock = ("mitosis-demo", "temp-mitosis-demo", "old-mitosis-demo", "rej-mitosis-demo")
+    assert by_sid["AddTagsToResource"]["Resource"] == [prefix + n for n in lock]
