@@ -270,7 +270,8 @@ def test_iam_policy_playbook_writes_the_policy(endpoint, playbook, tmp_path):
     assert result.rc == 0, result
     policy = json.loads(dest.read_text())
     assert policy["Version"] == "2012-10-17"
-    assert mutating(endpoint) == []
+    assert "Lock on mitosis-demo: free." in result.out
+    assert endpoint.mutating_calls() == []
 
 
 def test_include_role_with_restart_tasks_and_a_users_own_handler(endpoint, playbook, tmp_path):

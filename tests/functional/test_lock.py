@@ -66,7 +66,7 @@ def test_a_lock_of_a_run_that_is_gone_is_refused_then_broken_and_the_run_goes_on
     assert [c for c in endpoint.mutating_calls() if not c["operation"].endswith("TagsFromResource")
             and c["operation"] != "AddTagsToResource"] == []
     check = run_clone(playbook, log, args=["--check"])
-    assert check.rc == 0 and "Lock on mitosis-demo: run 0123456789ab" in check.out, check
+    assert check.rc == 0 and "Target mitosis-demo is locked by run 0123456789ab" in check.out, check
     result = run_clone(playbook, log, break_lock=True)
     assert result.rc == 0, result
     assert_refreshed(endpoint, before)
@@ -87,16 +87,20 @@ def test_check_mode_takes_no_lock(endpoint, playbook, tmp_path):
     seeded(endpoint)
     result = run_clone(playbook, tmp_path / "restarts.jsonl", args=["--check"])
     assert result.rc == 0, result
-    assert "Lock on mitosis-demo: free." in result.out
+    assert "Would take the lock on mitosis-demo for run" in result.out
     assert endpoint.mutating_calls() == []
 
 
 def test_a_source_that_another_run_is_refreshing_is_refused(endpoint, playbook, tmp_path):
     seeded(endpoint)
+    endpoint.client("rds").create_db_instance(
+        DBInstanceIdentifier="sales-demo", Engine="mysql", EngineVersion="8.0.35", DBInstanceClass="db.t3.micro",
+        AllocatedStorage=20, MasterUsername="admin", MasterUserPassword="password1", BackupRetentionPeriod=1)
+    endpoint.clear_calls()
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     plant_lock(endpoint, "00aa11bb22cc", now)
     # mitosis-demo-replica lives in the graph of mitosis-demo, which the planted run is refreshing.
-    result = run_clone(playbook, tmp_path / "restarts.jsonl", source="mitosis-demo-replica", target="mitosis-prod")
+    result = run_clone(playbook, tmp_path / "restarts.jsonl", source="mitosis-demo-replica", target="sales-demo")
     assert result.rc != 0, result
     assert "Source mitosis-demo-replica is in the graph of mitosis-demo, which another run is refreshing" in result.out
     assert [c for c in endpoint.mutating_calls() if c["operation"] != "AddTagsToResource"] == []
