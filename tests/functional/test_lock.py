@@ -5,6 +5,7 @@ refreshing is refused."""
 
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -104,3 +105,38 @@ def test_a_source_that_another_run_is_refreshing_is_refused(endpoint, playbook, 
     assert result.rc != 0, result
     assert "Source mitosis-demo-replica is in the graph of mitosis-demo, which another run is refreshing" in result.out
     assert [c for c in endpoint.mutating_calls() if c["operation"] != "AddTagsToResource"] == []
+
+
+def test_a_run_killed_on_another_machine_is_resumed_with_break_lock(endpoint, playbook, tmp_path):
+    before = seeded(endpoint)
+    endpoint.set_speed(0.05)
+    endpoint.set_duration("create-replica", 60, identifier="temp-mitosis-demo-replica")
+    log = tmp_path / "restarts.jsonl"
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps(clone_vars(restart_command=restart_command(log))))
+    process = subprocess.Popen([ANSIBLE_PLAYBOOK, "playbooks/clone.yml", "-e", "@" + str(extra)], cwd=ROOT,
+                               env=dict(os.environ, **endpoint.env), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if any(c["identifier"] == "temp-mitosis-demo-replica" for c in endpoint.mutating_calls()):
+            break
+        assert process.poll() is None, "the run ended before the kill point"
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    # As if that run had been an AWX job on a machine now gone: its process cannot be checked from here.
+    [(key, value)] = lock_tags(endpoint).items()
+    rds = endpoint.client("rds")
+    arn = instances(endpoint)["mitosis-demo"]["DBInstanceArn"]
+    rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": key, "Value": value.replace("host=", "host=gone-")}])
+    endpoint.clear_durations()
+    endpoint.set_speed(0.0)
+    refused = run_clone(playbook, log)
+    assert refused.rc != 0 and "is locked by run " + key[len(LOCK_PREFIX):] in refused.out, refused
+    assert "-e break_lock=true" in refused.out
+    result = run_clone(playbook, log, break_lock=True)
+    assert result.rc == 0, result
+    assert_refreshed(endpoint, before)
+    assert_safe_history(endpoint)
+    assert lock_tags(endpoint) == {}
