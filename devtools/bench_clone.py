@@ -6,7 +6,7 @@ example (a primary and one replica), a primary with five replicas ("wide") and t
 each in serial mode (one step at a time, in plan order) and in the default mode (every step as soon
 as its own dependencies are done). Times are simulated minutes: real seconds / speed.
 
-- to restart: from the first mutating call to the restart command (its own log of `date`);
+- to restart: from the first mutating call (the lock's tag calls aside) to the restart command (its own log of `date`);
 - to end: the run summary's total (first step started to last step finished);
 - unreachable: the longest time any target name was unreachable (the summary's, swap-out call to
   swap-in done);
@@ -28,13 +28,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from devtools.rds_endpoint.testing import EndpointHandle, running_endpoint
+from devtools.rds_endpoint.testing import EndpointHandle, is_lock_call, running_endpoint
 from devtools.rds_endpoint.timeline import OPERATIONS
 from devtools.seed import Seeder, _demo_replica, seed_cascade, seed_example
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / ".collections"))
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import apply_steps, live_plan  # noqa: E402
+from ansible_collections.mitosis.rds.plugins.module_utils.lock import SETTLE_TIME  # noqa: E402
 
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 PLAYBOOK = "devtools/bench_clone.yml"
@@ -197,6 +198,8 @@ def playbook(endpoint: EndpointHandle, label: str, speed: float, serial: bool, p
     extra = {
         "source": SOURCE, "target": TARGET, "serial": serial, "poll_interval": poll, "rename_settle_time": settle,
         "report_time_scale": 60.0 / speed if speed else 1.0,
+        # The lock's wait is real seconds on AWS: scaled like AWS's minutes, not left 120 times longer.
+        "lock_settle_time": SETTLE_TIME * speed / 60.0,
         "restart_command": "date +%s.%N >> {0}".format(restart_log), "summary_file": str(summary_file),
     }
     env = dict(os.environ, **endpoint.env)
@@ -233,7 +236,8 @@ def clone(endpoint: EndpointHandle, scenario: str, serial: bool, args: argparse.
     endpoint.set_speed(0.0)
     run["log"].with_suffix(".calls.json").write_text(json.dumps(calls, indent=1))
     summary = run["summary"]
-    mutating = [c for c in calls if c["mutating"]]
+    # The refresh's own calls: the lock is taken before its first change (and waits its settle time there).
+    mutating = [c for c in calls if c["mutating"] and not is_lock_call(c)]
     errors = [c for c in calls if c["error"]]
     describes = [c for c in calls if c["operation"] == "DescribeDBInstances"]
     first = mutating[0]["time"] if mutating else calls[0]["time"]

@@ -24,6 +24,15 @@ START_TIMEOUT = 60
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+def is_lock_call(call: dict[str, Any]) -> bool:
+    """A tag call of a run's lock (mitosis.rds.rds_mitosis_lock): taken before the first change to the stack and
+    released after the last, it is not part of the refresh's own calls."""
+    params = call.get("params") or {}
+    keys = [t.get("Key", "") for t in params.get("Tags") or []] + list(params.get("TagKeys") or [])
+    return call["operation"] in ("AddTagsToResource", "RemoveTagsFromResource") and bool(keys) and all(
+        str(k).startswith("mitosis:lock:") for k in keys)
+
+
 def aws_error(call: Any, *args: Any, **kwargs: Any) -> tuple[str, int]:
     """Run `call(*args, **kwargs)`, which must fail with an AWS error; return (code, HTTP status)."""
     try:

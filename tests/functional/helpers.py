@@ -3,6 +3,8 @@
 import sys
 from pathlib import Path
 
+from devtools.rds_endpoint.testing import is_lock_call
+
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 # Fast polling for the simulated clock; the rename settle time only matters when a reboot is missed.
@@ -87,14 +89,6 @@ def seed_second_target(endpoint, name="mitosis-staging"):
     return [name, replica]
 
 
-def is_lock_call(call):
-    """A tag call of the run's lock (rds_mitosis_lock), which tests/functional/test_lock.py checks on its own."""
-    params = call.get("params") or {}
-    keys = [t.get("Key", "") for t in params.get("Tags") or []] + list(params.get("TagKeys") or [])
-    return call["operation"] in ("AddTagsToResource", "RemoveTagsFromResource") and bool(keys) and all(
-        str(k).startswith("mitosis:lock:") for k in keys)
-
-
 def mutating(endpoint):
-    """The refresh's own mutating calls, in order: every mutating call but the lock's."""
+    """The refresh's own mutating calls, in order: every mutating call but the lock's (test_lock.py checks those)."""
     return [call for call in endpoint.mutating_calls() if not is_lock_call(call)]
