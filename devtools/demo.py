@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from devtools.bench_clone import lower_bound
-from devtools.rds_endpoint.testing import running_endpoint
+from devtools.rds_endpoint.testing import is_lock_call, running_endpoint
 from devtools.seed import seed_example
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / ".collections"))
@@ -73,8 +73,9 @@ def main(argv=None):
               "(compare the summary above; it adds the restart itself and up to a poll per step).".format(
                   bound["restart"], bound["end"]))
         mutating = endpoint.mutating_calls()
-        print("The clone made {0} mutating API calls ({1} calls in all, check-mode run included).".format(
-            len(mutating), len(endpoint.calls())))
+        lock = [c for c in mutating if is_lock_call(c)]
+        print("The clone made {0} mutating API calls, and {1} for its lock ({2} calls in all, check-mode run "
+              "included).".format(len(mutating) - len(lock), len(lock), len(endpoint.calls())))
     return 0
 
 
