@@ -54,14 +54,7 @@ def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions
 
     def snapshots_of(name: str, snapshot_identifier: Optional[str]) -> List[Dict[str, Any]]:
         if snapshot_identifier:
-            try:
-                # A snapshot shared from another account is named by its ARN and listed only with IncludeShared.
-                return paginate(rds, "DescribeDBSnapshots", "DBSnapshots", DBSnapshotIdentifier=snapshot_identifier,
-                                IncludeShared=snapshot_identifier.startswith("arn:"))
-            except MitosisError as error:
-                if error.code == "DBSnapshotNotFound":
-                    return []
-                raise
+            return snapshots_named(rds, snapshot_identifier)
         return paginate(rds, "DescribeDBSnapshots", "DBSnapshots", DBInstanceIdentifier=name)
 
     return plan_clone(graph, source, target, tag_reader(rds), snapshots_of, options=options,
@@ -250,14 +243,21 @@ def already_done(rds: Any, error: MitosisError, step: Step) -> bool:
     return False
 
 
-def snapshot_status(rds: Any, name: str) -> Optional[str]:
-    """The status of the snapshot `name`, None when there is none."""
+def snapshots_named(rds: Any, name: str) -> List[Dict[str, Any]]:
+    """The snapshot called `name` (a name or an ARN), as a list: empty when there is none."""
     try:
-        found = call(rds, "DescribeDBSnapshots", name, DBSnapshotIdentifier=name).get("DBSnapshots") or []
+        # A snapshot shared from another account is named by its ARN and listed only with IncludeShared.
+        return paginate(rds, "DescribeDBSnapshots", "DBSnapshots", DBSnapshotIdentifier=name,
+                        IncludeShared=name.startswith("arn:"))
     except MitosisError as error:
         if error.code == "DBSnapshotNotFound":
-            return None
+            return []
         raise
+
+
+def snapshot_status(rds: Any, name: str) -> Optional[str]:
+    """The status of the snapshot `name`, None when there is none."""
+    found = snapshots_named(rds, name)
     return found[0].get("Status") if found else None
 
 

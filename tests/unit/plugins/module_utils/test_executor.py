@@ -35,7 +35,13 @@ class Pages:
         wanted = None
         for flt in params.get("Filters", []):
             wanted = set(flt["Values"])
-        yield {self.key: [i for i in self.items if wanted is None or i["DBInstanceIdentifier"] in wanted]}
+        items = [i for i in self.items if wanted is None or i["DBInstanceIdentifier"] in wanted]
+        if "DBSnapshotIdentifier" in params:
+            # As RDS: a snapshot asked for by name is found, or the call fails.
+            items = [i for i in items if i["DBSnapshotIdentifier"] == params["DBSnapshotIdentifier"]]
+            if not items:
+                raise client_error("DBSnapshotNotFound", "DescribeDBSnapshots")
+        yield {self.key: copy.deepcopy(items)}
 
 
 class SlowRDS:
@@ -86,12 +92,6 @@ class SlowRDS:
         if inst["DBInstanceStatus"] != "available":
             raise client_error("InvalidDBInstanceState", "x")
         inst["DBInstanceStatus"] = status
-
-    def describe_db_snapshots(self, DBSnapshotIdentifier):  # pylint: disable=invalid-name
-        found = [s for s in self.account.snapshots if s["DBSnapshotIdentifier"] == DBSnapshotIdentifier]
-        if not found:
-            raise client_error("DBSnapshotNotFound", "DescribeDBSnapshots")
-        return {"DBSnapshots": copy.deepcopy(found)}
 
     def __getattr__(self, operation):
         def act(**params):
