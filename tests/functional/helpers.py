@@ -1,6 +1,11 @@
 """Shared helpers of the ansible-playbook tests."""
 
+import json
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 from devtools.rds_endpoint.testing import is_lock_call
@@ -92,3 +97,21 @@ def seed_second_target(endpoint, name="mitosis-staging"):
 def mutating(endpoint):
     """The refresh's own mutating calls, in order: every mutating call but the lock's (test_lock.py checks those)."""
     return [call for call in endpoint.mutating_calls() if not is_lock_call(call)]
+
+
+def kill_when(endpoint, playbook, extra_vars, path, reached, timeout=120):
+    """Run `playbook` with `extra_vars` (written to `path`), and kill -9 it (its whole session) as soon as
+    `reached(endpoint)`; the run must not end before."""
+    path.write_text(json.dumps(extra_vars))
+    process = subprocess.Popen([ANSIBLE_PLAYBOOK, playbook, "-e", "@" + str(path)], cwd=ROOT,
+                               env=dict(os.environ, **endpoint.env), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + timeout
+        while not reached(endpoint):
+            assert process.poll() is None, "the run ended before the kill point"
+            assert time.time() < deadline, "the kill point never came"
+            time.sleep(0.02)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

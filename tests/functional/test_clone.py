@@ -3,9 +3,6 @@ every step boundary, a failing restart, check mode, a MySQL cascade, the snapsho
 
 import collections
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 
@@ -13,7 +10,7 @@ import pytest
 
 from devtools.seed import seed_cascade, seed_cross_vpc, seed_example
 
-from .helpers import ANSIBLE_PLAYBOOK, ROOT, SEED_MUTATING_CALLS, clone_vars, instances, mutating, shape
+from .helpers import ROOT, SEED_MUTATING_CALLS, clone_vars, instances, kill_when, mutating, shape
 
 PROBE = "{0} {1}".format(sys.executable, ROOT / "tests" / "functional" / "restart_probe.py")
 CREATES = ("CreateDBInstanceReadReplica", "RestoreDBInstanceFromDBSnapshot", "RestoreDBInstanceToPointInTime")
@@ -148,19 +145,9 @@ def test_resume_after_the_run_is_killed_mid_step(endpoint, playbook, tmp_path, k
     # The step the run is killed in lasts long enough for the kill to land while it runs.
     endpoint.set_duration(kind, 60, identifier=kill_after[1])
     log = tmp_path / "restarts.jsonl"
-    extra = tmp_path / "extra.json"
-    extra.write_text(json.dumps(clone_vars(restart_command=restart_command(log))))
-    process = subprocess.Popen([ANSIBLE_PLAYBOOK, "playbooks/clone.yml", "-e", "@" + str(extra)], cwd=ROOT,
-                               env=dict(os.environ, **endpoint.env), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if any((c["operation"], c["identifier"]) == kill_after for c in mutating(endpoint)):
-            break
-        assert process.poll() is None, "the run ended before the kill point"
-        time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_when(endpoint, "playbooks/clone.yml", clone_vars(restart_command=restart_command(log)),
+              tmp_path / "extra.json",
+              lambda ep: any((c["operation"], c["identifier"]) == kill_after for c in mutating(ep)))
     result = run_clone(playbook, log)
     assert result.rc == 0, result
     assert_refreshed(endpoint, before)

@@ -3,12 +3,8 @@ final_snapshot keeps the retired primary in a snapshot before its delete, found 
 (stopped by a fault between the snapshot and the delete, or killed while the snapshot is being taken)."""
 
 import json
-import os
-import signal
-import subprocess
-import time
 
-from .helpers import ANSIBLE_PLAYBOOK, ROOT, clone_vars, instances, mutating
+from .helpers import clone_vars, instances, kill_when, mutating
 from .test_clone import assert_refreshed, assert_safe_history, restart_command, run_clone, seeded
 
 SPEED = 0.01  # real seconds per simulated minute: a snapshot (10 minutes) takes 0.1 s
@@ -136,17 +132,8 @@ def test_a_run_killed_while_the_snapshot_is_creating_resumes_without_a_second_sn
     # The snapshot lasts 4 s: long enough for the kill to land while it is `creating`.
     endpoint.set_duration("snapshot", 200, identifier="old-mitosis-demo")
     log = tmp_path / "restarts.jsonl"
-    extra = tmp_path / "extra.json"
-    extra.write_text(json.dumps(clone_vars(restart_command=restart_command(log), final_snapshot=True)))
-    process = subprocess.Popen([ANSIBLE_PLAYBOOK, "playbooks/clone.yml", "-e", "@" + str(extra)], cwd=ROOT,
-                               env=dict(os.environ, **endpoint.env), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and not accepted(endpoint, "CreateDBSnapshot"):
-        assert process.poll() is None, "the run ended before the snapshot"
-        time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_when(endpoint, "playbooks/clone.yml", clone_vars(restart_command=restart_command(log), final_snapshot=True),
+              tmp_path / "extra.json", lambda ep: accepted(ep, "CreateDBSnapshot"))
     name = final_name(before)
     assert final_snapshots(endpoint)[name]["Status"] == "creating"
     assert instances(endpoint)["old-mitosis-demo"]["DBInstanceStatus"] == "backing-up"

@@ -5,11 +5,10 @@ refreshing is refused."""
 
 import json
 import os
-import signal
 import subprocess
 import time
 
-from .helpers import ANSIBLE_PLAYBOOK, ROOT, clone_vars, instances
+from .helpers import ANSIBLE_PLAYBOOK, ROOT, clone_vars, instances, kill_when
 from .test_clone import assert_refreshed, assert_safe_history, restart_command, run_clone, seeded
 
 LOCK_PREFIX = "mitosis:lock:"
@@ -112,19 +111,9 @@ def test_a_run_killed_on_another_machine_is_resumed_with_break_lock(endpoint, pl
     endpoint.set_speed(0.05)
     endpoint.set_duration("create-replica", 60, identifier="temp-mitosis-demo-replica")
     log = tmp_path / "restarts.jsonl"
-    extra = tmp_path / "extra.json"
-    extra.write_text(json.dumps(clone_vars(restart_command=restart_command(log))))
-    process = subprocess.Popen([ANSIBLE_PLAYBOOK, "playbooks/clone.yml", "-e", "@" + str(extra)], cwd=ROOT,
-                               env=dict(os.environ, **endpoint.env), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if any(c["identifier"] == "temp-mitosis-demo-replica" for c in endpoint.mutating_calls()):
-            break
-        assert process.poll() is None, "the run ended before the kill point"
-        time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_when(endpoint, "playbooks/clone.yml", clone_vars(restart_command=restart_command(log)),
+              tmp_path / "extra.json",
+              lambda ep: any(c["identifier"] == "temp-mitosis-demo-replica" for c in ep.mutating_calls()))
     # As if that run had been an AWX job on a machine now gone: its process cannot be checked from here.
     [(key, value)] = lock_tags(endpoint).items()
     rds = endpoint.client("rds")

@@ -6,16 +6,13 @@ resumed after a kill."""
 
 import collections
 import json
-import os
-import signal
-import subprocess
 import time
 
 import pytest
 
 from devtools.seed import seed_cross_vpc, seed_example, seed_managed
 
-from .helpers import ANSIBLE_PLAYBOOK, ROOT, clone_vars, instances, mutating
+from .helpers import ROOT, clone_vars, instances, kill_when, mutating
 from .test_clone import (assert_refreshed, assert_restart_between_swap_and_delete, restart_command, restarts, run_clone,
                          seeded)
 
@@ -394,20 +391,8 @@ def test_resume_after_the_run_is_killed_mid_step(endpoint, playbook, tmp_path, c
     # The step the run is killed in lasts long enough (3 s) for the kill to land while it runs.
     endpoint.set_duration(kind, 60, identifier=slow)
     log = tmp_path / "restarts.jsonl"
-    extra_file = tmp_path / "extra.json"
-    extra_file.write_text(json.dumps(clone_vars(restart_command=restart_command(log), **extra)))
-    process = subprocess.Popen([ANSIBLE_PLAYBOOK, "playbooks/clone.yml", "-e", "@" + str(extra_file)], cwd=ROOT,
-                               env=dict(os.environ, **endpoint.env), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.time() + 120
-        while not any(reached(c, kill_after) for c in mutating(endpoint)):
-            assert process.poll() is None, "the run ended before the kill point"
-            assert time.time() < deadline, "the kill point never came"
-            time.sleep(0.02)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    kill_when(endpoint, "playbooks/clone.yml", clone_vars(restart_command=restart_command(log), **extra),
+              tmp_path / "extra.json", lambda ep: any(reached(c, kill_after) for c in mutating(ep)))
     # Killed while that step still ran: its instance was not available.
     assert instances(endpoint)[kill_after[1]]["DBInstanceStatus"] != "available"
     assert not restarts(log)

@@ -3,12 +3,9 @@ original instances come back under their names (same DbiResourceId), the applica
 clones are deleted and nothing else; an interrupted rollback resumes; a refresh started afterwards is a fresh one."""
 
 import json
-import os
-import signal
-import subprocess
 import time
 
-from .helpers import ANSIBLE_PLAYBOOK, ROOT, clone_vars, instances, mutating, shape
+from .helpers import clone_vars, instances, kill_when, mutating, shape
 from .test_clone import restart_command, restarts, run_clone, seeded
 
 NAMES = ["mitosis-demo", "mitosis-demo-replica"]
@@ -69,22 +66,11 @@ def test_an_interrupted_rollback_resumes_and_a_refresh_waits_for_it(endpoint, pl
     before = refreshed_with_a_failing_restart(endpoint, playbook, log)
     endpoint.set_speed(0.05)
     endpoint.set_duration("rename", 60, identifier="old-mitosis-demo")
-    extra = tmp_path / "extra.json"
     options = dict(clone_vars(restart_command=restart_command(log)))
     del options["source"]
-    extra.write_text(json.dumps(options))
-    process = subprocess.Popen([ANSIBLE_PLAYBOOK, "playbooks/rollback.yml", "-e", "@" + str(extra)], cwd=ROOT,
-                               env=dict(os.environ, **endpoint.env), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if any((c["operation"], c["identifier"]) == ("ModifyDBInstance", "old-mitosis-demo")
-               for c in mutating(endpoint)):
-            break
-        assert process.poll() is None, "the rollback ended before the kill point"
-        time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_when(endpoint, "playbooks/rollback.yml", options, tmp_path / "extra.json",
+              lambda ep: any((c["operation"], c["identifier"]) == ("ModifyDBInstance", "old-mitosis-demo")
+                             for c in mutating(ep)))
     # Mid-rollback, a refresh refuses to start and says how to finish the rollback.
     refused = run_clone(playbook, log, args=["--check"])
     assert refused.rc != 0 and "A rollback of mitosis-demo is in progress" in refused.out, refused
