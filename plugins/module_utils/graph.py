@@ -51,6 +51,57 @@ def name_forms(name: str) -> List[str]:
     return [name, temp_name(name), old_name(name), rejected_name(name)]
 
 
+# Aurora clusters and DB instances have separate namespaces: where both sit in one dict (the executor's view of
+# live state), a cluster is keyed by this prefix and its name (a colon is never part of an identifier).
+CLUSTER_REF = "cluster:"
+
+
+def ref(name: str, cluster: bool = False) -> str:
+    """The key of instance `name`, or of cluster `name`, in a dict that holds both."""
+    return CLUSTER_REF + name if cluster else name
+
+
+def is_cluster(desc: Optional[Dict[str, Any]]) -> bool:
+    """`desc` is a DescribeDBClusters entry (not a DescribeDBInstances one)."""
+    return bool(desc) and "DBClusterArn" in desc and "DBInstanceIdentifier" not in desc
+
+
+def identifier_of(desc: Dict[str, Any]) -> str:
+    return desc["DBClusterIdentifier"] if is_cluster(desc) else desc["DBInstanceIdentifier"]
+
+
+def status_of(desc: Optional[Dict[str, Any]]) -> str:
+    if not desc:
+        return ""
+    return desc.get("Status", "") if is_cluster(desc) else desc.get("DBInstanceStatus", "")
+
+
+def arn_of(desc: Dict[str, Any]) -> str:
+    return desc["DBClusterArn"] if is_cluster(desc) else desc["DBInstanceArn"]
+
+
+def resource_id_of(desc: Optional[Dict[str, Any]]) -> Optional[str]:
+    """DbiResourceId, or a cluster's DbClusterResourceId: what stays the same through renames."""
+    if not desc:
+        return None
+    return desc.get("DbClusterResourceId") if is_cluster(desc) else desc.get("DbiResourceId")
+
+
+def created_of(desc: Optional[Dict[str, Any]]) -> str:
+    return str((desc or {}).get("ClusterCreateTime" if is_cluster(desc) else "InstanceCreateTime") or "")
+
+
+def describe_clusters(client: Any, identifiers: Iterable[str]) -> List[Dict[str, Any]]:
+    """The Aurora clusters named `identifiers` (a db-cluster-id filter), paginated."""
+    names = sorted(set(identifiers))
+    found = []  # type: List[Dict[str, Any]]
+    for start in range(0, len(names), FILTER_VALUES):
+        chunk = names[start:start + FILTER_VALUES]
+        found.extend(paginate(client, "DescribeDBClusters", "DBClusters",
+                              Filters=[{"Name": "db-cluster-id", "Values": chunk}]))
+    return found
+
+
 def describe_instances(client: Any, identifiers: Iterable[str]) -> List[Dict[str, Any]]:
     """The instances named `identifiers` (a db-instance-id filter, never the whole account), paginated."""
     names = sorted(set(identifiers))
@@ -253,17 +304,16 @@ def graph_facts(graph: Graph, identifier: str,
 
 
 def list_tags(client: Any, inst: Dict[str, Any]) -> List[Dict[str, str]]:
-    """The instance's own tags, from ListTagsForResource."""
-    return call(client, "ListTagsForResource", inst["DBInstanceIdentifier"],
-                ResourceName=inst["DBInstanceArn"]).get("TagList", [])
+    """The instance's (or cluster's) own tags, from ListTagsForResource."""
+    return call(client, "ListTagsForResource", identifier_of(inst), ResourceName=arn_of(inst)).get("TagList", [])
 
 
 def tag_reader(client: Any) -> Callable[[Dict[str, Any]], List[Dict[str, str]]]:
-    """tags_of(description) for the planner: ListTagsForResource once per instance, remembered."""
+    """tags_of(description) for the planner: ListTagsForResource once per instance or cluster, remembered."""
     tags = {}
 
     def tags_of(desc: Dict[str, Any]) -> List[Dict[str, str]]:
-        name = desc["DBInstanceIdentifier"]
+        name = arn_of(desc)
         if name not in tags:
             tags[name] = list_tags(client, desc)
         return tags[name]

@@ -18,7 +18,8 @@ from .attributes import (create_replica_params, modify_params, point_in_time_par
                          unmet)
 from .aws import MitosisError
 from .credentials import PASSWORD_PLACEHOLDER, managed_secret, manages_password, secret_active, validate_password
-from .graph import PREFIXES, TEMP, Graph, name_forms, old_name, rejected_name, strip_prefix, temp_name
+from .graph import (PREFIXES, TEMP, Graph, arn_of, created_of, identifier_of, name_forms, old_name, ref, rejected_name, resource_id_of,
+                    status_of, strip_prefix, temp_name)
 
 MAX_IDENTIFIER = 63
 
@@ -62,12 +63,12 @@ LOCK_TAG_PREFIX = "mitosis:lock:"
 
 RESUME_HINT = "Fix the cause and run the same command again: the plan resumes from the live state."
 Instance = Dict[str, Any]  # one DescribeDBInstances entry
-AURORA_HINT = "Clone Aurora clusters with Aurora cloning or cluster snapshots instead."
+AURORA_HINT = "A refresh copies an Aurora cluster into an Aurora cluster, or a DB instance into a DB instance."
 
 
 class Step:
     def __init__(self, key: str, phase: str, kind: str, action: str, identifier: str, params: Dict[str, Any],
-                 node: str, depends_on: Any = ()) -> None:
+                 node: str, depends_on: Any = (), cluster: bool = False) -> None:
         self.key = key
         self.phase = phase
         self.kind = kind
@@ -76,6 +77,7 @@ class Step:
         self.params = params
         self.node = node
         self.depends_on = list(depends_on)
+        self.cluster = cluster  # the step acts on an Aurora cluster, not on a DB instance
         self.status = PENDING
         self.reason = ""
         self.wave = 0
@@ -90,17 +92,27 @@ class Step:
 
     @property
     def new_identifier(self) -> Optional[str]:
-        return self.params.get("NewDBInstanceIdentifier")
+        return self.params.get("NewDBClusterIdentifier" if self.cluster else "NewDBInstanceIdentifier")
+
+    @property
+    def ref(self) -> str:
+        """The key of the step's instance (or cluster) in live state."""
+        return ref(self.identifier, self.cluster)
+
+    @property
+    def new_ref(self) -> str:
+        return ref(self.new_identifier, self.cluster) if self.new_identifier else ""
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "Step":
         step = cls(data["id"], data["phase"], data["kind"], data["action"], data["identifier"],
-                   dict(data.get("params") or {}), data["node"], data.get("depends_on") or ())
+                   dict(data.get("params") or {}), data["node"], data.get("depends_on") or (),
+                   bool(data.get("cluster")))
         step.wave = data.get("wave", 0)
         return step
 
     def to_dict(self) -> Dict[str, Any]:
-        return {
+        return dict({"cluster": True} if self.cluster else {}, **{
             "id": self.key,
             "phase": self.phase,
             "kind": self.kind,
@@ -112,7 +124,7 @@ class Step:
             "status": self.status,
             "reason": self.reason,
             "wave": self.wave,
-        }
+        })
 
 
 class Node:
@@ -296,18 +308,21 @@ def validate_unprotected(nodes: List[Node], protected_tag: Tuple[str, str]) -> N
         for inst in (node.current, node.old):
             tags = {t.get("Key"): str(t.get("Value", "")) for t in (inst or {}).get("TagList") or []}
             if key in tags and tags[key].lower() == value.lower():
-                name = inst["DBInstanceIdentifier"]
+                name = identifier_of(inst)
                 _fail("Target member {0} carries the tag {1}={2}: its graph is protected and is never replaced."
                       .format(name, key, tags[key]), name,
                       "Check the target: if this stack may really be refreshed, remove the tag first "
                       "(aws rds remove-tags-from-resource --resource-name {0} --tag-keys {1}).".format(
-                          inst.get("DBInstanceArn", name), key))
+                          arn_of(inst), key))
 
 
 def final_snapshot_name(target: str, retired: Optional[Instance]) -> str:
     """The final snapshot of the retired primary, named from the target and that instance: a resumed run finds it."""
-    resource = str((retired or {}).get("DbiResourceId") or "").lower()
-    return "{0}-final-{1}".format(target, resource[3:] if resource.startswith("db-") else resource).strip("-")
+    resource = str(resource_id_of(retired) or "").lower()
+    for prefix in ("db-", "cluster-"):
+        if resource.startswith(prefix):
+            resource = resource[len(prefix):]
+    return "{0}-final-{1}".format(target, resource).strip("-")
 
 
 def validate_retirable(nodes: List[Node], phase: str) -> None:
@@ -450,6 +465,63 @@ def has_tag(inst: Optional[Instance], key: str, value: Optional[str] = None) -> 
     return any(t.get("Key") == key and value in (None, t.get("Value")) for t in (inst or {}).get("TagList") or [])
 
 
+class StepList:
+    """The steps of a plan as they are built, with the copy (and prepare) steps the swap waits for."""
+
+    def __init__(self) -> None:
+        self.steps = []  # type: List[Step]
+        self.copy_keys = []  # type: List[str]
+
+    def add(self, key: str, step_phase: str, kind: str, action: str, identifier: str, params: Dict[str, Any],
+            node: str, depends_on: List[str], cluster: bool = False) -> Step:
+        step = Step(key, step_phase, kind, action, identifier, params, node, depends_on, cluster)
+        self.steps.append(step)
+        if step_phase in (COPY, PREPARE):
+            self.copy_keys.append(key)
+        return step
+
+    def credentials(self, root: str, secret_holder: Optional[Instance], after: List[str], manage_after: List[str],
+                    options: CloneOptions, action: str = MODIFY, cluster: bool = False) -> None:
+        """The new primary's (or cluster's) credentials, once its own calls (`after`) are done: a managed secret
+        like the target's (after `manage_after` too), or the password given, recorded by a tag."""
+        temp_root = temp_name(root)
+        secret = managed_secret(secret_holder)
+        if secret is not None:
+            params = {"ApplyImmediately": True, "ManageMasterUserPassword": True}
+            if secret.get("KmsKeyId"):
+                params["MasterUserSecretKmsKeyId"] = secret["KmsKeyId"]
+            self.add("manage-secret:" + root, COPY, K_MANAGE, action, temp_root, params, root, after + manage_after,
+                     cluster)
+        elif options.password_source:
+            reset = self.add("password:" + root, COPY, K_PASSWORD, action, temp_root,
+                             {"ApplyImmediately": True, "MasterUserPassword": PASSWORD_PLACEHOLDER}, root, after,
+                             cluster)
+            self.add("tag-credentials:" + root, COPY, K_TAG, TAG, temp_root,
+                     {"Tags": [{"Key": CREDENTIALS_TAG, "Value": options.password_source}]}, root, [reset.key],
+                     cluster)
+
+    def prepare(self, root: str, options: CloneOptions, cluster: bool = False) -> None:
+        """The caller's prepare tasks see the whole copy; the tag records that they succeeded."""
+        if not options.prepare:
+            return
+        temp_root = temp_name(root)
+        self.add("prepare:" + root, PREPARE, K_PREPARE, PREPARE_ACTION, temp_root, {}, root, list(self.copy_keys),
+                 cluster)
+        # The tag waits for the whole copy itself too: the executor leaves the caller's steps to the caller.
+        self.add("tag-prepared:" + root, PREPARE, K_TAG, TAG, temp_root,
+                 {"Tags": [{"Key": PREPARED_TAG, "Value": "true"}]}, root, list(self.copy_keys), cluster)
+
+    def untag(self, root: str, holders: List[Optional[Instance]], restart: Step, cluster: bool = False) -> None:
+        """The run's own tags served the resume; the refreshed stack keeps only the target's tags (an earlier
+        run's included, when this one writes none)."""
+        own = [t["Key"] for s in self.steps if s.kind == K_TAG for t in s.params["Tags"]]
+        own += [t["Key"] for inst in holders for t in (inst or {}).get("TagList") or []
+                if t["Key"].startswith(OWN_TAG_PREFIX) and not t["Key"].startswith(LOCK_TAG_PREFIX)
+                and t["Key"] not in own]
+        if own:
+            self.add("untag:" + root, CLEANUP, K_UNTAG, UNTAG, root, {"TagKeys": own}, root, [restart.key], cluster)
+
+
 def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any]], List[Dict[str, str]]],
                 snapshot: Optional[Dict[str, Any]], phase: str = COPY, method: str = REPLICA,
                 options: Optional[CloneOptions] = None) -> List[Step]:
@@ -457,18 +529,10 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
 
     Tags are read only for the nodes whose clone is still to be created."""
     options = options or CloneOptions()
-    steps = []  # type: List[Step]
-    copy_keys = []  # type: List[str]
+    built = StepList()
+    add = built.add
     # The step after which a node's clone can feed replicas (its backups are on).
     feeds = {}  # type: Dict[str, str]
-
-    def add(key: str, step_phase: str, kind: str, action: str, identifier: str, params: Dict[str, Any], node: str,
-            depends_on: List[str]) -> Step:
-        step = Step(key, step_phase, kind, action, identifier, params, node, depends_on)
-        steps.append(step)
-        if step_phase in (COPY, PREPARE):
-            copy_keys.append(key)
-        return step
 
     root = nodes[0]
     for node in nodes:
@@ -501,30 +565,12 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
                 ready = add("modify:" + node.name, COPY, K_MODIFY, MODIFY, temp, params, node.name, [ready.key])
         feeds[node.name] = ready.key
 
-    # The new primary's credentials, once its own calls are done. RDS makes no replica of an instance whose
-    # password it manages: the managed secret waits for every replica of the clone (the swap does anyway).
-    temp_root = temp_name(root.name)
-    root_keys = [s.key for s in steps if s.node == root.name]
-    secret = managed_secret(root.original)
-    if secret is not None:
-        params = {"ApplyImmediately": True, "ManageMasterUserPassword": True}
-        if secret.get("KmsKeyId"):
-            params["MasterUserSecretKmsKeyId"] = secret["KmsKeyId"]
-        add("manage-secret:" + root.name, COPY, K_MANAGE, MODIFY, temp_root, params, root.name,
-            root_keys + [s.key for s in steps if s.kind == K_CREATE and s.node != root.name])
-    elif options.password_source:
-        reset = add("password:" + root.name, COPY, K_PASSWORD, MODIFY, temp_root,
-                    {"ApplyImmediately": True, "MasterUserPassword": PASSWORD_PLACEHOLDER}, root.name, root_keys)
-        add("tag-credentials:" + root.name, COPY, K_TAG, TAG, temp_root,
-            {"Tags": [{"Key": CREDENTIALS_TAG, "Value": options.password_source}]}, root.name, [reset.key])
-
-    # The caller's prepare tasks see the whole copy; the tag records that they succeeded.
-    if options.prepare:
-        prepare = add("prepare:" + root.name, PREPARE, K_PREPARE, PREPARE_ACTION, temp_root, {}, root.name,
-                      list(copy_keys))
-        # The tag waits for the whole copy itself too: the executor leaves the caller's steps to the caller.
-        add("tag-prepared:" + root.name, PREPARE, K_TAG, TAG, temp_root,
-            {"Tags": [{"Key": PREPARED_TAG, "Value": "true"}]}, root.name, list(copy_keys))
+    # RDS makes no replica of an instance whose password it manages: the managed secret waits for every replica
+    # of the clone (the swap does anyway).
+    built.credentials(root.name, root.original, [s.key for s in built.steps if s.node == root.name],
+                      [s.key for s in built.steps if s.kind == K_CREATE and s.node != root.name], options)
+    built.prepare(root.name, options)
+    copy_keys = built.copy_keys
 
     # The swap starts only once the whole copy is in place. Each name then moves on its own: X moves
     # aside, and temp-X takes the name as soon as it is free (the executor's rule for swap-in).
@@ -548,14 +594,8 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
         add("delete:" + node.name, CLEANUP, K_DELETE, DELETE, old_name(node.name), {"SkipFinalSnapshot": True},
             node.name, [restart.key] + ["delete:" + c for c in node.children]
             + (snapshot_keys if node is root else []))
-    # The run's own tags served the resume; the refreshed stack keeps only the target's tags (an earlier run's
-    # included, when this one writes none).
-    own = [t["Key"] for s in steps if s.kind == K_TAG for t in s.params["Tags"]]
-    own += [t["Key"] for inst in (root.temp, root.current) for t in (inst or {}).get("TagList") or []
-            if t["Key"].startswith(OWN_TAG_PREFIX) and not t["Key"].startswith(LOCK_TAG_PREFIX) and t["Key"] not in own]
-    if own:
-        add("untag:" + root.name, CLEANUP, K_UNTAG, UNTAG, root.name, {"TagKeys": own}, root.name, [restart.key])
-    return steps
+    built.untag(root.name, [root.temp, root.current], restart)
+    return built.steps
 
 
 def assign_waves(steps: List[Step]) -> None:
@@ -566,7 +606,7 @@ def assign_waves(steps: List[Step]) -> None:
 
 
 def _status(inst: Optional[Instance]) -> str:
-    return (inst or {}).get("DBInstanceStatus", "")
+    return status_of(inst)
 
 
 def _source_of(graph: Graph, inst: Optional[Instance]) -> Optional[str]:
@@ -606,6 +646,11 @@ def classify(graph: Graph, source: str, nodes: List[Node], previous_resource_ids
                 n.current.get("DbiResourceId") not in previous_resource_ids for n in nodes):
             return "complete"
         return COPY
+    return swap_phase(nodes)
+
+
+def swap_phase(nodes: List[Node]) -> str:
+    """SWAP or CLEANUP, read from the names of nodes of which some old-X exists; unexplained states are errors."""
     states = {}
     for node in nodes:
         key = (node.current is not None, node.temp is not None, node.old is not None)
@@ -615,7 +660,7 @@ def classify(graph: Graph, source: str, nodes: List[Node], previous_resource_ids
             states[node.name] = "moved-aside"
         elif key == (True, False, True):
             states[node.name] = "swapped"
-            born, retired_born = node.current.get("InstanceCreateTime"), node.old.get("InstanceCreateTime")
+            born, retired_born = created_of(node.current), created_of(node.old)
             if born and retired_born and born < retired_born:
                 _fail("{0} exists beside {1}, but {1} is older than {0}, so {1} is not a clone that took over from "
                       "{0}: {0} does not fit this clone.".format(old_name(node.name), node.name), old_name(node.name),
@@ -649,11 +694,12 @@ def nodes_by_name(nodes: List[Node]) -> Dict[str, Node]:
     return {n.name: n for n in nodes}
 
 
-def mark(plan_phase: str, nodes: List[Node], steps: List[Step], graph: Graph) -> None:
-    """Each step pending or done (and why), from the phase and the live instances of its node."""
+def mark(plan_phase: str, nodes: List[Node], steps: List[Step], graph: Graph,
+         node_of: Optional[Callable[[Step], Node]] = None) -> None:
+    """Each step pending or done (and why), from the phase and the live instances (or clusters) of its node."""
     by_name = nodes_by_name(nodes)
     for step in steps:
-        node = by_name[step.node]
+        node = node_of(step) if node_of else by_name[step.node]
         if plan_phase == "complete":
             step.done("the clone is complete: {0} is a new instance".format(step.node))
             continue
