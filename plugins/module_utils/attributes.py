@@ -152,6 +152,96 @@ def modify_params(desc: Mapping[str, Any], enable_backups: bool = False, restore
     return params
 
 
+# --- Aurora: a cluster's attributes, and its instances' ---------------------------------------------------------
+
+def _scaling(desc: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+    given = desc.get("ServerlessV2ScalingConfiguration") or {}
+    picked = {k: given[k] for k in ("MinCapacity", "MaxCapacity") if given.get(k) is not None}
+    return picked or None
+
+
+CLUSTER_READERS: Dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "DBSubnetGroupName": lambda d: d.get("DBSubnetGroup"),
+    "VpcSecurityGroupIds": _active_security_groups,
+    "Port": lambda d: d.get("Port"),
+    "DBClusterParameterGroupName": lambda d: d.get("DBClusterParameterGroup"),
+    "EnableIAMDatabaseAuthentication": lambda d: d.get("IAMDatabaseAuthenticationEnabled"),
+    "EnableCloudwatchLogsExports": lambda d: d.get("EnabledCloudwatchLogsExports") or None,
+    "CopyTagsToSnapshot": lambda d: d.get("CopyTagsToSnapshot"),
+    "ServerlessV2ScalingConfiguration": _scaling,
+    "BacktrackWindow": lambda d: d.get("BacktrackWindow") or None,
+    # Aurora's own storage types (standard, I/O-optimized); anything else is not a cluster's to pass on.
+    "StorageType": lambda d: d.get("StorageType") if str(d.get("StorageType")).startswith("aurora") else None,
+    "BackupRetentionPeriod": lambda d: d.get("BackupRetentionPeriod"),
+    "PreferredBackupWindow": lambda d: d.get("PreferredBackupWindow"),
+    "PreferredMaintenanceWindow": lambda d: d.get("PreferredMaintenanceWindow"),
+}
+# What RestoreDBClusterToPointInTime and RestoreDBClusterFromSnapshot take; the rest follows in a ModifyDBCluster.
+CLUSTER_RESTORE_KEYS: Tuple[str, ...] = (
+    "DBSubnetGroupName", "VpcSecurityGroupIds", "Port", "DBClusterParameterGroupName",
+    "EnableIAMDatabaseAuthentication", "EnableCloudwatchLogsExports", "CopyTagsToSnapshot",
+    "ServerlessV2ScalingConfiguration", "BacktrackWindow", "StorageType", "BackupRetentionPeriod",
+    "PreferredBackupWindow",
+)
+CLUSTER_MODIFY_KEYS: Tuple[str, ...] = ("PreferredMaintenanceWindow",)
+# CreateDBInstance in a cluster: what belongs to the instance (network, storage, backups and logs are the cluster's).
+MEMBER_READERS: Dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "DBInstanceClass": READERS["DBInstanceClass"],
+    "PromotionTier": lambda d: d.get("PromotionTier"),
+    "AvailabilityZone": lambda d: d.get("AvailabilityZone"),
+    "DBParameterGroupName": _parameter_group,
+    "PubliclyAccessible": READERS["PubliclyAccessible"],
+    "AutoMinorVersionUpgrade": READERS["AutoMinorVersionUpgrade"],
+    "MonitoringInterval": READERS["MonitoringInterval"],
+    "MonitoringRoleArn": READERS["MonitoringRoleArn"],
+    "EnablePerformanceInsights": READERS["EnablePerformanceInsights"],
+    "PerformanceInsightsKMSKeyId": READERS["PerformanceInsightsKMSKeyId"],
+    "PerformanceInsightsRetentionPeriod": READERS["PerformanceInsightsRetentionPeriod"],
+    "PreferredMaintenanceWindow": READERS["PreferredMaintenanceWindow"],
+    "CACertificateIdentifier": lambda d: d.get("CACertificateIdentifier"),
+}
+
+
+def _with_tags(params: Dict[str, Any], tags: Optional[Iterable[Mapping[str, str]]]) -> Dict[str, Any]:
+    if tags:
+        params["Tags"] = [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
+    return params
+
+
+def cluster_restore_params(desc: Mapping[str, Any], tags: Optional[Iterable[Mapping[str, str]]]) -> Dict[str, Any]:
+    """The target cluster's attributes as restore parameters (the source, or snapshot, is the caller's to add).
+
+    Never DeletionProtection (the old cluster must stay deletable, and the clone gets the target's tags, not a
+    protection of its own) nor KmsKeyId (a clone keeps its source's key)."""
+    params: Dict[str, Any] = {}
+    for key in CLUSTER_RESTORE_KEYS:
+        value = CLUSTER_READERS[key](desc)
+        if value is not None:
+            params[key] = value
+    return _with_tags(params, tags)
+
+
+def cluster_modify_params(desc: Mapping[str, Any]) -> Dict[str, Any]:
+    """The ModifyDBCluster after the restore: the maintenance window, which no restore call takes."""
+    params: Dict[str, Any] = {"ApplyImmediately": True}
+    for key in CLUSTER_MODIFY_KEYS:
+        value = CLUSTER_READERS[key](desc)
+        if value is not None:
+            params[key] = value
+    return params
+
+
+def member_params(desc: Mapping[str, Any], tags: Optional[Iterable[Mapping[str, str]]], cluster: str,
+                  engine: str) -> Dict[str, Any]:
+    """CreateDBInstance parameters for the clone of cluster member `desc` in `cluster` (identifier excluded)."""
+    params: Dict[str, Any] = {"DBClusterIdentifier": cluster, "Engine": engine}
+    for key, read in MEMBER_READERS.items():
+        value = read(desc)
+        if value is not None:
+            params[key] = value
+    return _with_tags(params, tags)
+
+
 def _same(key: str, want: Any, have: Any) -> bool:
     if key in ("PreferredMaintenanceWindow", "PreferredBackupWindow"):
         return str(want).lower() == str(have or "").lower()
@@ -164,17 +254,19 @@ def _same(key: str, want: Any, have: Any) -> bool:
 
 
 def unmet(desc: Mapping[str, Any], params: Mapping[str, Any]) -> List[str]:
-    """The keys of a ModifyDBInstance request that do not yet hold in `desc` (translated keys compare)."""
+    """The keys of a ModifyDBInstance (or ModifyDBCluster) request that do not yet hold in `desc` (translated
+    keys compare)."""
     missing: List[str] = []
+    readers = CLUSTER_READERS if "DBClusterArn" in desc and "DBInstanceIdentifier" not in desc else READERS
     for key, want in params.items():
         if key == "ApplyImmediately":
             continue
-        if key == "DBParameterGroupName":
+        if key == "DBParameterGroupName" and readers is READERS:
             groups = [g.get("DBParameterGroupName") for g in desc.get("DBParameterGroups") or []]
             if want not in groups:
                 missing.append(key)
-        elif key in READERS:
-            if not _same(key, want, READERS[key](desc)):
+        elif key in readers:
+            if not _same(key, want, readers[key](desc)):
                 missing.append(key)
         else:
             missing.append(key)

@@ -17,7 +17,10 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Set
 
 from .attributes import unmet
 from .aws import FAILED_STATUSES, MitosisError, call, paginate
-from .graph import Graph, describe_instances, discover, parse_reference, tag_reader, temp_name
+from .cluster import (ClusterPlan, cluster_names, cluster_snapshots_of, discover_cluster, plan_cluster, read_plan_graph,
+                      read_refs, refresh_cluster)
+from .graph import (Graph, arn_of, describe_instances, discover, parse_reference, ref, resource_id_of, status_of,
+                    tag_reader, temp_name)
 from .report import duration_text
 from .credentials import managed_secret, secret_active
 from .planner import (CALLER_KINDS, CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_MANAGE, K_MODIFY, K_PASSWORD,
@@ -25,7 +28,9 @@ from .planner import (CALLER_KINDS, CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_M
                       RESUME_HINT, ROLLBACK, SWAP, CloneOptions, Plan, Step, has_tag, plan_clone, plan_names, refresh)
 from .rollback import plan_rollback, refresh_rollback
 
-BUSY_CODES = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault")
+BUSY_CODES = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault")
+# A name still held by the instance (or cluster) moving aside.
+TAKEN_CODES = ("DBInstanceAlreadyExists", "DBClusterAlreadyExistsFault")
 PHASES = (COPY, PREPARE, SWAP, CLEANUP)
 # What waits for the caller's prepare step while it is pending.
 AFTER_PREPARE = (PREPARE, SWAP, CLEANUP)
@@ -47,10 +52,15 @@ def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions
     """The plan computed from live state, read with filtered describes from the target and the source (a rollback,
     with `options.rollback`, reads the target's graph only)."""
     region = rds.meta.region_name
+    graph = discover(rds, "" if options is not None and options.rollback else source, target, region)
+    clusters = cluster_names(rds, source, target, graph)
+    if clusters:
+        # An Aurora stack: the clusters and their instances (a rollback is refused by the cluster planner).
+        cluster_graph = discover_cluster(rds, clusters[0], clusters[1], region)
+        return plan_cluster(cluster_graph, clusters[0], clusters[1], tag_reader(rds), cluster_snapshots_of(rds),
+                            options=options, previous_resource_ids=previous_resource_ids), cluster_graph
     if options is not None and options.rollback:
-        graph = discover(rds, "", target, region)
         return plan_rollback(graph, target), graph
-    graph = discover(rds, source, target, region)
 
     def snapshots_of(name: str, snapshot_identifier: Optional[str]) -> List[Dict[str, Any]]:
         if snapshot_identifier:
@@ -61,17 +71,23 @@ def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions
                       previous_resource_ids=previous_resource_ids), graph
 
 
-def described(rds: Any, names: Iterable[str]) -> Dict[str, Dict[str, Any]]:
-    return {i["DBInstanceIdentifier"]: i for i in describe_instances(rds, names)}
+def described(rds: Any, refs: Iterable[str]) -> Dict[str, Dict[str, Any]]:
+    """Instances by name and clusters by ref: one describe of each kind."""
+    return read_refs(rds, refs)
 
 
 def marked_plan(rds: Any, source: str, target: str, steps: List[Dict[str, Any]]):
     """A plan handed over by the caller, marked again from one describe of the names it holds."""
+    if steps and steps[0].get("cluster"):
+        return remarked(rds, ClusterPlan.from_dicts(source, target, steps))
     return remarked(rds, Plan.from_dicts(source, target, steps))
 
 
 def remarked(rds: Any, plan: Plan, previous_resource_ids: Optional[List[str]] = None):
     """`plan` marked again from one describe of the names it holds; with that live graph."""
+    if isinstance(plan, ClusterPlan):
+        cluster_graph = read_plan_graph(rds, plan, rds.meta.region_name)
+        return refresh_cluster(plan, cluster_graph, previous_resource_ids), cluster_graph
     graph = Graph(describe_instances(rds, plan_names(plan.source, plan.node_names())), rds.meta.region_name)
     if plan.mode == ROLLBACK:
         return refresh_rollback(plan, graph), graph
@@ -83,7 +99,7 @@ def _summary(inst: Optional[Dict[str, Any]]) -> Dict[str, Any]:
         return {"exists": False}
     return {
         "exists": True,
-        "status": inst.get("DBInstanceStatus"),
+        "status": status_of(inst),
         "source": inst.get("ReadReplicaSourceDBInstanceIdentifier"),
         "instance_class": inst.get("DBInstanceClass"),
         "backup_retention_period": inst.get("BackupRetentionPeriod"),
@@ -92,22 +108,23 @@ def _summary(inst: Optional[Dict[str, Any]]) -> Dict[str, Any]:
 
 def step_diff(step: Step, graph: Graph) -> Dict[str, Any]:
     """Before/after of the instances a step touches, for --diff."""
-    names = [step.identifier] + ([step.new_identifier] if step.new_identifier else [])
-    before = {n: _summary(graph.get(n)) for n in names}
+    names = [step.ref] + ([step.new_ref] if step.new_ref else [])
+    before = {n: _summary(graph.instances.get(n)) for n in names}
     after = {n: dict(v) for n, v in before.items()}
     if step.kind in (K_CREATE, K_RESTORE):
-        after[step.identifier] = {"exists": True, "status": "available",
-                                  "source": step.params.get("SourceDBInstanceIdentifier"),
-                                  "instance_class": step.params.get("DBInstanceClass")}
+        after[step.ref] = {"exists": True, "status": "available",
+                           "source": step.params.get("SourceDBInstanceIdentifier")
+                           or step.params.get("SourceDBClusterIdentifier") or step.params.get("DBClusterIdentifier"),
+                           "instance_class": step.params.get("DBInstanceClass")}
     elif step.kind == K_PROMOTE:
-        after[step.identifier]["source"] = None
-    elif step.new_identifier:
-        after[step.new_identifier] = dict(before[step.identifier], status="available")
-        after[step.identifier] = {"exists": False}
+        after[step.ref]["source"] = None
+    elif step.new_ref:
+        after[step.new_ref] = dict(before[step.ref], status="available")
+        after[step.ref] = {"exists": False}
     elif step.kind in (K_MODIFY, K_PASSWORD, K_MANAGE, K_TAG, K_UNTAG):
-        after[step.identifier]["changes"] = {k: v for k, v in step.params.items() if k != "ApplyImmediately"}
+        after[step.ref]["changes"] = {k: v for k, v in step.params.items() if k != "ApplyImmediately"}
     elif step.kind == K_DELETE:
-        after[step.identifier] = {"exists": False}
+        after[step.ref] = {"exists": False}
     return {"before": before, "after": after}
 
 
@@ -130,8 +147,8 @@ class Watch:
         self.snapshot_status = None  # type: Optional[str]  # a final snapshot's, read at each poll
         inst = {}  # type: Dict[str, Any]
         if step is not None and live is not None:
-            inst = live.get(step.identifier) or live.get(step.new_identifier or "") or {}
-        self.resource_id = inst.get("DbiResourceId")  # type: Optional[str]
+            inst = live.get(step.ref) or live.get(step.new_ref) or {}
+        self.resource_id = resource_id_of(inst)  # type: Optional[str]
 
     def settled(self, now: float, settle_time: float) -> bool:
         """Over once seen under way; if that was missed between two polls, once `available` has lasted."""
@@ -143,33 +160,35 @@ class Watch:
 
     def holds(self, inst: Optional[Dict[str, Any]]) -> bool:
         """`inst` is the instance this step acts on."""
-        return inst is not None and (self.resource_id is None or inst.get("DbiResourceId") == self.resource_id)
+        return inst is not None and (self.resource_id is None or resource_id_of(inst) == self.resource_id)
 
 
 def released(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch) -> bool:
     """A swap-out has freed its name: describe no longer finds the instance under X."""
-    return step.kind == K_SWAP_OUT and not watch.holds(live.get(step.identifier))
+    return step.kind == K_SWAP_OUT and not watch.holds(live.get(step.ref))
 
 
 def complete(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: float, settle_time: float,
              region: Optional[str]) -> bool:
     """The step's postcondition holds in `live` and its instance is available (failed statuses raise)."""
-    inst = live.get(step.identifier)
+    inst = live.get(step.ref)
     if step.kind == K_DELETE:
         if inst is not None:
-            failed_status(step.identifier, inst["DBInstanceStatus"], "deleting it")
+            failed_status(step.identifier, status_of(inst), "deleting it")
         return inst is None
     if step.new_identifier:
         return _renamed(step, live, watch, now, settle_time)
     if inst is None:
         return False
-    status = inst["DBInstanceStatus"]
+    status = status_of(inst)
     failed_status(step.identifier, status, "waiting for {0}".format(step.action))
     if step.kind == K_PASSWORD and status == RESETTING:
         watch.busy_seen = True
     if status != "available":
         return False
     parent = parse_reference(inst.get("ReadReplicaSourceDBInstanceIdentifier"), region)[0]
+    if step.kind == K_CREATE and "DBClusterIdentifier" in step.params:
+        return inst.get("DBClusterIdentifier") == step.params["DBClusterIdentifier"]
     if step.kind == K_CREATE:
         return parent == step.params["SourceDBInstanceIdentifier"]
     if step.kind == K_PROMOTE:
@@ -195,30 +214,32 @@ def complete(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: flo
 
 def _renamed(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: float, settle_time: float) -> bool:
     """Old name gone, new name present and available after the reboot that follows `renaming`."""
-    if watch.holds(live.get(step.identifier)):
-        failed_status(step.identifier, live[step.identifier]["DBInstanceStatus"], "renaming it")
+    if watch.holds(live.get(step.ref)):
+        failed_status(step.identifier, status_of(live[step.ref]), "renaming it")
         return False
-    inst = live.get(step.new_identifier or "")
+    inst = live.get(step.new_ref)
     if not watch.holds(inst):
         return False
-    status = inst["DBInstanceStatus"]
+    status = status_of(inst)
     failed_status(step.new_identifier or "", status, "renaming it")
     if status != "available":
         watch.busy_seen = watch.busy_seen or status == "rebooting"
         watch.available_since = None
         return False
-    # The first `available` after a rename comes before its reboot: trust it only once it has lasted.
-    return watch.settled(now, settle_time)
+    # The first `available` after an instance's rename comes before its reboot: trust it only once it has lasted.
+    # A cluster's rename reboots nothing: available under the new name, it is done.
+    return step.cluster or watch.settled(now, settle_time)
 
 
 def in_progress(step: Step, live: Dict[str, Dict[str, Any]]) -> bool:
     """The step's call was made by an earlier, interrupted run and AWS is still working on it."""
-    inst = live.get(step.identifier) or {}
-    status = inst.get("DBInstanceStatus")
+    inst = live.get(step.ref) or {}
+    status = status_of(inst)
     if step.new_identifier:
-        pending = (inst.get("PendingModifiedValues") or {}).get("DBInstanceIdentifier")
+        pending = (inst.get("PendingModifiedValues") or {}).get(
+            "DBClusterIdentifier" if step.cluster else "DBInstanceIdentifier")
         return status == "renaming" or pending == step.new_identifier or (
-            not inst and step.new_identifier in live)
+            not inst and step.new_ref in live)
     if step.kind == K_DELETE:
         return status == "deleting"
     if step.kind in (K_CREATE, K_RESTORE):
@@ -233,12 +254,14 @@ def in_progress(step: Step, live: Dict[str, Dict[str, Any]]) -> bool:
 def already_done(rds: Any, error: MitosisError, step: Step) -> bool:
     """A call refused because an earlier attempt of itself (a retried request) already did it."""
     if step.kind == K_DELETE:
-        return error.code == "DBInstanceNotFound"
-    if step.kind in (K_CREATE, K_RESTORE) and error.code == "DBInstanceAlreadyExists":
-        found = describe_instances(rds, [step.identifier])
-        if step.kind == K_RESTORE:
+        return error.code in ("DBInstanceNotFound", "DBClusterNotFoundFault")
+    if step.kind in (K_CREATE, K_RESTORE) and error.code in TAKEN_CODES:
+        found = described(rds, [step.ref]).get(step.ref)
+        if step.kind == K_RESTORE or not found:
             return bool(found)
-        parent = found[0].get("ReadReplicaSourceDBInstanceIdentifier") if found else None
+        if "DBClusterIdentifier" in step.params:
+            return found.get("DBClusterIdentifier") == step.params["DBClusterIdentifier"]
+        parent = found.get("ReadReplicaSourceDBInstanceIdentifier")
         return parse_reference(parent, rds.meta.region_name)[0] == step.params["SourceDBInstanceIdentifier"]
     return False
 
@@ -263,15 +286,17 @@ def snapshot_status(rds: Any, name: str) -> Optional[str]:
 
 def not_yet(error: MitosisError, step: Step) -> bool:
     """Refusals that only mean "later": a busy instance, or a name still held by the instance moving aside."""
-    return error.code in BUSY_CODES or (step.kind == K_SWAP_IN and error.code == "DBInstanceAlreadyExists")
+    return error.code in BUSY_CODES or (step.kind == K_SWAP_IN and error.code in TAKEN_CODES)
 
 
 def _call_step(rds: Any, step: Step, live: Dict[str, Dict[str, Any]], password: Optional[PasswordSource]) -> None:
     params = dict(step.params)
     if step.kind in (K_TAG, K_UNTAG):
-        params["ResourceName"] = live[step.identifier]["DBInstanceArn"]
+        params["ResourceName"] = arn_of(live[step.ref])
     elif step.action == RESTORE_PIT:
         params["TargetDBInstanceIdentifier"] = step.identifier
+    elif step.cluster:
+        params["DBClusterIdentifier"] = step.identifier
     else:
         params["DBInstanceIdentifier"] = step.identifier
     if step.kind == K_PASSWORD:
@@ -341,9 +366,9 @@ class Dataflow:
         names = set()  # type: Set[str]
         near = [s for s in self.waiting if all(self._satisfied(s, d) or d in self.running for d in self._deps(s))]
         for step in list(self.running.values()) + near:
-            names.add(step.identifier)
-            if step.new_identifier:
-                names.add(step.new_identifier)
+            names.add(step.ref)
+            if step.new_ref:
+                names.add(step.new_ref)
         self.watched = names
         return names
 
@@ -394,7 +419,7 @@ class Dataflow:
         skipped = False
         for step in self._ready():
             self.since.setdefault(step.key, self.clock())
-            if step.identifier not in self.watched:
+            if step.ref not in self.watched:
                 continue  # its instance is read at the next poll, before anything is called
             if step.kind in (K_PROMOTE, K_MODIFY, K_MANAGE, K_TAG, K_UNTAG) and \
                     complete(step, self.live, Watch(), self.clock(), 0, self.region):
@@ -447,8 +472,8 @@ class Dataflow:
                     hint="AWS keeps working: run the same command again (or raise wait_timeout) to resume from here.")
 
     def _status(self, step: Step) -> str:
-        inst = self.live.get(step.new_identifier or "") or self.live.get(step.identifier)
-        status = inst["DBInstanceStatus"] if inst else "not found"
+        inst = self.live.get(step.new_ref) or self.live.get(step.ref)
+        status = status_of(inst) if inst else "not found"
         return status if step.key in self.running else "waiting to start, " + status
 
     def _in_flight_text(self) -> str:
@@ -513,19 +538,26 @@ def select(plan: Plan, keys: Optional[List[str]], phases: Optional[List[str]], c
 
 
 def clone_facts(plan: Plan, graph: Graph) -> Dict[str, Any]:
-    """How to reach the new primary and every temp-* instance before the swap (the prepare step's variable)."""
-    def facts(node: str) -> Dict[str, Any]:
-        inst = graph.get(temp_name(node)) or {}
+    """How to reach the new primary (an Aurora clone: its cluster's writer endpoint) and every temp-* instance
+    before the swap (the prepare step's variable)."""
+    def facts(node: str, cluster: bool = False) -> Dict[str, Any]:
+        inst = graph.instances.get(ref(temp_name(node), cluster)) or {}
         endpoint = inst.get("Endpoint") or {}
-        return {"identifier": inst.get("DBInstanceIdentifier"), "node": node, "address": endpoint.get("Address"),
-                "port": endpoint.get("Port"), "engine": inst.get("Engine"), "status": inst.get("DBInstanceStatus"),
-                "master_username": inst.get("MasterUsername"), "resource_id": inst.get("DbiResourceId"),
-                "master_secret_arn": (managed_secret(inst) or {}).get("SecretArn")}
+        found = {"identifier": inst.get("DBClusterIdentifier" if cluster else "DBInstanceIdentifier"), "node": node,
+                 "address": endpoint if cluster else endpoint.get("Address"),
+                 "port": inst.get("Port") if cluster else endpoint.get("Port"), "engine": inst.get("Engine"),
+                 "status": status_of(inst), "master_username": inst.get("MasterUsername"),
+                 "resource_id": resource_id_of(inst), "master_secret_arn": (managed_secret(inst) or {}).get("SecretArn")}
+        if cluster:
+            found["reader_address"] = inst.get("ReaderEndpoint")
+        return found
 
     names = plan.node_names()
-    if not graph.get(temp_name(names[0])):
+    cluster = isinstance(plan, ClusterPlan)
+    if not graph.instances.get(ref(temp_name(names[0]), cluster)):
         return {}
-    return dict(facts(names[0]), instances=[facts(n) for n in names if graph.get(temp_name(n))])
+    members = names[1:] if cluster else names
+    return dict(facts(names[0], cluster), instances=[facts(n) for n in members if graph.get(temp_name(n))])
 
 
 def new_secrets(plan: Plan, graph: Graph) -> Dict[str, str]:
@@ -535,8 +567,9 @@ def new_secrets(plan: Plan, graph: Graph) -> Dict[str, str]:
         if step.kind != K_MANAGE:
             continue
         # Before the swap the clone is temp-X; once temp-X is gone, X is the clone.
-        holder = step.identifier if graph.get(step.identifier) else step.node if plan.phase != COPY else None
-        secret = managed_secret(graph.get(holder or ""))
+        holder = step.ref if step.ref in graph.instances else ref(step.node, step.cluster) \
+            if plan.phase != COPY else None
+        secret = managed_secret(graph.instances.get(holder or ""))
         if holder and secret:
             found[step.node] = secret["SecretArn"]
     return found

@@ -48,8 +48,9 @@ CALLER_KINDS = (K_PREPARE, K_RESTART)
 
 # How the new primary gets the source's data; a rollback plan's mode is ROLLBACK.
 AUTO, REPLICA, POINT_IN_TIME, SNAPSHOT = "auto", "replica", "point_in_time", "snapshot"
+CLONE = "clone"  # Aurora's copy-on-write clone (cluster.py)
 ROLLBACK = "rollback"
-COPY_METHODS = (AUTO, REPLICA, POINT_IN_TIME, SNAPSHOT)
+COPY_METHODS = (AUTO, REPLICA, CLONE, POINT_IN_TIME, SNAPSHOT)
 RESTORE_ACTIONS = {SNAPSHOT: RESTORE, POINT_IN_TIME: RESTORE_PIT}
 
 # Tags a run writes on its clones, so that a resumed run knows what is done. Never copied from a target.
@@ -379,6 +380,9 @@ def choose_method(graph: Graph, source: str, target_inst: Optional[Instance], op
     backups = bool(src.get("BackupRetentionPeriod"))
     no_replica = "{0} manages its master password in Secrets Manager, and RDS creates no read replica of such a " \
         "source".format(source)
+    if requested == CLONE:
+        _fail("copy_method=clone applies to Aurora clusters; {0} is a DB instance.".format(source), source,
+              "Use copy_method=auto, replica, point_in_time or snapshot.")
     if requested == REPLICA:
         if managed:
             _fail("copy_method=replica cannot work: {0}.".format(no_replica), source,
@@ -450,8 +454,8 @@ def validate_credentials(nodes: List[Node], source: str, options: CloneOptions) 
         if options.password is not None:
             validate_password(root.get("Engine") or "", options.password, options.password_source)
         return []
-    return ["The clone keeps {0}'s master password: {1} (and its replicas) will accept {0}'s master credentials. "
-            "Set master_password or master_password_secret to give it the password its application "
+    return ["The clone keeps {0}'s master password: {1} (every instance of the clone) will accept {0}'s master "
+            "credentials. Set master_password or master_password_secret to give it the password its application "
             "knows.".format(source, nodes[0].name)]
 
 

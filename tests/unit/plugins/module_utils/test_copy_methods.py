@@ -160,8 +160,13 @@ def test_a_named_snapshot_that_is_not_available_is_refused_with_its_name_and_sta
 
 
 def test_an_unknown_copy_method_is_refused():
+    error = refused(seed_account(), "mitosis-prod", "mitosis-demo", copy_method="copy")
+    assert "copy" in error.message and "point_in_time" in error.message
+
+
+def test_an_aurora_clone_of_a_db_instance_is_refused():
     error = refused(seed_account(), "mitosis-prod", "mitosis-demo", copy_method="clone")
-    assert "clone" in error.message and "point_in_time" in error.message
+    assert "Aurora clusters" in error.message and "mitosis-prod is a DB instance" in error.message
 
 
 # --- point in time ------------------------------------------------------------------------

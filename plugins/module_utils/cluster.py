@@ -1,0 +1,526 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Aurora clusters: the clone plan of a cluster and its instances.
+
+An Aurora stack is a cluster C (its writer and reader endpoints are what applications use) with instances
+X1..Xn. The clone is temp-C, a copy-on-write clone of the source cluster (RestoreDBClusterToPointInTime) or a
+restore of its newest cluster snapshot, carrying C's attributes, with one CreateDBInstance temp-X per
+instance of C (C's writer first, so it is the writer again). The swap renames C and each X aside to old-*
+and the clones into their names (ModifyDBCluster NewDBClusterIdentifier, ModifyDBInstance), so the
+cluster, reader and instance endpoints keep their names; the restart follows, then old-X and old-C are
+deleted. Phases, marking and resume work as for instances (planner.py): AWS is the only state.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
+
+from .attributes import cluster_modify_params, cluster_restore_params, member_params
+from .aws import MitosisError, paginate
+from .graph import (CLUSTER_REF, Graph, describe_clusters, describe_instances, name_forms, old_name, ref,
+                    rejected_name, resource_id_of, strip_prefix, temp_name)
+from .planner import (AUTO, CLEANUP, CLONE, COPY, COPY_METHODS, DELETE, K_CREATE, K_DELETE, K_MODIFY, K_RESTART,
+                      K_RESTORE, K_SWAP_IN, K_SWAP_OUT, MODIFY, POINT_IN_TIME, REPLICA, RESTART, RESTART_ACTION,
+                      SNAPSHOT, SWAP, CloneOptions, Node, Plan, Step, StepList, _fail, assign_waves, final_snapshot_name,
+                      mark, newest_snapshot, own_tags, swap_phase, validate_credentials, validate_names,
+                      validate_unprotected)
+
+CREATE_MEMBER = "CreateDBInstance"
+RESTORE_CLUSTER_PIT = "RestoreDBClusterToPointInTime"
+RESTORE_CLUSTER_SNAPSHOT = "RestoreDBClusterFromSnapshot"
+MODIFY_CLUSTER = "ModifyDBCluster"
+DELETE_CLUSTER = "DeleteDBCluster"
+CLUSTER_ACTIONS = {CLONE: RESTORE_CLUSTER_PIT, POINT_IN_TIME: RESTORE_CLUSTER_PIT, SNAPSHOT: RESTORE_CLUSTER_SNAPSHOT}
+# RestoreDBClusterToPointInTime's RestoreType per copy method.
+RESTORE_TYPES = {CLONE: "copy-on-write", POINT_IN_TIME: "full-copy"}
+Description = Dict[str, Any]
+
+
+class ClusterGraph(Graph):
+    """The instances (by name) and the clusters (by ref(name, cluster=True)) a cluster clone reads."""
+
+    def __init__(self, instances: Iterable[Description], clusters: Iterable[Description],
+                 region: Optional[str] = None) -> None:
+        super().__init__(instances, region)
+        self.clusters = {c["DBClusterIdentifier"]: c for c in clusters}
+        # The executor's view of live state holds both, a cluster under its ref.
+        self.instances.update((ref(name, True), desc) for name, desc in self.clusters.items())
+
+    def cluster(self, name: str) -> Optional[Description]:
+        return self.clusters.get(name)
+
+
+class ClusterNode(Node):
+    """The cluster C and the clusters that hold its names (temp-C, old-C, rej-C)."""
+
+    def __init__(self, name: str, graph: ClusterGraph) -> None:  # pylint: disable=super-init-not-called
+        self.name = name
+        self.parent = None
+        self.children = []
+        self.current = graph.cluster(name)
+        self.temp = graph.cluster(temp_name(name))
+        self.old = graph.cluster(old_name(name))
+        self.rejected = graph.cluster(rejected_name(name))
+
+
+def member_names(desc: Optional[Description]) -> List[str]:
+    return [m["DBInstanceIdentifier"] for m in (desc or {}).get("DBClusterMembers") or []]
+
+
+def _writer(desc: Optional[Description]) -> Optional[str]:
+    for member in (desc or {}).get("DBClusterMembers") or []:
+        if member.get("IsClusterWriter"):
+            return strip_prefix(member["DBInstanceIdentifier"])
+    return None
+
+
+def target_members(cluster: ClusterNode, graph: ClusterGraph) -> List[str]:
+    """The target cluster's instances by their names, writer first, then readers by promotion tier and name.
+
+    Read from every cluster holding one of the target's names, so that the list stays the same through the
+    whole refresh (old-C empties during the cleanup, the clone gains its members during the copy)."""
+    names: Set[str] = set()
+    for desc in (cluster.old, cluster.current, cluster.temp):
+        names.update(strip_prefix(name) for name in member_names(desc))
+    writer = _writer(cluster.old) or _writer(cluster.current if cluster.old is None else None) or \
+        _writer(cluster.current) or _writer(cluster.temp)
+
+    def order(name: str) -> Tuple[int, int, str]:
+        inst = graph.get(name) or graph.get(old_name(name)) or graph.get(temp_name(name)) or {}
+        return (0 if name == writer else 1, int(inst.get("PromotionTier") or 0), name)
+
+    return sorted(names, key=order)
+
+
+def _major(desc: Description) -> str:
+    """Major version: 8.0 of 8.0.mysql_aurora.3.05.2 (and 5.7 of 5.7.mysql_aurora.2.11.2), 15 of 15.4."""
+    version = str(desc.get("EngineVersion") or "")
+    parts = version.split(".")
+    if str(desc.get("Engine", "")).startswith("aurora-mysql") or desc.get("Engine") == "aurora":
+        return ".".join(parts[:2])
+    return parts[0]
+
+
+def _subnet_group(graph: ClusterGraph, cluster: Optional[Description]) -> Description:
+    """The DB subnet group (VPC, subnets and their zones) of a cluster, as its instances describe it."""
+    for name in member_names(cluster):
+        group = (graph.get(name) or {}).get("DBSubnetGroup")
+        if group:
+            return group
+    return {}
+
+
+def _zones(group: Description) -> Set[str]:
+    return {(s.get("SubnetAvailabilityZone") or {}).get("Name") for s in group.get("Subnets") or []} - {None}
+
+
+def choose_cluster_method(graph: ClusterGraph, source: Description, target: Description,
+                          options: CloneOptions) -> Tuple[str, str]:
+    """(copy method, why) for a cluster: a copy-on-write clone when it can work, else an error or the newest
+    cluster snapshot."""
+    src_name = source["DBClusterIdentifier"]
+    requested = options.copy_method
+    for flag, given in (("restore_snapshot", options.restore_snapshot),
+                        ("snapshot_identifier", options.snapshot_identifier)):
+        if given and requested not in (AUTO, SNAPSHOT):
+            _fail("{0} asks for a snapshot restore, which contradicts copy_method={1}.".format(flag, requested),
+                  src_name, "Leave out one of the two.")
+        if given:
+            requested = SNAPSHOT
+    if requested == REPLICA:
+        _fail("copy_method=replica applies to DB instances; an Aurora cluster is copied by cloning.", src_name,
+              "Use copy_method=clone (or auto, which picks it), point_in_time or snapshot.")
+    if requested == SNAPSHOT:
+        if options.snapshot_identifier:
+            return SNAPSHOT, "snapshot_identifier names the cluster snapshot"
+        return SNAPSHOT, "restore_snapshot is set" if options.restore_snapshot else "copy_method=snapshot"
+    if requested == POINT_IN_TIME:
+        return POINT_IN_TIME, "copy_method=point_in_time (a full copy at the latest restorable time)"
+    src_group, dst_group = _subnet_group(graph, source), _subnet_group(graph, target)
+    missing = sorted(_zones(dst_group) - _zones(src_group)) if src_group.get("VpcId") != dst_group.get("VpcId") \
+        else []
+    cannot = None
+    if not member_names(source):
+        cannot = "{0} has no instances, and Aurora clones only a cluster that has one".format(src_name)
+    elif missing and _zones(src_group):
+        # Cross-VPC cloning needs the clone's subnets in zones where the source has subnets.
+        cannot = "{0} is in {1} and the target in {2}, whose subnets in {3} have no counterpart in {0}'s " \
+                 "zones".format(src_name, src_group.get("VpcId"), dst_group.get("VpcId"), ", ".join(missing))
+    if cannot and requested == CLONE:
+        _fail("copy_method=clone cannot work: {0}.".format(cannot), src_name,
+              "Use copy_method=snapshot (or auto, which falls back to the newest cluster snapshot).")
+    if cannot:
+        return SNAPSHOT, cannot
+    if requested == CLONE:
+        return CLONE, "copy_method=clone (copy-on-write, minutes whatever the size)"
+    return CLONE, "an Aurora clone (copy-on-write) of {0} is ready in minutes whatever its size".format(src_name)
+
+
+def pick_cluster_snapshot(source: str, options: CloneOptions, why: str,
+                          snapshots_of: Callable[[str, Optional[str]], List[Description]]) -> Description:
+    """The cluster snapshot to restore: the one named, or the newest available one of the source."""
+    named = options.snapshot_identifier
+    found = snapshots_of(source, named)
+    if named:
+        if not found:
+            _fail("Cluster snapshot {0} was not found.".format(named), source,
+                  "Check the name (or ARN) with aws rds describe-db-cluster-snapshots "
+                  "--db-cluster-snapshot-identifier {0}.".format(named))
+        if found[0].get("Status") != "available":
+            _fail("Cluster snapshot {0} is {1}, not available.".format(named, found[0].get("Status")), source,
+                  "Wait until it is available, or name another snapshot.")
+        return dict(found[0], DBClusterSnapshotIdentifier=named)
+    snapshot = newest_snapshot(found)
+    if snapshot is None:
+        _fail("No available cluster snapshot of {0} to restore from ({1}).".format(source, why), source,
+              "Create one (aws rds create-db-cluster-snapshot --db-cluster-identifier {0} ...) or wait for the next "
+              "automated backup, then run again.".format(source))
+    return snapshot
+
+
+def _aurora(desc: Description) -> bool:
+    return str(desc.get("Engine", "")).startswith("aurora")
+
+
+def validate_cluster(graph: ClusterGraph, source: str, target: str, cluster: ClusterNode,
+                     members: List[Node]) -> Description:
+    """The checks that must pass before any change; returns the source cluster."""
+    if source == target:
+        _fail("Source and target are the same cluster ({0}).".format(source), source,
+              "The target is the stack that gets replaced: pick a different one.")
+    src = graph.cluster(source)
+    if src is None:
+        _fail("Source cluster {0} was not found in region {1}.".format(source, graph.region), source,
+              "Check the identifier and the region/credentials you use.")
+    original = cluster.original
+    if original is None:
+        _fail("Target cluster {0} was not found in region {1}.".format(target, graph.region), target,
+              "Check the identifier and the region/credentials you use.")
+    for role, desc in (("Source", src), ("Target", original)):
+        name = desc["DBClusterIdentifier"]
+        if not _aurora(desc):
+            _fail("{0} {1} is a Multi-AZ DB cluster ({2}), not an Aurora cluster; mitosis.rds refreshes Aurora "
+                  "clusters and DB instances.".format(role, name, desc.get("Engine")), name)
+        if desc.get("EngineMode") == "serverless":
+            _fail("{0} cluster {1} is Aurora Serverless v1, which has no instances to recreate and no clone into a "
+                  "provisioned cluster; it is not supported.".format(role, name), name,
+                  "Upgrade it to Aurora Serverless v2 or provisioned instances (AWS retired Serverless v1), then "
+                  "refresh it.")
+    if src.get("Engine") != original.get("Engine"):
+        _fail("Engines differ: source {0} runs {1} but target {2} runs {3}.".format(
+            source, src.get("Engine"), target, original.get("Engine")), target,
+            "Refresh a cluster from a cluster of the same engine.")
+    if _major(src) != _major(original):
+        _fail("Major versions differ: source {0} runs {1} {2} but target {3} runs {4}; a clone keeps its source's "
+              "version.".format(source, src.get("Engine"), src.get("EngineVersion"), target,
+                                original.get("EngineVersion")), target,
+              "Upgrade the target (or refresh from a source of the same major version).")
+    if cluster.rejected is not None:
+        _fail("{0} exists: a rollback is not something mitosis.rds does for Aurora clusters, and this state does not "
+              "fit a refresh.".format(rejected_name(target)), rejected_name(target),
+              "Inspect {0} and delete or rename it by hand, then run again.".format(rejected_name(target)))
+    if original.get("GlobalClusterIdentifier"):
+        _fail("Target cluster {0} is a member of the global database {1}; replacing it would break the global "
+              "database.".format(target, original["GlobalClusterIdentifier"]), target,
+              "Remove it from the global database first (aws rds remove-from-global-cluster), or refresh another "
+              "target.")
+    if original.get("ReplicationSourceIdentifier"):
+        _fail("Target cluster {0} is a read replica of {1}.".format(target, original["ReplicationSourceIdentifier"]),
+              target, "Promote it first (aws rds promote-read-replica-db-cluster), or refresh another target.")
+    source_members = set(member_names(src))
+    for node in members:
+        if node.name in source_members:
+            _fail("Target instance {0} is a member of the source cluster {1}.".format(node.name, source), node.name,
+                  "The target must be a cluster of its own; cloning into it would replace production.")
+    validate_names([cluster] + members)
+    return src
+
+
+def validate_cluster_retirable(cluster: ClusterNode, phase: str) -> None:
+    """Deletion protection on the cluster we will retire would block the cleanup: refuse up front."""
+    retired = cluster.old or (cluster.current if phase == COPY else None)
+    if retired is not None and retired.get("DeletionProtection"):
+        name = retired["DBClusterIdentifier"]
+        _fail("Target cluster {0} has deletion protection enabled, which would block the cleanup of {1}.".format(
+            name, old_name(cluster.name)), name,
+            "Disable it first: aws rds modify-db-cluster --db-cluster-identifier {0} --no-deletion-protection "
+            "--apply-immediately".format(name))
+
+
+def classify_cluster(graph: ClusterGraph, source: str, cluster: ClusterNode, members: List[Node],
+                     previous_resource_ids: Optional[List[str]]) -> str:
+    """The phase read from which of C, temp-C, old-C (and X, temp-X, old-X) exist; leftovers are errors."""
+    nodes = [cluster] + members
+    if any(n.old for n in nodes):
+        return swap_phase(nodes)
+    temp_c = temp_name(cluster.name)
+    if cluster.current is None:
+        _fail("{0} exists but {1} does not: it does not fit this refresh.".format(temp_c, cluster.name), temp_c,
+              "Delete or rename the leftover cluster {0} and run again.".format(temp_c))
+    for node in members:
+        temp = temp_name(node.name)
+        if node.current is None and node.temp is None:
+            _fail("Target instance {0} is missing.".format(node.name), node.name)
+        if node.temp is None:
+            continue
+        if node.current is None:
+            _fail("{0} exists but {1} is not an instance of {2}: it does not fit this refresh.".format(
+                temp, node.name, cluster.name), temp, "Delete the leftover instance {0} and run again.".format(temp))
+        if node.temp.get("DBClusterIdentifier") != temp_c:
+            _fail("{0} belongs to {1}, not to {2}: it does not fit this refresh.".format(
+                temp, node.temp.get("DBClusterIdentifier") or "no cluster", temp_c), temp,
+                "Delete the leftover instance {0} and run again.".format(temp))
+    if cluster.temp is not None and cluster.temp.get("Engine") != (graph.cluster(source) or {}).get("Engine"):
+        _fail("{0} runs {1}, not {2}'s engine: it is not a clone of {2}.".format(
+            temp_c, cluster.temp.get("Engine"), source), temp_c, "Delete the leftover cluster {0} and run "
+                                                                  "again.".format(temp_c))
+    if previous_resource_ids is not None and cluster.temp is None and all(n.temp is None for n in members) and \
+            resource_id_of(cluster.current) not in previous_resource_ids:
+        return "complete"
+    return COPY
+
+
+class ClusterPlan(Plan):
+    """A plan for an Aurora cluster: `target` is the cluster, the other nodes its instances."""
+
+    cluster_node: Optional[ClusterNode] = None
+
+    def member_names(self) -> List[str]:
+        names = []  # type: List[str]
+        for step in self.steps:
+            if not step.cluster and step.kind != K_RESTART and step.node not in names:
+                names.append(step.node)
+        return names
+
+    def node_names(self) -> List[str]:
+        """The cluster first, then its instances (writer first)."""
+        return [self.target] + [n for n in self.member_names() if n != self.target]
+
+    def read_names(self) -> Tuple[List[str], List[str]]:
+        """(instance names, cluster names) a refresh of this plan describes."""
+        clusters = ([self.source] if self.source else []) + name_forms(self.target)
+        return [f for name in self.member_names() for f in name_forms(name)], clusters
+
+    def retiring_resource_ids(self) -> List[str]:
+        """DbClusterResourceId and DbiResourceIds this refresh retires (C and X before the swap, old-* after)."""
+        ids = []
+        for node in ([self.cluster_node] if self.cluster_node else []) + list(self.nodes):
+            inst = node.old or (node.current if node.temp is not None or self.phase == COPY else None)
+            if resource_id_of(inst):
+                ids.append(resource_id_of(inst))
+        return ids
+
+    @classmethod
+    def from_dicts(cls, source: str, target: str, steps: List[Dict[str, Any]]) -> "ClusterPlan":
+        built = [Step.from_dict(s) for s in steps]
+        if not built or not built[0].cluster or built[0].node != target:
+            _fail("The plan given is not a plan for the cluster {0}.".format(target), target,
+                  "Pass the `plan` returned by mitosis.rds.rds_mitosis_plan for the same source and target.")
+        mode = CLONE
+        if built[0].action == RESTORE_CLUSTER_SNAPSHOT:
+            mode = SNAPSHOT
+        elif built[0].params.get("RestoreType") == RESTORE_TYPES[POINT_IN_TIME]:
+            mode = POINT_IN_TIME
+        return cls(source, target, built, [], mode, "")
+
+
+def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node],
+                        tags_of: Callable[[Description], List[Dict[str, str]]], snapshot: Optional[Description],
+                        phase: str, method: str, options: CloneOptions) -> List[Step]:
+    """Every step of a cluster refresh, each depending only on what it really needs."""
+    built = StepList()
+    add = built.add
+    name, temp_c = cluster.name, temp_name(cluster.name)
+    desc = cluster.original or {}
+    fresh = phase == COPY and cluster.temp is None
+    params = cluster_restore_params(desc, own_tags(tags_of(desc)) if fresh else [])
+    if method == SNAPSHOT:
+        params.update(SnapshotIdentifier=(snapshot or {}).get("DBClusterSnapshotIdentifier", ""),
+                      Engine=desc.get("Engine"), EngineVersion=(snapshot or {}).get("EngineVersion")
+                      or desc.get("EngineVersion"))
+    else:
+        params.update(SourceDBClusterIdentifier=source, RestoreType=RESTORE_TYPES[method],
+                      UseLatestRestorableTime=True)
+    restored = add("restore-cluster:" + name, COPY, K_RESTORE, CLUSTER_ACTIONS[method], temp_c, params, name, [],
+                   cluster=True)
+    cluster_keys = [restored.key]
+    modify = cluster_modify_params(desc)
+    if len(modify) > 1:  # more than ApplyImmediately
+        cluster_keys.append(add("modify-cluster:" + name, COPY, K_MODIFY, MODIFY_CLUSTER, temp_c, modify, name,
+                                [restored.key], cluster=True).key)
+    # The first instance created becomes the writer: the target's writer goes first, the readers once it is up.
+    first = None  # type: Optional[str]
+    for node in members:
+        inst = node.original or {}
+        tags = own_tags(tags_of(inst)) if phase == COPY and node.temp is None else []
+        step = add("create:" + node.name, COPY, K_CREATE, CREATE_MEMBER, temp_name(node.name),
+                   member_params(inst, tags, temp_c, desc.get("Engine", "")), node.name,
+                   [first] if first else [restored.key])
+        first = first or step.key
+    built.credentials(name, desc, cluster_keys, [], options, action=MODIFY_CLUSTER, cluster=True)
+    built.prepare(name, options, cluster=True)
+    copy_keys = list(built.copy_keys)
+
+    # Every name moves on its own once the whole copy is in place: C and each X aside, the clones in as soon as
+    # their names are free.
+    add("swap-out-cluster:" + name, SWAP, K_SWAP_OUT, MODIFY_CLUSTER, name,
+        {"ApplyImmediately": True, "NewDBClusterIdentifier": old_name(name)}, name, copy_keys, cluster=True)
+    for node in members:
+        add("swap-out:" + node.name, SWAP, K_SWAP_OUT, MODIFY, node.name,
+            {"ApplyImmediately": True, "NewDBInstanceIdentifier": old_name(node.name)}, node.name, copy_keys)
+    add("swap-in-cluster:" + name, SWAP, K_SWAP_IN, MODIFY_CLUSTER, temp_c,
+        {"ApplyImmediately": True, "NewDBClusterIdentifier": name}, name, ["swap-out-cluster:" + name], cluster=True)
+    for node in members:
+        add("swap-in:" + node.name, SWAP, K_SWAP_IN, MODIFY, temp_name(node.name),
+            {"ApplyImmediately": True, "NewDBInstanceIdentifier": node.name}, node.name, ["swap-out:" + node.name])
+    restart = add("restart:" + name, RESTART, K_RESTART, RESTART_ACTION, name, {}, name,
+                  [s.key for s in built.steps if s.kind == K_SWAP_IN], cluster=True)
+    # An Aurora instance has no snapshot of its own: the cluster's final snapshot is taken by its delete.
+    for node in members:
+        add("delete:" + node.name, CLEANUP, K_DELETE, DELETE, old_name(node.name), {}, node.name, [restart.key])
+    final = {"SkipFinalSnapshot": True}  # type: Dict[str, Any]
+    if options.final_snapshot:
+        final = {"SkipFinalSnapshot": False,
+                 "FinalDBSnapshotIdentifier": final_snapshot_name(name, cluster.old or cluster.current)}
+    add("delete-cluster:" + name, CLEANUP, K_DELETE, DELETE_CLUSTER, old_name(name), final, name,
+        [restart.key] + ["delete:" + n.name for n in members], cluster=True)
+    built.untag(name, [cluster.temp, cluster.current], restart, cluster=True)
+    return built.steps
+
+
+def _node_of(cluster: ClusterNode, members: List[Node]) -> Callable[[Step], Node]:
+    by_name = {n.name: n for n in members}
+    return lambda step: cluster if step.cluster else by_name[step.node]
+
+
+def _nodes(graph: ClusterGraph, target: str) -> Tuple[ClusterNode, List[Node]]:
+    cluster = ClusterNode(target, graph)
+    return cluster, [Node(name, None, graph) for name in target_members(cluster, graph)]
+
+
+def plan_cluster(graph: ClusterGraph, source: str, target: str,
+                 tags_of: Callable[[Description], List[Dict[str, str]]],
+                 snapshots_of: Callable[[str, Optional[str]], List[Description]],
+                 options: Optional[CloneOptions] = None,
+                 previous_resource_ids: Optional[List[str]] = None) -> ClusterPlan:
+    """The whole plan for refreshing the Aurora cluster `target` from the cluster `source`, from live `graph`."""
+    options = options or CloneOptions()
+    if options.copy_method not in COPY_METHODS:
+        _fail("copy_method must be one of {0}, not {1}.".format(", ".join(COPY_METHODS), options.copy_method))
+    if options.rollback:
+        _fail("mitosis.rds rolls back refreshes of DB instances; {0} is an Aurora cluster.".format(target), target,
+              "To go back, refresh {0} again (from a snapshot of the old data: copy_method=snapshot with "
+              "snapshot_identifier) or restore old-* by hand before the cleanup.".format(target))
+    cluster, members = _nodes(graph, target)
+    src = validate_cluster(graph, source, target, cluster, members)
+    validate_unprotected([cluster] + members, options.protected_tag)
+    phase = classify_cluster(graph, source, cluster, members, previous_resource_ids)
+    validate_cluster_retirable(cluster, phase)
+    mode, why = choose_cluster_method(graph, src, cluster.original, options)
+    warnings = validate_credentials([cluster], source, options)
+    snapshot = None
+    if mode == SNAPSHOT:
+        if fresh_copy(phase, cluster):
+            snapshot = pick_cluster_snapshot(source, options, why, snapshots_of)
+        else:
+            snapshot = {"DBClusterSnapshotIdentifier": "(already restored)"}
+    steps = build_cluster_steps(source, cluster, members, tags_of, snapshot, phase, mode, options)
+    assign_waves(steps)
+    mark(phase, [cluster] + members, steps, graph, _node_of(cluster, members))
+    plan = ClusterPlan(source, target, steps, members, mode, phase, snapshot, why, warnings)
+    plan.cluster_node = cluster
+    return plan
+
+
+def fresh_copy(phase: str, cluster: ClusterNode) -> bool:
+    """The copy has not started: no temp-C yet."""
+    return phase == COPY and cluster.temp is None
+
+
+def refresh_cluster(plan: ClusterPlan, graph: ClusterGraph,
+                    previous_resource_ids: Optional[List[str]] = None) -> ClusterPlan:
+    """The same plan's steps marked again from `graph` (a describe of `plan.read_names()`)."""
+    cluster, members = _nodes(graph, plan.target)
+    if [n.name for n in members] != plan.member_names():
+        _fail("The instances of {0} changed since the plan was made: it now has {1} (the plan has {2}).".format(
+            plan.target, ", ".join(n.name for n in members) or "none", ", ".join(plan.member_names())),
+            plan.target, "Run the same command again: it plans from the live state.")
+    phase = classify_cluster(graph, plan.source, cluster, members, previous_resource_ids)
+    validate_cluster_retirable(cluster, phase)
+    for step in plan.steps:
+        step.pending()
+    mark(phase, [cluster] + members, plan.steps, graph, _node_of(cluster, members))
+    plan.nodes, plan.phase, plan.cluster_node = members, phase, cluster
+    return plan
+
+
+# --- reading AWS -------------------------------------------------------------------------------------------------
+
+def cluster_names(client: Any, source: str, target: str, graph: Graph) -> Optional[Tuple[str, str]]:
+    """(source cluster, target cluster) when `source` or `target` names an Aurora cluster (or one of its instances,
+    resolved to its cluster); None when both are DB instances. `graph` is the instance discovery's result.
+
+    Raises when one side is a cluster and the other a DB instance outside any cluster."""
+    def member_of(name: str) -> Optional[str]:
+        return (graph.get(name) or {}).get("DBClusterIdentifier") if name else None
+
+    target_found = any(form in graph for form in name_forms(target))
+    source_cluster = member_of(source)
+    target_cluster = member_of(target)
+    if (source and source not in graph) or not target_found:
+        named = {c["DBClusterIdentifier"] for c in describe_clusters(client, [n for n in (source, target) if n])}
+        source_cluster = source_cluster or (source if source in named else None)
+        target_cluster = target_cluster or (target if target in named else None)
+    if not source_cluster and not target_cluster:
+        return None
+    if source_cluster and target_cluster:
+        return source_cluster, target_cluster
+    cluster_side, other = ("source", target) if source_cluster else ("target", source)
+    if other and (other in graph or not target_found):
+        _fail("The {0} is an Aurora cluster ({1}) but {2} is a DB instance outside any cluster.".format(
+            cluster_side, source_cluster or target_cluster, other), other,
+            "A refresh copies an Aurora cluster into an Aurora cluster, or a DB instance into a DB instance.")
+    return source_cluster or source, target_cluster or target
+
+
+def discover_cluster(client: Any, source: str, target: str, region: Optional[str]) -> ClusterGraph:
+    """The clusters (source, and the target under its names) and their instances: two filtered describes."""
+    clusters = describe_clusters(client, ([source] if source else []) + name_forms(target))
+    names = {strip_prefix(m) for c in clusters if strip_prefix(c["DBClusterIdentifier"]) == target
+             for m in member_names(c)}
+    source_members = [m for c in clusters if c["DBClusterIdentifier"] == source for m in member_names(c)]
+    wanted = [f for name in names for f in name_forms(name)] + source_members
+    return ClusterGraph(describe_instances(client, wanted) if wanted else [], clusters, region)
+
+
+def read_plan_graph(client: Any, plan: ClusterPlan, region: Optional[str]) -> ClusterGraph:
+    """The live state of the names a plan holds: one describe of its instances, one of its clusters."""
+    instances, clusters = plan.read_names()
+    return ClusterGraph(describe_instances(client, instances), describe_clusters(client, clusters), region)
+
+
+def read_refs(client: Any, refs: Iterable[str]) -> Dict[str, Description]:
+    """Descriptions by ref: instances by name, clusters by ref(name, cluster=True)."""
+    names = set(refs)
+    clusters = {n[len(CLUSTER_REF):] for n in names if n.startswith(CLUSTER_REF)}
+    found = {i["DBInstanceIdentifier"]: i for i in describe_instances(client, names - {ref(c, True) for c in clusters})
+             } if names - {ref(c, True) for c in clusters} else {}
+    if clusters:
+        found.update((ref(c["DBClusterIdentifier"], True), c) for c in describe_clusters(client, clusters))
+    return found
+
+
+def cluster_snapshots_of(client: Any) -> Callable[[str, Optional[str]], List[Description]]:
+    """snapshots_of(source, name) for the planner: the cluster snapshot named, or all of the source's."""
+    def snapshots_of(source: str, name: Optional[str]) -> List[Description]:
+        if name:
+            try:
+                return paginate(client, "DescribeDBClusterSnapshots", "DBClusterSnapshots",
+                                DBClusterSnapshotIdentifier=name, IncludeShared=name.startswith("arn:"))
+            except MitosisError as error:
+                if error.code in ("DBClusterSnapshotNotFoundFault", "DBClusterSnapshotNotFound"):
+                    return []
+                raise
+        return paginate(client, "DescribeDBClusterSnapshots", "DBClusterSnapshots", DBClusterIdentifier=source)
+    return snapshots_of
