@@ -13,6 +13,7 @@ from moto.core.utils import get_service_model
 _SECRET = re.compile(r"password|secret|sessiontoken|tokencode", re.IGNORECASE)
 _READ_ONLY = ("Describe", "List", "Get", "Download", "Search", "Lookup")
 _DB_ARN = re.compile(r"^arn:[^:]+:rds:[^:]*:[^:]*:db:(?P<name>.+)$")
+_CLUSTER_ARN = re.compile(r"^arn:[^:]+:rds:[^:]*:[^:]*:cluster:(?P<name>.+)$")
 _QUERY_PARSERS = {"query": QueryParser, "ec2": EC2QueryParser}
 
 
@@ -27,12 +28,27 @@ class ApiRequest:
 
     @property
     def identifier(self) -> str | None:
+        """The instance the call is about, else the cluster (a member's create names its instance)."""
         # A point-in-time restore names the instance it creates TargetDBInstanceIdentifier.
-        for key in ("DBInstanceIdentifier", "TargetDBInstanceIdentifier"):
+        for key in ("DBInstanceIdentifier", "TargetDBInstanceIdentifier", "DBClusterIdentifier"):
             if key in self.params:
                 return str(self.params[key]).lower()
-        match = _DB_ARN.match(str(self.params.get("ResourceName", "")))
+        resource = str(self.params.get("ResourceName", ""))
+        match = _DB_ARN.match(resource) or _CLUSTER_ARN.match(resource)
         return match["name"].lower() if match else None
+
+    @property
+    def cluster(self) -> str | None:
+        """The DB cluster the call names (DBClusterIdentifier, or a cluster ARN in ResourceName)."""
+        if "DBClusterIdentifier" in self.params:
+            return str(self.params["DBClusterIdentifier"]).lower()
+        match = _CLUSTER_ARN.match(str(self.params.get("ResourceName", "")))
+        return match["name"].lower() if match else None
+
+    @property
+    def is_cluster_call(self) -> bool:
+        """A call about a cluster itself, not one of its instances."""
+        return self.cluster is not None and "DBInstanceIdentifier" not in self.params
 
     @property
     def mutating(self) -> bool:
@@ -78,8 +94,13 @@ class CallLog:
             "region": request.region,
             "operation": request.operation,
             "identifier": request.identifier,
-            "new_identifier": _lower(request.params.get("NewDBInstanceIdentifier")),
-            "source": _lower(request.params.get("SourceDBInstanceIdentifier")),
+            "new_identifier": _lower(
+                _first(request.params, "NewDBInstanceIdentifier", "NewDBClusterIdentifier")
+            ),
+            "source": _lower(
+                _first(request.params, "SourceDBInstanceIdentifier", "SourceDBClusterIdentifier")
+            ),
+            "cluster": request.cluster,
             "params": _masked(request.params),
             "status": http_status,
             "error": error,
@@ -105,6 +126,10 @@ def _credential_scope(authorization: str) -> tuple[str, str]:
     # AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/rds/aws4_request, SignedHeaders=...
     match = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/", authorization)
     return (match[2], match[1]) if match else ("unknown", "us-east-1")
+
+
+def _first(params: dict[str, Any], *keys: str) -> Any:
+    return next((params[key] for key in keys if key in params), None)
 
 
 def _lower(value: Any) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.utils import utcnow
 from moto.rds.exceptions import (
+    DBClusterNotFoundError,
     DBInstanceAlreadyExists,
     DBParameterGroupNotFoundError,
     DBSnapshotAlreadyExistsError,
@@ -24,6 +25,7 @@ from moto.rds.exceptions import (
 from moto.rds.models import DBInstance, DBSnapshot, MasterUserSecret, RDSBackend, rds_backends
 from moto.rds.utils import valid_preferred_maintenance_window
 
+from . import cluster_model
 from .timeline import Simulation
 
 _sim: Simulation
@@ -142,6 +144,7 @@ def install(sim: Simulation) -> None:
     _moto["secret_status"] = MasterUserSecret.secret_status
     MasterUserSecret.secret_status = property(_secret_status)
     MasterUserSecret._generate_secret_string = _secret_string
+    cluster_model.install(sim)
 
 
 def set_status(identifier: str, status: str, region: str, account_id: str) -> bool:
@@ -187,6 +190,19 @@ def check_password(identifier: str, password: str, region: str, account_id: str)
 def _create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
     _ensure_free(self, db_kwargs["db_instance_identifier"])
     db_kwargs = dict(db_kwargs)
+    cluster_id = db_kwargs.get("db_cluster_identifier")
+    if cluster_id:
+        # An Aurora member: its cluster must exist and be available (moto took any status).
+        cluster = self.clusters.get(cluster_id)
+        if cluster is None:
+            raise DBClusterNotFoundError(
+                cluster_id,
+                f"The source cluster could not be found or cannot be accessed: {cluster_id}",
+            )
+        cluster_model.require_available(cluster)
+        # A member is in its cluster's subnet group (moto: none).
+        if not db_kwargs.get("db_subnet_group_name") and cluster.db_subnet_group_name != "default":
+            db_kwargs["db_subnet_group_name"] = cluster.db_subnet_group_name
     if db_kwargs.pop("mitosis_restore", False):
         # moto's restore copies the source's attributes, its secret included: RDS recreates none.
         for key in (*_SECRET_OPTIONS, "master_user_secret"):
@@ -205,10 +221,10 @@ def _create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstan
     if option_group.startswith("default:"):
         db.option_group_name = option_group
     db.dbi_resource_id = _new_resource_id()
-    if db.db_cluster_identifier is None:
-        if _manages_password(db):
-            _hold_secret(db)
-        _sim.start("create", db, on_done=lambda: _activate_secret(db))
+    if db.db_cluster_identifier is None and _manages_password(db):
+        _hold_secret(db)
+    # Aurora members too (moto: available at once).
+    _sim.start("create", db, on_done=lambda: _activate_secret(db))
     return db
 
 
@@ -382,7 +398,17 @@ def _delete_db_instance(
             "Cannot delete protected DB Instance, please disable deletion protection and try again.",
         )
     final_snapshot = None
-    if not skip_final_snapshot:
+    member = db.db_cluster_identifier is not None
+    if member and final_db_snapshot_identifier:
+        # AWS's words: a member's data is the cluster's, snapshots are the cluster's.
+        raise RDSClientError(
+            "InvalidParameterCombination",
+            "FinalDBSnapshotIdentifier can not be specified when deleting a cluster instance",
+        )
+    if member:
+        # SkipFinalSnapshot/FinalDBSnapshotIdentifier do not apply (moto's rule above wanted one).
+        _fail_over(self, db)
+    elif not skip_final_snapshot:
         if not final_db_snapshot_identifier:
             raise RDSClientError(
                 "InvalidParameterCombination",
@@ -521,6 +547,21 @@ def _start_modify(
         _sim.start("reset-credentials", db, pending=pending, on_done=apply)
     else:
         _sim.start("modify", db, pending=pending, on_done=apply)
+
+
+def _fail_over(backend: RDSBackend, db: DBInstance) -> None:
+    """Deleting the writer of a cluster makes the reader with the lowest PromotionTier the writer."""
+    if not getattr(db, "is_cluster_writer", False):
+        return
+    cluster = backend.clusters.get(db.db_cluster_identifier)
+    if cluster is None:
+        return
+    readers = [
+        m for m in cluster._members if m is not db and not cluster_model.is_deleting(m)
+    ]
+    if readers:
+        db.is_cluster_writer = False
+        min(readers, key=lambda m: m.promotion_tier).is_cluster_writer = True
 
 
 def _rename(backend: RDSBackend, db: DBInstance, new_id: str) -> None:

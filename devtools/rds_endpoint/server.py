@@ -20,7 +20,7 @@ from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.rds.exceptions import DBInstanceAlreadyExists
 
-from . import rds_model
+from . import cluster_model, rds_model
 from .calls import ApiRequest, CallLog, parse_request
 from .faults import FaultSet
 from .timeline import Simulation
@@ -88,6 +88,8 @@ class Endpoint:
             ("POST", "reset"): self._reset,
             ("POST", "bulk-instances"): self._bulk_instances,
             ("POST", "check-password"): self._check_password,
+            ("POST", "cluster-status"): self._set_cluster_status,
+            ("POST", "check-cluster-password"): self._check_cluster_password,
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -119,7 +121,11 @@ class Endpoint:
             else:
                 response = _call(self.moto, environ)
                 if fault and fault.status and response.status < 400:
-                    rds_model.set_status(
+                    # A cluster call leaves its cluster in that status, any other its instance.
+                    set_status = (
+                        cluster_model.set_status if request.is_cluster_call else rds_model.set_status
+                    )
+                    set_status(
                         fault.identifier or request.identifier or "",
                         fault.status,
                         request.region,
@@ -200,6 +206,30 @@ class Endpoint:
         )
         if matches is None:
             return _json(404, {"error": f"DBInstance {body['identifier']} not found"})
+        return _json(200, {"identifier": body["identifier"], "matches": matches})
+
+    def _set_cluster_status(self, body: Any, query: dict[str, str]) -> Response:
+        found = cluster_model.set_status(
+            body["identifier"].lower(),
+            body["status"],
+            body.get("region", "us-east-1"),
+            body.get("account_id", DEFAULT_ACCOUNT_ID),
+        )
+        if not found:
+            return _json(404, {"error": f"DBCluster {body['identifier']} not found"})
+        return _json(200, {"identifier": body["identifier"], "status": body["status"]})
+
+    def _check_cluster_password(self, body: Any, query: dict[str, str]) -> Response:
+        if not isinstance(body["password"], str):
+            raise TypeError("password must be a string")
+        matches = cluster_model.check_password(
+            body["identifier"].lower(),
+            body["password"],
+            body.get("region", "us-east-1"),
+            body.get("account_id", DEFAULT_ACCOUNT_ID),
+        )
+        if matches is None:
+            return _json(404, {"error": f"DBCluster {body['identifier']} not found"})
         return _json(200, {"identifier": body["identifier"], "matches": matches})
 
     def _set_speed(self, body: Any, query: dict[str, str]) -> Response:

@@ -26,7 +26,8 @@ _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 def is_lock_call(call: dict[str, Any]) -> bool:
     """A tag call of a run's lock (mitosis.rds.rds_mitosis_lock): taken before the first change to the stack and
-    released after the last, it is not part of the refresh's own calls."""
+    released after the last, it is not part of the refresh's own calls. Any resource: an instance's ARN
+    or a DB cluster's."""
     params = call.get("params") or {}
     keys = [t.get("Key", "") for t in params.get("Tags") or []] + list(params.get("TagKeys") or [])
     return call["operation"] in ("AddTagsToResource", "RemoveTagsFromResource") and bool(keys) and all(
@@ -126,6 +127,15 @@ class EndpointHandle:
         """Whether `password` is the instance's master password now (never shown otherwise)."""
         payload = {"identifier": identifier, "password": password}
         return self.control("POST", "check-password", payload)["matches"]
+
+    def set_cluster_status(self, identifier: str, status: str) -> None:
+        """Put a DB cluster into `status` now (its running operation abandoned)."""
+        self.control("POST", "cluster-status", {"identifier": identifier, "status": status})
+
+    def check_cluster_password(self, identifier: str, password: str) -> bool:
+        """Whether `password` is the DB cluster's master password now (never shown otherwise)."""
+        payload = {"identifier": identifier, "password": password}
+        return self.control("POST", "check-cluster-password", payload)["matches"]
 
     def set_speed(self, factor: float) -> None:
         self.control("POST", "speed", {"factor": factor})

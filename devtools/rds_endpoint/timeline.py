@@ -1,4 +1,4 @@
-"""The time model: a mutating RDS call walks its instance through AWS statuses over time.
+"""The time model: a mutating RDS call walks its instance (or cluster) through AWS statuses over time.
 
 Nothing runs in the background. Each operation knows when its phases start; `tick()` (called
 before every request) applies, in time order, every phase change that is due. One simulated
@@ -30,6 +30,20 @@ OPERATIONS: dict[str, tuple[float, list[tuple[str, float]]]] = {
     "delete": (5, [("deleting", 1.0)]),
     # CreateDBSnapshot: the instance is `backing-up` (its snapshot `creating`) until the snapshot is taken.
     "snapshot": (10, [("backing-up", 1.0)]),
+    # Aurora DB clusters (the cluster's Status; its member instances use the kinds above).
+    "cluster-create": (5, [("creating", 1.0)]),
+    # RestoreDBClusterToPointInTime RestoreType=copy-on-write.
+    "cluster-clone": (10, [("creating", 1.0)]),
+    # RestoreDBClusterToPointInTime RestoreType=full-copy (the default).
+    "cluster-restore-point-in-time": (20, [("creating", 1.0)]),
+    # RestoreDBClusterFromSnapshot.
+    "cluster-restore": (20, [("creating", 1.0)]),
+    "cluster-modify": (2, [("modifying", 1.0)]),
+    # A ModifyDBCluster that only sets MasterUserPassword.
+    "cluster-reset-credentials": (2, [("resetting-master-credentials", 1.0)]),
+    # `renaming` under the old name, then the new name `available` (no reboot).
+    "cluster-rename": (5, [("renaming", 1.0)]),
+    "cluster-delete": (5, [("deleting", 1.0)]),
 }
 
 
@@ -64,7 +78,8 @@ class Simulation:
 
     def set_duration(self, kind: str, minutes: float, identifier: str | None = None) -> None:
         """Make operations of `kind` that start from now on last `minutes` simulated minutes, on
-        every instance or (with `identifier`) on the instance named so when the operation starts.
+        every instance or (with `identifier`) on the instance (or cluster) named so when the operation
+        starts.
         An instance's duration wins over the kind-wide one; the phases keep their shares."""
         if kind not in OPERATIONS:
             raise ValueError(f"unknown operation kind {kind!r}; known: {', '.join(OPERATIONS)}")
@@ -93,7 +108,7 @@ class Simulation:
     def start(self, kind: str, instance: Any, **options: Any) -> Operation:
         """Start `kind` on `instance` (replacing any operation it had) and show its first status."""
         _, phases = OPERATIONS[kind]
-        minutes = self.duration(kind, getattr(instance, "db_instance_identifier", None))
+        minutes = self.duration(kind, _name(instance))
         now = time.time()
         bounds = [now]
         for _, share in phases:
@@ -165,3 +180,10 @@ class Simulation:
         for op in self._ops.values():
             op.bounds = [move(bound, now) for bound in op.bounds]
         self.tick()
+
+
+def _name(resource: Any) -> str | None:
+    """An instance's identifier, or a cluster's (an instance also has its cluster's)."""
+    return getattr(resource, "db_instance_identifier", None) or getattr(
+        resource, "db_cluster_identifier", None
+    )

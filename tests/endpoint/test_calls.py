@@ -21,6 +21,7 @@ def test_a_call_record_has_every_field(endpoint_api, endpoint):
         "identifier": "rep",
         "new_identifier": "old-rep",
         "source": None,
+        "cluster": None,
         "params": {
             "DBInstanceIdentifier": "rep",
             "NewDBInstanceIdentifier": "Old-Rep",
