@@ -12,6 +12,7 @@ options:
   source:
     description:
       - Identifier of the instance whose data is cloned (for example the production primary). Never modified.
+      - For an Aurora stack, the source cluster's identifier (or one of its instances' identifiers).
       - Required unless O(rollback=true).
     type: str
   rollback:
@@ -25,7 +26,11 @@ options:
   target:
     description:
       - Identifier of the root of the replication graph to replace (for example the demo primary).
-    type: str
+      - For an Aurora stack, the target cluster's identifier (or one of its instances' identifiers). The clone is
+        C(temp-<cluster>), restored from the source cluster with the target cluster's attributes, with one
+        C(CreateDBInstance) per target instance (the target's writer first, so it is the writer again); the swap
+        renames the clusters and the instances (C(ModifyDBCluster) C(NewDBClusterIdentifier)), so cluster, reader
+        and instance endpoints keep their names; the cleanup deletes the C(old-*) instances, then C(old-<cluster>).
     required: true
   copy_method:
     description:
@@ -39,8 +44,14 @@ options:
       - V(auto) uses V(replica) unless the source manages its master password in Secrets Manager or source and
         target are in different VPCs; then V(point_in_time) (or V(snapshot) when the source has no automated
         backups). The flight plan says which method and why.
+      - For Aurora clusters, V(clone) (what V(auto) picks) is an Aurora clone, C(RestoreDBClusterToPointInTime)
+        with C(RestoreType=copy-on-write) at the latest restorable time, ready in minutes whatever the size;
+        V(auto) falls back to the newest cluster snapshot when cloning cannot work (a source without instances, a
+        target in another VPC whose subnets are in zones the source has none in). V(point_in_time) is a full
+        copy (C(RestoreType=full-copy)); V(snapshot) restores a cluster snapshot (C(RestoreDBClusterFromSnapshot));
+        V(replica) does not apply.
     type: str
-    choices: [auto, replica, point_in_time, snapshot]
+    choices: [auto, replica, clone, point_in_time, snapshot]
     default: auto
   restore_snapshot:
     description:
@@ -49,7 +60,8 @@ options:
     default: false
   snapshot_identifier:
     description:
-      - The snapshot to restore (its name, or its ARN for a shared snapshot); implies O(copy_method=snapshot).
+      - The snapshot to restore (its name, or its ARN for a shared snapshot; a cluster snapshot for an Aurora
+        stack); implies O(copy_method=snapshot).
         Without it the snapshot path restores the newest available snapshot of O(source).
     type: str
   master_password:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from .attributes import cluster_modify_params, cluster_restore_params, member_params
 from .aws import MitosisError, paginate
-from .graph import (CLUSTER_REF, Graph, describe_clusters, describe_instances, name_forms, old_name, ref,
+from .graph import (CLUSTER_REF, Graph, describe_clusters, describe_instances, name_forms, node_facts, old_name, ref,
                     rejected_name, resource_id_of, strip_prefix, temp_name)
 from .planner import (AUTO, CLEANUP, CLONE, COPY, COPY_METHODS, DELETE, K_CREATE, K_DELETE, K_MODIFY, K_RESTART,
                       K_RESTORE, K_SWAP_IN, K_SWAP_OUT, MODIFY, POINT_IN_TIME, REPLICA, RESTART, RESTART_ACTION,
@@ -524,3 +524,40 @@ def cluster_snapshots_of(client: Any) -> Callable[[str, Optional[str]], List[Des
                 raise
         return paginate(client, "DescribeDBClusterSnapshots", "DBClusterSnapshots", DBClusterIdentifier=source)
     return snapshots_of
+
+
+def cluster_graph_facts(client: Any, identifier: str, region: Optional[str],
+                        tags_of: Optional[Callable[[Description], List[Dict[str, str]]]] = None
+                        ) -> Optional[Dict[str, Any]]:
+    """rds_graph_facts' answer for an Aurora cluster (named, or one of its instances): the cluster, then its
+    instances writer first. None when `identifier` is neither a cluster nor one of a cluster's instances."""
+    found = describe_instances(client, [identifier])
+    name = found[0].get("DBClusterIdentifier") if found else identifier
+    if not name:
+        return None
+    clusters = describe_clusters(client, [name])
+    if not clusters:
+        return None
+    desc = clusters[0]
+    members = {m["DBInstanceIdentifier"]: m for m in desc.get("DBClusterMembers") or []}
+    graph = ClusterGraph(describe_instances(client, members) if members else [], clusters, region)
+    order = target_members(ClusterNode(name, graph), graph)
+    nodes = []
+    for member in order:
+        facts = node_facts(graph, member, tags_of(graph.get(member)) if tags_of and graph.get(member) else None)
+        facts.update(writer=bool(members[member].get("IsClusterWriter")),
+                     promotion_tier=members[member].get("PromotionTier"))
+        nodes.append(facts)
+    cluster = {
+        "identifier": name, "arn": desc.get("DBClusterArn"), "resource_id": desc.get("DbClusterResourceId"),
+        "engine": desc.get("Engine"), "engine_version": desc.get("EngineVersion"),
+        "engine_mode": desc.get("EngineMode"), "status": desc.get("Status"), "endpoint": desc.get("Endpoint"),
+        "reader_endpoint": desc.get("ReaderEndpoint"), "port": desc.get("Port"),
+        "writer": next((n["identifier"] for n in nodes if n["writer"]), None),
+        "deletion_protection": desc.get("DeletionProtection", False),
+        "global_cluster": desc.get("GlobalClusterIdentifier"),
+    }
+    if tags_of:
+        cluster["tags"] = {tag["Key"]: tag["Value"] for tag in tags_of(desc)}
+    return {"identifier": identifier, "root": name, "members": order, "nodes": nodes, "cross_region": [],
+            "cluster": cluster}

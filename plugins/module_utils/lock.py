@@ -6,7 +6,8 @@
 Runs come from different machines (AWX, a laptop), so the lock lives where all of them look: tags on X,
 or, while X does not exist, on temp-X, else on old-X (else rej-X, a rollback's name: graph.name_forms). Tags
 follow an instance through renames, so locks are read from all these names (one filtered DescribeDBInstances,
-whose TagList carries them).
+whose TagList carries them). An Aurora target is a cluster: its lock is a tag on the cluster that holds C (else
+temp-C, old-C), read with DescribeDBClusters when no instance holds any of the names.
 
 Each run writes its own key, ``mitosis:lock:<run_id>``, whose value says when it started, who and where:
 ``started=2026-11-30T21:00:00Z user=alice host=ws1 pid=4242``. Tags are not atomic, so taking the lock is
@@ -29,7 +30,7 @@ import uuid
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .aws import MitosisError, call
-from .graph import describe_instances, graph_of, name_forms
+from .graph import arn_of, describe_clusters, describe_instances, graph_of, identifier_of, name_forms
 from .planner import LOCK_TAG_PREFIX
 
 # A lock older than this (seconds) counts as stale: its run is taken to be gone. 12 hours.
@@ -287,7 +288,7 @@ class LockState:
 
     def __init__(self, target: str, instances: Iterable[Dict[str, Any]]) -> None:
         self.target = target
-        self.by_name = {i["DBInstanceIdentifier"]: i for i in instances}
+        self.by_name = {identifier_of(i): i for i in instances}
         self.locks: Dict[str, Lock] = {}
         for name in name_forms(target):  # X first: its value wins when a key is on several instances
             inst = self.by_name.get(name)
@@ -296,7 +297,7 @@ class LockState:
                 if key.startswith(LOCK_TAG_PREFIX) and len(key) > len(LOCK_TAG_PREFIX):
                     run_id = key[len(LOCK_TAG_PREFIX):]
                     lock = self.locks.setdefault(run_id, Lock(run_id, tag.get("Value") or ""))
-                    lock.carriers.append((name, inst["DBInstanceArn"]))
+                    lock.carriers.append((name, arn_of(inst)))
 
     def home(self) -> Dict[str, Any]:
         """The instance holding the target's root name: X, else temp-X, else old-X, else rej-X (name_forms order)."""
@@ -317,8 +318,10 @@ class LockState:
 
 
 def read_state(client: Any, target: str) -> LockState:
-    """One filtered DescribeDBInstances of the target's name forms (X, temp-X, old-X, rej-X)."""
-    return LockState(target, describe_instances(client, name_forms(target)))
+    """One filtered DescribeDBInstances of the target's name forms (X, temp-X, old-X, rej-X); when no instance
+    holds any of them, the target is an Aurora cluster: the clusters that hold them."""
+    found = describe_instances(client, name_forms(target))
+    return LockState(target, found or describe_clusters(client, name_forms(target)))
 
 
 def remove_keys(client: Any, locks: Iterable[Lock], check_mode: bool = False) -> List[Dict[str, Any]]:
@@ -394,20 +397,20 @@ def acquire(client: Any, target: str, run_id: str, now: datetime.datetime, user:
     # Our key is written on the name's holder; already ours elsewhere (before a swap), it is copied there as it is,
     # so that it outlives the instance going away (old-X, deleted at the cleanup).
     value = mine.value if mine else lock_value(now, user, host, pid)
-    write = mine is None or home["DBInstanceIdentifier"] not in [name for name, _arn in mine.carriers]
+    write = mine is None or identifier_of(home) not in [name for name, _arn in mine.carriers]
     if write:
-        calls.append({"action": "AddTagsToResource", "identifier": home["DBInstanceIdentifier"],
+        calls.append({"action": "AddTagsToResource", "identifier": identifier_of(home),
                       "tag_keys": [lock_key(run_id)]})
     if check_mode:
         msg = "Would take the lock on {0} for run {1}: tag {2} with {3}={4}.".format(
-            target, run_id, home["DBInstanceIdentifier"], lock_key(run_id), value) if mine is None else \
+            target, run_id, identifier_of(home), lock_key(run_id), value) if mine is None else \
             "Run {0} already holds the lock on {1}{2}.".format(
-                run_id, target, ", and would copy it onto {0}".format(home["DBInstanceIdentifier"]) if write else "")
+                run_id, target, ", and would copy it onto {0}".format(identifier_of(home)) if write else "")
         return _result(bool(calls), False, False, run_id, state, msg, warnings, calls)
 
     remove_keys(client, broken)
     if write:
-        call(client, "AddTagsToResource", home["DBInstanceIdentifier"], ResourceName=home["DBInstanceArn"],
+        call(client, "AddTagsToResource", identifier_of(home), ResourceName=arn_of(home),
              Tags=[{"Key": lock_key(run_id), "Value": value}])
     sleep(settle)
 

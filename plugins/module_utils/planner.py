@@ -270,7 +270,7 @@ def validate(graph: Graph, source: str, target: str, nodes: List[Node]) -> None:
         _fail("{0} is a cross-region read replica of {1}; mitosis.rds clones within one region."
               .format(source, graph.cross_region_parents[source]["identifier"]), source)
     if src.get("DBClusterIdentifier"):
-        _fail("{0} is a member of the Aurora cluster {1}; Aurora clusters are not supported yet."
+        _fail("{0} is an instance of the Aurora cluster {1}, and the target is not an Aurora cluster."
               .format(source, src["DBClusterIdentifier"]), source, AURORA_HINT)
     source_graph = set(graph.tree(graph.root(source)))
     for node in nodes:
@@ -289,7 +289,7 @@ def validate(graph: Graph, source: str, target: str, nodes: List[Node]) -> None:
         if inst is None:
             continue
         if inst.get("DBClusterIdentifier"):
-            _fail("{0} is a member of the Aurora cluster {1}; Aurora clusters are not supported yet."
+            _fail("{0} is an instance of the Aurora cluster {1}, and the source is not an Aurora cluster."
                   .format(inst["DBInstanceIdentifier"], inst["DBClusterIdentifier"]), inst["DBInstanceIdentifier"],
                   AURORA_HINT)
         if _engine(inst) != _engine(src):

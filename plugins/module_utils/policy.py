@@ -52,6 +52,9 @@ def _secret_arn(region: str, account: str, name: str) -> str:
 
 def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = None) -> Dict[str, Any]:
     """An IAM policy document (a dict) allowing exactly the calls of `plan` (and reading `secret`)."""
+    if any(step.cluster for step in plan.steps):
+        return _document(cluster_statements(plan, account, region), plan, account, region, secret)
+
     def arn(kind: str, name: str) -> str:
         return _arn(region, account, kind, name)
 
@@ -112,6 +115,66 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
             continue
         extra = groups[:2] + [arn("secgrp", "*"), groups[2]] if action == MODIFY else []
         statements.append((action, _unique(extra + db[action])))
+    return _document(statements, plan, account, region, secret)
+
+
+def cluster_statements(plan: Plan, account: str, region: str) -> List[Tuple[str, List[str]]]:
+    """(action, resources) for an Aurora cluster's refresh: cluster ARNs for the cluster calls, instance ARNs for
+    the instances', the cluster snapshot restored or kept, the groups the restore and the creates name."""
+    def arn(kind: str, name: str) -> str:
+        return _arn(region, account, kind, name)
+
+    resources: Dict[str, List[str]] = {}
+
+    def allow(action: str, *items: str) -> None:
+        resources.setdefault(action, []).extend(items)
+
+    groups = [arn("cluster-pg", "*"), arn("subgrp", "*"), arn("secgrp", "*"), arn("og", "*")]
+    tagged: List[str] = []
+    for step in plan.steps:
+        kind = "cluster" if step.cluster else "db"
+        names = [step.identifier] + ([step.new_identifier] if step.new_identifier else [])
+        if step.action == "RestoreDBClusterToPointInTime":
+            allow(step.action, arn("cluster", step.params["SourceDBClusterIdentifier"]), arn("cluster", step.identifier),
+                  *groups)
+            tagged.append(arn("cluster", step.identifier))
+        elif step.action == "RestoreDBClusterFromSnapshot":
+            named = step.params["SnapshotIdentifier"]
+            snapshot = named if named.startswith("arn:") else arn("cluster-snapshot", named)
+            allow(step.action, snapshot, arn("cluster", step.identifier), *groups)
+            allow("DescribeDBClusterSnapshots", arn("cluster", plan.source), arn("cluster-snapshot", "*"), snapshot)
+            tagged.append(arn("cluster", step.identifier))
+        elif step.action == "CreateDBInstance":
+            allow(step.action, arn("db", step.identifier), arn("cluster", step.params["DBClusterIdentifier"]),
+                  arn("pg", "*"), arn("og", "*"), arn("subgrp", "*"), arn("secgrp", "*"))
+            tagged.append(arn("db", step.identifier))
+        elif step.action in ("ModifyDBCluster", MODIFY, "DeleteDBInstance", UNTAG):
+            allow(step.action, *[arn(kind, n) for n in names])
+        elif step.action == "DeleteDBCluster":
+            allow(step.action, arn("cluster", step.identifier))
+            if step.params.get("FinalDBSnapshotIdentifier"):
+                # The final snapshot is the delete's: RDS checks CreateDBClusterSnapshot on both.
+                allow("CreateDBClusterSnapshot", arn("cluster", step.identifier),
+                      arn("cluster-snapshot", step.params["FinalDBSnapshotIdentifier"]))
+    # The run's lock (rds_mitosis_lock) is a tag on whichever cluster holds the target's name.
+    lock = [arn("cluster", n) for n in name_forms(plan.target)]
+    statements: List[Tuple[str, List[str]]] = [
+        ("DescribeDBClusters", [arn("cluster", "*")]),
+        ("DescribeDBInstances", [arn("db", "*")]),
+        ("ListTagsForResource", [arn("cluster", "*"), arn("db", "*")]),
+        ("AddTagsToResource", tagged + lock),
+    ]
+    resources[UNTAG] = resources.get(UNTAG, []) + lock
+    for action in ("DescribeDBClusterSnapshots", "RestoreDBClusterToPointInTime", "RestoreDBClusterFromSnapshot",
+                   "CreateDBInstance", "ModifyDBCluster", MODIFY, "DeleteDBInstance", "DeleteDBCluster",
+                   "CreateDBClusterSnapshot", UNTAG):
+        if action in resources:
+            statements.append((action, resources[action]))
+    return statements
+
+
+def _document(statements: List[Tuple[str, List[str]]], plan: Plan, account: str, region: str,
+              secret: Optional[str]) -> Dict[str, Any]:
     document = [
         {"Sid": action, "Effect": "Allow", "Action": ["rds:" + action], "Resource": _unique(resources)}
         for action, resources in statements

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: rds_graph_facts
-short_description: Discover the replication graph of an RDS instance
+short_description: Discover the replication graph of an RDS instance, or an Aurora cluster and its instances
 version_added: 0.1.0
 description:
   - Returns the replication tree that contains an RDS instance, from its root down, as RV(ansible_facts.rds_graph).
@@ -16,13 +16,16 @@ description:
     does not grow with the number of instances in the account. ARNs are normalised to identifiers; a replica
     or source in another region is reported under RV(ansible_facts.rds_graph.cross_region), never mistaken for a
     local instance.
+  - For an Aurora cluster (named by its identifier, or by one of its instances) the graph is the cluster and its
+    instances, writer first, read with one C(DescribeDBClusters) and one C(DescribeDBInstances);
+    RV(ansible_facts.rds_graph.cluster) describes the cluster.
   - Read-only.
 author:
   - mitosis.rds developers (@mitosis-rds)
 options:
   identifier:
     description:
-      - Any member of the graph (the root or a replica).
+      - Any member of the graph (the root or a replica), an Aurora cluster, or one of a cluster's instances.
     type: str
     required: true
     aliases: [db_instance_identifier]
@@ -56,6 +59,14 @@ EXAMPLES = r"""
 - name: Show its members, parents first
   ansible.builtin.debug:
     msg: "{{ rds_graph.members }}"
+
+- name: Read an Aurora stack, and show its writer endpoint
+  mitosis.rds.rds_graph_facts:
+    identifier: mitosis-aurora-demo
+
+- name: Show the writer endpoint
+  ansible.builtin.debug:
+    msg: "{{ rds_graph.cluster.endpoint }} (writer {{ rds_graph.cluster.writer }})"
 """
 
 RETURN = r"""
@@ -74,11 +85,11 @@ ansible_facts:
           type: str
           sample: mitosis-demo-replica
         root:
-          description: The root of its graph.
+          description: The root of its graph (for an Aurora cluster, the cluster's identifier).
           type: str
           sample: mitosis-demo
         members:
-          description: Every local member, parents before children.
+          description: Every local member, parents before children (an Aurora cluster's instances, writer first).
           type: list
           elements: str
           sample: ["mitosis-demo", "mitosis-demo-replica"]
@@ -137,6 +148,62 @@ ansible_facts:
             tags:
               description: The member's tags as a dict (when O(tags=true)).
               type: dict
+            writer:
+              description: Whether the instance is its Aurora cluster's writer.
+              type: bool
+              returned: for an Aurora cluster
+            promotion_tier:
+              description: The instance's failover priority in its Aurora cluster.
+              type: int
+              returned: for an Aurora cluster
+        cluster:
+          description: The Aurora cluster.
+          returned: for an Aurora cluster
+          type: dict
+          contains:
+            identifier:
+              description: C(DBClusterIdentifier).
+              type: str
+              sample: mitosis-aurora-demo
+            arn:
+              description: C(DBClusterArn).
+              type: str
+            resource_id:
+              description: C(DbClusterResourceId), which survives renames.
+              type: str
+            engine:
+              description: C(aurora-mysql) or C(aurora-postgresql).
+              type: str
+            engine_version:
+              description: Engine version.
+              type: str
+            engine_mode:
+              description: C(provisioned) (Serverless v2 instances included) or C(serverless) (v1).
+              type: str
+            status:
+              description: The cluster's C(Status).
+              type: str
+            endpoint:
+              description: The writer endpoint.
+              type: str
+            reader_endpoint:
+              description: The reader endpoint.
+              type: str
+            port:
+              description: The cluster's port.
+              type: int
+            writer:
+              description: The writer instance.
+              type: str
+            deletion_protection:
+              description: Whether deletion protection is on.
+              type: bool
+            global_cluster:
+              description: The global database it belongs to, if any.
+              type: str
+            tags:
+              description: The cluster's tags as a dict (when O(tags=true)).
+              type: dict
         cross_region:
           description: Members with a replication link to another region.
           type: list
@@ -144,6 +211,7 @@ ansible_facts:
 """
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
+from ansible_collections.mitosis.rds.plugins.module_utils.cluster import cluster_graph_facts
 from ansible_collections.mitosis.rds.plugins.module_utils.graph import graph_facts, graph_of, list_tags
 from ansible_collections.mitosis.rds.plugins.module_utils.module import MitosisModule
 
@@ -151,11 +219,16 @@ from ansible_collections.mitosis.rds.plugins.module_utils.module import MitosisM
 def discover(module):
     rds = module.connection.client("rds")
     identifier = module.params["identifier"]
-    graph = graph_of(rds, identifier, rds.meta.region_name)
-    if identifier not in graph:
-        raise MitosisError("Instance {0} was not found in region {1}.".format(identifier, graph.region),
-                           operation="DescribeDBInstances", identifier=identifier,
-                           hint="Check the identifier and the region/credentials you use.")
+    region = rds.meta.region_name
+    graph = graph_of(rds, identifier, region)
+    if identifier not in graph or graph.get(identifier).get("DBClusterIdentifier"):
+        facts = cluster_graph_facts(rds, identifier, region,
+                                    (lambda desc: list_tags(rds, desc)) if module.params["tags"] else None)
+        if facts is None:
+            raise MitosisError("Neither a DB instance nor an Aurora cluster is named {0} in region {1}.".format(
+                identifier, region), operation="DescribeDBInstances", identifier=identifier,
+                hint="Check the identifier and the region/credentials you use.")
+        return {"changed": False, "ansible_facts": {"rds_graph": facts}}
     tags_of = (lambda name: list_tags(rds, graph.get(name))) if module.params["tags"] else None
     return {"changed": False, "ansible_facts": {"rds_graph": graph_facts(graph, identifier, tags_of)}}
 

@@ -7,19 +7,24 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: rds_mitosis_plan
-short_description: Plan the clone of an RDS instance's data into another replication graph
+short_description: Plan the clone of an RDS instance's (or Aurora cluster's) data into another replication graph
 version_added: 0.1.0
 description:
   - Reads the live state of the source instance and of the target replication graph and returns the ordered,
     idempotent plan that clones the source's data into a copy of the target graph, swaps the names, restarts the
     application and deletes the old graph.
+  - For an Aurora stack (O(source) and O(target) name clusters, or instances of clusters) the plan restores the
+    source cluster into C(temp-<cluster>) with the target cluster's attributes (an Aurora clone by default),
+    creates one instance per target instance, renames clusters and instances, restarts, then deletes the
+    C(old-*) instances and cluster.
   - Every step is marked V(pending) or V(done) from the live state, so the plan of an interrupted clone is its
     continuation. Steps that can run side by side share a RV(plan[].wave).
   - Validates everything before any change and fails with a message that names the instance and says what to do
     (missing or identical instances, a target inside the source's graph, names too long for the C(temp-)/C(old-)
-    prefixes, engines that differ, deletion protection, Aurora members, a copy method that cannot work, a snapshot
-    path without a snapshot, a master password RDS would refuse or a secret without one, leftover
-    C(temp-*)/C(old-*) instances that do not fit the plan).
+    prefixes, engines or major versions that differ, deletion protection, an Aurora cluster on one side only, a
+    global database member, Aurora Serverless v1, a copy method that cannot work, a snapshot path without a
+    snapshot, a master password RDS would refuse or a secret without one, leftover C(temp-*)/C(old-*) instances
+    or clusters that do not fit the plan).
   - Says which copy method it chose and why (RV(mode), RV(mode_reason)), and warns when the clone would keep the
     source's master password.
   - Also returns the minimal IAM policy for the planned calls, locked to the account and region.
@@ -29,7 +34,8 @@ author:
 options:
   previous_resource_ids:
     description:
-      - C(DbiResourceId) values of the instances the clone retires, as returned by an earlier plan in
+      - C(DbiResourceId) values of the instances (and C(DbClusterResourceId) of the cluster) the clone retires, as
+        returned by an earlier plan in
         RV(retiring_resource_ids). Target nodes held by other instances, with no C(temp-*) or C(old-*) left,
         count as already cloned, so a plan taken after a finished clone shows nothing pending.
     type: list
@@ -167,8 +173,8 @@ waves:
   sample: {"copy": [1, 2, 3, 4, 5], "prepare": [], "swap": [6, 7], "restart": [8], "cleanup": [9, 10]}
 mode:
   description:
-    - The copy method, V(replica) (read replica then promote), V(point_in_time) (restore to the latest restorable
-      time) or V(snapshot) (restore from a snapshot).
+    - The copy method, V(replica) (read replica then promote), V(clone) (an Aurora clone), V(point_in_time)
+      (restore to the latest restorable time) or V(snapshot) (restore from a snapshot).
   returned: always
   type: str
   sample: replica
@@ -188,7 +194,7 @@ pending:
   type: int
   sample: 12
 nodes:
-  description: The target graph's members, parents first.
+  description: The target graph's members, parents first (an Aurora cluster, then its instances, writer first).
   returned: always
   type: list
   elements: str
@@ -243,7 +249,7 @@ def plan(module):
         "mode_reason": the_plan.why,
         "phase": the_plan.phase,
         "pending": len(the_plan.pending),
-        "nodes": [node.name for node in the_plan.nodes],
+        "nodes": the_plan.node_names(),
         "retiring_resource_ids": the_plan.retiring_resource_ids(),
     }
     if p["iam_policy"]:

@@ -134,7 +134,8 @@ VALIDATIONS = [
     ("engines-differ", _postgres_target, {"target": "pg-demo"}, "Engines differ"),
     ("deletion-protection", _protected_replica, {}, "deletion protection enabled"),
     ("snapshot-without-snapshot", _no_snapshot, {"restore_snapshot": True}, "No available snapshot of mitosis-prod"),
-    ("aurora", _aurora_target, {"target": "aurora-demo-1"}, "Aurora clusters are not supported yet"),
+    ("aurora", _aurora_target, {"target": "aurora-demo-1"},
+     "The target is an Aurora cluster (aurora-demo) but mitosis-prod is a DB instance outside any cluster"),
     ("leftover-temp", _leftover_temp, {}, "does not fit a clone"),
     ("leftover-old", _leftover_old, {}, "does not fit this clone"),
 ]

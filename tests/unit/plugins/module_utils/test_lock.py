@@ -38,6 +38,12 @@ class Pages:
         yield {"DBInstances": found}
 
 
+class NoClusters:
+    @staticmethod
+    def paginate(**params):
+        yield {"DBClusters": []}
+
+
 class FakeRDS:
     """Instances (name -> tags) behind DescribeDBInstances (with TagList) and the tag calls, keyed by ARN."""
 
@@ -59,6 +65,9 @@ class FakeRDS:
         self.calls.append((operation, what))
 
     def get_paginator(self, name):
+        if name == "describe_db_clusters":  # a target no instance holds may be an Aurora cluster: here, none is
+            self._call("DescribeDBClusters", None)
+            return NoClusters()
         assert name == "describe_db_instances"
         self._call("DescribeDBInstances", None)
         return Pages(self)
@@ -85,7 +94,7 @@ class FakeRDS:
                       if key.startswith(LOCK_TAG_PREFIX))
 
     def writes(self):
-        return [c for c in self.calls if c[0] != "DescribeDBInstances"]
+        return [c for c in self.calls if not c[0].startswith("Describe")]
 
 
 def put_lock(rds, name, run_id, started=NOW, user="bob", host="ws2", pid=None):

@@ -346,7 +346,8 @@ def test_validation_snapshot_mode_without_snapshot():
 
 def test_validation_aurora():
     failing(Account([instance("prod", engine="aurora-mysql", DBClusterIdentifier="c1"),
-                     instance("demo", engine="aurora-mysql")]), "prod", "demo", "Aurora clusters are not supported")
+                     instance("demo", engine="aurora-mysql")]), "prod", "demo",
+            "prod is an instance of the Aurora cluster c1, and the target is not an Aurora cluster")
     failing(Account([instance("prod"), instance("demo", DBClusterIdentifier="c2")]), "prod", "demo", "Aurora")
 
 
