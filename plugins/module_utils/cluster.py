@@ -293,6 +293,10 @@ class ClusterPlan(Plan):
                 names.append(step.node)
         return names
 
+    def subject(self) -> str:
+        return "the Aurora cluster {0} ({1} instance{2})".format(self.target, len(self.nodes), "" if len(self.nodes)
+                                                                 == 1 else "s")
+
     def node_names(self) -> List[str]:
         """The cluster first, then its instances (writer first)."""
         return [self.target] + [n for n in self.member_names() if n != self.target]

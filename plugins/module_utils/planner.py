@@ -227,6 +227,11 @@ class Plan:
                 ids.append(inst["DbiResourceId"])
         return ids
 
+    def subject(self) -> str:
+        """What the plan refreshes, for the flight plan."""
+        return "the graph of {0} ({1} node{2})".format(self.target, len(self.nodes), "" if len(self.nodes) == 1
+                                                        else "s")
+
     def to_dict(self) -> List[Dict[str, Any]]:
         return [s.to_dict() for s in self.steps]
 
@@ -835,8 +840,8 @@ def _params_text(params: Dict[str, Any]) -> str:
 
 def flight_plan(plan: Plan) -> str:
     """The human-readable flight plan: one line per call, done steps marked as skipped and why."""
-    lines = ["Flight plan: clone {0} into the graph of {1} ({2} node{3}, {4} path, phase: {5})".format(
-        plan.source, plan.target, len(plan.nodes), "" if len(plan.nodes) == 1 else "s", plan.mode, plan.phase)]
+    lines = ["Flight plan: clone {0} into {1} ({2} path, phase: {3})".format(
+        plan.source, plan.subject(), plan.mode, plan.phase)]
     if plan.mode == ROLLBACK:
         lines = ["Flight plan: roll back the refresh of the graph of {0} ({1} node{2}, phase: {3}): the clones move "
                  "aside to rej-*, old-* take their names back, the application restarts, then rej-* are deleted."
