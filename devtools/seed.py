@@ -56,8 +56,8 @@ class Seeder:
     def settle(self) -> None:
         self.control("settle", {})
 
-    def network(self, name: str, cidr: str) -> dict[str, Any]:
-        """A VPC with two subnets in two zones, tagged Name=`name`."""
+    def network(self, name: str, cidr: str, zones: tuple[str, str] = ("a", "b")) -> dict[str, Any]:
+        """A VPC with two subnets in two zones (us-east-1`zones`), tagged Name=`name`."""
         vpc_id = self.ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
         self.ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": name}])
         prefix = cidr.rsplit(".", 2)[0]
@@ -65,7 +65,7 @@ class Seeder:
             self.ec2.create_subnet(
                 VpcId=vpc_id, CidrBlock=f"{prefix}.{n}.0/24", AvailabilityZone=f"us-east-1{zone}"
             )["Subnet"]["SubnetId"]
-            for n, zone in ((1, "a"), (2, "b"))
+            for n, zone in enumerate(zones, start=1)
         ]
         return {"vpc_id": vpc_id, "subnet_ids": subnets}
 
@@ -368,6 +368,170 @@ def seed_many(
     return {**result, "seconds": time.perf_counter() - started}
 
 
+AURORA_VERSIONS = {"aurora-mysql": "8.0.mysql_aurora.3.05.2", "aurora-postgresql": "15.4"}
+AURORA_FAMILIES = {"aurora-mysql": "aurora-mysql8.0", "aurora-postgresql": "aurora-postgresql15"}
+AURORA_PORTS = {"aurora-mysql": (3306, 3307), "aurora-postgresql": (5432, 5433)}
+AURORA_LOGS = {
+    "aurora-mysql": (["slowquery"], ["audit", "error"]),
+    "aurora-postgresql": (["postgresql"], ["postgresql"]),
+}
+MONITORING_ROLE = "arn:aws:iam::123456789012:role/mitosis-rds-monitoring"
+
+
+def seed_aurora(
+    session: boto3.Session | None,
+    endpoint_url: str,
+    engine: str = "aurora-mysql",
+    cross_vpc: bool = False,
+) -> dict[str, Any]:
+    """Aurora: cluster mitosis-aurora-prod (writer -1, reader -2) and mitosis-aurora-demo (writer -1,
+    readers -2 and -3), with a different value for every attribute; with `cross_vpc`, demo in VPC
+    mitosis-demo, whose subnets are in other zones than prod's."""
+    if engine not in AURORA_VERSIONS:
+        raise ValueError(f"engine must be one of {', '.join(AURORA_VERSIONS)}")
+    seeder = Seeder(session, endpoint_url)
+    rds = seeder.rds
+    prod_net = seeder.network("mitosis", "10.20.0.0/16")
+    demo_net = seeder.network("mitosis-demo", "10.30.0.0/16", ("c", "d")) if cross_vpc else prod_net
+    prod_port, demo_port = AURORA_PORTS[engine]
+    prod_logs, demo_logs = AURORA_LOGS[engine]
+    common = {
+        "Engine": engine,
+        "EngineVersion": AURORA_VERSIONS[engine],
+        "MasterUsername": "mitosis",
+        "MasterUserPassword": "not-a-real-password",
+        "StorageEncrypted": True,
+    }
+    for name in ("mitosis-aurora-prod-cluster", "mitosis-aurora-demo-cluster"):
+        rds.create_db_cluster_parameter_group(
+            DBClusterParameterGroupName=name,
+            DBParameterGroupFamily=AURORA_FAMILIES[engine],
+            Description=name,
+        )
+    rds.create_db_parameter_group(
+        DBParameterGroupName="mitosis-aurora-demo-instance",
+        DBParameterGroupFamily=AURORA_FAMILIES[engine],
+        Description="mitosis-aurora-demo-instance",
+    )
+    prod_sg = seeder.security_group("mitosis-aurora-prod-db", prod_net["vpc_id"])
+    demo_sg = seeder.security_group("mitosis-aurora-demo-db", demo_net["vpc_id"])
+    seeder.subnet_group("mitosis-aurora-prod-subnets", prod_net["subnet_ids"])
+    seeder.subnet_group("mitosis-aurora-demo-subnets", demo_net["subnet_ids"])
+    prod_tags = _tags(Service="Mitosis", Environment="production")
+    demo_tags = _tags(Service="Mitosis", Environment="demo")
+    rds.create_db_cluster(
+        DBClusterIdentifier="mitosis-aurora-prod",
+        DBSubnetGroupName="mitosis-aurora-prod-subnets",
+        VpcSecurityGroupIds=[prod_sg],
+        DBClusterParameterGroupName="mitosis-aurora-prod-cluster",
+        Port=prod_port,
+        BackupRetentionPeriod=7,
+        PreferredBackupWindow="02:00-02:30",
+        PreferredMaintenanceWindow="sun:04:00-sun:04:30",
+        DeletionProtection=True,
+        EnableCloudwatchLogsExports=prod_logs,
+        ServerlessV2ScalingConfiguration={"MinCapacity": 2, "MaxCapacity": 64},
+        Tags=prod_tags,
+        **common,
+    )
+    rds.create_db_cluster(
+        DBClusterIdentifier="mitosis-aurora-demo",
+        DBSubnetGroupName="mitosis-aurora-demo-subnets",
+        VpcSecurityGroupIds=[demo_sg],
+        DBClusterParameterGroupName="mitosis-aurora-demo-cluster",
+        Port=demo_port,
+        BackupRetentionPeriod=1,
+        PreferredBackupWindow="05:30-06:20",
+        PreferredMaintenanceWindow="tue:07:02-tue:08:00",
+        EnableIAMDatabaseAuthentication=True,
+        EnableCloudwatchLogsExports=demo_logs,
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
+        CopyTagsToSnapshot=True,
+        Tags=demo_tags,
+        **common,
+    )
+    seeder.settle()
+    members = [
+        (
+            "mitosis-aurora-prod-1",
+            "mitosis-aurora-prod",
+            {"DBInstanceClass": "db.r6g.xlarge", "PromotionTier": 1, "Tags": prod_tags},
+        ),
+        (
+            "mitosis-aurora-prod-2",
+            "mitosis-aurora-prod",
+            {"DBInstanceClass": "db.r6g.xlarge", "PromotionTier": 2, "Tags": prod_tags},
+        ),
+        (
+            "mitosis-aurora-demo-1",
+            "mitosis-aurora-demo",
+            {
+                "DBInstanceClass": "db.r6g.large",
+                "PromotionTier": 0,
+                "DBParameterGroupName": "mitosis-aurora-demo-instance",
+                "EnablePerformanceInsights": True,
+                "Tags": demo_tags,
+            },
+        ),
+        (
+            "mitosis-aurora-demo-2",
+            "mitosis-aurora-demo",
+            {
+                "DBInstanceClass": "db.r6g.large",
+                "PromotionTier": 1,
+                "MonitoringInterval": 60,
+                "MonitoringRoleArn": MONITORING_ROLE,
+                "Tags": demo_tags,
+            },
+        ),
+        (
+            "mitosis-aurora-demo-3",
+            "mitosis-aurora-demo",
+            {
+                "DBInstanceClass": "db.t4g.medium",
+                "PromotionTier": 2,
+                "Tags": demo_tags + _tags(Role="reporting"),
+            },
+        ),
+    ]
+    for identifier, cluster, attributes in members:
+        # The first member of a cluster is its writer.
+        rds.create_db_instance(
+            DBInstanceIdentifier=identifier, DBClusterIdentifier=cluster, Engine=engine, **attributes
+        )
+        seeder.settle()
+    rds.create_db_cluster_snapshot(
+        DBClusterIdentifier="mitosis-aurora-prod",
+        DBClusterSnapshotIdentifier="mitosis-aurora-prod-manual-1",
+    )
+    seeder.settle()
+    snapshots = rds.describe_db_cluster_snapshots(DBClusterIdentifier="mitosis-aurora-prod")
+    names = sorted(
+        (s["SnapshotType"] != "manual", s["DBClusterSnapshotIdentifier"])
+        for s in snapshots["DBClusterSnapshots"]
+    )
+    return {
+        "source": "mitosis-aurora-prod",
+        "target": "mitosis-aurora-demo",
+        "engine": engine,
+        "instances": [identifier for identifier, _, _ in members],
+        "snapshots": [],
+        "vpcs": {"prod": prod_net["vpc_id"], "demo": demo_net["vpc_id"]},
+        "clusters": {"source": "mitosis-aurora-prod", "target": "mitosis-aurora-demo"},
+        "cluster_snapshots": [name for _, name in names],
+    }
+
+
+def seed_aurora_postgres(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
+    """seed_aurora with aurora-postgresql 15.4."""
+    return seed_aurora(session, endpoint_url, engine="aurora-postgresql")
+
+
+def seed_aurora_cross_vpc(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
+    """seed_aurora with mitosis-aurora-demo in a second VPC (zones c and d)."""
+    return seed_aurora(session, endpoint_url, cross_vpc=True)
+
+
 SCENARIOS = {
     "example": seed_example,
     "cross-vpc": seed_cross_vpc,
@@ -375,6 +539,9 @@ SCENARIOS = {
     "postgres-siblings": seed_postgres_siblings,
     "lone-target": seed_lone_target,
     "managed": seed_managed,
+    "aurora": seed_aurora,
+    "aurora-postgres": seed_aurora_postgres,
+    "aurora-cross-vpc": seed_aurora_cross_vpc,
 }
 
 

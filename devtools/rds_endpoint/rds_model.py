@@ -72,6 +72,12 @@ _PENDING_NAMES = {
     "storage_throughput": "StorageThroughput",
     "enable_iam_database_authentication": "IAMDatabaseAuthenticationEnabled",
 }
+# ModifyDBInstance parameter -> the attribute moto serialises (moto ignored Performance Insights).
+_PERFORMANCE_INSIGHTS = {
+    "enable_performance_insights": "performance_insights_enabled",
+    "performance_insights_retention_period": "performance_insights_retention_period",
+    "performance_insights_kms_key_id": "performance_insights_kms_key_id",
+}
 # Parameters that turn on a managed master secret; RDS restores never take them (Oracle's aside).
 _SECRET_OPTIONS = {"manage_master_user_password", "master_user_secret_kms_key_id"}
 # RestoreDBInstanceToPointInTime parameters about the restore rather than the new instance.
@@ -141,6 +147,9 @@ def install(sim: Simulation) -> None:
         setattr(RDSBackend, name, patched)
     DBInstance.pending_modified_values = property(_pending_modified_values)
     DBInstance.status_infos = property(_status_infos)
+    DBInstance.performance_insights_enabled = False
+    DBInstance.performance_insights_retention_period = None
+    DBInstance.performance_insights_kms_key_id = None
     _moto["secret_status"] = MasterUserSecret.secret_status
     MasterUserSecret.secret_status = property(_secret_status)
     MasterUserSecret._generate_secret_string = _secret_string
@@ -221,6 +230,8 @@ def _create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstan
     if option_group.startswith("default:"):
         db.option_group_name = option_group
     db.dbi_resource_id = _new_resource_id()
+    # moto ignored Performance Insights.
+    _set_performance_insights(db, db_kwargs)
     if db.db_cluster_identifier is None and _manages_password(db):
         _hold_secret(db)
     # Aurora members too (moto: available at once).
@@ -340,6 +351,9 @@ def _modify_db_instance(
     db = self.describe_db_instances(db_instance_identifier)[0]
     _require_available(db)
     changes = {k: v for k, v in db_kwargs.items() if k not in _CALL_OPTIONS and v is not None}
+    for name, attribute in _PERFORMANCE_INSIGHTS.items():
+        if name in changes:
+            changes[attribute] = changes.pop(name)
     if "db_port_number" in changes:
         changes["port"] = changes.pop("db_port_number")
     new_id = (db_kwargs.get("new_db_instance_identifier") or "").lower()
@@ -547,6 +561,15 @@ def _start_modify(
         _sim.start("reset-credentials", db, pending=pending, on_done=apply)
     else:
         _sim.start("modify", db, pending=pending, on_done=apply)
+
+
+def _set_performance_insights(db: DBInstance, kwargs: dict[str, Any]) -> None:
+    if kwargs.get("enable_performance_insights"):
+        db.performance_insights_enabled = True
+        db.performance_insights_retention_period = kwargs.get(
+            "performance_insights_retention_period", 7
+        )
+        db.performance_insights_kms_key_id = kwargs.get("performance_insights_kms_key_id")
 
 
 def _fail_over(backend: RDSBackend, db: DBInstance) -> None:

@@ -204,6 +204,17 @@ def test_deleting_the_writer_fails_over_at_once(api):
     assert members(api, "c") == {"r2": False, "r1": True}
 
 
+def test_a_member_shows_performance_insights(api):
+    cluster(api, "c")
+    with_pi = member(api, "c-1", "c", EnablePerformanceInsights=True)
+    without = member(api, "c-2", "c")
+    assert (with_pi["PerformanceInsightsEnabled"], with_pi["PerformanceInsightsRetentionPeriod"]) == (True, 7)
+    assert without["PerformanceInsightsEnabled"] is False
+    api.rds.modify_db_instance(DBInstanceIdentifier="c-2", EnablePerformanceInsights=True, ApplyImmediately=True)
+    api.settle()
+    assert api.describe("c-2")["PerformanceInsightsEnabled"] is True
+
+
 def test_no_final_snapshot_of_a_member(api):
     stack(api, "c", members=1)
     deleted = aws_error(

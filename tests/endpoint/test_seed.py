@@ -137,6 +137,100 @@ def test_managed(seeded, endpoint_api):
     assert json.loads(app["SecretString"]) == {"username": "app", "password": "demo-app-Secret-1"}
 
 
+def _clusters(endpoint_api):
+    return {c["DBClusterIdentifier"]: c for c in endpoint_api.rds.describe_db_clusters()["DBClusters"]}
+
+
+def _subnet_zones(endpoint_api, name):
+    group = endpoint_api.rds.describe_db_subnet_groups(DBSubnetGroupName=name)["DBSubnetGroups"][0]
+    return group["VpcId"], {s["SubnetAvailabilityZone"]["Name"] for s in group["Subnets"]}
+
+
+def test_aurora(seeded, endpoint_api):
+    summary, dbs = seeded(seed.seed_aurora)
+    assert summary["clusters"] == {"source": "mitosis-aurora-prod", "target": "mitosis-aurora-demo"}
+    clusters = _clusters(endpoint_api)
+    assert sorted(clusters) == ["mitosis-aurora-demo", "mitosis-aurora-prod"]
+    prod, demo = clusters["mitosis-aurora-prod"], clusters["mitosis-aurora-demo"]
+    assert {c["Status"] for c in clusters.values()} == {"available"}
+    assert {c["Engine"] for c in clusters.values()} == {"aurora-mysql"}
+    assert {c["EngineVersion"] for c in clusters.values()} == {"8.0.mysql_aurora.3.05.2"}
+    for key in (
+        "DBSubnetGroup",
+        "VpcSecurityGroups",
+        "DBClusterParameterGroup",
+        "Port",
+        "BackupRetentionPeriod",
+        "PreferredBackupWindow",
+        "PreferredMaintenanceWindow",
+        "IAMDatabaseAuthenticationEnabled",
+        "EnabledCloudwatchLogsExports",
+        "ServerlessV2ScalingConfiguration",
+        "CopyTagsToSnapshot",
+        "DeletionProtection",
+        "TagList",
+    ):
+        assert prod[key] != demo[key], key
+    assert (prod["Port"], demo["Port"]) == (3306, 3307)
+    assert (prod["BackupRetentionPeriod"], demo["BackupRetentionPeriod"]) == (7, 1)
+    assert (prod["DeletionProtection"], demo["IAMDatabaseAuthenticationEnabled"]) == (True, True)
+    assert (prod["EnabledCloudwatchLogsExports"], demo["EnabledCloudwatchLogsExports"]) == (
+        ["slowquery"],
+        ["audit", "error"],
+    )
+    assert prod["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 2.0, "MaxCapacity": 64.0}
+    assert demo["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0.5, "MaxCapacity": 4.0}
+    assert {"Key": "Environment", "Value": "demo"} in demo["TagList"]
+    members = {
+        name: [(m["DBInstanceIdentifier"], m["IsClusterWriter"], m["PromotionTier"]) for m in c["DBClusterMembers"]]
+        for name, c in clusters.items()
+    }
+    assert members == {
+        "mitosis-aurora-prod": [("mitosis-aurora-prod-1", True, 1), ("mitosis-aurora-prod-2", False, 2)],
+        "mitosis-aurora-demo": [
+            ("mitosis-aurora-demo-1", True, 0),
+            ("mitosis-aurora-demo-2", False, 1),
+            ("mitosis-aurora-demo-3", False, 2),
+        ],
+    }
+    assert {dbs[f"mitosis-aurora-prod-{n}"]["DBInstanceClass"] for n in (1, 2)} == {"db.r6g.xlarge"}
+    writer, reader, reporting = (dbs[f"mitosis-aurora-demo-{n}"] for n in (1, 2, 3))
+    assert (writer["DBInstanceClass"], reporting["DBInstanceClass"]) == ("db.r6g.large", "db.t4g.medium")
+    assert writer["DBParameterGroups"][0]["DBParameterGroupName"] == "mitosis-aurora-demo-instance"
+    assert writer["PerformanceInsightsEnabled"] is True
+    assert (reader["MonitoringInterval"], reader["MonitoringRoleArn"]) == (60, seed.MONITORING_ROLE)
+    assert {"Key": "Role", "Value": "reporting"} in reporting["TagList"]
+    assert all(db["TagList"] for db in dbs.values())
+    assert {db["DBClusterIdentifier"] for db in dbs.values()} == set(clusters)
+    assert _subnet_zones(endpoint_api, "mitosis-aurora-prod-subnets") == _subnet_zones(
+        endpoint_api, "mitosis-aurora-demo-subnets"
+    )
+    snapshots = endpoint_api.rds.describe_db_cluster_snapshots(DBClusterIdentifier="mitosis-aurora-prod")
+    assert sorted(s["DBClusterSnapshotIdentifier"] for s in snapshots["DBClusterSnapshots"]) == sorted(
+        summary["cluster_snapshots"]
+    )
+    assert summary["cluster_snapshots"][0] == "mitosis-aurora-prod-manual-1"
+
+
+def test_aurora_postgres(seeded, endpoint_api):
+    summary, dbs = seeded(seed.seed_aurora_postgres)
+    clusters = _clusters(endpoint_api)
+    assert summary["engine"] == "aurora-postgresql"
+    assert {(c["Engine"], c["EngineVersion"]) for c in clusters.values()} == {("aurora-postgresql", "15.4")}
+    assert (clusters["mitosis-aurora-prod"]["Port"], clusters["mitosis-aurora-demo"]["Port"]) == (5432, 5433)
+    assert {tuple(c["EnabledCloudwatchLogsExports"]) for c in clusters.values()} == {("postgresql",)}
+    assert {db["Engine"] for db in dbs.values()} == {"aurora-postgresql"}
+
+
+def test_aurora_cross_vpc(seeded, endpoint_api):
+    summary, _ = seeded(seed.seed_aurora_cross_vpc)
+    prod_vpc, prod_zones = _subnet_zones(endpoint_api, "mitosis-aurora-prod-subnets")
+    demo_vpc, demo_zones = _subnet_zones(endpoint_api, "mitosis-aurora-demo-subnets")
+    assert (prod_vpc, demo_vpc) == (summary["vpcs"]["prod"], summary["vpcs"]["demo"])
+    assert prod_vpc != demo_vpc
+    assert (prod_zones, demo_zones) == ({"us-east-1a", "us-east-1b"}, {"us-east-1c", "us-east-1d"})
+
+
 def test_many(endpoint_api):
     result = seed.seed_many(None, endpoint_api.url, 500, prefix="bulk")
     assert result["created"] == 500
