@@ -83,8 +83,9 @@ def target_members(cluster: ClusterNode, graph: ClusterGraph) -> List[str]:
     names: Set[str] = set()
     for desc in (cluster.old, cluster.current, cluster.temp):
         names.update(strip_prefix(name) for name in member_names(desc))
-    writer = _writer(cluster.old) or _writer(cluster.current if cluster.old is None else None) or \
-        _writer(cluster.current) or _writer(cluster.temp)
+    # C is the target until the swap and the clone after it: both have the same writer (the clone's was created
+    # first). old-C's may move while its instances are deleted.
+    writer = _writer(cluster.current) or _writer(cluster.old) or _writer(cluster.temp)
 
     def order(name: str) -> Tuple[int, int, str]:
         inst = graph.get(name) or graph.get(old_name(name)) or graph.get(temp_name(name)) or {}
@@ -446,7 +447,7 @@ def refresh_cluster(plan: ClusterPlan, graph: ClusterGraph,
                     previous_resource_ids: Optional[List[str]] = None) -> ClusterPlan:
     """The same plan's steps marked again from `graph` (a describe of `plan.read_names()`)."""
     cluster, members = _nodes(graph, plan.target)
-    if [n.name for n in members] != plan.member_names():
+    if sorted(n.name for n in members) != sorted(plan.member_names()):
         _fail("The instances of {0} changed since the plan was made: it now has {1} (the plan has {2}).".format(
             plan.target, ", ".join(n.name for n in members) or "none", ", ".join(plan.member_names())),
             plan.target, "Run the same command again: it plans from the live state.")
@@ -481,7 +482,8 @@ def cluster_names(client: Any, source: str, target: str, graph: Graph) -> Option
     if source_cluster and target_cluster:
         return source_cluster, target_cluster
     cluster_side, other = ("source", target) if source_cluster else ("target", source)
-    if other and (other in graph or not target_found):
+    # The other side is a DB instance (a name found nowhere is the cluster planner's "not found").
+    if other and (target_found if other == target else other in graph):
         _fail("The {0} is an Aurora cluster ({1}) but {2} is a DB instance outside any cluster.".format(
             cluster_side, source_cluster or target_cluster, other), other,
             "A refresh copies an Aurora cluster into an Aurora cluster, or a DB instance into a DB instance.")
