@@ -20,7 +20,7 @@ from moto.rds.exceptions import (
     DBClusterToBeDeletedHasActiveMembers,
     RDSClientError,
 )
-from moto.rds.models import DBCluster, MasterUserSecret, RDSBackend, rds_backends
+from moto.rds.models import DBCluster, DBInstanceClustered, MasterUserSecret, RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
 from moto.rds.utils import valid_preferred_maintenance_window
 
@@ -119,6 +119,9 @@ def install(sim: Simulation) -> None:
     DBCluster.pending_modified_values = property(_pending_modified_values)
     DBCluster.clone_group_id = None
     DBCluster.save_automated_backup = _save_automated_backup
+    # An Aurora instance has no backups of its own (its data is the cluster's): moto took one named by the minute,
+    # which failed the create of a member whose name had one from the same minute.
+    DBInstanceClustered.save_automated_backup = lambda instance: None
 
 
 def set_status(identifier: str, status: str, region: str, account_id: str) -> bool:

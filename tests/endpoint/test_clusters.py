@@ -215,6 +215,16 @@ def test_a_member_shows_performance_insights(api):
     assert api.describe("c-2")["PerformanceInsightsEnabled"] is True
 
 
+def test_a_member_has_no_snapshots_of_its_own(api):
+    stack(api, "c", members=1)
+    assert api.rds.describe_db_snapshots(DBInstanceIdentifier="c-1")["DBSnapshots"] == []
+    # A member created again under the same name within the minute (a resumed refresh) is no snapshot clash.
+    api.rds.delete_db_instance(DBInstanceIdentifier="c-1")
+    api.settle()
+    member(api, "c-1", "c")
+    assert api.describe("c-1")["DBClusterIdentifier"] == "c"
+
+
 def test_no_final_snapshot_of_a_member(api):
     stack(api, "c", members=1)
     deleted = aws_error(
