@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from .attributes import cluster_modify_params, cluster_restore_params, member_params
 from .aws import MitosisError, paginate
-from .graph import (CLUSTER_REF, Graph, describe_clusters, describe_instances, name_forms, node_facts, old_name, ref,
+from .graph import (CLUSTER_REF, OLD, Graph, describe_clusters, describe_instances, name_forms, node_facts, old_name, ref,
                     rejected_name, resource_id_of, strip_prefix, temp_name)
 from .planner import (AUTO, CLEANUP, CLONE, COPY, COPY_METHODS, DELETE, K_CREATE, K_DELETE, K_MODIFY, K_RESTART,
                       K_RESTORE, K_SWAP_IN, K_SWAP_OUT, MODIFY, POINT_IN_TIME, REPLICA, RESTART, RESTART_ACTION,
@@ -103,12 +103,14 @@ def _major(desc: Description) -> str:
     return parts[0]
 
 
-def _subnet_group(graph: ClusterGraph, cluster: Optional[Description]) -> Description:
-    """The DB subnet group (VPC, subnets and their zones) of a cluster, as its instances describe it."""
-    for name in member_names(cluster):
-        group = (graph.get(name) or {}).get("DBSubnetGroup")
-        if group:
-            return group
+def _subnet_group(graph: ClusterGraph, *holders: Optional[Description]) -> Description:
+    """The DB subnet group (VPC, subnets and their zones) of a cluster, as the instances of the first of `holders`
+    that has any describe it (the target's: any cluster holding its name, old-C's instances going first)."""
+    for holder in holders:
+        for name in member_names(holder):
+            group = (graph.get(name) or {}).get("DBSubnetGroup")
+            if group:
+                return group
     return {}
 
 
@@ -116,7 +118,7 @@ def _zones(group: Description) -> Set[str]:
     return {(s.get("SubnetAvailabilityZone") or {}).get("Name") for s in group.get("Subnets") or []} - {None}
 
 
-def choose_cluster_method(graph: ClusterGraph, source: Description, target: Description,
+def choose_cluster_method(graph: ClusterGraph, source: Description, target: ClusterNode,
                           options: CloneOptions) -> Tuple[str, str]:
     """(copy method, why) for a cluster: a copy-on-write clone when it can work, else an error or the newest
     cluster snapshot."""
@@ -138,7 +140,9 @@ def choose_cluster_method(graph: ClusterGraph, source: Description, target: Desc
         return SNAPSHOT, "restore_snapshot is set" if options.restore_snapshot else "copy_method=snapshot"
     if requested == POINT_IN_TIME:
         return POINT_IN_TIME, "copy_method=point_in_time (a full copy at the latest restorable time)"
-    src_group, dst_group = _subnet_group(graph, source), _subnet_group(graph, target)
+    # The clone lives in the target's subnet group: once old-C's instances are deleted, C's (the clone's) tell it.
+    src_group = _subnet_group(graph, source)
+    dst_group = _subnet_group(graph, target.old, target.current, target.temp)
     missing = sorted(_zones(dst_group) - _zones(src_group)) if src_group.get("VpcId") != dst_group.get("VpcId") \
         else []
     cannot = None
@@ -178,6 +182,19 @@ def pick_cluster_snapshot(source: str, options: CloneOptions, why: str,
               "Create one (aws rds create-db-cluster-snapshot --db-cluster-identifier {0} ...) or wait for the next "
               "automated backup, then run again.".format(source))
     return snapshot
+
+
+def validate_snapshot(snapshot: Description, target: Description) -> None:
+    """A cluster snapshot (named, or shared) restores only into the target's engine and major version."""
+    name = snapshot.get("DBClusterSnapshotIdentifier")
+    if snapshot.get("Engine") and snapshot["Engine"] != target.get("Engine"):
+        _fail("Engines differ: cluster snapshot {0} is of {1} but target {2} runs {3}.".format(
+            name, snapshot["Engine"], target.get("DBClusterIdentifier"), target.get("Engine")), name,
+            "Name a snapshot of a cluster of the same engine.")
+    if snapshot.get("EngineVersion") and _major(dict(snapshot, Engine=target.get("Engine"))) != _major(target):
+        _fail("Major versions differ: cluster snapshot {0} is of {1} {2} but target {3} runs {4}.".format(
+            name, target.get("Engine"), snapshot["EngineVersion"], target.get("DBClusterIdentifier"),
+            target.get("EngineVersion")), name, "Name a snapshot of the target's major version.")
 
 
 def _aurora(desc: Description) -> bool:
@@ -229,6 +246,13 @@ def validate_cluster(graph: ClusterGraph, source: str, target: str, cluster: Clu
     if original.get("ReplicationSourceIdentifier"):
         _fail("Target cluster {0} is a read replica of {1}.".format(target, original["ReplicationSourceIdentifier"]),
               target, "Promote it first (aws rds promote-read-replica-db-cluster), or refresh another target.")
+    if cluster.old is None and cluster.current is not None:
+        # An instance of C named like a clone or a retired instance cannot be told from one (target_members strips
+        # the prefix): refuse it as validate_names refuses a cluster named so. Until C moves aside, only its own
+        # old-X (moved aside by the swap, once temp-C exists) may carry a prefix.
+        ours = OLD if cluster.temp is not None else None
+        validate_names([Node(name, None, graph) for name in member_names(cluster.current)
+                        if not (ours and name.startswith(ours))])
     source_members = set(member_names(src))
     for node in members:
         if node.name in source_members:
@@ -390,7 +414,7 @@ def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node],
                  "FinalDBSnapshotIdentifier": final_snapshot_name(name, cluster.old or cluster.current)}
     add("delete-cluster:" + name, CLEANUP, K_DELETE, DELETE_CLUSTER, old_name(name), final, name,
         [restart.key] + ["delete:" + n.name for n in members], cluster=True)
-    built.untag(name, [cluster.temp, cluster.current], restart, cluster=True)
+    built.untag(name, [cluster.temp, cluster.current, cluster.old], restart, cluster=True)
     return built.steps
 
 
@@ -422,12 +446,13 @@ def plan_cluster(graph: ClusterGraph, source: str, target: str,
     validate_unprotected([cluster] + members, options.protected_tag)
     phase = classify_cluster(graph, source, cluster, members, previous_resource_ids)
     validate_cluster_retirable(cluster, phase)
-    mode, why = choose_cluster_method(graph, src, cluster.original, options)
+    mode, why = choose_cluster_method(graph, src, cluster, options)
     warnings = validate_credentials([cluster], source, options)
     snapshot = None
     if mode == SNAPSHOT:
         if fresh_copy(phase, cluster):
             snapshot = pick_cluster_snapshot(source, options, why, snapshots_of)
+            validate_snapshot(snapshot, cluster.original or {})
         else:
             snapshot = {"DBClusterSnapshotIdentifier": "(already restored)"}
     steps = build_cluster_steps(source, cluster, members, tags_of, snapshot, phase, mode, options)

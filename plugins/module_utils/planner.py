@@ -522,7 +522,8 @@ class StepList:
 
     def untag(self, root: str, holders: List[Optional[Instance]], restart: Step, cluster: bool = False) -> None:
         """The run's own tags served the resume; the refreshed stack keeps only the target's tags (an earlier
-        run's included, when this one writes none)."""
+        run's included, when this one writes none: read from every holder of the name, so the step stays in the
+        plan once the target has moved aside)."""
         own = [t["Key"] for s in self.steps if s.kind == K_TAG for t in s.params["Tags"]]
         own += [t["Key"] for inst in holders for t in (inst or {}).get("TagList") or []
                 if t["Key"].startswith(OWN_TAG_PREFIX) and not t["Key"].startswith(LOCK_TAG_PREFIX)
@@ -603,7 +604,7 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
         add("delete:" + node.name, CLEANUP, K_DELETE, DELETE, old_name(node.name), {"SkipFinalSnapshot": True},
             node.name, [restart.key] + ["delete:" + c for c in node.children]
             + (snapshot_keys if node is root else []))
-    built.untag(root.name, [root.temp, root.current], restart)
+    built.untag(root.name, [root.temp, root.current, root.old], restart)
     return built.steps
 
 

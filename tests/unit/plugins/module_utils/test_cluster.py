@@ -267,8 +267,6 @@ def test_snapshot_errors():
             snapshot_identifier="rds:prod-new")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a named cluster snapshot's major version is not checked against the "
-                                       "target's: a 5.7 snapshot would replace an 8.0 target")
 def test_a_named_snapshot_of_another_major_version_is_refused():
     account = aurora_account()
     account.cluster_snapshots.append(dict(PROD_SNAPSHOTS[1], DBClusterSnapshotIdentifier="mysql57",
@@ -454,8 +452,6 @@ def test_a_failover_in_the_old_cluster_keeps_the_plan():
     assert [s.status for s in refreshed.steps] == [s.status for s in resumed.steps]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the copy method is read from old-C's instances, which the cleanup "
-                                       "deletes: a snapshot refresh reads as a clone from then on")
 def test_the_copy_method_stays_the_same_through_the_cleanup():
     full = plan_of(other_vpc_account())
     assert full.mode == "snapshot"
@@ -465,8 +461,6 @@ def test_the_copy_method_stays_the_same_through_the_cleanup():
     assert (resumed.mode, resumed.steps[0].action) == ("snapshot", "RestoreDBClusterFromSnapshot")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the untag step of a stray mitosis: tag on C is built from C, so it "
-                                       "leaves the plan once C has moved aside (the clone never had the tag)")
 def test_a_stray_own_tag_on_the_target_keeps_the_plan_stable():
     full = plan_of(aurora_account())
     assert full.step("untag:demo").params == {"TagKeys": ["mitosis:note"]}
@@ -617,9 +611,6 @@ def test_validation_reserved_prefixes():
     assert "Rename it" in error.hint
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an instance of C named temp-/old-/rej-* is stripped to a member of "
-                                       "another name: the error calls it a leftover (temp-x: 'Delete the leftover "
-                                       "instance'), a lost name or a missing instance, not a reserved name")
 @pytest.mark.parametrize("name", ["temp-x", "old-timer", "rej-y"])
 def test_validation_reserved_prefix_of_an_instance(name):
     account = Account([member("prod-w", "prod"), member("demo-w", "demo"), member(name, "demo")], clusters=[
