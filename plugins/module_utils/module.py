@@ -122,8 +122,10 @@ def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool
         poll_interval=params["poll_interval"],
         settle_time=params["rename_settle_time"], time_scale=params["report_time_scale"], progress=progress,
         alive=alive)
-    snapshots = {s["identifier"]: s["params"]["DBSnapshotIdentifier"] for s in result["steps"]
-                 if s["kind"] == "final-snapshot" and s["status"] in ("changed", "skipped")}
+    # An instance's final snapshot is a step of its own; an Aurora cluster's is taken by its delete.
+    snapshots = {s["identifier"]: s["params"].get("DBSnapshotIdentifier") or s["params"]["FinalDBSnapshotIdentifier"]
+                 for s in result["steps"] if s["status"] in ("changed", "skipped") and (
+                     s["kind"] == "final-snapshot" or s["params"].get("FinalDBSnapshotIdentifier"))}
     run = extend_run(params["run"], result["steps"], counter.by_operation, params["restart"], params["prepared"],
                      result["secrets"], snapshots)
     # In check mode nothing ran: every step still pending in the plan would run (the restart is the caller's).

@@ -25,7 +25,7 @@ INSTANCE_KEYS = ("DBInstanceClass", "PromotionTier", "MonitoringInterval", "Moni
 
 
 def aurora_vars(**extra):
-    return clone_vars(source=SOURCE, target=TARGET, **extra)
+    return clone_vars(**dict({"source": SOURCE, "target": TARGET}, **extra))
 
 
 def clusters(endpoint):
@@ -148,8 +148,9 @@ def test_refresh_keeps_every_attribute_of_the_cluster_and_its_instances(endpoint
 def test_resume_after_a_kill_at_each_phase(endpoint, playbook, tmp_path, operation, identifier, kind):
     before = seeded(endpoint)
     endpoint.set_speed(0.05)
-    # The step the run is killed in lasts long enough for the kill to land while it runs.
-    endpoint.set_duration(kind, 60, identifier=identifier)
+    # The step the run is killed in lasts long enough for the kill to land while it runs, and for the resumed run
+    # to find it running (a refresh whose last delete has finished looks like a finished one: a new refresh).
+    endpoint.set_duration(kind, 200, identifier=identifier)
     command = "{0} {1} 0".format(PROBE, restart_log(tmp_path))
     kill_when(endpoint, "playbooks/clone.yml", aurora_vars(restart_command=command), tmp_path / "extra.json",
               lambda ep: any((c["operation"], c["identifier"]) == (operation, identifier) for c in mutating(ep)))
@@ -260,14 +261,8 @@ def _an_instance_stack(endpoint):
     seed_example(endpoint.session(), endpoint.url)
 
 
-def _no_snapshots(endpoint):
-    rds = endpoint.client("rds")
-    for snapshot in rds.describe_db_cluster_snapshots(DBClusterIdentifier=SOURCE)["DBClusterSnapshots"]:
-        if snapshot["SnapshotType"] == "manual":
-            rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot["DBClusterSnapshotIdentifier"])
-    for snapshot in rds.describe_db_cluster_snapshots(DBClusterIdentifier=SOURCE)["DBClusterSnapshots"]:
-        if snapshot["SnapshotType"] == "automated":
-            pytest.skip("the endpoint keeps automated cluster snapshots that cannot be deleted")
+def _bare_source(endpoint):
+    _make_cluster(endpoint, "bare-prod", members=0)
 
 
 AURORA_VALIDATIONS = [
@@ -286,7 +281,8 @@ AURORA_VALIDATIONS = [
      "is a DB instance outside any cluster"),
     ("replica-method", None, {"copy_method": "replica"}, "copy_method=replica applies to DB instances"),
     ("missing-snapshot", None, {"snapshot_identifier": "nope"}, "Cluster snapshot nope was not found"),
-    ("no-snapshot", _no_snapshots, {"copy_method": "snapshot"}, "No available cluster snapshot of mitosis-aurora-prod"),
+    ("clone-without-source-instances", _bare_source, {"source": "bare-prod", "copy_method": "clone"},
+     "copy_method=clone cannot work: bare-prod has no instances"),
 ]
 
 
