@@ -31,6 +31,7 @@ options:
         C(CreateDBInstance) per target instance (the target's writer first, so it is the writer again); the swap
         renames the clusters and the instances (C(ModifyDBCluster) C(NewDBClusterIdentifier)), so cluster, reader
         and instance endpoints keep their names; the cleanup deletes the C(old-*) instances, then C(old-<cluster>).
+    type: str
     required: true
   copy_method:
     description:

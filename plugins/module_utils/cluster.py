@@ -298,8 +298,8 @@ def classify_cluster(graph: ClusterGraph, source: str, cluster: ClusterNode, mem
                 "Delete the leftover instance {0} and run again.".format(temp))
     if cluster.temp is not None and cluster.temp.get("Engine") != (graph.cluster(source) or {}).get("Engine"):
         _fail("{0} runs {1}, not {2}'s engine: it is not a clone of {2}.".format(
-            temp_c, cluster.temp.get("Engine"), source), temp_c, "Delete the leftover cluster {0} and run "
-                                                                  "again.".format(temp_c))
+            temp_c, cluster.temp.get("Engine"), source), temp_c,
+            "Delete the leftover cluster {0} and run again.".format(temp_c))
     if previous_resource_ids is not None and cluster.temp is None and all(n.temp is None for n in members) and \
             resource_id_of(cluster.current) not in previous_resource_ids:
         return "complete"
@@ -319,8 +319,8 @@ class ClusterPlan(Plan):
         return names
 
     def subject(self) -> str:
-        return "the Aurora cluster {0} ({1} instance{2})".format(self.target, len(self.nodes), "" if len(self.nodes)
-                                                                 == 1 else "s")
+        count = len(self.nodes)
+        return "the Aurora cluster {0} ({1} instance{2})".format(self.target, count, "" if count == 1 else "s")
 
     def node_names(self) -> List[str]:
         """The cluster first, then its instances (writer first)."""

@@ -229,8 +229,8 @@ class Plan:
 
     def subject(self) -> str:
         """What the plan refreshes, for the flight plan."""
-        return "the graph of {0} ({1} node{2})".format(self.target, len(self.nodes), "" if len(self.nodes) == 1
-                                                        else "s")
+        count = len(self.nodes)
+        return "the graph of {0} ({1} node{2})".format(self.target, count, "" if count == 1 else "s")
 
     def to_dict(self) -> List[Dict[str, Any]]:
         return [s.to_dict() for s in self.steps]
