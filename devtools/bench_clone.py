@@ -1,8 +1,9 @@
 """`make bench`, part 1: how long a clone takes, against the critical path of its plan.
 
 Real `ansible-playbook` runs (devtools/bench_clone.yml: the mitosis.rds.clone role, then its summary
-as JSON) against the embedded endpoint with the time model on, for three target graphs: the seed's
-example (a primary and one replica), a primary with five replicas ("wide") and the seed's cascade;
+as JSON) against the embedded endpoint with the time model on, for four targets: the seed's
+example (a primary and one replica), a primary with five replicas ("wide"), the seed's cascade and an
+Aurora cluster with a writer and two readers ("aurora", refreshed with an Aurora clone);
 each in serial mode (one step at a time, in plan order) and in the default mode (every step as soon
 as its own dependencies are done). Times are simulated minutes: real seconds / speed.
 
@@ -30,7 +31,7 @@ from typing import Any, Callable
 
 from devtools.rds_endpoint.testing import EndpointHandle, is_lock_call, running_endpoint
 from devtools.rds_endpoint.timeline import OPERATIONS
-from devtools.seed import Seeder, _demo_replica, seed_cascade, seed_example
+from devtools.seed import Seeder, _demo_replica, seed_aurora, seed_cascade, seed_example
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / ".collections"))
@@ -61,12 +62,15 @@ def seed_wide(session: Any, endpoint_url: str) -> dict[str, Any]:
     return scenario
 
 
-# name: (seed function, target for default/serial)
-SCENARIOS: dict[str, tuple[Callable[[Any, str], dict[str, Any]], float]] = {
-    "seed": (seed_example, 0.70),
-    "wide": (seed_wide, 0.30),
-    "cascade": (seed_cascade, 0.55),
+# name: (seed function, target for default/serial, source, target)
+SCENARIOS: dict[str, tuple[Callable[[Any, str], dict[str, Any]], float, str, str]] = {
+    "seed": (seed_example, 0.70, SOURCE, TARGET),
+    "wide": (seed_wide, 0.30, SOURCE, TARGET),
+    "cascade": (seed_cascade, 0.55, SOURCE, TARGET),
+    # An Aurora cluster with a writer and two readers, refreshed with an Aurora clone.
+    "aurora": (seed_aurora, 0.50, "mitosis-aurora-prod", "mitosis-aurora-demo"),
 }
+DESCRIBES = ("DescribeDBInstances", "DescribeDBClusters")
 
 
 # --- The critical path of a plan, with the endpoint's durations -------------------------------------------
@@ -75,15 +79,37 @@ def minutes(kind: str) -> float:
     return float(OPERATIONS[kind][0])
 
 
-def rename_hold() -> float:
-    """Simulated minutes a rename keeps the old name (the `renaming` share of the rename)."""
-    duration, phases = OPERATIONS["rename"]
+def rename_hold(kind: str = "rename") -> float:
+    """Simulated minutes a rename keeps the old name (the `renaming` share of the rename; a cluster's whole rename)."""
+    duration, phases = OPERATIONS[kind]
     return duration * dict(phases)["renaming"]
+
+
+def cluster_minutes(kind: str, params: dict[str, Any]) -> float:
+    """The endpoint's duration of an Aurora cluster's step."""
+    if kind == "restore":
+        if "SnapshotIdentifier" in params:
+            return minutes("cluster-restore")
+        return minutes("cluster-clone" if params.get("RestoreType") == "copy-on-write"
+                       else "cluster-restore-point-in-time")
+    if kind in ("swap-out", "swap-in"):
+        return minutes("cluster-rename")
+    if kind == "password":
+        return minutes("cluster-reset-credentials")
+    if kind in ("modify", "manage-secret"):
+        return minutes("cluster-modify")
+    if kind == "delete":
+        return minutes("cluster-delete")
+    return 0.0
 
 
 def step_minutes(step: Any) -> float:
     """The endpoint's duration of a step (Step objects or plan dicts)."""
     kind, params = _kind(step), _params(step)
+    if _cluster(step):
+        return cluster_minutes(kind, params)
+    if kind == "create" and "DBClusterIdentifier" in params:
+        return minutes("create")  # an Aurora instance
     if kind == "create":
         return minutes("create-replica")
     if kind == "restore" and "SourceDBInstanceIdentifier" in params:
@@ -118,6 +144,10 @@ def _params(step: Any) -> dict[str, Any]:
     return (step["params"] if isinstance(step, dict) else step.params) or {}
 
 
+def _cluster(step: Any) -> bool:
+    return bool(step.get("cluster") if isinstance(step, dict) else step.cluster)
+
+
 def _deps(step: Any) -> list[str]:
     return list(step["depends_on"] if isinstance(step, dict) else step.depends_on)
 
@@ -133,7 +163,7 @@ def lower_bound(steps: list[Any]) -> dict[str, float]:
     def ready(key: str, dep: str) -> float:
         end = visit(dep)
         if _kind(by_key[key]) == "swap-in" and _kind(by_key[dep]) == "swap-out":
-            return start[dep] + rename_hold()
+            return start[dep] + rename_hold("cluster-rename" if _cluster(by_key[dep]) else "rename")
         return end
 
     def visit(key: str) -> float:
@@ -181,22 +211,23 @@ def prepare(endpoint: EndpointHandle, scenario: str) -> Any:
     """Reset the endpoint, seed `scenario` at speed 0, and return the plan of the clone."""
     endpoint.reset()
     endpoint.set_speed(0.0)
-    SCENARIOS[scenario][0](endpoint.session(), endpoint.url)
+    seed, _target, source, target = SCENARIOS[scenario]
+    seed(endpoint.session(), endpoint.url)
     endpoint.settle()
-    plan, _graph = live_plan(endpoint.client("rds"), SOURCE, TARGET)
+    plan, _graph = live_plan(endpoint.client("rds"), source, target)
     endpoint.clear_calls()
     return plan
 
 
 def playbook(endpoint: EndpointHandle, label: str, speed: float, serial: bool, poll: float, settle: float,
-             timeout: float) -> dict[str, Any]:
+             timeout: float, source: str = SOURCE, target: str = TARGET) -> dict[str, Any]:
     """Run the wrapper playbook; its summary, the restart time and the real seconds it took."""
     OUTPUT.mkdir(parents=True, exist_ok=True)
     restart_log, summary_file, log = (OUTPUT / "{0}.{1}".format(label, ext) for ext in ("restart", "json", "log"))
     for path in (restart_log, summary_file):
         path.unlink(missing_ok=True)
     extra = {
-        "source": SOURCE, "target": TARGET, "serial": serial, "poll_interval": poll, "rename_settle_time": settle,
+        "source": source, "target": target, "serial": serial, "poll_interval": poll, "rename_settle_time": settle,
         "report_time_scale": 60.0 / speed if speed else 1.0,
         # The lock's wait is real seconds on AWS: scaled like AWS's minutes, not left 120 times longer.
         "lock_settle_time": SETTLE_TIME * speed / 60.0,
@@ -231,7 +262,7 @@ def clone(endpoint: EndpointHandle, scenario: str, serial: bool, args: argparse.
     # Generous: three times the expected simulated time, plus Ansible's start-up.
     timeout = expected_minutes * args.speed * 3 + 120
     run = playbook(endpoint, "{0}-{1}".format(scenario, mode), args.speed, serial, args.poll_interval,
-                   args.rename_settle_time, timeout)
+                   args.rename_settle_time, timeout, plan.source, plan.target)
     calls = endpoint.calls()
     endpoint.set_speed(0.0)
     run["log"].with_suffix(".calls.json").write_text(json.dumps(calls, indent=1))
@@ -239,7 +270,7 @@ def clone(endpoint: EndpointHandle, scenario: str, serial: bool, args: argparse.
     # The refresh's own calls: the lock is taken before its first change (and waits its settle time there).
     mutating = [c for c in calls if c["mutating"] and not is_lock_call(c)]
     errors = [c for c in calls if c["error"]]
-    describes = [c for c in calls if c["operation"] == "DescribeDBInstances"]
+    describes = [c for c in calls if c["operation"] in DESCRIBES]
     first = mutating[0]["time"] if mutating else calls[0]["time"]
     span = calls[-1]["time"] - calls[0]["time"]
     return {
@@ -250,6 +281,8 @@ def clone(endpoint: EndpointHandle, scenario: str, serial: bool, args: argparse.
         "to_end": summary.get("total_seconds", float("nan")) / 60.0,
         "unreachable": max((summary.get("unreachable_seconds") or {"-": float("nan")}).values()) / 60.0,
         "mutating": len(mutating), "describes": len(describes),
+        # An Aurora refresh watches clusters and instances: a describe of each per poll.
+        "describe_kinds": len({c["operation"] for c in describes}) or 1,
         "list_tags": len([c for c in calls if c["operation"] == "ListTagsForResource"]),
         "errors": len(errors), "error_codes": sorted({c["error"] for c in errors}),
         # Poll intervals the run lasted: the most describes that "one per poll" allows while waiting.
@@ -316,11 +349,11 @@ def print_targets(rows: list[dict[str, Any]], speed: float, poll_interval: float
         for row in (serial, default):
             if row is None:
                 continue
-            print("  {0}: {1} describes for {2:.0f} poll intervals of the run ({3:.2f} per interval) {4}; "
-                  "{5} calls refused{6}".format(row["mode"], row["describes"], row["polls"],
-                                                row["describes"] / row["polls"],
-                                                verdict(row["describes"] <= row["polls"]), row["errors"],
-                                                "".join(" " + code for code in row["error_codes"])))
+            print("  {0}: {1} describes for {2:.0f} poll intervals of the run ({3:.2f} per interval; at most {4}: one "
+                  "per kind of resource watched) {5}; {6} calls refused{7}".format(
+                      row["mode"], row["describes"], row["polls"], row["describes"] / row["polls"],
+                      row["describe_kinds"], verdict(row["describes"] <= row["polls"] * row["describe_kinds"]),
+                      row["errors"], "".join(" " + code for code in row["error_codes"])))
 
 
 def overhead(endpoint: EndpointHandle, args: argparse.Namespace) -> None:

@@ -49,8 +49,17 @@ def call_counts(calls: Dict[str, int]) -> Dict[str, int]:
         "total": sum(calls.values()),
         "mutating": sum(n for op, n in calls.items() if op.startswith(MUTATING_PREFIXES)),
         "describe_instances": calls.get("DescribeDBInstances", 0),
+        "describe_clusters": calls.get("DescribeDBClusters", 0),
         "list_tags": calls.get("ListTagsForResource", 0),
     }
+
+
+def describes_text(calls: Dict[str, int]) -> str:
+    """The describes of a call count, an Aurora refresh's cluster describes included."""
+    text = "{0} DescribeDBInstances".format(calls["describe_instances"])
+    if calls["describe_clusters"]:
+        text += ", {0} DescribeDBClusters".format(calls["describe_clusters"])
+    return "{0}, {1} ListTagsForResource".format(text, calls["list_tags"])
 
 
 def duration_text(seconds: float) -> str:
@@ -80,8 +89,7 @@ def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], m
         summary["lines"] = [
             "Checked (check mode, nothing changed): {0}: {1} step{2} would run.".format(
                 what, pending, "" if pending == 1 else "s"),
-            "API calls to plan and check: {0} ({1} DescribeDBInstances, {2} ListTagsForResource).".format(
-                calls["total"], calls["describe_instances"], calls["list_tags"])]
+            "API calls to plan and check: {0} ({1}).".format(calls["total"], describes_text(calls))]
         return summary
 
     def scaled(seconds: float) -> float:
@@ -120,7 +128,6 @@ def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], m
             name, arn))
     for name, snapshot in snapshots.items():
         lines.append("{0} was kept in the final snapshot {1} before it was deleted".format(name, snapshot))
-    lines.append("API calls: {0} ({1} mutating, {2} DescribeDBInstances, {3} ListTagsForResource).".format(
-        calls["total"], calls["mutating"], calls["describe_instances"], calls["list_tags"]))
+    lines.append("API calls: {0} ({1} mutating, {2}).".format(calls["total"], calls["mutating"], describes_text(calls)))
     summary["lines"] = lines
     return summary

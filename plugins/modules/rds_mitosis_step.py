@@ -307,7 +307,7 @@ summary:
       type: float
       returned: when steps ran
     calls:
-      description: API calls of the refresh so far, C(total), C(mutating), C(describe_instances), C(list_tags).
+      description: API calls of the refresh so far, C(total), C(mutating), C(describe_instances), C(describe_clusters), C(list_tags).
       type: dict
     secrets:
       description: The clone's new managed master secrets by target member, as in RV(secrets), for the whole run.
