@@ -16,7 +16,8 @@ description:
     of tags on the instance that holds the target's name, O(target), else C(temp-<target>), else C(old-<target>),
     else C(rej-<target>) (a rollback's name for a rejected clone). Locks are read from all these names (one filtered
     C(DescribeDBInstances), whose C(TagList) carries them), since tags follow an instance through the renames of a
-    refresh or a rollback.
+    refresh or a rollback. When no instance holds any of these names, the target is an Aurora cluster, and the lock
+    is a set of tags on the cluster that holds them (read with C(DescribeDBClusters)).
   - Each run writes its own tag, key C(mitosis:lock:<run_id>), value
     C(started=<UTC start time> user=<user> host=<host> pid=<pid>), for example
     C(started=2026-11-30T21:00:00Z user=alice host=ws1 pid=4242). The user and host keep only the characters AWS

@@ -11,6 +11,8 @@ import pytest
 
 from devtools.seed import seed_aurora, seed_example
 
+from devtools.rds_endpoint.testing import is_lock_call
+
 from .helpers import ROOT, clone_vars, kill_when, mutating
 
 SOURCE, TARGET = "mitosis-aurora-prod", "mitosis-aurora-demo"
@@ -136,6 +138,34 @@ def test_refresh_keeps_every_attribute_of_the_cluster_and_its_instances(endpoint
     runs = [json.loads(line) for line in restart_log(tmp_path).read_text().splitlines()]
     assert len(runs) == 1
     assert "mitosis-aurora-demo was unreachable for" in result.out
+    # The run's lock is a tag on the cluster that holds the target's name, taken and released.
+    lock = [c for c in endpoint.mutating_calls() if is_lock_call(c)]
+    assert [c["operation"] for c in lock] == ["AddTagsToResource", "AddTagsToResource", "RemoveTagsFromResource"]
+    assert all(":cluster:" in c["params"]["ResourceName"] for c in lock)
+
+
+def test_failing_restart_keeps_the_old_cluster_until_a_restart_succeeds(endpoint, playbook, tmp_path):
+    before = seeded(endpoint)
+    failed = run_clone(playbook, tmp_path, code=3)
+    assert failed.rc != 0, failed
+    assert "Nothing was lost" in failed.out
+    assert {"old-" + TARGET, TARGET} <= set(clusters(endpoint))
+    assert {"old-" + n for n in MEMBERS} <= set(cluster_instances(endpoint))
+    assert not [c for c in endpoint.calls() if c["operation"].startswith("Delete")]
+    again = run_clone(playbook, tmp_path)
+    assert again.rc == 0, again
+    assert [json.loads(line)["exit"] for line in restart_log(tmp_path).read_text().splitlines()] == [3, 0]
+    assert_refreshed(endpoint, before)
+
+
+def test_a_rollback_of_a_cluster_is_refused_before_any_change(endpoint, playbook):
+    seeded(endpoint)
+    options = clone_vars(target=TARGET)
+    del options["source"]
+    result = playbook("playbooks/rollback.yml", options)
+    assert result.rc != 0, result
+    assert "rolls back refreshes of DB instances; mitosis-aurora-demo is an Aurora cluster" in result.out
+    assert mutating(endpoint) == []
 
 
 @pytest.mark.parametrize("operation, identifier, kind", [
