@@ -154,6 +154,13 @@ def modify_params(desc: Mapping[str, Any], enable_backups: bool = False, restore
 
 # --- Aurora: a cluster's attributes, and its instances' ---------------------------------------------------------
 
+def _roles(desc: Mapping[str, Any]) -> Optional[List[Dict[str, str]]]:
+    """The IAM roles the cluster uses for its integrations (S3, Lambda, ...), as the restores take them."""
+    roles = [dict({"RoleArn": r["RoleArn"]}, **({"FeatureName": r["FeatureName"]} if r.get("FeatureName") else {}))
+             for r in desc.get("AssociatedRoles") or [] if r.get("RoleArn") and r.get("Status", "ACTIVE") == "ACTIVE"]
+    return roles or None
+
+
 def _scaling(desc: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
     given = desc.get("ServerlessV2ScalingConfiguration") or {}
     picked = {k: given[k] for k in ("MinCapacity", "MaxCapacity") if given.get(k) is not None}
@@ -170,6 +177,9 @@ CLUSTER_READERS: Dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "CopyTagsToSnapshot": lambda d: d.get("CopyTagsToSnapshot"),
     "ServerlessV2ScalingConfiguration": _scaling,
     "BacktrackWindow": lambda d: d.get("BacktrackWindow") or None,
+    "AssociatedRoles": _roles,
+    "NetworkType": lambda d: d.get("NetworkType"),
+    "EnableHttpEndpoint": lambda d: d.get("HttpEndpointEnabled") or None,
     # Aurora's own storage types (standard, I/O-optimized); anything else is not a cluster's to pass on.
     "StorageType": lambda d: d.get("StorageType") if str(d.get("StorageType")).startswith("aurora") else None,
     "BackupRetentionPeriod": lambda d: d.get("BackupRetentionPeriod"),
@@ -181,9 +191,9 @@ CLUSTER_RESTORE_KEYS: Tuple[str, ...] = (
     "DBSubnetGroupName", "VpcSecurityGroupIds", "Port", "DBClusterParameterGroupName",
     "EnableIAMDatabaseAuthentication", "EnableCloudwatchLogsExports", "CopyTagsToSnapshot",
     "ServerlessV2ScalingConfiguration", "BacktrackWindow", "StorageType", "BackupRetentionPeriod",
-    "PreferredBackupWindow",
+    "PreferredBackupWindow", "AssociatedRoles", "NetworkType",
 )
-CLUSTER_MODIFY_KEYS: Tuple[str, ...] = ("PreferredMaintenanceWindow",)
+CLUSTER_MODIFY_KEYS: Tuple[str, ...] = ("PreferredMaintenanceWindow", "EnableHttpEndpoint")
 # CreateDBInstance in a cluster: what belongs to the instance (network, storage, backups and logs are the cluster's).
 MEMBER_READERS: Dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "DBInstanceClass": READERS["DBInstanceClass"],
@@ -222,7 +232,7 @@ def cluster_restore_params(desc: Mapping[str, Any], tags: Optional[Iterable[Mapp
 
 
 def cluster_modify_params(desc: Mapping[str, Any]) -> Dict[str, Any]:
-    """The ModifyDBCluster after the restore: the maintenance window, which no restore call takes."""
+    """The ModifyDBCluster after the restore: what no restore call takes (the maintenance window, the Data API)."""
     params: Dict[str, Any] = {"ApplyImmediately": True}
     for key in CLUSTER_MODIFY_KEYS:
         value = CLUSTER_READERS[key](desc)
@@ -247,6 +257,8 @@ def _same(key: str, want: Any, have: Any) -> bool:
         return str(want).lower() == str(have or "").lower()
     if key in ("VpcSecurityGroupIds", "EnableCloudwatchLogsExports"):
         return sorted(want) == sorted(have or [])
+    if key == "AssociatedRoles":
+        return sorted(r["RoleArn"] for r in want) == sorted(r["RoleArn"] for r in have or [])
     if key == "ProcessorFeatures":
         return sorted((f["Name"], str(f["Value"])) for f in want) == \
             sorted((f["Name"], str(f["Value"])) for f in have or [])

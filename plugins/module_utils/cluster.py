@@ -218,8 +218,9 @@ def validate_cluster(graph: ClusterGraph, source: str, target: str, cluster: Clu
     for role, desc in (("Source", src), ("Target", original)):
         name = desc["DBClusterIdentifier"]
         if not _aurora(desc):
-            _fail("{0} {1} is a Multi-AZ DB cluster ({2}), not an Aurora cluster; mitosis.rds refreshes Aurora "
-                  "clusters and DB instances.".format(role, name, desc.get("Engine")), name)
+            _fail("{0} {1} is a {2} cluster, not an Aurora cluster (a Multi-AZ DB cluster, or another service's); "
+                  "mitosis.rds refreshes Aurora clusters and DB instances.".format(role, name, desc.get("Engine")),
+                  name)
         if desc.get("EngineMode") == "serverless":
             _fail("{0} cluster {1} is Aurora Serverless v1, which has no instances to recreate and no clone into a "
                   "provisioned cluster; it is not supported.".format(role, name), name,
@@ -262,6 +263,17 @@ def validate_cluster(graph: ClusterGraph, source: str, target: str, cluster: Clu
     return src
 
 
+def cluster_warnings(cluster: ClusterNode) -> List[str]:
+    """What the clone cannot carry over, for the flight plan."""
+    endpoints = (cluster.original or {}).get("CustomEndpoints") or []
+    if not endpoints:
+        return []
+    return ["{0} has custom endpoints ({1}): they belong to the cluster that moves aside to {2} and go with it at the "
+            "cleanup. Create them again on the refreshed {0} (aws rds create-db-cluster-endpoint), or point the "
+            "application at the cluster's reader and writer endpoints.".format(
+                cluster.name, ", ".join(str(e).split(".")[0] for e in endpoints), old_name(cluster.name))]
+
+
 def validate_cluster_retirable(cluster: ClusterNode, phase: str) -> None:
     """Deletion protection on the cluster we will retire would block the cleanup: refuse up front."""
     retired = cluster.old or (cluster.current if phase == COPY else None)
@@ -296,10 +308,17 @@ def classify_cluster(graph: ClusterGraph, source: str, cluster: ClusterNode, mem
             _fail("{0} belongs to {1}, not to {2}: it does not fit this refresh.".format(
                 temp, node.temp.get("DBClusterIdentifier") or "no cluster", temp_c), temp,
                 "Delete the leftover instance {0} and run again.".format(temp))
-    if cluster.temp is not None and cluster.temp.get("Engine") != (graph.cluster(source) or {}).get("Engine"):
-        _fail("{0} runs {1}, not {2}'s engine: it is not a clone of {2}.".format(
-            temp_c, cluster.temp.get("Engine"), source), temp_c,
+    src = graph.cluster(source) or {}
+    if cluster.temp is not None and cluster.temp.get("Engine") != cluster.current.get("Engine"):
+        _fail("{0} runs {1}, not {2}'s engine: it is not a clone for {2}.".format(
+            temp_c, cluster.temp.get("Engine"), cluster.name), temp_c,
             "Delete the leftover cluster {0} and run again.".format(temp_c))
+    # An Aurora clone shares its source's clone group: a temp-C cloned from another cluster is not this refresh's.
+    clone_group = (cluster.temp or {}).get("CloneGroupId")
+    if clone_group and src.get("CloneGroupId") and clone_group != src["CloneGroupId"]:
+        _fail("{0} is a clone of another cluster than {1} (clone group {2}, {1}'s is {3}): it is not this refresh's "
+              "copy.".format(temp_c, source, clone_group, src["CloneGroupId"]), temp_c,
+              "Delete the leftover cluster {0} (and its instances) and run again.".format(temp_c))
     if previous_resource_ids is not None and cluster.temp is None and all(n.temp is None for n in members) and \
             resource_id_of(cluster.current) not in previous_resource_ids:
         return "complete"
@@ -324,7 +343,7 @@ class ClusterPlan(Plan):
 
     def node_names(self) -> List[str]:
         """The cluster first, then its instances (writer first)."""
-        return [self.target] + [n for n in self.member_names() if n != self.target]
+        return [self.target] + self.member_names()
 
     def read_names(self) -> Tuple[List[str], List[str]]:
         """(instance names, cluster names) a refresh of this plan describes."""
@@ -343,9 +362,12 @@ class ClusterPlan(Plan):
     @classmethod
     def from_dicts(cls, source: str, target: str, steps: List[Dict[str, Any]]) -> "ClusterPlan":
         built = [Step.from_dict(s) for s in steps]
-        if not built or not built[0].cluster or built[0].node != target:
+        # The caller may name the clusters by one of their instances, as rds_mitosis_plan allows.
+        if not built or not built[0].cluster or target not in [built[0].node] + [s.node for s in built]:
             _fail("The plan given is not a plan for the cluster {0}.".format(target), target,
                   "Pass the `plan` returned by mitosis.rds.rds_mitosis_plan for the same source and target.")
+        target = built[0].node
+        source = built[0].params.get("SourceDBClusterIdentifier") or source
         mode = CLONE
         if built[0].action == RESTORE_CLUSTER_SNAPSHOT:
             mode = SNAPSHOT
@@ -447,7 +469,7 @@ def plan_cluster(graph: ClusterGraph, source: str, target: str,
     phase = classify_cluster(graph, source, cluster, members, previous_resource_ids)
     validate_cluster_retirable(cluster, phase)
     mode, why = choose_cluster_method(graph, src, cluster, options)
-    warnings = validate_credentials([cluster], source, options)
+    warnings = validate_credentials([cluster], source, options) + cluster_warnings(cluster)
     snapshot = None
     if mode == SNAPSHOT:
         if fresh_copy(phase, cluster):
@@ -572,7 +594,9 @@ def cluster_graph_facts(client: Any, identifier: str, region: Optional[str],
     desc = clusters[0]
     members = {m["DBInstanceIdentifier"]: m for m in desc.get("DBClusterMembers") or []}
     graph = ClusterGraph(describe_instances(client, members) if members else [], clusters, region)
-    order = target_members(ClusterNode(name, graph), graph)
+    # The members under their own names (temp-*, old-* while a refresh runs), writer first, then by tier and name.
+    order = sorted(members, key=lambda m: (not members[m].get("IsClusterWriter"), members[m].get("PromotionTier") or 0,
+                                           m))
     nodes = []
     for member in order:
         facts = node_facts(graph, member, tags_of(graph.get(member)) if tags_of and graph.get(member) else None)

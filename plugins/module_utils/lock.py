@@ -30,7 +30,7 @@ import uuid
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .aws import MitosisError, call
-from .graph import arn_of, describe_clusters, describe_instances, graph_of, identifier_of, name_forms
+from .graph import arn_of, describe_clusters, describe_instances, graph_of, identifier_of, name_forms, strip_prefix
 from .planner import LOCK_TAG_PREFIX
 
 # A lock older than this (seconds) counts as stale: its run is taken to be gone. 12 hours.
@@ -319,9 +319,14 @@ class LockState:
 
 def read_state(client: Any, target: str) -> LockState:
     """One filtered DescribeDBInstances of the target's name forms (X, temp-X, old-X, rej-X); when no instance
-    holds any of them, the target is an Aurora cluster: the clusters that hold them."""
+    holds any of them, the target is an Aurora cluster, and when one is an Aurora instance the target is its
+    cluster: the clusters that hold the cluster's names (a lock never sits on an instance of a cluster)."""
     found = describe_instances(client, name_forms(target))
-    return LockState(target, found or describe_clusters(client, name_forms(target)))
+    clustered = [inst["DBClusterIdentifier"] for inst in found if inst.get("DBClusterIdentifier")]
+    if found and not clustered:
+        return LockState(target, found)
+    cluster = strip_prefix(clustered[0]) if clustered else target
+    return LockState(cluster, describe_clusters(client, name_forms(cluster)))
 
 
 def remove_keys(client: Any, locks: Iterable[Lock], check_mode: bool = False) -> List[Dict[str, Any]]:

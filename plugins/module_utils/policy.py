@@ -92,6 +92,8 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
 
     statements: List[Tuple[str, List[str]]] = [
         ("DescribeDBInstances", [arn("db", "*")]),
+        # Only to tell a missing name from an Aurora cluster's (planning, the lock).
+        ("DescribeDBClusters", [arn("cluster", "*")]),
         ("ListTagsForResource", [arn("db", "*")]),
     ]
     if CREATE in db:
@@ -150,6 +152,8 @@ def cluster_statements(plan: Plan, account: str, region: str) -> List[Tuple[str,
             tagged.append(arn("db", step.identifier))
         elif step.action in ("ModifyDBCluster", MODIFY, "DeleteDBInstance", UNTAG):
             allow(step.action, *[arn(kind, n) for n in names])
+            if step.action == MODIFY:
+                allow("RebootDBInstance", *[arn(kind, n) for n in names])
         elif step.action == "DeleteDBCluster":
             allow(step.action, arn("cluster", step.identifier))
             if step.params.get("FinalDBSnapshotIdentifier"):
@@ -166,8 +170,8 @@ def cluster_statements(plan: Plan, account: str, region: str) -> List[Tuple[str,
     ]
     resources[UNTAG] = resources.get(UNTAG, []) + lock
     for action in ("DescribeDBClusterSnapshots", "RestoreDBClusterToPointInTime", "RestoreDBClusterFromSnapshot",
-                   "CreateDBInstance", "ModifyDBCluster", MODIFY, "DeleteDBInstance", "DeleteDBCluster",
-                   "CreateDBClusterSnapshot", UNTAG):
+                   "CreateDBInstance", "ModifyDBCluster", MODIFY, "RebootDBInstance", "DeleteDBInstance",
+                   "DeleteDBCluster", "CreateDBClusterSnapshot", UNTAG):
         if action in resources:
             statements.append((action, resources[action]))
     return statements
@@ -185,6 +189,16 @@ def _document(statements: List[Tuple[str, List[str]]], plan: Plan, account: str,
         document.append({"Sid": "ReadMasterPasswordSecret", "Effect": "Allow",
                          "Action": ["secretsmanager:GetSecretValue"],
                          "Resource": [_secret_arn(region, account, pattern)]})
+    monitoring = _unique(s.params["MonitoringRoleArn"] for s in plan.steps if s.params.get("MonitoringRoleArn"))
+    if monitoring:
+        # Enhanced Monitoring: RDS is handed the target's monitoring role when it creates or modifies a clone.
+        document.append({"Sid": "PassMonitoringRole", "Effect": "Allow", "Action": ["iam:PassRole"],
+                         "Resource": monitoring})
+    integrations = _unique(r["RoleArn"] for s in plan.steps for r in s.params.get("AssociatedRoles") or [])
+    if integrations:
+        # An Aurora clone gets the target cluster's roles for S3, Lambda and the like.
+        document.append({"Sid": "PassClusterRoles", "Effect": "Allow", "Action": ["iam:PassRole"],
+                         "Resource": integrations})
     managed = [s for s in plan.steps if s.kind == K_MANAGE]
     if managed:
         # RDS creates the clone's secret with the caller's permissions, encrypted with the target secret's key.

@@ -119,7 +119,8 @@ attributes:
 notes:
   - The protocol assumes that a tag written is seen by every C(DescribeDBInstances) that starts after the write, or
     at the latest within O(settle_time). Raise O(settle_time) if runs start from slow or distant machines.
-  - IAM actions used are C(rds:DescribeDBInstances), C(rds:AddTagsToResource) and C(rds:RemoveTagsFromResource).
+  - IAM actions used are C(rds:DescribeDBInstances), C(rds:DescribeDBClusters) (for an Aurora target),
+    C(rds:AddTagsToResource) and C(rds:RemoveTagsFromResource).
 seealso:
   - module: mitosis.rds.rds_mitosis_plan
   - module: mitosis.rds.rds_mitosis_step

@@ -144,6 +144,17 @@ def test_refresh_keeps_every_attribute_of_the_cluster_and_its_instances(endpoint
     assert all(":cluster:" in c["params"]["ResourceName"] for c in lock)
 
 
+def test_clusters_named_by_one_of_their_instances(endpoint, playbook, tmp_path):
+    before = seeded(endpoint)
+    result = run_clone(playbook, tmp_path, source="mitosis-aurora-prod-2", target="mitosis-aurora-demo-3")
+    assert result.rc == 0, result
+    assert "into the Aurora cluster mitosis-aurora-demo (3 instances)" in result.out
+    assert_refreshed(endpoint, before)
+    # The lock sits on the cluster, where a run naming the cluster looks for it.
+    lock = [c for c in endpoint.mutating_calls() if is_lock_call(c)]
+    assert lock and all(c["params"]["ResourceName"].endswith(":cluster:" + TARGET) for c in lock)
+
+
 def test_failing_restart_keeps_the_old_cluster_until_a_restart_succeeds(endpoint, playbook, tmp_path):
     before = seeded(endpoint)
     failed = run_clone(playbook, tmp_path, code=3)

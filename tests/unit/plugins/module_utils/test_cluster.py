@@ -584,7 +584,7 @@ def test_validation_serverless_v1(side):
 def test_validation_multi_az_db_cluster(side):
     account = aurora_account(**{side + "_attrs": {"Engine": "mysql", "EngineVersion": "8.0.35"}})
     name = "prod" if side == "source" else "demo"
-    failing(account, "{0} {1} is a Multi-AZ DB cluster \\(mysql\\), not an Aurora cluster".format(
+    failing(account, "{0} {1} is a mysql cluster, not an Aurora cluster".format(
         side.capitalize(), name))
 
 
@@ -687,7 +687,7 @@ def test_validation_password_rules_and_the_warning_without_one():
 
 def test_validation_leftover_temp_cluster_of_another_engine():
     account = aurora_account(extra_clusters=[cluster("temp-demo", engine="aurora-postgresql")])
-    error = failing(account, "temp-demo runs aurora-postgresql, not prod's engine: it is not a clone of prod")
+    error = failing(account, "temp-demo runs aurora-postgresql, not demo's engine: it is not a clone for demo")
     assert "Delete the leftover cluster temp-demo" in error.hint
 
 
@@ -744,6 +744,8 @@ def named(resources, kind):
 def test_policy_of_a_clone_names_clusters_for_cluster_calls_and_instances_for_theirs():
     plan = plan_of(aurora_account())
     rds = policy_of(plan)
+    # The target's Enhanced Monitoring role is passed to RDS with the instance that uses it.
+    assert rds.pop("PassMonitoringRole") == ["arn:aws:iam::123456789012:role/rds-monitoring"]
     assert all(r.startswith(ARN) for resources in rds.values() for r in resources)
     assert rds["DescribeDBClusters"] == [ARN + "cluster:*"] and rds["DescribeDBInstances"] == [ARN + "db:*"]
     assert named(rds["RestoreDBClusterToPointInTime"], "cluster") == ["prod", "temp-demo"]
@@ -868,3 +870,40 @@ def test_calls_in_progress_stay_pending_with_their_reason():
     account.clusters["old-demo"]["Status"] = "deleting"
     step = plan_of(account).step("delete-cluster:demo")
     assert (step.status, step.reason) == ("pending", "delete in progress")
+
+
+# --- review fixes ------------------------------------------------------------------------------------------------
+
+def test_a_plan_handed_over_with_instance_names_is_the_clusters_plan():
+    full = plan_of(aurora_account())
+    plan = ClusterPlan.from_dicts("prod-r", "demo-a", full.to_dict())
+    assert (plan.source, plan.target) == ("prod", "demo")
+    with pytest.raises(MitosisError, match="not a plan for the cluster other"):
+        ClusterPlan.from_dicts("prod", "other", full.to_dict())
+
+
+def test_a_temp_cluster_cloned_from_another_cluster_is_refused():
+    account = aurora_account(source_attrs={"CloneGroupId": "group-prod"}, extra_clusters=[
+        cluster("temp-demo", members=[], CloneGroupId="group-staging")])
+    error = failing(account, "temp-demo is a clone of another cluster than prod")
+    assert error.identifier == "temp-demo" and "Delete the leftover cluster temp-demo" in error.hint
+
+
+def test_integrations_network_type_and_data_api_are_carried_over():
+    roles = [{"RoleArn": "arn:aws:iam::123456789012:role/s3-import", "FeatureName": "s3Import", "Status": "ACTIVE"},
+             {"RoleArn": "arn:aws:iam::123456789012:role/pending", "Status": "PENDING"}]
+    plan = plan_of(aurora_account(target_attrs={"AssociatedRoles": roles, "NetworkType": "DUAL",
+                                                "HttpEndpointEnabled": True}))
+    restore = plan.step("restore-cluster:demo").params
+    assert restore["AssociatedRoles"] == [{"RoleArn": "arn:aws:iam::123456789012:role/s3-import",
+                                           "FeatureName": "s3Import"}]
+    assert restore["NetworkType"] == "DUAL"
+    assert plan.step("modify-cluster:demo").params["EnableHttpEndpoint"] is True
+    passed = [s for s in iam_policy(plan, "123456789012", "us-east-1")["Statement"] if s["Sid"] == "PassClusterRoles"]
+    assert passed[0]["Resource"] == ["arn:aws:iam::123456789012:role/s3-import"]
+
+
+def test_custom_endpoints_are_named_in_a_warning():
+    plan = plan_of(aurora_account(target_attrs={"CustomEndpoints": [
+        "reporting.cluster-custom-abc.us-east-1.rds.amazonaws.com"]}))
+    assert any("custom endpoints (reporting)" in w and "old-demo" in w for w in plan.warnings)
