@@ -17,7 +17,7 @@ description:
     or source in another region is reported under RV(ansible_facts.rds_graph.cross_region), never mistaken for a
     local instance.
   - For an Aurora cluster (named by its identifier, or by one of its instances) the graph is the cluster and its
-    instances, writer first, read with one C(DescribeDBClusters) and one C(DescribeDBInstances);
+    instances, writer first, read with filtered C(DescribeDBClusters) and C(DescribeDBInstances) calls;
     RV(ansible_facts.rds_graph.cluster) describes the cluster.
   - Read-only.
 author:
