@@ -23,7 +23,7 @@ from .graph import (CLUSTER_REF, OLD, Graph, describe_clusters, describe_instanc
 from .planner import (AUTO, CLEANUP, CLONE, COPY, COPY_METHODS, DELETE, K_CREATE, K_DELETE, K_MODIFY, K_RESTART,
                       K_RESTORE, K_SWAP_IN, K_SWAP_OUT, MODIFY, POINT_IN_TIME, REPLICA, RESTART, RESTART_ACTION,
                       SNAPSHOT, SWAP, CloneOptions, Node, Plan, Step, StepList, _fail, assign_waves, final_snapshot_name,
-                      mark, newest_snapshot, own_tags, swap_phase, validate_credentials, validate_names,
+                      mark, own_tags, pick_snapshot, swap_phase, validate_credentials, validate_names,
                       validate_unprotected)
 
 CREATE_MEMBER = "CreateDBInstance"
@@ -162,28 +162,6 @@ def choose_cluster_method(graph: ClusterGraph, source: Description, target: Clus
     return CLONE, "an Aurora clone (copy-on-write) of {0} is ready in minutes whatever its size".format(src_name)
 
 
-def pick_cluster_snapshot(source: str, options: CloneOptions, why: str,
-                          snapshots_of: Callable[[str, Optional[str]], List[Description]]) -> Description:
-    """The cluster snapshot to restore: the one named, or the newest available one of the source."""
-    named = options.snapshot_identifier
-    found = snapshots_of(source, named)
-    if named:
-        if not found:
-            _fail("Cluster snapshot {0} was not found.".format(named), source,
-                  "Check the name (or ARN) with aws rds describe-db-cluster-snapshots "
-                  "--db-cluster-snapshot-identifier {0}.".format(named))
-        if found[0].get("Status") != "available":
-            _fail("Cluster snapshot {0} is {1}, not available.".format(named, found[0].get("Status")), source,
-                  "Wait until it is available, or name another snapshot.")
-        return dict(found[0], DBClusterSnapshotIdentifier=named)
-    snapshot = newest_snapshot(found)
-    if snapshot is None:
-        _fail("No available cluster snapshot of {0} to restore from ({1}).".format(source, why), source,
-              "Create one (aws rds create-db-cluster-snapshot --db-cluster-identifier {0} ...) or wait for the next "
-              "automated backup, then run again.".format(source))
-    return snapshot
-
-
 def validate_snapshot(snapshot: Description, target: Description) -> None:
     """A cluster snapshot (named, or shared) restores only into the target's engine and major version."""
     name = snapshot.get("DBClusterSnapshotIdentifier")
@@ -271,7 +249,7 @@ def cluster_warnings(cluster: ClusterNode) -> List[str]:
     return ["{0} has custom endpoints ({1}): they belong to the cluster that moves aside to {2} and go with it at the "
             "cleanup. Create them again on the refreshed {0} (aws rds create-db-cluster-endpoint), or point the "
             "application at the cluster's reader and writer endpoints.".format(
-                cluster.name, ", ".join(str(e).split(".")[0] for e in endpoints), old_name(cluster.name))]
+                cluster.name, ", ".join(str(e).split(".", maxsplit=1)[0] for e in endpoints), old_name(cluster.name))]
 
 
 def validate_cluster_retirable(cluster: ClusterNode, phase: str) -> None:
@@ -473,7 +451,7 @@ def plan_cluster(graph: ClusterGraph, source: str, target: str,
     snapshot = None
     if mode == SNAPSHOT:
         if fresh_copy(phase, cluster):
-            snapshot = pick_cluster_snapshot(source, options, why, snapshots_of)
+            snapshot = pick_snapshot(source, options, why, snapshots_of, cluster=True)
             validate_snapshot(snapshot, cluster.original or {})
         else:
             snapshot = {"DBClusterSnapshotIdentifier": "(already restored)"}

@@ -91,26 +91,24 @@ def created_of(desc: Optional[Dict[str, Any]]) -> str:
     return str((desc or {}).get("ClusterCreateTime" if is_cluster(desc) else "InstanceCreateTime") or "")
 
 
-def describe_clusters(client: Any, identifiers: Iterable[str]) -> List[Dict[str, Any]]:
-    """The Aurora clusters named `identifiers` (a db-cluster-id filter), paginated."""
+def _describe_named(client: Any, operation: str, result_key: str, filter_name: str,
+                    identifiers: Iterable[str]) -> List[Dict[str, Any]]:
     names = sorted(set(identifiers))
     found = []  # type: List[Dict[str, Any]]
     for start in range(0, len(names), FILTER_VALUES):
         chunk = names[start:start + FILTER_VALUES]
-        found.extend(paginate(client, "DescribeDBClusters", "DBClusters",
-                              Filters=[{"Name": "db-cluster-id", "Values": chunk}]))
+        found.extend(paginate(client, operation, result_key, Filters=[{"Name": filter_name, "Values": chunk}]))
     return found
+
+
+def describe_clusters(client: Any, identifiers: Iterable[str]) -> List[Dict[str, Any]]:
+    """The Aurora clusters named `identifiers` (a db-cluster-id filter), paginated."""
+    return _describe_named(client, "DescribeDBClusters", "DBClusters", "db-cluster-id", identifiers)
 
 
 def describe_instances(client: Any, identifiers: Iterable[str]) -> List[Dict[str, Any]]:
     """The instances named `identifiers` (a db-instance-id filter, never the whole account), paginated."""
-    names = sorted(set(identifiers))
-    found = []  # type: List[Dict[str, Any]]
-    for start in range(0, len(names), FILTER_VALUES):
-        chunk = names[start:start + FILTER_VALUES]
-        found.extend(paginate(client, "DescribeDBInstances", "DBInstances",
-                              Filters=[{"Name": "db-instance-id", "Values": chunk}]))
-    return found
+    return _describe_named(client, "DescribeDBInstances", "DBInstances", "db-instance-id", identifiers)
 
 
 def local_children(inst: Dict[str, Any], region: Optional[str]) -> List[str]:

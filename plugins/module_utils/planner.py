@@ -425,24 +425,28 @@ def newest_snapshot(snapshots: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]
 
 
 def pick_snapshot(source: str, options: CloneOptions, why: str,
-                  snapshots_of: Callable[[str, Optional[str]], List[Dict[str, Any]]]) -> Dict[str, Any]:
-    """The snapshot to restore: the one named, or the newest available snapshot of the source."""
+                  snapshots_of: Callable[[str, Optional[str]], List[Dict[str, Any]]],
+                  cluster: bool = False) -> Dict[str, Any]:
+    """The snapshot (of an Aurora cluster: the cluster snapshot) to restore: the one named, or the newest available
+    one of the source."""
+    what, key, cli = ("Cluster snapshot", "DBClusterSnapshotIdentifier", "db-cluster") if cluster else \
+        ("Snapshot", "DBSnapshotIdentifier", "db")
     named = options.snapshot_identifier
     found = snapshots_of(source, named)
     if named:
         if not found:
-            _fail("Snapshot {0} was not found.".format(named), source,
-                  "Check the name (or ARN) with aws rds describe-db-snapshots --db-snapshot-identifier {0}.".format(
-                      named))
+            _fail("{0} {1} was not found.".format(what, named), source,
+                  "Check the name (or ARN) with aws rds describe-{0}-snapshots --{0}-snapshot-identifier {1}.".format(
+                      cli, named))
         if found[0].get("Status") != "available":
-            _fail("Snapshot {0} is {1}, not available.".format(named, found[0].get("Status")), source,
+            _fail("{0} {1} is {2}, not available.".format(what, named, found[0].get("Status")), source,
                   "Wait until it is available, or name another snapshot.")
-        return dict(found[0], DBSnapshotIdentifier=named)
+        return dict(found[0], **{key: named})
     snapshot = newest_snapshot(found)
     if snapshot is None:
-        _fail("No available snapshot of {0} to restore from ({1}).".format(source, why), source,
-              "Create one (aws rds create-db-snapshot --db-instance-identifier {0} ...) or wait for the "
-              "next automated backup, then run again.".format(source))
+        _fail("No available {0} of {1} to restore from ({2}).".format(what.lower(), source, why), source,
+              "Create one (aws rds create-{0}-snapshot --{1}-identifier {2} ...) or wait for the next automated "
+              "backup, then run again.".format(cli, "db-cluster" if cluster else "db-instance", source))
     return snapshot
 
 
