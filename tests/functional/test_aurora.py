@@ -249,6 +249,23 @@ def test_clone_credentials_and_prepare_step_on_the_cluster(endpoint, playbook, t
     assert not [key for key, _ in tagged if key.startswith("mitosis:")]
 
 
+def test_a_target_with_a_managed_secret_gets_a_clone_with_its_own(endpoint, playbook, tmp_path):
+    seed_aurora(endpoint.session(), endpoint.url)
+    endpoint.client("rds").modify_db_cluster(DBClusterIdentifier=TARGET, ManageMasterUserPassword=True,
+                                             ApplyImmediately=True)
+    endpoint.settle()
+    old_secret = clusters(endpoint)[TARGET]["MasterUserSecret"]["SecretArn"]
+    endpoint.clear_calls()
+    result = run_clone(playbook, tmp_path)
+    assert result.rc == 0, result
+    secret = clusters(endpoint)[TARGET]["MasterUserSecret"]
+    assert secret["SecretStatus"] == "active" and secret["SecretArn"] != old_secret
+    assert "master password is in a new managed secret (the application must read it): " + secret["SecretArn"] \
+        in result.out
+    manage = [c for c in mutating(endpoint) if c["params"].get("ManageMasterUserPassword")]
+    assert [(c["operation"], c["identifier"]) for c in manage] == [("ModifyDBCluster", "temp-" + TARGET)]
+
+
 def _make_cluster(endpoint, name, engine="aurora-mysql", version="8.0.mysql_aurora.3.05.2", members=1, **extra):
     rds = endpoint.client("rds")
     rds.create_db_cluster(DBClusterIdentifier=name, Engine=engine, EngineVersion=version, MasterUsername="admin",
