@@ -6,8 +6,6 @@ signatures, so moto's request parsing and response serialisation work unchanged.
 """
 
 import copy
-import hmac
-import json
 import re
 import uuid
 from typing import Any
@@ -20,10 +18,10 @@ from moto.rds.exceptions import (
     DBClusterToBeDeletedHasActiveMembers,
     RDSClientError,
 )
-from moto.rds.models import DBCluster, DBInstanceClustered, MasterUserSecret, RDSBackend, rds_backends
+from moto.rds.models import DBCluster, DBInstanceClustered, RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
-from moto.rds.utils import valid_preferred_maintenance_window
 
+from . import common
 from .timeline import Simulation
 
 _sim: Simulation
@@ -99,17 +97,19 @@ _RESTORE_KEPT = (
 def install(sim: Simulation) -> None:
     global _sim
     _sim = sim
-    for name, patched in [
-        ("create_db_cluster", _create_db_cluster),
-        ("restore_db_cluster_to_point_in_time", _restore_db_cluster_to_point_in_time),
-        ("restore_db_cluster_from_snapshot", _restore_db_cluster_from_snapshot),
-        ("modify_db_cluster", _modify_db_cluster),
-        ("delete_db_cluster", _delete_db_cluster),
-        ("create_global_cluster", _create_global_cluster),
-        ("_get_resource_for_tagging", _get_resource_for_tagging),
-    ]:
-        _moto[name] = getattr(RDSBackend, name)
-        setattr(RDSBackend, name, patched)
+    common.patch(
+        RDSBackend,
+        _moto,
+        [
+            ("create_db_cluster", _create_db_cluster),
+            ("restore_db_cluster_to_point_in_time", _restore_db_cluster_to_point_in_time),
+            ("restore_db_cluster_from_snapshot", _restore_db_cluster_from_snapshot),
+            ("modify_db_cluster", _modify_db_cluster),
+            ("delete_db_cluster", _delete_db_cluster),
+            ("create_global_cluster", _create_global_cluster),
+            ("_get_resource_for_tagging", _get_resource_for_tagging),
+        ],
+    )
     RDSResponse.describe_db_clusters = _describe_db_clusters_response
     # moto's pagination needs a unique attribute, which its model gives DescribeDBInstances only.
     get_pagination_model("rds")["DescribeDBClusters"].setdefault("unique_attribute", "resource_id")
@@ -126,21 +126,13 @@ def install(sim: Simulation) -> None:
 
 def set_status(identifier: str, status: str, region: str, account_id: str) -> bool:
     """Put a cluster into `status` at once, abandoning whatever it was doing."""
-    cluster = rds_backends[account_id][region].clusters.get(identifier)
-    if cluster is None:
-        return False
-    _sim.cancel(cluster)
-    cluster.status = status
-    return True
+    return common.set_status(rds_backends[account_id][region].clusters.get(identifier), status)
 
 
 def check_password(identifier: str, password: str, region: str, account_id: str) -> bool | None:
     """Whether `password` is the cluster's master password now; None for an unknown cluster."""
     cluster = rds_backends[account_id][region].clusters.get(identifier)
-    if cluster is None:
-        return None
-    current = _current_password(cluster) or ""
-    return hmac.compare_digest(password.encode(), current.encode())
+    return common.check_password(cluster, password)
 
 
 def is_deleting(db: Any) -> bool:
@@ -149,7 +141,7 @@ def is_deleting(db: Any) -> bool:
 
 
 def require_available(cluster: DBCluster) -> None:
-    if cluster.status != "available" or _sim.current(cluster):
+    if common.busy(cluster):
         raise RDSClientError(
             "InvalidDBClusterStateFault",
             f"DB cluster {cluster.db_cluster_identifier} is not in the available state.",
@@ -163,19 +155,15 @@ def _create_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> DBCluster:
     identifier = kwargs["db_cluster_identifier"]
     self._validate_db_identifier(identifier)
     _ensure_free(self, identifier)
-    if kwargs.get("manage_master_user_password") and kwargs.get("master_user_password"):
-        raise RDSClientError(
-            "InvalidParameterCombination",
-            "Can't manage the master user password with Secrets Manager if MasterUserPassword is "
-            "specified.",
-        )
+    common.refuse_password_with_secret(
+        kwargs.get("manage_master_user_password"), kwargs.get("master_user_password")
+    )
     _validate_groups(self, kwargs)
     cluster = _moto["create_db_cluster"](self, kwargs)
-    if _manages_password(cluster):
+    if common.manages_password(cluster):
         # The secret is `creating` until the cluster is; its password is the master password.
-        cluster.master_user_secret.mitosis_creating = True
-        cluster._master_user_password = _current_password(cluster)
-    _sim.start("cluster-create", cluster, on_done=lambda: _activate_secret(cluster))
+        common.hold_secret(cluster)
+    _sim.start("cluster-create", cluster, on_done=lambda: common.activate_secret(cluster))
     return cluster
 
 
@@ -261,25 +249,9 @@ def _modify_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> DBCluster:
     rotate = changes.pop("rotate_master_user_password", None)
     _validate_credentials(cluster, changes, manage, rotate)
     _validate_groups(self, changes)
-    message = valid_preferred_maintenance_window(
-        changes.get("preferred_maintenance_window", cluster.preferred_maintenance_window),
-        changes.get("preferred_backup_window", cluster.preferred_backup_window),
-    )
-    if message:
-        raise RDSClientError("InvalidParameterValue", message)
-    if rotate and not kwargs.get("apply_immediately"):
-        raise RDSClientError(
-            "InvalidParameterCombination",
-            "You must specify apply immediately when rotating the master user password.",
-        )
-    if manage is not None and manage == _manages_password(cluster):
-        manage = None
-    deferred = cluster.__dict__.setdefault("mitosis_deferred", {})
-    if kwargs.get("apply_immediately"):
-        changes = {**deferred, **changes}
-        deferred.clear()
-    else:
-        deferred.update({k: changes.pop(k) for k in _WINDOWED & changes.keys()})
+    common.validate_timing(cluster, changes, rotate, kwargs.get("apply_immediately"))
+    manage = common.manage_change(cluster, manage)
+    changes = common.split_deferred(cluster, changes, kwargs.get("apply_immediately"), _WINDOWED)
     at_once = {k: changes.pop(k) for k in _AT_ONCE & changes.keys()}
     _apply(cluster, at_once)
     if rotate:
@@ -320,23 +292,19 @@ def _delete_db_cluster(
             "You cannot specify both FinalDBSnapshotIdentifier and SkipFinalSnapshot",
         )
     if not skip_final_snapshot:
-        if not snapshot_name:
-            raise RDSClientError(
-                "InvalidParameterCombination",
-                "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.",
-            )
+        common.require_final_snapshot_name(snapshot_name)
         if snapshot_name.lower() in self.cluster_snapshots:
             raise DBClusterSnapshotAlreadyExistsError(snapshot_name)
         final_snapshot = self.create_db_cluster_snapshot(cluster.db_cluster_identifier, snapshot_name)
         # `creating` while the cluster is `deleting`, `available` once it is gone.
         final_snapshot.status = "creating"
 
-    def gone() -> None:
+    def remove() -> None:
         identifier = cluster.db_cluster_identifier
         for global_cluster in self.global_clusters.values():
             if cluster in global_cluster.members:
                 global_cluster.members.remove(cluster)
-        if _manages_password(cluster):
+        if common.manages_password(cluster):
             cluster.master_user_secret.delete_secret()
         self.clusters.pop(identifier, None)
         if delete_automated_backups is not False:
@@ -348,14 +316,8 @@ def _delete_db_cluster(
                     and snapshot.cluster.db_cluster_resource_id == cluster.db_cluster_resource_id
                 ):
                     del self.cluster_snapshots[name]
-        if final_snapshot is not None:
-            final_snapshot.status = "available"
 
-    def abandoned() -> None:
-        if final_snapshot is not None:
-            final_snapshot.status = "failed"
-
-    _sim.start("cluster-delete", cluster, final_status=None, on_done=gone, on_cancel=abandoned)
+    common.start_delete("cluster-delete", cluster, final_snapshot, remove)
     return cluster
 
 
@@ -409,10 +371,7 @@ def _restored(
 ) -> DBCluster:
     """A new cluster from `source` (a cluster, or a snapshot's copy of one): no members, no managed
     secret, the source's data attributes, the request's (or AWS's default) for the rest."""
-    kwargs = {name: getattr(source, name, None) for name in _RESTORE_KEPT}
-    kwargs["master_user_password"] = _current_password(source)
-    kwargs.update((k, v) for k, v in overrides.items() if k not in _RESTORE_OPTIONS)
-    kwargs = {k: copy.deepcopy(v) for k, v in kwargs.items() if v is not None}
+    kwargs = common.restore_kwargs(source, _RESTORE_KEPT, overrides, _RESTORE_OPTIONS)
     kwargs["db_cluster_identifier"] = target
     _validate_groups(backend, kwargs)
     cluster = _moto["create_db_cluster"](backend, kwargs)
@@ -428,22 +387,8 @@ def _start_modify(
 ) -> None:
     new_id = changes.pop("db_cluster_identifier", None)
     pending = _shown(changes)
-    if manage:
-        # The secret shows at once, `creating` until the modify completes; its password becomes
-        # the master password.
-        cluster.master_user_secret = MasterUserSecret(cluster, kms_key_id)
-        cluster.manage_master_user_password = True
-        cluster.master_user_secret.mitosis_creating = True
-        cluster._master_user_password = _current_password(cluster)
-
-    def apply() -> None:
-        if manage is False:
-            cluster.master_user_secret.delete_secret()
-            del cluster.master_user_secret
-            cluster.manage_master_user_password = False
-        _apply(cluster, changes)
-        if manage:
-            _activate_secret(cluster)
+    # A new secret's password becomes the master password.
+    apply = common.secret_change(cluster, manage, kms_key_id, lambda: _apply(cluster, changes))
 
     if new_id:
         pending["DBClusterIdentifier"] = new_id
@@ -491,37 +436,18 @@ def _rename(backend: RDSBackend, cluster: DBCluster, new_id: str) -> None:
 def _validate_credentials(
     cluster: DBCluster, changes: dict[str, Any], manage: bool | None, rotate: bool | None
 ) -> None:
+    """The master password rules of ModifyDBCluster (`manage`: its ManageMasterUserPassword)."""
     password = changes.get("master_user_password")
-    if manage and password:
-        raise RDSClientError(
-            "InvalidParameterCombination",
-            "Can't manage the master user password with Secrets Manager if MasterUserPassword is "
-            "specified.",
-        )
-    if manage is False and not password:
-        raise RDSClientError(
-            "InvalidParameterCombination",
-            "MasterUserPassword must be provided when ManageMasterUserPassword is set to false.",
-        )
-    if password and manage is None and _manages_password(cluster):
-        raise RDSClientError(
-            "InvalidParameterCombination",
-            f"The master user password of DB cluster {cluster.db_cluster_identifier} is managed by "
-            "Secrets Manager: MasterUserPassword can't be specified unless "
-            "ManageMasterUserPassword is set to false.",
-        )
+    common.validate_password_change(
+        cluster, "DB cluster", cluster.db_cluster_identifier, password, manage
+    )
     if password is not None and len(password) < 8:
         raise RDSClientError(
             "InvalidParameterValue",
             "The parameter MasterUserPassword is not a valid password because it is shorter than "
             "8 characters.",
         )
-    if rotate and not (manage or _manages_password(cluster)):
-        raise RDSClientError(
-            "InvalidParameterCombination",
-            "RotateMasterUserPassword is valid only if the master user password is managed by "
-            "Secrets Manager.",
-        )
+    common.validate_rotation(cluster, manage, rotate)
 
 
 def _validate_groups(backend: RDSBackend, kwargs: dict[str, Any]) -> None:
@@ -538,14 +464,15 @@ def _validate_groups(backend: RDSBackend, kwargs: dict[str, Any]) -> None:
 
 def _ensure_free(backend: RDSBackend, identifier: str) -> None:
     """A cluster identifier is taken by a cluster, or by a cluster rename still to happen."""
-    if identifier in backend.clusters or _sim.claimed((backend, "cluster"), identifier.lower()):
-        raise RDSClientError("DBClusterAlreadyExistsFault", "DB Cluster already exists")
+    common.ensure_free(backend.clusters, (backend, "cluster"), identifier, _cluster_exists)
+
+
+def _cluster_exists() -> RDSClientError:
+    return RDSClientError("DBClusterAlreadyExistsFault", "DB Cluster already exists")
 
 
 def _shown(changes: dict[str, Any]) -> dict[str, Any]:
-    shown = {_PENDING_NAMES[k]: v for k, v in changes.items() if k in _PENDING_NAMES}
-    if "MasterUserPassword" in shown:
-        shown["MasterUserPassword"] = "****"
+    shown = common.shown(changes, _PENDING_NAMES)
     logs = changes.get("cloudwatch_logs_export_configuration")
     if logs:
         shown["PendingCloudwatchLogsExports"] = {
@@ -553,29 +480,6 @@ def _shown(changes: dict[str, Any]) -> dict[str, Any]:
             "LogTypesToDisable": list(logs.get("DisableLogTypes") or []),
         }
     return shown
-
-
-def _manages_password(cluster: DBCluster) -> bool:
-    return getattr(cluster, "master_user_secret", None) is not None
-
-
-def _activate_secret(cluster: DBCluster) -> None:
-    secret = getattr(cluster, "master_user_secret", None)
-    if secret is not None:
-        secret.mitosis_creating = False
-        secret._status = "active"
-
-
-def _current_password(cluster: DBCluster) -> str | None:
-    """The master password: the managed secret's current value, else the one last set."""
-    secret = getattr(cluster, "master_user_secret", None)
-    if secret is not None:
-        try:
-            value = secret.secretsmanager.get_secret_value(secret.secret_arn, None, None)
-            return json.loads(value["SecretString"])["password"]
-        except Exception:  # the secret is gone (a snapshot's copy of a deleted cluster)
-            pass
-    return cluster.__dict__.get("_master_user_password")
 
 
 def _get_status(cluster: DBCluster) -> str:
@@ -587,8 +491,7 @@ def _set_status(cluster: DBCluster, value: str) -> None:
 
 
 def _pending_modified_values(cluster: DBCluster) -> dict[str, Any] | None:
-    op = _sim.current(cluster)
-    shown = {**_shown(cluster.__dict__.get("mitosis_deferred", {})), **(op.pending if op else {})}
+    shown = common.pending_values(cluster, _shown)
     # AWS leaves PendingModifiedValues out of a cluster with nothing pending.
     return shown or None
 

@@ -5,7 +5,6 @@ keep moto's signatures, so moto's request parsing and response serialisation wor
 """
 
 import copy
-import hmac
 import json
 import random
 import secrets
@@ -23,9 +22,8 @@ from moto.rds.exceptions import (
     RDSClientError,
 )
 from moto.rds.models import DBInstance, DBSnapshot, MasterUserSecret, RDSBackend, rds_backends
-from moto.rds.utils import valid_preferred_maintenance_window
 
-from . import cluster_model
+from . import cluster_model, common
 from .timeline import Simulation
 
 _sim: Simulation
@@ -131,20 +129,23 @@ _NO_POINT_IN_TIME = (
 def install(sim: Simulation) -> None:
     global _sim
     _sim = sim
-    for name, patched in [
-        ("create_db_instance", _create_db_instance),
-        ("create_db_instance_read_replica", _create_db_instance_read_replica),
-        ("restore_db_instance_from_db_snapshot", _restore_db_instance_from_db_snapshot),
-        ("restore_db_instance_to_point_in_time", _restore_db_instance_to_point_in_time),
-        ("promote_read_replica", _promote_read_replica),
-        ("modify_db_instance", _modify_db_instance),
-        ("reboot_db_instance", _reboot_db_instance),
-        ("delete_db_instance", _delete_db_instance),
-        ("create_db_snapshot", _create_db_snapshot),
-        ("stop_db_instance", _stop_db_instance),
-    ]:
-        _moto[name] = getattr(RDSBackend, name)
-        setattr(RDSBackend, name, patched)
+    common.install(sim)
+    common.patch(
+        RDSBackend,
+        _moto,
+        [
+            ("create_db_instance", _create_db_instance),
+            ("create_db_instance_read_replica", _create_db_instance_read_replica),
+            ("restore_db_instance_from_db_snapshot", _restore_db_instance_from_db_snapshot),
+            ("restore_db_instance_to_point_in_time", _restore_db_instance_to_point_in_time),
+            ("promote_read_replica", _promote_read_replica),
+            ("modify_db_instance", _modify_db_instance),
+            ("reboot_db_instance", _reboot_db_instance),
+            ("delete_db_instance", _delete_db_instance),
+            ("create_db_snapshot", _create_db_snapshot),
+            ("stop_db_instance", _stop_db_instance),
+        ],
+    )
     DBInstance.pending_modified_values = property(_pending_modified_values)
     DBInstance.status_infos = property(_status_infos)
     DBInstance.performance_insights_enabled = False
@@ -158,12 +159,7 @@ def install(sim: Simulation) -> None:
 
 def set_status(identifier: str, status: str, region: str, account_id: str) -> bool:
     """Put an instance into `status` at once, abandoning whatever it was doing."""
-    db = rds_backends[account_id][region].databases.get(identifier)
-    if db is None:
-        return False
-    _sim.cancel(db)
-    db.status = status
-    return True
+    return common.set_status(rds_backends[account_id][region].databases.get(identifier), status)
 
 
 def bulk_create(
@@ -187,10 +183,7 @@ def bulk_create(
 def check_password(identifier: str, password: str, region: str, account_id: str) -> bool | None:
     """Whether `password` is the instance's master password now; None for an unknown instance."""
     db = rds_backends[account_id][region].databases.get(identifier)
-    if db is None:
-        return None
-    current = _current_password(db) or ""
-    return hmac.compare_digest(password.encode(), current.encode())
+    return common.check_password(db, password)
 
 
 # --- patched RDSBackend methods --------------------------------------------------------------
@@ -216,11 +209,9 @@ def _create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstan
         # moto's restore copies the source's attributes, its secret included: RDS recreates none.
         for key in (*_SECRET_OPTIONS, "master_user_secret"):
             db_kwargs.pop(key, None)
-    elif db_kwargs.get("manage_master_user_password") and db_kwargs.get("master_user_password"):
-        raise RDSClientError(
-            "InvalidParameterCombination",
-            "Can't manage the master user password with Secrets Manager if MasterUserPassword is "
-            "specified.",
+    else:
+        common.refuse_password_with_secret(
+            db_kwargs.get("manage_master_user_password"), db_kwargs.get("master_user_password")
         )
     # AWS's default option groups always exist; moto only knows the ones created through it.
     option_group = db_kwargs.get("option_group_name") or ""
@@ -232,10 +223,10 @@ def _create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstan
     db.dbi_resource_id = _new_resource_id()
     # moto ignored Performance Insights.
     _set_performance_insights(db, db_kwargs)
-    if db.db_cluster_identifier is None and _manages_password(db):
-        _hold_secret(db)
+    if db.db_cluster_identifier is None and common.manages_password(db):
+        common.hold_secret(db)
     # Aurora members too (moto: available at once).
-    _sim.start("create", db, on_done=lambda: _activate_secret(db))
+    _sim.start("create", db, on_done=lambda: common.activate_secret(db))
     return db
 
 
@@ -244,7 +235,7 @@ def _create_db_instance_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]
     self._validate_db_identifier(identifier)
     _ensure_free(self, identifier)
     source = self.find_db_from_id(db_kwargs["source_db_instance_identifier"])
-    if _manages_password(source) and not source.engine.startswith("sqlserver"):
+    if common.manages_password(source) and not source.engine.startswith("sqlserver"):
         raise RDSClientError(
             "InvalidParameterValue",
             f"Creating read replicas for source instance with engine {source.engine} where "
@@ -316,13 +307,12 @@ def _restore_db_instance_to_point_in_time(
             "InvalidParameterValue",
             "The allocated storage size can't be less than the source instance size.",
         )
-    kwargs = {name: getattr(source, name, None) for name in _RESTORE_KEPT}
-    kwargs["master_user_password"] = _current_password(source)
-    kwargs["enable_cloudwatch_logs_exports"] = list(source.enabled_cloudwatch_logs_exports)
+    extra: dict[str, Any] = {
+        "enable_cloudwatch_logs_exports": list(source.enabled_cloudwatch_logs_exports)
+    }
     if getattr(source, "option_group_supplied", False):
-        kwargs["option_group_name"] = source.option_group_name
-    kwargs.update((k, v) for k, v in overrides.items() if k not in _RESTORE_OPTIONS)
-    kwargs = {k: copy.deepcopy(v) for k, v in kwargs.items() if v is not None}
+        extra["option_group_name"] = source.option_group_name
+    kwargs = common.restore_kwargs(source, _RESTORE_KEPT, overrides, _RESTORE_OPTIONS, extra)
     kwargs["db_instance_identifier"] = target
     db = _create_db_instance(self, kwargs)
     _sim.start("restore-point-in-time", db)
@@ -365,15 +355,8 @@ def _modify_db_instance(
     manage = changes.pop("manage_master_user_password", None)
     kms_key_id = changes.pop("master_user_secret_kms_key_id", None)
     _validate_credentials(db, changes, manage)
-    # Turning management on again (or off again) changes nothing.
-    if manage is not None and manage == _manages_password(db):
-        manage = None
-    deferred = db.__dict__.setdefault("mitosis_deferred", {})
-    if db_kwargs.get("apply_immediately"):
-        changes = {**deferred, **changes}
-        deferred.clear()
-    else:
-        deferred.update({k: changes.pop(k) for k in _WINDOWED & changes.keys()})
+    manage = common.manage_change(db, manage)
+    changes = common.split_deferred(db, changes, db_kwargs.get("apply_immediately"), _WINDOWED)
     if changes or manage is not None:
         _start_modify(self, db, changes, manage, kms_key_id)
     return db
@@ -423,11 +406,7 @@ def _delete_db_instance(
         # SkipFinalSnapshot/FinalDBSnapshotIdentifier do not apply (moto's rule above wanted one).
         _fail_over(self, db)
     elif not skip_final_snapshot:
-        if not final_db_snapshot_identifier:
-            raise RDSClientError(
-                "InvalidParameterCombination",
-                "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.",
-            )
+        common.require_final_snapshot_name(final_db_snapshot_identifier)
         # The final snapshot is a CreateDBSnapshot: only of an available instance (AWS's words).
         _ensure_snapshot_free(self, final_db_snapshot_identifier)
         _require_snapshot_source(db)
@@ -446,7 +425,7 @@ def _delete_db_instance(
         else:
             _sim.start("promote", replica, on_done=lambda replica=replica: _detach(self, replica))
 
-    def gone() -> None:
+    def remove() -> None:
         _detach(self, db)
         _moto["delete_db_instance"](
             self,
@@ -454,14 +433,8 @@ def _delete_db_instance(
             skip_final_snapshot=True,
             delete_automated_backups=delete_automated_backups,
         )
-        if final_snapshot is not None:
-            final_snapshot.status = "available"
 
-    def abandoned() -> None:
-        if final_snapshot is not None:
-            final_snapshot.status = "failed"
-
-    _sim.start("delete", db, final_status=None, on_done=gone, on_cancel=abandoned)
+    common.start_delete("delete", db, final_snapshot, remove)
     return db
 
 
@@ -534,16 +507,7 @@ def _start_modify(
     """Start the modify; `manage` True/False turns the managed master secret on/off with it."""
     new_id = changes.pop("db_instance_identifier", None)
     pending = _shown(changes)
-    if manage:
-        # The secret shows at once, `creating` until the modify completes.
-        _manage_secret(db, kms_key_id)
-
-    def apply() -> None:
-        if manage is False:
-            _drop_secret(db)
-        db.update(**changes)
-        if manage:
-            _activate_secret(db)
+    apply = common.secret_change(db, manage, kms_key_id, lambda: db.update(**changes))
 
     if new_id:
         pending["DBInstanceIdentifier"] = new_id
@@ -629,57 +593,26 @@ def _validate_changes(
         and not option_group.startswith("default:")
     ):
         raise OptionGroupNotFoundFaultError(option_group)
-    message = valid_preferred_maintenance_window(
-        changes.get("preferred_maintenance_window", db.preferred_maintenance_window),
-        changes.get("preferred_backup_window", db.preferred_backup_window),
-    )
-    if message:
-        raise RDSClientError("InvalidParameterValue", message)
-    if changes.get("rotate_master_user_password") and not apply_immediately:
-        raise RDSClientError(
-            "InvalidParameterCombination",
-            "You must specify apply immediately when rotating the master user password.",
-        )
+    rotate = changes.get("rotate_master_user_password")
+    common.validate_timing(db, changes, rotate, apply_immediately)
 
 
 def _validate_credentials(db: DBInstance, changes: dict[str, Any], manage: bool | None) -> None:
     """The master password rules of ModifyDBInstance (`manage`: its ManageMasterUserPassword)."""
     password = changes.get("master_user_password")
-    if manage and password:
-        raise RDSClientError(
-            "InvalidParameterCombination",
-            "Can't manage the master user password with Secrets Manager if MasterUserPassword is "
-            "specified.",
-        )
-    if manage is False and not password:
-        raise RDSClientError(
-            "InvalidParameterCombination",
-            "MasterUserPassword must be provided when ManageMasterUserPassword is set to false.",
-        )
-    if password and manage is None and _manages_password(db):
-        raise RDSClientError(
-            "InvalidParameterCombination",
-            f"The master user password of DB instance {db.db_instance_identifier} is managed by "
-            "Secrets Manager: MasterUserPassword can't be specified unless "
-            "ManageMasterUserPassword is set to false.",
-        )
+    common.validate_password_change(db, "DB instance", db.db_instance_identifier, password, manage)
     if password and db.is_replica and db.engine == "postgres":
         raise RDSClientError(
             "InvalidParameterCombination",
             "Cannot change master user password on an RDS postgres Read Replica because it uses "
             "physical replication and therefore cannot differ from its parent.",
         )
-    if changes.get("rotate_master_user_password") and not (manage or _manages_password(db)):
-        raise RDSClientError(
-            "InvalidParameterCombination",
-            "RotateMasterUserPassword is valid only if the master user password is managed by "
-            "Secrets Manager.",
-        )
+    common.validate_rotation(db, manage, changes.get("rotate_master_user_password"))
 
 
 def _require_available(db: DBInstance) -> None:
     # The brief `available` in the middle of a rename does not count: the reboot is still to come.
-    if db.status != "available" or _sim.current(db):
+    if common.busy(db):
         raise RDSClientError(
             "InvalidDBInstanceState",
             f"Instance {db.db_instance_identifier} is not in available state.",
@@ -688,7 +621,7 @@ def _require_available(db: DBInstance) -> None:
 
 def _require_snapshot_source(db: DBInstance) -> None:
     """CreateDBSnapshot (and a delete's final snapshot) needs an available instance, no operation running."""
-    if db.status != "available" or _sim.current(db):
+    if common.busy(db):
         raise RDSClientError(
             "InvalidDBInstanceState",
             f"Cannot create a snapshot because the database instance {db.db_instance_identifier} "
@@ -704,55 +637,11 @@ def _ensure_snapshot_free(backend: RDSBackend, identifier: str) -> None:
 
 def _ensure_free(backend: RDSBackend, identifier: str) -> None:
     """An identifier is taken by an instance, or by a rename that has not happened yet."""
-    if identifier in backend.databases or _sim.claimed(backend, identifier.lower()):
-        raise DBInstanceAlreadyExists()
+    common.ensure_free(backend.databases, backend, identifier, DBInstanceAlreadyExists)
 
 
 def _shown(changes: dict[str, Any]) -> dict[str, Any]:
-    shown = {_PENDING_NAMES[k]: v for k, v in changes.items() if k in _PENDING_NAMES}
-    if "MasterUserPassword" in shown:
-        shown["MasterUserPassword"] = "****"
-    return shown
-
-
-def _manages_password(db: DBInstance) -> bool:
-    return getattr(db, "master_user_secret", None) is not None
-
-
-def _manage_secret(db: DBInstance, kms_key_id: str | None) -> None:
-    """Give `db` a managed master secret of its own (`creating` until `_activate_secret`)."""
-    db.master_user_secret = MasterUserSecret(db, kms_key_id)
-    db.manage_master_user_password = True
-    _hold_secret(db)
-
-
-def _hold_secret(db: DBInstance) -> None:
-    # RDS sets the master password to the one it generated into the secret.
-    db.master_user_secret.mitosis_creating = True
-    db.master_user_password = _current_password(db)
-
-
-def _activate_secret(db: DBInstance) -> None:
-    secret = getattr(db, "master_user_secret", None)
-    if secret is not None:
-        secret.mitosis_creating = False
-        secret._status = "active"
-
-
-def _drop_secret(db: DBInstance) -> None:
-    db.master_user_secret.delete_secret()
-    del db.master_user_secret
-    db.manage_master_user_password = False
-
-
-def _current_password(db: DBInstance) -> str | None:
-    """The master password: the managed secret's current value, else the one last set."""
-    secret = getattr(db, "master_user_secret", None)
-    if secret is None:
-        # moto's getter refuses to answer (as the API never shows it); the setter stores it here.
-        return db.__dict__.get("_master_user_password")
-    value = secret.secretsmanager.get_secret_value(secret.secret_arn, None, None)
-    return json.loads(value["SecretString"])["password"]
+    return common.shown(changes, _PENDING_NAMES)
 
 
 def _new_resource_id() -> str:
@@ -763,8 +652,7 @@ def _new_resource_id() -> str:
 
 
 def _pending_modified_values(db: DBInstance) -> dict[str, Any]:
-    op = _sim.current(db)
-    return {**_shown(getattr(db, "mitosis_deferred", {})), **(op.pending if op else {})}
+    return common.pending_values(db, _shown)
 
 
 def _status_infos(db: DBInstance) -> list[dict[str, Any]] | None:
