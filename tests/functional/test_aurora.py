@@ -371,6 +371,8 @@ def test_iam_policy_of_a_cluster_refresh(endpoint, playbook, tmp_path):
     planned = json.loads(out.read_text())
     assert planned["nodes"] == [TARGET] + MEMBERS
     statements = {s["Sid"]: s for s in planned["iam_policy"]["Statement"]}
+    # The demo writer's Enhanced Monitoring role is passed to RDS with the clone that uses it.
+    assert statements.pop("PassMonitoringRole")["Resource"] == ["arn:aws:iam::123456789012:role/mitosis-rds-monitoring"]
     for statement in statements.values():
         assert len(statement["Action"]) == 1
         assert all(arn.startswith("arn:aws:rds:us-east-1:123456789012:") for arn in statement["Resource"])
