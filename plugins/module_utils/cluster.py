@@ -20,10 +20,10 @@ from .attributes import cluster_modify_params, cluster_restore_params, member_pa
 from .aws import MitosisError, paginate
 from .graph import (CLUSTER_REF, OLD, Graph, describe_clusters, describe_instances, name_forms, node_facts, old_name, ref,
                     rejected_name, resource_id_of, strip_prefix, temp_name)
-from .planner import (AUTO, CLEANUP, CLONE, COPY, COPY_METHODS, DELETE, K_CREATE, K_DELETE, K_MODIFY, K_RESTART,
-                      K_RESTORE, K_SWAP_IN, K_SWAP_OUT, MODIFY, POINT_IN_TIME, REPLICA, RESTART, RESTART_ACTION,
-                      SNAPSHOT, SWAP, CloneOptions, Node, Plan, Step, StepList, _fail, assign_waves, final_snapshot_name,
-                      mark, own_tags, pick_snapshot, swap_phase, validate_credentials, validate_names,
+from .planner import (CLEANUP, CLONE, COPY, COPY_METHODS, DELETE, K_CREATE, K_DELETE, K_MODIFY, K_RESTART, K_RESTORE,
+                      K_SWAP_IN, K_SWAP_OUT, MODIFY, POINT_IN_TIME, REPLICA, RESTART, RESTART_ACTION, SNAPSHOT, SWAP,
+                      CloneOptions, Node, Plan, Step, StepList, _fail, assign_waves, final_snapshot_name, mark, own_tags,
+                      pick_snapshot, requested_method, snapshot_reason, swap_phase, validate_credentials, validate_names,
                       validate_unprotected)
 
 CREATE_MEMBER = "CreateDBInstance"
@@ -123,21 +123,12 @@ def choose_cluster_method(graph: ClusterGraph, source: Description, target: Clus
     """(copy method, why) for a cluster: a copy-on-write clone when it can work, else an error or the newest
     cluster snapshot."""
     src_name = source["DBClusterIdentifier"]
-    requested = options.copy_method
-    for flag, given in (("restore_snapshot", options.restore_snapshot),
-                        ("snapshot_identifier", options.snapshot_identifier)):
-        if given and requested not in (AUTO, SNAPSHOT):
-            _fail("{0} asks for a snapshot restore, which contradicts copy_method={1}.".format(flag, requested),
-                  src_name, "Leave out one of the two.")
-        if given:
-            requested = SNAPSHOT
+    requested = requested_method(options, src_name)
     if requested == REPLICA:
         _fail("copy_method=replica applies to DB instances; an Aurora cluster is copied by cloning.", src_name,
               "Use copy_method=clone (or auto, which picks it), point_in_time or snapshot.")
     if requested == SNAPSHOT:
-        if options.snapshot_identifier:
-            return SNAPSHOT, "snapshot_identifier names the cluster snapshot"
-        return SNAPSHOT, "restore_snapshot is set" if options.restore_snapshot else "copy_method=snapshot"
+        return SNAPSHOT, snapshot_reason(options)
     if requested == POINT_IN_TIME:
         return POINT_IN_TIME, "copy_method=point_in_time (a full copy at the latest restorable time)"
     # The clone lives in the target's subnet group: once old-C's instances are deleted, C's (the clone's) tell it.

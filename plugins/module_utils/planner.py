@@ -368,9 +368,8 @@ def _vpc(inst: Optional[Instance]) -> Optional[str]:
     return ((inst or {}).get("DBSubnetGroup") or {}).get("VpcId")
 
 
-def choose_method(graph: Graph, source: str, target_inst: Optional[Instance], options: CloneOptions) -> Tuple[str, str]:
-    """(copy method, why): the method asked for when it can work, else an error saying why it cannot."""
-    src = graph.get(source) or {}
+def requested_method(options: CloneOptions, source: str) -> str:
+    """copy_method, made SNAPSHOT by restore_snapshot or snapshot_identifier (which contradict any other)."""
     requested = options.copy_method
     for flag, given in (("restore_snapshot", options.restore_snapshot),
                         ("snapshot_identifier", options.snapshot_identifier)):
@@ -379,6 +378,19 @@ def choose_method(graph: Graph, source: str, target_inst: Optional[Instance], op
                   source, "Leave out one of the two.")
         if given:
             requested = SNAPSHOT
+    return requested
+
+
+def snapshot_reason(options: CloneOptions) -> str:
+    if options.snapshot_identifier:
+        return "snapshot_identifier names the snapshot"
+    return "restore_snapshot is set" if options.restore_snapshot else "copy_method=snapshot"
+
+
+def choose_method(graph: Graph, source: str, target_inst: Optional[Instance], options: CloneOptions) -> Tuple[str, str]:
+    """(copy method, why): the method asked for when it can work, else an error saying why it cannot."""
+    src = graph.get(source) or {}
+    requested = requested_method(options, source)
     managed = manages_password(src)
     src_vpc, dst_vpc = _vpc(src), _vpc(target_inst)
     other_vpc = bool(src_vpc and dst_vpc and src_vpc != dst_vpc)
@@ -408,9 +420,7 @@ def choose_method(graph: Graph, source: str, target_inst: Optional[Instance], op
             return POINT_IN_TIME, no_replica
         return POINT_IN_TIME, "source and target are in different VPCs ({0}, {1})".format(src_vpc, dst_vpc)
     if requested == SNAPSHOT:
-        if options.snapshot_identifier:
-            return SNAPSHOT, "snapshot_identifier names the snapshot"
-        return SNAPSHOT, "restore_snapshot is set" if options.restore_snapshot else "copy_method=snapshot"
+        return SNAPSHOT, snapshot_reason(options)
     if managed or other_vpc:
         return SNAPSHOT, "{0}, and {1} has no automated backups for a point-in-time restore".format(
             no_replica if managed else "the VPCs differ", source)
