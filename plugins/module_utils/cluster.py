@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from .attributes import cluster_modify_params, cluster_restore_params, member_params
 from .aws import MitosisError, paginate
-from .graph import (CLUSTER_REF, OLD, Graph, describe_clusters, describe_instances, name_forms, node_facts, old_name, ref,
+from .graph import (OLD, Graph, describe_clusters, describe_instances, name_forms, node_facts, old_name, ref,
                     rejected_name, resource_id_of, strip_prefix, temp_name)
 from .planner import (CLEANUP, CLONE, COPY, COPY_METHODS, DELETE, K_CREATE, K_DELETE, K_MODIFY, K_RESTART, K_RESTORE,
                       K_SWAP_IN, K_SWAP_OUT, MODIFY, POINT_IN_TIME, REPLICA, RESTART, RESTART_ACTION, SNAPSHOT, SWAP,
@@ -520,17 +520,6 @@ def read_plan_graph(client: Any, plan: ClusterPlan, region: Optional[str]) -> Cl
     """The live state of the names a plan holds: one describe of its instances, one of its clusters."""
     instances, clusters = plan.read_names()
     return ClusterGraph(describe_instances(client, instances), describe_clusters(client, clusters), region)
-
-
-def read_refs(client: Any, refs: Iterable[str]) -> Dict[str, Description]:
-    """Descriptions by ref: instances by name, clusters by ref(name, cluster=True)."""
-    names = set(refs)
-    clusters = {n[len(CLUSTER_REF):] for n in names if n.startswith(CLUSTER_REF)}
-    found = {i["DBInstanceIdentifier"]: i for i in describe_instances(client, names - {ref(c, True) for c in clusters})
-             } if names - {ref(c, True) for c in clusters} else {}
-    if clusters:
-        found.update((ref(c["DBClusterIdentifier"], True), c) for c in describe_clusters(client, clusters))
-    return found
 
 
 def cluster_snapshots_of(client: Any) -> Callable[[str, Optional[str]], List[Description]]:

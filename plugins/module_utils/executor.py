@@ -13,14 +13,14 @@ the instance that held it has finished rebooting. With `serial`, one step at a t
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set
 
 from .attributes import unmet
 from .aws import FAILED_STATUSES, MitosisError, call, paginate
 from .cluster import (ClusterPlan, cluster_names, cluster_snapshots_of, discover_cluster, plan_cluster, read_plan_graph,
-                      read_refs, refresh_cluster)
-from .graph import (Graph, arn_of, describe_instances, discover, parse_reference, ref, resource_id_of, status_of,
-                    tag_reader, temp_name)
+                      refresh_cluster)
+from .graph import (Graph, arn_of, describe_instances, described, discover, parse_reference, ref, resource_id_of,
+                    status_of, tag_reader, temp_name)
 from .report import duration_text
 from .credentials import managed_secret, secret_active
 from .planner import (CALLER_KINDS, CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_MANAGE, K_MODIFY, K_PASSWORD,
@@ -69,11 +69,6 @@ def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions
 
     return plan_clone(graph, source, target, tag_reader(rds), snapshots_of, options=options,
                       previous_resource_ids=previous_resource_ids), graph
-
-
-def described(rds: Any, refs: Iterable[str]) -> Dict[str, Dict[str, Any]]:
-    """Instances by name and clusters by ref: one describe of each kind."""
-    return read_refs(rds, refs)
 
 
 def marked_plan(rds: Any, source: str, target: str, steps: List[Dict[str, Any]]):

@@ -111,6 +111,17 @@ def describe_instances(client: Any, identifiers: Iterable[str]) -> List[Dict[str
     return _describe_named(client, "DescribeDBInstances", "DBInstances", "db-instance-id", identifiers)
 
 
+def described(client: Any, refs: Iterable[str]) -> Dict[str, Dict[str, Any]]:
+    """Descriptions by ref (instances by name, clusters by ref(name, cluster=True)): one describe of each kind
+    asked for."""
+    names = set(refs)
+    instances = [n for n in names if not n.startswith(CLUSTER_REF)]
+    clusters = [n[len(CLUSTER_REF):] for n in names if n.startswith(CLUSTER_REF)]
+    found = {i["DBInstanceIdentifier"]: i for i in describe_instances(client, instances)}
+    found.update((ref(c["DBClusterIdentifier"], True), c) for c in describe_clusters(client, clusters))
+    return found
+
+
 def local_children(inst: Dict[str, Any], region: Optional[str]) -> List[str]:
     """The same-region replicas an instance's description names (cross-region ones are never described here)."""
     kids = []  # type: List[str]
