@@ -411,3 +411,28 @@ class Account:
                 continue
             else:
                 inst[key] = value
+
+
+# A resumed run repeats these once applied: the restart (pending while old-* remain), and the steps recorded only
+# by the tag step after them.
+RECORDED_BY_TAG = ("prepare:", "password:")
+
+
+def repeats(step):
+    return step.kind == "restart" or step.key.startswith(RECORDED_BY_TAG)
+
+
+def run_waves(account, next_plan, attempts=50):
+    """Apply the pending steps of `next_plan()` wave by wave until nothing is pending (or it returns None); a step
+    that repeats is not applied twice. Returns the applied keys."""
+    applied = []
+    for _attempt in range(attempts):
+        plan = next_plan()
+        pending = [s for s in (plan.pending if plan else []) if not (repeats(s) and s.key in applied)]
+        if not pending:
+            return applied
+        wave = min(s.wave for s in pending)
+        for step in [s for s in pending if s.wave == wave]:
+            account.apply(step.to_dict())
+            applied.append(step.key)
+    raise AssertionError("no progress")

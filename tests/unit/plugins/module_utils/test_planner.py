@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
 from ansible_collections.mitosis.rds.plugins.module_utils.planner import CloneOptions, flight_plan, own_tags, plan_clone
 
-from .rds_state import Account, instance, seed_attrs
+from .rds_state import Account, instance, repeats, run_waves, seed_attrs
 
 SERVICE = {"Key": "Service", "Value": "Mitosis"}
 
@@ -96,7 +96,6 @@ SCENARIOS = {
                                                                 "password_source": "master_password"}),
 }
 # Steps whose completion a later tag step records: interrupted before that tag, they run again.
-RECORDED_BY_TAG = ("prepare:", "password:")
 
 
 def plan_of(account, source, target, previous_resource_ids=None, **options):
@@ -210,19 +209,7 @@ def test_restore_snapshot_flag_forces_the_snapshot_path():
 
 def run_to_end(account, source, target, **kwargs):
     """Apply the pending steps wave by wave until nothing is pending; returns the applied keys."""
-    applied = []
-    for _attempt in range(50):
-        plan = plan_of(account, source, target, **kwargs)
-        # Restart stays pending while old-* remain; the run restarts once, then cleans up.
-        pending = [s for s in plan.pending
-                   if not ((s.action == "Restart" or s.key.startswith(RECORDED_BY_TAG)) and s.key in applied)]
-        if not pending:
-            return applied
-        wave = min(s.wave for s in pending)
-        for step in [s for s in pending if s.wave == wave]:
-            account.apply(step.to_dict())
-            applied.append(step.key)
-    raise AssertionError("no progress")
+    return run_waves(account, lambda: plan_of(account, source, target, **kwargs))
 
 
 def structure(account, names):
@@ -252,12 +239,12 @@ def test_resume_from_every_interruption_point(scenario, reverse_within_wave):
         done = {s.key for s in order[:cut]}
         # Restart re-runs on a resumed run while old-* instances remain; a step recorded by a tag re-runs when
         # interrupted before its tag: the only steps that repeat.
-        repeats = {s.key for s in full.steps if s.key == "restart:" + target or s.key.startswith(RECORDED_BY_TAG)}
-        still_pending = {s.key for s in resumed.pending} - repeats
-        assert still_pending == {s.key for s in order[cut:]} - repeats, scenario
+        repeated = {s.key for s in full.steps if repeats(s)}
+        still_pending = {s.key for s in resumed.pending} - repeated
+        assert still_pending == {s.key for s in order[cut:]} - repeated, scenario
         assert not (still_pending & done)
         remaining = run_to_end(account, source, target, previous_resource_ids=full.retiring_resource_ids(), **options)
-        assert not set(remaining) & (done - repeats)
+        assert not set(remaining) & (done - repeated)
         assert sorted(account.instances) == sorted(set(source_before) | set(target_names))
         assert structure(account, target_names) == before
         for name in source_before:

@@ -13,6 +13,7 @@ from ansible_collections.mitosis.rds.plugins.module_utils.planner import CloneOp
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import iam_policy
 from ansible_collections.mitosis.rds.plugins.module_utils.rollback import plan_rollback
 
+from .rds_state import run_waves
 from .test_executor import SlowRDS
 from .test_planner import cascade_account, plan_of, seed_account
 
@@ -35,21 +36,13 @@ def rollback_of(account, target="mitosis-demo"):
 
 def run_to_end(account, target="mitosis-demo"):
     """Apply the pending rollback steps wave by wave until nothing is pending; returns the applied keys."""
-    applied = []
-    for _attempt in range(30):
+    def next_plan():
         try:
-            plan = rollback_of(account, target)
+            return rollback_of(account, target)
         except MitosisError as error:
             assert "Nothing to roll back" in str(error)
-            return applied
-        pending = [s for s in plan.pending if not (s.kind == "restart" and s.key in applied)]
-        if not pending:
-            return applied
-        wave = min(s.wave for s in pending)
-        for step in [s for s in pending if s.wave == wave]:
-            account.apply(step.to_dict())
-            applied.append(step.key)
-    raise AssertionError("no progress")
+            return None
+    return run_waves(account, next_plan, attempts=30)
 
 
 def test_the_rollback_plan_puts_the_originals_back_then_deletes_the_rejected_clones():
