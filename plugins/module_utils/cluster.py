@@ -353,8 +353,7 @@ def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node],
     add = built.add
     name, temp_c = cluster.name, temp_name(cluster.name)
     desc = cluster.original or {}
-    fresh = phase == COPY and cluster.temp is None
-    params = cluster_restore_params(desc, own_tags(tags_of(desc)) if fresh else [])
+    params = cluster_restore_params(desc, own_tags(tags_of(desc)) if fresh_copy(phase, cluster) else [])
     if method == SNAPSHOT:
         params.update(SnapshotIdentifier=(snapshot or {}).get("DBClusterSnapshotIdentifier", ""),
                       Engine=desc.get("Engine"), EngineVersion=(snapshot or {}).get("EngineVersion")
