@@ -15,7 +15,7 @@ from ansible.utils.display import Display
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import HAS_BOTO3, MitosisError
 from ansible_collections.mitosis.rds.plugins.module_utils.module import (
     AWS_ARGUMENT_SPEC, CLONE_REQUIRED_IF, STEP_ARGUMENT_SPEC, STEP_MUTUALLY_EXCLUSIVE, STEP_REQUIRED_ONE_OF,
-    connection_from, run_step)
+    check_ranges, connection_from, run_step)
 
 display = Display()
 
@@ -46,6 +46,7 @@ class ActionModule(ActionBase):
             display.display(label + text)
 
         try:
+            check_ranges(params)
             result.update(run_step(connection_from(params), params, bool(self._task.check_mode),
                                    bool(self._task.diff), progress, lambda: os.getppid() == controller))
         except MitosisError as error:

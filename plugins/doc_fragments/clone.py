@@ -99,13 +99,57 @@ options:
       - The value of O(protected_tag_key) that protects a member, compared without case.
     type: str
     default: "true"
+  discard_clone:
+    description:
+      - Before the swap, delete the C(temp-*) clones of the target that an earlier run copied (its instances, leaves
+        first, and for an Aurora stack its C(temp-<cluster>)), and copy again. Only these are deleted: they hold a
+        copy of the source and nothing else. Each is deleted only while it is the very clone the plan names (by its
+        resource id).
+      - Needed to go on without a prepare step after a run whose prepare step did not succeed (such a clone carries
+        the tag C(mitosis:prepare=required) and is never swapped in unprepared), or to start a stale copy over.
+      - Once the swap has started it does not apply (the plan warns, and the refresh goes on). Leave it out when you
+        resume a run it started: a run with it copies again whatever clone it finds.
+    type: bool
+    default: false
   prepare:
     description:
       - Plan a prepare step after the copy and the credentials, before the swap (the caller runs it, for
         example the C(mitosis.rds.clone) role's C(mitosis_prepare_tasks)). Once it succeeded, a tag
         C(mitosis:prepared) on the new primary records it, so a resumed run does not repeat it.
+      - The copy's create (or restore) call writes the tag C(mitosis:prepare=required) on the new primary (an Aurora
+        stack: its cluster): a later plan without a prepare step refuses, before any change, to swap in a clone whose
+        prepare step has not succeeded (see O(discard_clone)).
       - Like O(copy_method) and O(snapshot_identifier), it shapes the plan, so M(mitosis.rds.rds_mitosis_step)
         reads it only when it plans itself (without a C(plan)).
     type: bool
     default: false
+"""
+
+    # How a run applies its steps: rds_mitosis_step's options, which rds_mitosis_plan checks before the run's lock.
+    RUN = r"""
+options:
+  wait_timeout:
+    description:
+      - Seconds to wait for any one step (from when it could start) before failing; the clone can be resumed by
+        running again. From 1 to 604800 (a week).
+    type: int
+    default: 14400
+  poll_interval:
+    description:
+      - Seconds between two polls; each poll is one C(DescribeDBInstances) for every step in flight. From 0.01 to
+        3600.
+    type: float
+    default: 30
+  rename_settle_time:
+    description:
+      - After a rename, how many seconds the new name must stay C(available) to count as renamed when the reboot
+        that follows a rename was not observed between two polls. From 0 to 3600.
+    type: float
+    default: 120
+  report_time_scale:
+    description:
+      - Factor applied to the durations reported (progress lines and the summary). V(1) on AWS; the embedded
+        development endpoint uses it to report its simulated clock. From 0.001 to 1000000.
+    type: float
+    default: 1.0
 """

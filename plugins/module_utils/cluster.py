@@ -22,9 +22,9 @@ from .graph import (OLD, Graph, describe_clusters, describe_instances, name_form
                     rejected_name, resource_id_of, strip_prefix, temp_name)
 from .planner import (CLEANUP, CLONE, COPY, COPY_METHODS, DELETE, K_CREATE, K_DELETE, K_MODIFY, K_RESTART, K_RESTORE,
                       K_SWAP_IN, K_SWAP_OUT, MODIFY, POINT_IN_TIME, REPLICA, RESTART, RESTART_ACTION, SNAPSHOT, SWAP,
-                      CloneOptions, Node, Plan, Step, StepList, _fail, assign_waves, final_snapshot_name, mark, own_tags,
-                      pick_snapshot, requested_method, snapshot_reason, swap_phase, validate_credentials, validate_names,
-                      validate_unprotected)
+                      CloneOptions, Node, Plan, Step, StepList, _fail, assign_waves, discard_or_refuse,
+                      final_snapshot_name, mark, pick_snapshot, requested_method, snapshot_reason, swap_phase,
+                      validate_credentials, validate_names, validate_unprotected)
 
 CREATE_MEMBER = "CreateDBInstance"
 RESTORE_CLUSTER_PIT = "RestoreDBClusterToPointInTime"
@@ -331,29 +331,35 @@ class ClusterPlan(Plan):
     @classmethod
     def from_dicts(cls, source: str, target: str, steps: List[Dict[str, Any]]) -> "ClusterPlan":
         built = [Step.from_dict(s) for s in steps]
+        restore = next((s for s in built if s.kind == K_RESTORE), None)
         # The caller may name the clusters by one of their instances, as rds_mitosis_plan allows.
-        if not built or not built[0].cluster or target not in [built[0].node] + [s.node for s in built]:
+        if restore is None or not restore.cluster or target not in [s.node for s in built]:
             _fail("The plan given is not a plan for the cluster {0}.".format(target), target,
                   "Pass the `plan` returned by mitosis.rds.rds_mitosis_plan for the same source and target.")
-        target = built[0].node
-        source = built[0].params.get("SourceDBClusterIdentifier") or source
+        target = restore.node
+        source = restore.params.get("SourceDBClusterIdentifier") or source
         mode = CLONE
-        if built[0].action == RESTORE_CLUSTER_SNAPSHOT:
+        if restore.action == RESTORE_CLUSTER_SNAPSHOT:
             mode = SNAPSHOT
-        elif built[0].params.get("RestoreType") == RESTORE_TYPES[POINT_IN_TIME]:
+        elif restore.params.get("RestoreType") == RESTORE_TYPES[POINT_IN_TIME]:
             mode = POINT_IN_TIME
         return cls(source, target, built, [], mode, "")
 
 
 def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node],
                         tags_of: Callable[[Description], List[Dict[str, str]]], snapshot: Optional[Description],
-                        phase: str, method: str, options: CloneOptions) -> List[Step]:
-    """Every step of a cluster refresh, each depending only on what it really needs."""
+                        phase: str, method: str, options: CloneOptions, discard: bool = False) -> List[Step]:
+    """Every step of a cluster refresh, each depending only on what it really needs; with `discard`, the deletes
+    of an earlier run's clones first (its instances, then its cluster)."""
     built = StepList()
     add = built.add
     name, temp_c = cluster.name, temp_name(cluster.name)
     desc = cluster.original or {}
-    params = cluster_restore_params(desc, own_tags(tags_of(desc)) if fresh_copy(phase, cluster) else [])
+    discards = [built.discard(n.name, n.temp, DELETE, {}, []).key for n in members if discard and n.temp is not None]
+    if discard and cluster.temp is not None:
+        discards = [built.discard(name, cluster.temp, DELETE_CLUSTER, {"SkipFinalSnapshot": True}, discards,
+                                  cluster=True).key]
+    params = cluster_restore_params(desc, built.tags_of_new(cluster, True, tags_of, phase, discard, options))
     if method == SNAPSHOT:
         params.update(SnapshotIdentifier=(snapshot or {}).get("DBClusterSnapshotIdentifier", ""),
                       Engine=desc.get("Engine"), EngineVersion=(snapshot or {}).get("EngineVersion")
@@ -361,8 +367,8 @@ def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node],
     else:
         params.update(SourceDBClusterIdentifier=source, RestoreType=RESTORE_TYPES[method],
                       UseLatestRestorableTime=True)
-    restored = add("restore-cluster:" + name, COPY, K_RESTORE, CLUSTER_ACTIONS[method], temp_c, params, name, [],
-                   cluster=True)
+    restored = add("restore-cluster:" + name, COPY, K_RESTORE, CLUSTER_ACTIONS[method], temp_c, params, name,
+                   discards, cluster=True)
     cluster_keys = [restored.key]
     modify = cluster_modify_params(desc)
     if len(modify) > 1:  # more than ApplyImmediately
@@ -372,7 +378,7 @@ def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node],
     first = None  # type: Optional[str]
     for node in members:
         inst = node.original or {}
-        tags = own_tags(tags_of(inst)) if phase == COPY and node.temp is None else []
+        tags = built.tags_of_new(node, False, tags_of, phase, discard, options)
         step = add("create:" + node.name, COPY, K_CREATE, CREATE_MEMBER, temp_name(node.name),
                    member_params(inst, tags, temp_c, desc.get("Engine", "")), node.name,
                    [first] if first else [restored.key])
@@ -437,25 +443,23 @@ def plan_cluster(graph: ClusterGraph, source: str, target: str,
     phase = classify_cluster(graph, source, cluster, members, previous_resource_ids)
     validate_cluster_retirable(cluster, phase)
     mode, why = choose_cluster_method(graph, src, cluster, options)
-    warnings = validate_credentials([cluster], source, options) + cluster_warnings(cluster)
+    discard, notes = discard_or_refuse(phase, target, [n.temp for n in [cluster] + members if n.temp is not None],
+                                       options)
+    warnings = validate_credentials([cluster], source, options) + cluster_warnings(cluster) + notes
     snapshot = None
     if mode == SNAPSHOT:
-        if fresh_copy(phase, cluster):
+        if phase == COPY and (cluster.temp is None or discard):
             snapshot = pick_snapshot(source, options, why, snapshots_of, cluster=True)
             validate_snapshot(snapshot, cluster.original or {})
         else:
             snapshot = {"DBClusterSnapshotIdentifier": "(already restored)"}
-    steps = build_cluster_steps(source, cluster, members, tags_of, snapshot, phase, mode, options)
+    steps = build_cluster_steps(source, cluster, members, tags_of, snapshot, phase, mode, options, discard)
     assign_waves(steps)
     mark(phase, [cluster] + members, steps, graph, _node_of(cluster, members))
-    plan = ClusterPlan(source, target, steps, members, mode, phase, snapshot, why, warnings)
+    plan = ClusterPlan(source, target, steps, members, mode, phase, snapshot, why, warnings,
+                       discard=options.discard_clone)
     plan.cluster_node = cluster
     return plan
-
-
-def fresh_copy(phase: str, cluster: ClusterNode) -> bool:
-    """The copy has not started: no temp-C yet."""
-    return phase == COPY and cluster.temp is None
 
 
 def refresh_cluster(plan: ClusterPlan, graph: ClusterGraph,

@@ -23,7 +23,7 @@ from .graph import (Graph, arn_of, describe_instances, described, discover, pars
                     status_of, tag_reader, temp_name)
 from .report import duration_text
 from .credentials import managed_secret, secret_active
-from .planner import (CALLER_KINDS, CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_MANAGE, K_MODIFY, K_PASSWORD,
+from .planner import (CALLER_KINDS, CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_DISCARD, K_MANAGE, K_MODIFY, K_PASSWORD,
                       K_PREPARE, K_PROMOTE, K_RESTORE, K_SNAPSHOT, K_SWAP_IN, K_SWAP_OUT, K_TAG, K_UNTAG, PENDING, PREPARE, RESTORE_PIT,
                       RESUME_HINT, ROLLBACK, SWAP, CloneOptions, Plan, Step, has_tag, plan_clone, plan_names, refresh)
 from .rollback import plan_rollback, refresh_rollback
@@ -118,7 +118,7 @@ def step_diff(step: Step, graph: Graph) -> Dict[str, Any]:
         after[step.ref] = {"exists": False}
     elif step.kind in (K_MODIFY, K_PASSWORD, K_MANAGE, K_TAG, K_UNTAG):
         after[step.ref]["changes"] = {k: v for k, v in step.params.items() if k != "ApplyImmediately"}
-    elif step.kind == K_DELETE:
+    elif step.kind in (K_DELETE, K_DISCARD):
         after[step.ref] = {"exists": False}
     return {"before": before, "after": after}
 
@@ -143,7 +143,8 @@ class Watch:
         inst = {}  # type: Dict[str, Any]
         if step is not None and live is not None:
             inst = live.get(step.ref) or live.get(step.new_ref) or {}
-        self.resource_id = resource_id_of(inst)  # type: Optional[str]
+        # A discard deletes the clone its plan names, whatever holds that name later.
+        self.resource_id = step.resource_id if step and step.resource_id else resource_id_of(inst)  # type: Optional[str]
 
     def settled(self, now: float, settle_time: float) -> bool:
         """Over once seen under way; if that was missed between two polls, once `available` has lasted."""
@@ -167,10 +168,10 @@ def complete(step: Step, live: Dict[str, Dict[str, Any]], watch: Watch, now: flo
              region: Optional[str]) -> bool:
     """The step's postcondition holds in `live` and its instance is available (failed statuses raise)."""
     inst = live.get(step.ref)
-    if step.kind == K_DELETE:
-        if inst is not None:
+    if step.kind in (K_DELETE, K_DISCARD):
+        if watch.holds(inst):
             failed_status(step.identifier, status_of(inst), "deleting it")
-        return inst is None
+        return not watch.holds(inst)
     if step.new_identifier:
         return _renamed(step, live, watch, now, settle_time)
     if inst is None:
@@ -235,7 +236,7 @@ def in_progress(step: Step, live: Dict[str, Dict[str, Any]]) -> bool:
             "DBClusterIdentifier" if step.cluster else "DBInstanceIdentifier")
         return status == "renaming" or pending == step.new_identifier or (
             not inst and step.new_ref in live)
-    if step.kind == K_DELETE:
+    if step.kind in (K_DELETE, K_DISCARD):
         return status == "deleting"
     if step.kind in (K_CREATE, K_RESTORE):
         return bool(inst)  # pending while still `creating`: waited for, never created again
@@ -248,7 +249,7 @@ def in_progress(step: Step, live: Dict[str, Dict[str, Any]]) -> bool:
 
 def already_done(rds: Any, error: MitosisError, step: Step) -> bool:
     """A call refused because an earlier attempt of itself (a retried request) already did it."""
-    if step.kind == K_DELETE:
+    if step.kind in (K_DELETE, K_DISCARD):
         return error.code in ("DBInstanceNotFound", "DBClusterNotFoundFault")
     if step.kind in (K_CREATE, K_RESTORE) and error.code in TAKEN_CODES:
         found = described(rds, [step.ref]).get(step.ref)
@@ -416,10 +417,11 @@ class Dataflow:
             self.since.setdefault(step.key, self.clock())
             if step.ref not in self.watched:
                 continue  # its instance is read at the next poll, before anything is called
-            if step.kind in (K_PROMOTE, K_MODIFY, K_MANAGE, K_TAG, K_UNTAG) and \
-                    complete(step, self.live, Watch(), self.clock(), 0, self.region):
+            if step.kind in (K_PROMOTE, K_MODIFY, K_MANAGE, K_TAG, K_UNTAG, K_DISCARD) and \
+                    complete(step, self.live, Watch(step), self.clock(), 0, self.region):
                 # Nothing to change (or an earlier run's call finished): a modify that changes nothing is never sent.
-                self._finish_without_call(step, "{0} already has these values".format(step.identifier))
+                self._finish_without_call(step, "{0} {1}".format(step.identifier, "is deleted" if step.kind == K_DISCARD
+                                                                 else "already has these values"))
                 skipped = True
                 continue
             taken = snapshot_status(self.rds, step.params["DBSnapshotIdentifier"]) if step.kind == K_SNAPSHOT else None

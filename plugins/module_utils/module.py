@@ -48,10 +48,27 @@ CLONE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
     final_snapshot=dict(type="bool", default=False),
     protected_tag_key=dict(type="str", default=PROTECTED_TAG, no_log=False),
     protected_tag_value=dict(type="str", default="true"),
+    discard_clone=dict(type="bool", default=False),
 )
 CLONE_MUTUALLY_EXCLUSIVE = [["master_password", "master_password_secret"]]
 # A clone needs a source; a rollback puts back what the target's refresh retired.
 CLONE_REQUIRED_IF = [["rollback", False, ["source"]]]
+
+# How a run applies its steps (docs: the mitosis.rds.clone.run fragment): rds_mitosis_step's options, which
+# rds_mitosis_plan takes too, to check them before the run takes its lock.
+RUN_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
+    wait_timeout=dict(type="int", default=WAIT_TIMEOUT),
+    poll_interval=dict(type="float", default=POLL_INTERVAL),
+    rename_settle_time=dict(type="float", default=RENAME_SETTLE_TIME),
+    report_time_scale=dict(type="float", default=1.0),
+)
+# The ranges of numeric options, which an argument spec cannot hold (the docs state them): (lowest, highest).
+RANGES: Dict[str, Tuple[float, float]] = dict(
+    wait_timeout=(1, 7 * 86400),
+    poll_interval=(0.01, 3600),
+    rename_settle_time=(0, 3600),
+    report_time_scale=(0.001, 1000000),
+)
 
 # rds_mitosis_step's options: its module (documentation, direct use) and its action plugin (progress) share them.
 STEP_ARGUMENT_SPEC = dict(
@@ -61,16 +78,23 @@ STEP_ARGUMENT_SPEC = dict(
     phases=dict(type="list", elements="str", choices=list(PHASES)),
     serial=dict(type="bool", default=False),
     wait=dict(type="bool", default=True),
-    wait_timeout=dict(type="int", default=WAIT_TIMEOUT),
-    poll_interval=dict(type="float", default=POLL_INTERVAL),
-    rename_settle_time=dict(type="float", default=RENAME_SETTLE_TIME),
-    report_time_scale=dict(type="float", default=1.0),
     run=dict(type="dict"),
     restart=dict(type="dict"),
     prepared=dict(type="dict"),
 )
+STEP_ARGUMENT_SPEC.update(RUN_ARGUMENT_SPEC)
 STEP_MUTUALLY_EXCLUSIVE = [["steps", "phases"]] + CLONE_MUTUALLY_EXCLUSIVE
 STEP_REQUIRED_ONE_OF = [["steps", "phases"]]
+
+
+def check_ranges(params: Dict[str, Any]) -> None:
+    """Refuse a numeric option out of its range, naming it, before anything is called."""
+    for name, (lowest, highest) in RANGES.items():
+        value = params.get(name)
+        if value is not None and not lowest <= value <= highest:
+            raise MitosisError("{0} must be between {1} and {2}, not {3}.".format(name, lowest, highest, value),
+                               operation="options",
+                               hint="Pass {0} within that range, or leave it out for its default.".format(name))
 
 
 def connection_from(params: Dict[str, Any]) -> AWSConnection:
@@ -99,10 +123,10 @@ def clone_options(params: Dict[str, Any], connection: AWSConnection, counter: Co
 
     options = CloneOptions(copy_method=params["copy_method"], restore_snapshot=params["restore_snapshot"],
                            snapshot_identifier=params["snapshot_identifier"], password_source=source,
-                           password=password() if source and read_now else None, prepare=params["prepare"],
+                           password=password() if source and read_now else None, prepare=params["prepare"] or bool(params.get("prepare_tasks")),
                            final_snapshot=params["final_snapshot"],
                            protected_tag=(params["protected_tag_key"], params["protected_tag_value"]),
-                           rollback=params["rollback"])
+                           rollback=params["rollback"], discard_clone=params["discard_clone"])
     return options, password if source else None
 
 
@@ -156,6 +180,7 @@ class MitosisModule:
     def run(self, body: Callable[[MitosisModule], Dict[str, Any]]) -> NoReturn:
         """Call body(self) and exit with its result; a MitosisError becomes a clean failure."""
         try:
+            check_ranges(self.params)
             result = body(self)
         except MitosisError as error:
             self.module.fail_json(**error.to_result())

@@ -42,6 +42,8 @@ PREPARE_ACTION = "Prepare"
 K_CREATE, K_RESTORE, K_PROMOTE, K_MODIFY = "create", "restore", "promote", "modify"
 K_PASSWORD, K_MANAGE, K_TAG, K_UNTAG, K_PREPARE = "password", "manage-secret", "tag", "untag", "prepare"
 K_SNAPSHOT = "final-snapshot"
+# Deletes a temp-X clone an earlier run copied, before the copy starts over (discard_clone).
+K_DISCARD = "discard"
 K_SWAP_OUT, K_SWAP_IN, K_RESTART, K_DELETE = "swap-out", "swap-in", "restart", "delete"
 # Steps the caller runs (the role's task files); the executor only records them.
 CALLER_KINDS = (K_PREPARE, K_RESTART)
@@ -56,6 +58,9 @@ RESTORE_ACTIONS = {SNAPSHOT: RESTORE, POINT_IN_TIME: RESTORE_PIT}
 # Tags a run writes on its clones, so that a resumed run knows what is done. Never copied from a target.
 OWN_TAG_PREFIX = "mitosis:"
 PREPARED_TAG = "mitosis:prepared"
+# Written with the clone's create or restore call when the run plans a prepare step: a later run without one must
+# not put the clone live before that step succeeded (PREPARED_TAG).
+PREPARE_TAG, PREPARE_REQUIRED = "mitosis:prepare", "required"
 CREDENTIALS_TAG = "mitosis:credentials"
 # A target graph member with this tag is never replaced (the key and value are options).
 PROTECTED_TAG = "mitosis:protected"
@@ -82,6 +87,8 @@ class Step:
         self.status = PENDING
         self.reason = ""
         self.wave = 0
+        # The one instance (or cluster) a discard deletes: a clone made later under the same name is not it.
+        self.resource_id = None  # type: Optional[str]
 
     def done(self, reason: str) -> None:
         self.status = DONE
@@ -110,10 +117,13 @@ class Step:
                    dict(data.get("params") or {}), data["node"], data.get("depends_on") or (),
                    bool(data.get("cluster")))
         step.wave = data.get("wave", 0)
+        step.resource_id = data.get("resource_id")
         return step
 
     def to_dict(self) -> Dict[str, Any]:
-        return dict({"cluster": True} if self.cluster else {}, **{
+        extra = dict({"cluster": True} if self.cluster else {},
+                     **({"resource_id": self.resource_id} if self.resource_id else {}))
+        return dict(extra, **{
             "id": self.key,
             "phase": self.phase,
             "kind": self.kind,
@@ -169,7 +179,7 @@ def discover_nodes(graph: Graph, target: str) -> List[Node]:
 class Plan:
     def __init__(self, source: str, target: str, steps: List[Step], nodes: List[Node], mode: str, phase: str,
                  snapshot: Optional[Dict[str, Any]] = None, why: str = "",
-                 warnings: Optional[List[str]] = None) -> None:
+                 warnings: Optional[List[str]] = None, discard: bool = False) -> None:
         self.source = source
         self.target = target
         self.steps = steps
@@ -179,12 +189,13 @@ class Plan:
         self.snapshot = snapshot
         self.why = why  # why this copy method
         self.warnings = warnings or []
+        self.discard = discard  # the run may delete this target's temp-* clones (discard_clone): the IAM policy says so
 
     @classmethod
     def from_dicts(cls, source: str, target: str, steps: List[Dict[str, Any]]) -> "Plan":
         """A plan returned earlier (by rds_mitosis_plan or rds_mitosis_step); `refresh` marks it from live state."""
         built = [Step.from_dict(s) for s in steps]
-        if not built or built[0].node != target:
+        if next((s.node for s in built if s.kind != K_DISCARD), None) != target:
             _fail("The plan given is not a plan for the graph of {0}.".format(target), target,
                   "Pass the `plan` returned by mitosis.rds.rds_mitosis_plan for the same source and target.")
         mode = REPLICA
@@ -200,7 +211,8 @@ class Plan:
         """The target graph's members, parents first (the order the copy steps were built in)."""
         names = []  # type: List[str]
         for step in self.steps:
-            if step.node not in names:
+            # An earlier run's clones are discarded leaves first; everything else is built parents first.
+            if step.node not in names and step.kind != K_DISCARD:
                 names.append(step.node)
         return names
 
@@ -352,7 +364,8 @@ class CloneOptions:
     def __init__(self, copy_method: str = AUTO, restore_snapshot: bool = False,
                  snapshot_identifier: Optional[str] = None, password: Optional[str] = None,
                  password_source: Optional[str] = None, prepare: bool = False, final_snapshot: bool = False,
-                 protected_tag: Tuple[str, str] = (PROTECTED_TAG, "true"), rollback: bool = False) -> None:
+                 protected_tag: Tuple[str, str] = (PROTECTED_TAG, "true"), rollback: bool = False,
+                 discard_clone: bool = False) -> None:
         self.copy_method = copy_method
         self.restore_snapshot = restore_snapshot
         self.snapshot_identifier = snapshot_identifier
@@ -362,6 +375,35 @@ class CloneOptions:
         self.final_snapshot = final_snapshot
         self.protected_tag = protected_tag
         self.rollback = rollback  # plan the rollback of the target's refresh instead of a clone
+        self.discard_clone = discard_clone  # delete an earlier run's temp-* clones and copy again
+
+
+def discard_or_refuse(phase: str, target: str, clones: List[Instance], options: CloneOptions) -> Tuple[bool, List[str]]:
+    """Whether this run deletes the temp-* clones an earlier run copied (`clones`, the copy's root first) to copy
+    again, with the flight plan's words for it. A clone copied for a prepare step that has not succeeded goes live
+    only after that step: a run without one is refused, before any change."""
+    if phase != COPY:
+        if options.discard_clone:
+            return False, ["discard_clone does not apply: the swap of {0} has started, so no clone is deleted and the "
+                           "refresh goes on from where it stopped.".format(target)]
+        return False, []
+    if not clones:
+        return False, []
+    names = ", ".join(identifier_of(c) for c in clones)
+    if options.discard_clone:
+        return True, ["discard_clone: {0} (copies an earlier run made for {1}) are deleted, and the copy starts "
+                      "over.".format(names, target)]
+    root = identifier_of(clones[0])
+    if has_tag(clones[0], PREPARE_TAG, PREPARE_REQUIRED) and not has_tag(clones[0], PREPARED_TAG) and not options.prepare:
+        _fail("{0} was copied by a run with a prepare step (tag {1}={2}) that has not succeeded on it (no tag {3}): it "
+              "holds the source's data unprepared, and this run has no prepare step, so it would put that data live "
+              "under the names of {4}. Nothing was changed.".format(root, PREPARE_TAG, PREPARE_REQUIRED, PREPARED_TAG,
+                                                                   target), root,
+              "Run again with the prepare tasks (-e prepare_tasks=<file>, mitosis_prepare_tasks in the role): they "
+              "run on {0}, then the refresh goes on. Or start the copy over with -e discard_clone=true "
+              "(mitosis_discard_clone): it deletes only the temp-* clones of {1} ({2}), copies of the source, and "
+              "copies again.".format(root, target, names))
+    return False, []
 
 
 def _vpc(inst: Optional[Instance]) -> Optional[str]:
@@ -494,6 +536,7 @@ class StepList:
     def __init__(self) -> None:
         self.steps = []  # type: List[Step]
         self.copy_keys = []  # type: List[str]
+        self.discarded = []  # type: List[str]  # the nodes whose earlier clone is deleted
 
     def add(self, key: str, step_phase: str, kind: str, action: str, identifier: str, params: Dict[str, Any],
             node: str, depends_on: List[str], cluster: bool = False) -> Step:
@@ -502,6 +545,26 @@ class StepList:
         if step_phase in (COPY, PREPARE):
             self.copy_keys.append(key)
         return step
+
+    def discard(self, node: str, clone: Instance, action: str, params: Dict[str, Any], depends_on: List[str],
+                cluster: bool = False) -> Step:
+        """The delete of an earlier run's clone of `node`, that very instance (or cluster) only."""
+        step = self.add(("discard-clone-cluster:" if cluster else "discard-clone:") + node, COPY, K_DISCARD, action,
+                        identifier_of(clone), params, node, depends_on, cluster)
+        step.resource_id = resource_id_of(clone)
+        self.discarded.append(node)
+        return step
+
+    def tags_of_new(self, node: Node, root: bool, tags_of: Callable[[Dict[str, Any]], List[Dict[str, str]]],
+                    phase: str, discard: bool, options: CloneOptions) -> List[Dict[str, str]]:
+        """The tags of `node`'s clone when it is still to be created (read only then), and on the copy's root the
+        mark that a prepare step must succeed before it goes live."""
+        if phase != COPY or (node.temp is not None and not discard):
+            return []
+        tags = own_tags(tags_of(node.original or {}))
+        if root and options.prepare:
+            tags.append({"Key": PREPARE_TAG, "Value": PREPARE_REQUIRED})
+        return tags
 
     def credentials(self, root: str, secret_holder: Optional[Instance], after: List[str], manage_after: List[str],
                     options: CloneOptions, action: str = MODIFY, cluster: bool = False) -> None:
@@ -538,7 +601,7 @@ class StepList:
         """The run's own tags served the resume; the refreshed stack keeps only the target's tags (an earlier
         run's included, when this one writes none: read from every holder of the name, so the step stays in the
         plan once the target has moved aside)."""
-        own = [t["Key"] for s in self.steps if s.kind == K_TAG for t in s.params["Tags"]]
+        own = [t["Key"] for s in self.steps for t in s.params.get("Tags") or [] if t["Key"].startswith(OWN_TAG_PREFIX)]
         own += [t["Key"] for inst in holders for t in (inst or {}).get("TagList") or []
                 if t["Key"].startswith(OWN_TAG_PREFIX) and not t["Key"].startswith(LOCK_TAG_PREFIX)
                 and t["Key"] not in own]
@@ -548,8 +611,9 @@ class StepList:
 
 def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any]], List[Dict[str, str]]],
                 snapshot: Optional[Dict[str, Any]], phase: str = COPY, method: str = REPLICA,
-                options: Optional[CloneOptions] = None) -> List[Step]:
-    """Every step of a whole clone, each depending only on what it really needs.
+                options: Optional[CloneOptions] = None, discard: bool = False) -> List[Step]:
+    """Every step of a whole clone, each depending only on what it really needs; with `discard`, the deletes of
+    an earlier run's clones first, leaves first.
 
     Tags are read only for the nodes whose clone is still to be created."""
     options = options or CloneOptions()
@@ -559,22 +623,27 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
     feeds = {}  # type: Dict[str, str]
 
     root = nodes[0]
+    discards = []  # type: List[str]
+    for node in reversed(nodes) if discard else ():
+        if node.temp is not None:
+            discards.append(built.discard(node.name, node.temp, DELETE, {"SkipFinalSnapshot": True},
+                                          ["discard-clone:" + c for c in node.children if c in built.discarded]).key)
     for node in nodes:
         desc = node.original
         temp = temp_name(node.name)
-        tags = own_tags(tags_of(desc)) if phase == COPY and node.temp is None else []
+        tags = built.tags_of_new(node, node is root, tags_of, phase, discard, options)
         if node is root and method in RESTORE_ACTIONS:
             if method == SNAPSHOT:
                 params = restore_params(desc, tags, (snapshot or {}).get("DBSnapshotIdentifier", ""))
             else:
                 params = point_in_time_params(desc, tags, source)
             restored = add("restore:" + node.name, COPY, K_RESTORE, RESTORE_ACTIONS[method], temp, params, node.name,
-                           [])
+                           discards)
             ready = add("modify:" + node.name, COPY, K_MODIFY, MODIFY, temp,
                         modify_params(desc, enable_backups=True, restored=True), node.name, [restored.key])
         elif node is root:
             created = add("create:" + node.name, COPY, K_CREATE, CREATE, temp,
-                          create_replica_params(desc, tags, source), node.name, [])
+                          create_replica_params(desc, tags, source), node.name, discards)
             # Backups come with the promotion, so replicas can be created while the rest is modified.
             ready = add("promote:" + node.name, COPY, K_PROMOTE, PROMOTE, temp, promote_params(desc), node.name,
                         [created.key])
@@ -732,7 +801,14 @@ def mark(plan_phase: str, nodes: List[Node], steps: List[Step], graph: Graph,
                 step.done("the {0} finished before the swap started".format(step.phase))
                 continue
             temp = node.temp
-            if step.kind in (K_PREPARE, K_TAG, K_PASSWORD):
+            if step.kind == K_DISCARD:
+                if resource_id_of(temp) != step.resource_id:
+                    step.done("{0} is deleted".format(step.identifier))
+                elif _status(temp) == "deleting":
+                    step.pending("delete in progress")
+                else:
+                    step.pending("a copy an earlier run made ({0})".format(step.resource_id))
+            elif step.kind in (K_PREPARE, K_TAG, K_PASSWORD):
                 # A password step is recorded by the tag step after it; a tag counts with its value (where the
                 # password came from), so a run given another password sets it again.
                 tag = recording_tag(step, steps)
@@ -788,6 +864,11 @@ def mark(plan_phase: str, nodes: List[Node], steps: List[Step], graph: Graph,
                 step.done("{0} is deleted".format(step.identifier))
             elif _status(node.old) == "deleting":
                 step.pending("delete in progress")
+    if any(s.kind == K_DISCARD and s.status == PENDING for s in steps):
+        # The earlier run's clones hold these names until they are deleted: everything of the copy is done again.
+        for step in steps:
+            if step.phase in (COPY, PREPARE) and step.kind != K_DISCARD:
+                step.pending("copied again once the earlier run's clones are deleted")
 
 
 def plan_clone(graph: Graph, source: str, target: str, tags_of: Callable[[Dict[str, Any]], List[Dict[str, str]]],
@@ -807,22 +888,23 @@ def plan_clone(graph: Graph, source: str, target: str, tags_of: Callable[[Dict[s
     phase = classify(graph, source, nodes, previous_resource_ids)
     validate_retirable(nodes, phase)
     mode, why = choose_method(graph, source, nodes[0].original, options)
-    if phase == COPY and nodes[0].temp is not None and _source_of(graph, nodes[0].temp) == source:
+    discard, notes = discard_or_refuse(phase, target, [n.temp for n in nodes if n.temp is not None], options)
+    if phase == COPY and not discard and nodes[0].temp is not None and _source_of(graph, nodes[0].temp) == source:
         # An earlier run's read replica: the copy goes on as one (restoring over it is impossible, swapping it unpromoted
         # would put production's replica in the target's place).
         mode, why = REPLICA, "{0} is already a read replica of {1}, made by an earlier run".format(
             temp_name(nodes[0].name), source)
-    warnings = validate_credentials(nodes, source, options)
+    warnings = validate_credentials(nodes, source, options) + notes
     snapshot = None
     if mode == SNAPSHOT:
-        if phase == COPY and nodes[0].temp is None:
+        if phase == COPY and (nodes[0].temp is None or discard):
             snapshot = pick_snapshot(source, options, why, snapshots_of)
         else:
             snapshot = {"DBSnapshotIdentifier": "(already restored)"}
-    steps = build_steps(source, nodes, tags_of, snapshot, phase, mode, options)
+    steps = build_steps(source, nodes, tags_of, snapshot, phase, mode, options, discard)
     assign_waves(steps)
     mark(phase, nodes, steps, graph)
-    return Plan(source, target, steps, nodes, mode, phase, snapshot, why, warnings)
+    return Plan(source, target, steps, nodes, mode, phase, snapshot, why, warnings, discard=options.discard_clone)
 
 
 def plan_names(source: str, nodes: List[str]) -> List[str]:

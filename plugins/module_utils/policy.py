@@ -4,7 +4,8 @@
 """The minimal IAM policy for one clone, computed from the plan's instance names.
 
 Every resource is locked to the account and region; `DeleteDBInstance` is only ever allowed on the
-`old-*` names the plan retires. One statement per action keeps the policy easy to audit.
+`old-*` names the plan retires and, with discard_clone, on this target's own `temp-*` clones. One statement
+per action keeps the policy easy to audit.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from .aws import call
-from .graph import name_forms
+from .graph import name_forms, temp_name
 from .planner import CREATE, DELETE, K_MANAGE, MODIFY, PROMOTE, RESTORE, RESTORE_PIT, SNAPSHOT_ACTION, UNTAG
 
 if TYPE_CHECKING:  # annotations only: never imported at run time
@@ -90,6 +91,9 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
             db[SNAPSHOT_ACTION].append(arn("snapshot", step.params["DBSnapshotIdentifier"]))
             db.setdefault("DescribeDBSnapshots", []).append(arn("snapshot", step.params["DBSnapshotIdentifier"]))
 
+    if plan.discard:
+        # discard_clone: this target's own temp-* clones may be deleted too, and only they.
+        allow(DELETE, *[temp_name(n) for n in plan.node_names()])
     statements: List[Tuple[str, List[str]]] = [
         ("DescribeDBInstances", [arn("db", "*")]),
         # Only to tell a missing name from an Aurora cluster's (planning, the lock).
@@ -160,6 +164,10 @@ def cluster_statements(plan: Plan, account: str, region: str) -> List[Tuple[str,
                 # The final snapshot is the delete's: RDS checks CreateDBClusterSnapshot on both.
                 allow("CreateDBClusterSnapshot", arn("cluster", step.identifier),
                       arn("cluster-snapshot", step.params["FinalDBSnapshotIdentifier"]))
+    if plan.discard:
+        # discard_clone: this target's own temp-* clones may be deleted too, and only they.
+        allow("DeleteDBInstance", *[arn("db", temp_name(n)) for n in plan.node_names()[1:]])
+        allow("DeleteDBCluster", arn("cluster", temp_name(plan.target)))
     # The run's lock (rds_mitosis_lock) is a tag on whichever cluster holds the target's name.
     lock = [arn("cluster", n) for n in name_forms(plan.target)]
     statements: List[Tuple[str, List[str]]] = [

@@ -28,6 +28,10 @@ description:
   - Says which copy method it chose and why (RV(mode), RV(mode_reason)), and warns when the clone would keep the
     source's master password.
   - Also returns the minimal IAM policy for the planned calls, locked to the account and region.
+  - Checks the options that shape the run before anything else: the ranges of the numeric options of
+    M(mitosis.rds.rds_mitosis_step) (O(wait_timeout), O(poll_interval), O(rename_settle_time),
+    O(report_time_scale)), which it does not use otherwise, and the task files O(prepare_tasks) and
+    O(restart_tasks), so that a bad value fails before the run takes its lock or changes anything.
   - Read-only; never reports a change. Runs the same in check mode.
 author:
   - mitosis.rds developers (@mitosis-rds)
@@ -45,8 +49,23 @@ options:
       - Compute RV(iam_policy) (one C(sts:GetCallerIdentity) call to learn the account).
     type: bool
     default: true
+  prepare_tasks:
+    description:
+      - The task file of the prepare step (the C(mitosis.rds.clone) role's C(mitosis_prepare_tasks)); implies
+        O(prepare=true). An empty string means none.
+      - Checked on the controller before anything else, in check mode too: it must exist, be readable, and parse as
+        a list of tasks (each naming a module or action that is installed). A relative path is looked for in the
+        directory C(ansible-playbook) runs in, then where C(include_tasks) would look (the role, the playbook's
+        directory). RV(task_files) returns the file found.
+    type: str
+  restart_tasks:
+    description:
+      - The task file of the restart step (the role's C(mitosis_restart_tasks)), checked and returned like
+        O(prepare_tasks). It does not change the plan.
+    type: str
 extends_documentation_fragment:
   - mitosis.rds.clone
+  - mitosis.rds.clone.run
   - mitosis.rds.aws
   - ansible.builtin.action_common_attributes
 attributes:
@@ -213,6 +232,13 @@ api_calls:
   returned: always
   type: int
   sample: 4
+task_files:
+  description:
+    - The task files checked, resolved to the files found (absolute paths), by option; an option not given is
+      absent. Include these, so that the file checked is the file run.
+  returned: always
+  type: dict
+  sample: {"prepare_tasks": "/home/ops/refresh/scrub-demo.yml"}
 run:
   description:
     - The start of this refresh's record (the calls made to plan it); pass it to M(mitosis.rds.rds_mitosis_step)
@@ -224,7 +250,8 @@ run:
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import Counter
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import live_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.module import (
-    CLONE_ARGUMENT_SPEC, CLONE_MUTUALLY_EXCLUSIVE, CLONE_REQUIRED_IF, MitosisModule, clone_options)
+    CLONE_ARGUMENT_SPEC, CLONE_MUTUALLY_EXCLUSIVE, CLONE_REQUIRED_IF, RUN_ARGUMENT_SPEC, MitosisModule,
+    clone_options)
 from ansible_collections.mitosis.rds.plugins.module_utils.planner import flight_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import caller_account, iam_policy
 from ansible_collections.mitosis.rds.plugins.module_utils.report import extend_run
@@ -251,6 +278,8 @@ def plan(module):
         "pending": len(the_plan.pending),
         "nodes": the_plan.node_names(),
         "retiring_resource_ids": the_plan.retiring_resource_ids(),
+        # Checked and resolved on the controller by the action plugin.
+        "task_files": {name: p[name] for name in ("prepare_tasks", "restart_tasks") if p[name]},
     }
     if p["iam_policy"]:
         sts = module.connection.client("sts")
@@ -266,8 +295,11 @@ def main():
     module = MitosisModule(
         argument_spec=dict(
             CLONE_ARGUMENT_SPEC,
+            **RUN_ARGUMENT_SPEC,
             previous_resource_ids=dict(type="list", elements="str"),
             iam_policy=dict(type="bool", default=True),
+            prepare_tasks=dict(type="str"),
+            restart_tasks=dict(type="str"),
         ),
         mutually_exclusive=CLONE_MUTUALLY_EXCLUSIVE,
         required_if=CLONE_REQUIRED_IF,

@@ -26,8 +26,9 @@ description:
   - A rename is complete only when the old name is gone, the new one exists and it is C(available) after the
     reboot that follows C(renaming) (or, if the reboot was not observed, after O(rename_settle_time) seconds of
     being available).
-  - Refuses to delete anything outside the C(old-*) names of the plan, and refuses deletes until the swap is
-    finished. The prepare and restart steps are not applied here; the C(mitosis.rds.clone) role runs them.
+  - Refuses to delete anything outside the C(old-*) names of the plan (and, with O(discard_clone), the target's own
+    C(temp-*) clones an earlier run copied, before the copy starts over), and refuses deletes of C(old-*) until the
+    swap is finished. The prepare and restart steps are not applied here; the C(mitosis.rds.clone) role runs them.
   - Runs on the controller (an action plugin), so that it can print a line when each step starts and ends, and
     while waiting a line at least every 5 minutes naming what is still in flight.
 author:
@@ -65,28 +66,6 @@ options:
         pending steps are made one after the other without waiting or ordering (for a single step).
     type: bool
     default: true
-  wait_timeout:
-    description:
-      - Seconds to wait for any one step (from when it could start) before failing; the clone can be resumed by
-        running again.
-    type: int
-    default: 14400
-  poll_interval:
-    description: Seconds between two polls; each poll is one C(DescribeDBInstances) for every step in flight.
-    type: float
-    default: 30
-  rename_settle_time:
-    description:
-      - After a rename, how many seconds the new name must stay C(available) to count as renamed when the reboot
-        that follows a rename was not observed between two polls.
-    type: float
-    default: 120
-  report_time_scale:
-    description:
-      - Factor applied to the durations reported (progress lines and RV(summary)). V(1) on AWS; the embedded
-        development endpoint uses it to report its simulated clock.
-    type: float
-    default: 1.0
   run:
     description:
       - The record of this refresh so far, RV(mitosis.rds.rds_mitosis_plan#module:run) or RV(run) of an earlier
@@ -107,6 +86,7 @@ options:
     type: dict
 extends_documentation_fragment:
   - mitosis.rds.clone
+  - mitosis.rds.clone.run
   - mitosis.rds.aws
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow

@@ -382,10 +382,11 @@ def test_an_earlier_runs_own_tags_are_removed_even_when_this_run_writes_none():
         if step.kind == "swap-out":
             break
         account.apply(step.to_dict())
-    # The run that wrote mitosis:prepared stopped before the swap; this one has no prepare step.
+    # The run that wrote mitosis:prepare (with the create) and mitosis:prepared stopped before the swap; this one has no
+    # prepare step.
     resumed = plan_of(account, "mitosis-prod", "mitosis-demo")
     untag = resumed.step("untag:mitosis-demo")
-    assert untag is not None and untag.params["TagKeys"] == ["mitosis:prepared"]
+    assert untag is not None and untag.params["TagKeys"] == ["mitosis:prepare", "mitosis:prepared"]
     assert untag.status == "pending"
 
 
