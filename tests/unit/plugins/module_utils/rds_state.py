@@ -123,6 +123,7 @@ class Account:
         self.clusters = {c["DBClusterIdentifier"]: copy.deepcopy(c) for c in clusters or []}
         self.cluster_snapshots = copy.deepcopy(cluster_snapshots or [])
         self.clock = 0
+        self.births = {}  # resource id -> how many instances were born with it
         for inst in self.instances.values():
             inst.setdefault("InstanceCreateTime", self._now())
         self.subnet_groups = {}
@@ -138,6 +139,17 @@ class Account:
                     assert inst.get("DBClusterIdentifier") == desc["DBClusterIdentifier"], entry
                     entry["PromotionTier"] = inst.get("PromotionTier", 1)
         self._relink()
+
+    def _born(self, new):
+        """A new instance (or cluster): created now, with a resource id of its own even when its name held another
+        one before (a discarded clone copied again)."""
+        cluster_key = "DbClusterResourceId" if "DBClusterIdentifier" in new and "DBInstanceIdentifier" not in new \
+            else None
+        key = cluster_key or "DbiResourceId"
+        self.births[new[key]] = self.births.get(new[key], 0) + 1
+        if self.births[new[key]] > 1:
+            new[key] += str(self.births[new[key]])
+        new["ClusterCreateTime" if cluster_key else "InstanceCreateTime"] = self._now()
 
     def _now(self):
         self.clock += 1
@@ -183,9 +195,11 @@ class Account:
     def apply(self, step):
         """What RDS does for one planned call, completed."""
         action, name, params = step["action"], step["identifier"], dict(step["params"])
+        # Only retired and rejected instances are ever deleted, and a discard's earlier clone of the target.
+        deletable = ("old-", "rej-", "temp-") if step.get("kind") == "discard" else ("old-", "rej-")
         if step.get("cluster") or action in CLUSTER_ACTIONS:
             if action not in ("Restart", "Prepare"):
-                self._apply_cluster(action, name, params)
+                self._apply_cluster(action, name, params, deletable)
             return
         if action == "CreateDBInstance":
             self._create_member(name, params)
@@ -198,7 +212,7 @@ class Account:
             new = instance(name, engine=src["Engine"], parent=src["DBInstanceIdentifier"], _tags=tags,
                            BackupRetentionPeriod=0, DBSubnetGroup=src["DBSubnetGroup"])
             self._set(new, params)
-            new["InstanceCreateTime"] = self._now()
+            self._born(new)
             self.instances[name] = new
         elif action == "RestoreDBInstanceFromDBSnapshot":
             assert name not in self.instances, "created twice: " + name
@@ -209,7 +223,7 @@ class Account:
             new = instance(name, _tags=tags, BackupRetentionPeriod=0,
                            DBSubnetGroup={"DBSubnetGroupName": subnet, "VpcId": "vpc-" + subnet})
             self._set(new, params)
-            new["InstanceCreateTime"] = self._now()
+            self._born(new)
             self.instances[name] = new
         elif action == "RestoreDBInstanceToPointInTime":
             assert name not in self.instances, "created twice: " + name
@@ -221,7 +235,7 @@ class Account:
             new = instance(name, engine=src["Engine"], _tags=tags, BackupRetentionPeriod=src["BackupRetentionPeriod"],
                            DBSubnetGroup={"DBSubnetGroupName": subnet, "VpcId": "vpc-" + subnet})
             self._set(new, params)
-            new["InstanceCreateTime"] = self._now()
+            self._born(new)
             self.instances[name] = new
         elif action == "AddTagsToResource":
             inst = self.instances[name]
@@ -250,7 +264,7 @@ class Account:
                 for entry in memberships:
                     entry["DBInstanceIdentifier"] = new_name
         elif action == "DeleteDBInstance":
-            assert name.startswith(("old-", "rej-")), "deleted an instance neither retired nor rejected: " + name
+            assert name.startswith(deletable), "deleted an instance neither retired nor rejected: " + name
             assert not any(o.get("ReadReplicaSourceDBInstanceIdentifier") == name for o in self.instances.values()), \
                 "deleted a primary before its replicas: " + name
             inst = self.instances.pop(name)
@@ -292,7 +306,7 @@ class Account:
                      zone=params.pop("AvailabilityZone", zones[0]), group=group, _tags=params.pop("Tags", []),
                      EngineVersion=owner["EngineVersion"], BackupRetentionPeriod=owner["BackupRetentionPeriod"])
         self._set(new, params)
-        new["InstanceCreateTime"] = self._now()
+        self._born(new)
         self.instances[name] = new
         owner["DBClusterMembers"].append({"DBInstanceIdentifier": name, "IsClusterWriter":
                                           not owner["DBClusterMembers"], "DBClusterParameterGroupStatus": "in-sync",
@@ -305,11 +319,11 @@ class Account:
         for key in ("DeletionProtection", "KmsKeyId"):
             assert key not in params, key + " in a restore"
         self._set_cluster(new, params)
-        new["ClusterCreateTime"] = self._now()
+        self._born(new)
         self.clusters[name] = new
         return new
 
-    def _apply_cluster(self, action, name, params):
+    def _apply_cluster(self, action, name, params, deletable):
         if action == "RestoreDBClusterToPointInTime":
             src = self.clusters[params.pop("SourceDBClusterIdentifier")]
             restore_type = params.pop("RestoreType")
@@ -345,7 +359,7 @@ class Account:
                 for entry in desc["DBClusterMembers"]:
                     self.instances[entry["DBInstanceIdentifier"]]["DBClusterIdentifier"] = new_name
         elif action == "DeleteDBCluster":
-            assert name.startswith(("old-", "rej-")), "deleted a cluster neither retired nor rejected: " + name
+            assert name.startswith(deletable), "deleted a cluster neither retired nor rejected: " + name
             desc = self.clusters[name]
             assert not desc["DBClusterMembers"], "deleted a cluster that still has instances: " + name
             assert not desc.get("DeletionProtection"), "deleted a protected cluster"

@@ -58,8 +58,9 @@ class SlowRDS:
             def register(*args, **kwargs):
                 return None
 
-    def __init__(self, account, ticks=None, hold=1, fail=None):
+    def __init__(self, account, ticks=None, hold=1, fail=None, discarding=False):
         self.account = account
+        self.discarding = discarding  # a discard may delete temp-* clones (the account refuses it otherwise)
         self.ticks = ticks or {}
         self.hold = hold
         self.fail = fail or {}  # (operation, identifier) -> error code, once
@@ -156,7 +157,8 @@ class SlowRDS:
                 if name not in self.account.instances:
                     raise client_error("DBInstanceNotFound", action)
                 self._busy(name, "deleting")
-                self.running.append([ticks, step, "deleting", lambda: self.account.apply(step)])
+                deleted = dict(step, kind="discard") if self.discarding else step
+                self.running.append([ticks, step, "deleting", lambda: self.account.apply(deleted)])
             else:
                 self._busy(name, "modifying")
                 self.running.append([ticks, step, "modifying",
