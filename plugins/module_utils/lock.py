@@ -373,9 +373,10 @@ def acquire(client: Any, target: str, run_id: str, now: datetime.datetime, user:
     Returns changed, held, refused, run_id, holders, msg, warnings and calls (the mutating calls, made or not)."""
     validate_run_id(run_id)
     if max_age < 1:
-        raise MitosisError("lock_max_age must be at least 1 second, not {0}.".format(max_age))
+        raise MitosisError("lock_max_age must be at least 1 second, not {0}.".format(max_age), operation="options")
     if settle < 0:
-        raise MitosisError("settle_time cannot be negative ({0}).".format(settle))
+        raise MitosisError("lock_settle_time (the lock's settle_time) cannot be negative ({0}).".format(settle),
+                           operation="options")
     me = (clean(user, USER_MAX), clean(host, HOST_MAX))
 
     def running(other: int) -> bool:

@@ -28,8 +28,8 @@ def check_request(mfa_token: Optional[str], duration_seconds: int) -> None:
         raise MitosisError("The MFA token must be exactly 6 digits, the current code of the MFA device.",
                            hint="Read the code from the device again and pass all 6 digits.")
     if not MIN_DURATION <= duration_seconds <= MAX_DURATION:
-        raise MitosisError("duration_seconds must be between {0} (15 minutes) and {1} (12 hours), not {2}.".format(
-            MIN_DURATION, MAX_DURATION, duration_seconds))
+        raise MitosisError("session_duration (duration_seconds) must be between {0} (15 minutes) and {1} (12 hours), "
+                           "not {2}.".format(MIN_DURATION, MAX_DURATION, duration_seconds), operation="options")
 
 
 def refusal(error: MitosisError, role_arn: str, mfa_serial: str) -> MitosisError:
