@@ -102,13 +102,13 @@ options:
   discard_clone:
     description:
       - Before the swap, delete the C(temp-*) clones of the target that an earlier run copied (its instances, leaves
-        first, and for an Aurora stack its C(temp-<cluster>)), and copy again. Only these are deleted: they hold a
-        copy of the source and nothing else. Each is deleted only while it is the very clone the plan names (by its
+        first, and for an Aurora stack its C(temp-<cluster>)), and copy again. Only these are deleted (they hold a
+        copy of the source and nothing else). Each is deleted only while it is the very clone the plan names (by its
         resource id).
       - Needed to go on without a prepare step after a run whose prepare step did not succeed (such a clone carries
         the tag C(mitosis:prepare=required) and is never swapped in unprepared), or to start a stale copy over.
       - Once the swap has started it does not apply (the plan warns, and the refresh goes on). Leave it out when you
-        resume a run it started: a run with it copies again whatever clone it finds.
+        resume a run it started; a run with it copies again whatever clone it finds.
     type: bool
     default: false
   prepare:
@@ -117,7 +117,7 @@ options:
         example the C(mitosis.rds.clone) role's C(mitosis_prepare_tasks)). Once it succeeded, a tag
         C(mitosis:prepared) on the new primary records it, so a resumed run does not repeat it.
       - The copy's create (or restore) call writes the tag C(mitosis:prepare=required) on the new primary (an Aurora
-        stack: its cluster): a later plan without a prepare step refuses, before any change, to swap in a clone whose
+        stack, its cluster); a later plan without a prepare step refuses, before any change, to swap in a clone whose
         prepare step has not succeeded (see O(discard_clone)).
       - Like O(copy_method) and O(snapshot_identifier), it shapes the plan, so M(mitosis.rds.rds_mitosis_step)
         reads it only when it plans itself (without a C(plan)).

@@ -397,8 +397,8 @@ def discard_or_refuse(phase: str, target: str, clones: List[Instance], options: 
     if has_tag(clones[0], PREPARE_TAG, PREPARE_REQUIRED) and not has_tag(clones[0], PREPARED_TAG) and not options.prepare:
         _fail("{0} was copied by a run with a prepare step (tag {1}={2}) that has not succeeded on it (no tag {3}): it "
               "holds the source's data unprepared, and this run has no prepare step, so it would put that data live "
-              "under the names of {4}. Nothing was changed.".format(root, PREPARE_TAG, PREPARE_REQUIRED, PREPARED_TAG,
-                                                                   target), root,
+              "under the names of {4}. Nothing was changed.".format(
+                  root, PREPARE_TAG, PREPARE_REQUIRED, PREPARED_TAG, target), root,
               "Run again with the prepare tasks (-e prepare_tasks=<file>, mitosis_prepare_tasks in the role): they "
               "run on {0}, then the refresh goes on. Or start the copy over with -e discard_clone=true "
               "(mitosis_discard_clone): it deletes only the temp-* clones of {1} ({2}), copies of the source, and "

@@ -28,7 +28,7 @@ description:
   - Says which copy method it chose and why (RV(mode), RV(mode_reason)), and warns when the clone would keep the
     source's master password.
   - Also returns the minimal IAM policy for the planned calls, locked to the account and region.
-  - Checks the options that shape the run before anything else: the ranges of the numeric options of
+  - Checks the options that shape the run before anything else, the ranges of the numeric options of
     M(mitosis.rds.rds_mitosis_step) (O(wait_timeout), O(poll_interval), O(rename_settle_time),
     O(report_time_scale)), which it does not use otherwise, and the task files O(prepare_tasks) and
     O(restart_tasks), so that a bad value fails before the run takes its lock or changes anything.
@@ -53,7 +53,7 @@ options:
     description:
       - The task file of the prepare step (the C(mitosis.rds.clone) role's C(mitosis_prepare_tasks)); implies
         O(prepare=true). An empty string means none.
-      - Checked on the controller before anything else, in check mode too: it must exist, be readable, and parse as
+      - Checked on the controller before anything else, in check mode too; it must exist, be readable, and parse as
         a list of tasks (each naming a module or action that is installed). A relative path is looked for in the
         directory C(ansible-playbook) runs in, then where C(include_tasks) would look (the role, the playbook's
         directory). RV(task_files) returns the file found.
