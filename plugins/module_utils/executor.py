@@ -73,7 +73,7 @@ def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions
 
 def marked_plan(rds: Any, source: str, target: str, steps: List[Dict[str, Any]]):
     """A plan handed over by the caller, marked again from one describe of the names it holds."""
-    if steps and steps[0].get("cluster"):
+    if any(s.get("cluster") for s in steps):
         return remarked(rds, ClusterPlan.from_dicts(source, target, steps))
     return remarked(rds, Plan.from_dicts(source, target, steps))
 

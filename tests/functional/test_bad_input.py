@@ -204,3 +204,29 @@ def test_a_blank_target_is_refused(endpoint, playbook, play):
     result = playbook(play, {"source": "mitosis-prod", "target": ""})
     assert result.rc != 0 and "-e target=" in result.out, result
     assert endpoint.mutating_calls() == []
+
+
+def test_an_aurora_clone_whose_scrub_failed_is_refused_then_discarded_and_copied_again(endpoint, playbook, tmp_path):
+    from .test_aurora import TARGET, assert_refreshed as assert_aurora_refreshed, clusters, run_clone as aurora_clone, \
+        seeded as aurora_seeded, tags
+
+    before = aurora_seeded(endpoint)
+    failed = aurora_clone(playbook, tmp_path, prepare_tasks=PREPARE_TASKS, prepare_log=str(tmp_path / "p.jsonl"),
+                          prepare_fail=True)
+    assert failed.rc != 0 and "injected prepare failure" in failed.out, failed
+    temp = clusters(endpoint)["temp-" + TARGET]
+    assert ("mitosis:prepare", "required") in tags(endpoint, temp["DBClusterArn"])
+    endpoint.clear_calls()
+
+    refused = aurora_clone(playbook, tmp_path)
+    assert refused.rc != 0 and "temp-{0} was copied by a run with a prepare step".format(TARGET) in refused.out, refused
+    assert endpoint.mutating_calls() == []
+
+    done = aurora_clone(playbook, tmp_path, discard_clone=True)
+    assert done.rc == 0, done
+    deletes = [(c["operation"], c["identifier"]) for c in mutating(endpoint) if c["operation"].startswith("Delete")]
+    discarded = [d for d in deletes if d[1].startswith("temp-")]
+    assert discarded[-1] == ("DeleteDBCluster", "temp-" + TARGET) and len(discarded) == 4, deletes
+    assert all(name.startswith(("temp-", "old-")) for _op, name in deletes)
+    assert_aurora_refreshed(endpoint, before)
+    assert clusters(endpoint)[TARGET]["DbClusterResourceId"] != temp["DbClusterResourceId"]

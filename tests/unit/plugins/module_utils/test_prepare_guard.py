@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.mitosis.rds.plugins.module_utils import executor
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import (
     Watch, already_done, apply_steps, complete, in_progress, live_plan)
@@ -17,7 +18,7 @@ from ansible_collections.mitosis.rds.plugins.module_utils.planner import CloneOp
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import iam_policy
 
 from . import test_cluster
-from .rds_state import ACCOUNT, REGION
+from .rds_state import ACCOUNT, REGION, run_waves
 from .test_executor import SlowRDS
 from .test_planner import SERVICE, plan_of, seed_account, snapshot_account
 
@@ -41,22 +42,6 @@ def seed_plan(account, **options):
 
 def cluster_plan(account, **options):
     return test_cluster.plan_of(account, **options)
-
-
-def apply_to_end(account, plan, graph_of, previous_resource_ids):
-    """Apply `plan` wave by wave, marking the same plan again from the account after each wave (as the executor
-    does), until nothing is pending; returns the keys applied."""
-    applied = []
-    for _attempt in range(40):
-        pending = [s for s in plan.pending if s.kind not in ("prepare", "restart") or s.key not in applied]
-        if not pending:
-            return applied
-        wave = min(s.wave for s in pending)
-        for step in [s for s in pending if s.wave == wave]:
-            account.apply(step.to_dict())
-            applied.append(step.key)
-        plan = graph_of(plan, previous_resource_ids)
-    raise AssertionError("no progress")
 
 
 # --- the mark written with the copy ---------------------------------------------------------------------------
@@ -154,7 +139,8 @@ def test_discard_deletes_the_earlier_clones_leaves_first_then_copies_again():
     assert "DeleteDBInstance temp-mitosis-demo-replica  [pending: a copy an earlier run made" in text
 
     retiring = plan.retiring_resource_ids()
-    applied = apply_to_end(account, plan, lambda p, ids: refresh(p, account.graph(), ids), retiring)
+    # The same plan marked again from the account after each wave, as the executor does.
+    applied = run_waves(account, lambda: refresh(plan, account.graph(), retiring))
     assert applied[:2] == [s.key for s in discards]
     live = account.instances
     assert sorted(live) == [TARGET, "mitosis-demo-replica", SOURCE, "mitosis-prod-replica"]
@@ -200,7 +186,7 @@ def test_discard_does_not_apply_once_the_swap_has_started():
     assert any("discard_clone does not apply: the swap of mitosis-demo has started" in w for w in resumed.warnings)
 
 
-def test_discard_of_an_aurora_clone_deletes_its_instances_then_its_cluster():
+def test_discard_of_an_aurora_clone_deletes_its_instances_then_its_cluster(monkeypatch):
     account = test_cluster.aurora_account()
     copied(account, cluster_plan, prepare=True)
     cluster_id = account.clusters["temp-demo"]["DbClusterResourceId"]
@@ -216,8 +202,12 @@ def test_discard_of_an_aurora_clone_deletes_its_instances_then_its_cluster():
     # The plan handed to the step module reads the same, root first.
     assert test_cluster.ClusterPlan.from_dicts("prod", "demo", plan.to_dict()).node_names() == plan.node_names()
 
+    # Handed to the step module, it is read back as the cluster's plan, whatever step comes first.
+    monkeypatch.setattr(executor, "remarked", lambda rds, handed: (handed, None))
+    assert isinstance(executor.marked_plan(None, "prod", "demo", plan.to_dict())[0], test_cluster.ClusterPlan)
+
     retiring = plan.retiring_resource_ids()
-    apply_to_end(account, plan, lambda p, ids: test_cluster.refresh_cluster(p, account.cluster_graph(), ids), retiring)
+    run_waves(account, lambda: test_cluster.refresh_cluster(plan, account.cluster_graph(), retiring))
     assert sorted(account.clusters) == ["demo", "prod"]
     assert account.clusters["demo"]["DbClusterResourceId"] not in (cluster_id, retiring[0])
 
