@@ -6,7 +6,11 @@ plans: a missing or broken prepare or restart file must fail before the run chan
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
+import shlex
+import shutil
 
 from ansible.errors import AnsibleError
 from ansible.playbook.block import Block
@@ -16,6 +20,11 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
 
 TASK_FILE_OPTIONS = ("prepare_tasks", "restart_tasks")
+# What /bin/sh runs without looking for a program (the restart command's first word may be one of these).
+SHELL_WORDS = frozenset(("!", "{", "(", ".", ":", "[", "alias", "break", "case", "cd", "command", "continue", "eval",
+                         "exec", "exit", "export", "false", "for", "if", "read", "return", "set", "shift", "source",
+                         "test", "trap", "true", "type", "ulimit", "umask", "unset", "until", "wait", "while"))
+ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 
 class ActionModule(ActionBase):
@@ -33,6 +42,10 @@ class ActionModule(ActionBase):
                 args[option] = self._checked_task_file(option, str(args[option]))
             except MitosisError as error:
                 return dict(result, failed=True, **error.to_result())
+        try:
+            check_command(str(args.get("restart_command") or ""))
+        except MitosisError as error:
+            return dict(result, failed=True, **error.to_result())
         result.update(self._execute_module(module_args=args, task_vars=task_vars))
         return result
 
@@ -88,3 +101,31 @@ class ActionModule(ActionBase):
                     self._check_task(inner)
             return
         Task.load(entry, role=self._task._role, loader=self._loader)
+
+
+def check_command(command):
+    """The restart command's program exists: a path (relative to the directory ansible-playbook runs in, where the
+    command runs) must be an executable file, a bare name must be found on PATH (the shell's own words aside)."""
+    try:
+        words = shlex.split(command)
+    except ValueError as error:
+        raise MitosisError("restart_command: {0!r} is not a shell command line: {1}.".format(command, error),
+                           operation="options", hint="Check its quotes.") from None
+    words = list(itertools.dropwhile(ASSIGNMENT.match, words))  # VAR=value before the program
+    if not words or words[0] in SHELL_WORDS:
+        return
+    program = words[0]
+    hint = "Fix restart_command (it runs on the controller, in the directory ansible-playbook runs in), or leave it out."
+    if "/" not in program:
+        if shutil.which(program) is None:
+            raise MitosisError("restart_command: the program {0} was not found on PATH.".format(program),
+                               operation="options", identifier=program, hint=hint)
+        return
+    path = os.path.abspath(os.path.expanduser(program))
+    if not os.path.isfile(path):
+        raise MitosisError("restart_command: {0} was not found{1}.".format(
+            program, "" if program == path else " (looked for " + path + ")"), operation="options",
+            identifier=program, hint=hint)
+    if not os.access(path, os.X_OK):
+        raise MitosisError("restart_command: {0} is not executable.".format(path), operation="options",
+                           identifier=program, hint="Make it executable (chmod +x {0}).".format(program))

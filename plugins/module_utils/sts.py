@@ -20,10 +20,14 @@ if TYPE_CHECKING:  # annotations only: never imported at run time
 MIN_DURATION = 900
 MAX_DURATION = 43200
 MFA_TOKEN = re.compile(r"[0-9]{6}")
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/.+")
 
 
-def check_request(mfa_token: Optional[str], duration_seconds: int) -> None:
+def check_request(mfa_token: Optional[str], duration_seconds: int, role_arn: str = "") -> None:
     """Refuse what AWS would refuse before any call (and before a one-time code is spent)."""
+    if role_arn and not ROLE_ARN.fullmatch(role_arn):
+        raise MitosisError("role_arn {0!r} is not the ARN of an IAM role.".format(role_arn), operation="options",
+                           identifier=role_arn, hint="Pass it as arn:aws:iam::<account id>:role/<role name>.")
     if not MFA_TOKEN.fullmatch(mfa_token or ""):
         raise MitosisError("The MFA token must be exactly 6 digits, the current code of the MFA device.",
                            hint="Read the code from the device again and pass all 6 digits.")
@@ -50,7 +54,7 @@ def refusal(error: MitosisError, role_arn: str, mfa_serial: str) -> MitosisError
 def mfa_session(sts: BaseClient, role_arn: str, mfa_serial: str, mfa_token: str, duration_seconds: int = MAX_DURATION,
                 session_name: str = "mitosis-rds") -> Dict[str, str]:
     """Assume `role_arn` with the MFA device's current code; the temporary credentials, in module option names."""
-    check_request(mfa_token, duration_seconds)
+    check_request(mfa_token, duration_seconds, role_arn)
     try:
         response = call(sts, "AssumeRole", role_arn, RoleArn=role_arn, RoleSessionName=session_name,
                         SerialNumber=mfa_serial, TokenCode=mfa_token, DurationSeconds=duration_seconds)

@@ -30,8 +30,9 @@ description:
   - Also returns the minimal IAM policy for the planned calls, locked to the account and region.
   - Checks the options that shape the run before anything else, the ranges of the numeric options of
     M(mitosis.rds.rds_mitosis_step) (O(wait_timeout), O(poll_interval), O(rename_settle_time),
-    O(report_time_scale)), which it does not use otherwise, and the task files O(prepare_tasks) and
-    O(restart_tasks), so that a bad value fails before the run takes its lock or changes anything.
+    O(report_time_scale)), which it does not use otherwise, the task files O(prepare_tasks) and O(restart_tasks)
+    and the program of O(restart_command), so that a bad value fails before the run takes its lock or changes
+    anything.
   - Read-only; never reports a change. Runs the same in check mode.
 author:
   - mitosis.rds developers (@mitosis-rds)
@@ -62,6 +63,13 @@ options:
     description:
       - The task file of the restart step (the role's C(mitosis_restart_tasks)), checked and returned like
         O(prepare_tasks). It does not change the plan.
+    type: str
+  restart_command:
+    description:
+      - The restart command line (the role's C(mitosis_restart_command)), checked on the controller before anything
+        else; a program named by a path (for example C(./restart-service.sh)) must be an executable file, relative
+        to the directory C(ansible-playbook) runs in, and a bare name must be found on C(PATH) (the shell's own
+        words aside). It does not change the plan.
     type: str
 extends_documentation_fragment:
   - mitosis.rds.clone
@@ -300,6 +308,7 @@ def main():
             iam_policy=dict(type="bool", default=True),
             prepare_tasks=dict(type="str"),
             restart_tasks=dict(type="str"),
+            restart_command=dict(type="str"),
         ),
         mutually_exclusive=CLONE_MUTUALLY_EXCLUSIVE,
         required_if=CLONE_REQUIRED_IF,

@@ -150,6 +150,9 @@ BAD_VALUES = [
     ("serial", "maybe", {}, "mitosis_serial' is of type"),
     ("final_snapshot", "perhaps", {}, "mitosis_final_snapshot' is of type"),
     ("copy_method", "teleport", {}, "mitosis_copy_method"),
+    ("restart_command", "./no-such-restart.sh --now", {}, "restart_command: ./no-such-restart.sh was not found"),
+    ("role_arn", "nope", dict(MFA, role_arn="nope"), "role_arn 'nope' is not the ARN of an IAM role"),
+    ("source", 7, {}, "Source instance 7 was not found"),
 ]
 
 

@@ -293,3 +293,37 @@ def test_the_refusal_of_a_refused_call_is_not_a_discard_done():
     copied(account, seed_plan)
     step = discard_step(seed_plan(account, discard_clone=True))
     assert not already_done(None, MitosisError("busy", code="InvalidDBInstanceState"), step)
+
+
+# --- the restart command's program (the plan's action plugin) ---------------------------------------------------
+
+@pytest.fixture
+def check_command(monkeypatch, tmp_path):
+    """rds_mitosis_plan's check of a restart command, run from `tmp_path` as ansible-playbook's directory."""
+    from ansible_collections.mitosis.rds.plugins.action.rds_mitosis_plan import check_command as checked
+
+    monkeypatch.chdir(tmp_path)
+    return checked
+
+
+@pytest.mark.parametrize("command", ["", "true", "sh -c 'exit 0'", "FOO=1 env", ". ./profile && restart",
+                                     "./restart.sh demo", "{0} --quick"])
+def test_a_restart_command_whose_program_exists_passes(check_command, tmp_path, command):
+    script = tmp_path / "restart.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    check_command(command.format(script))
+
+
+@pytest.mark.parametrize("command, message", [
+    ("./no-such-restart.sh", "restart_command: ./no-such-restart.sh was not found (looked for {0}/no-such-restart.sh)"),
+    ("MODE=fast ./no-such.sh now", "restart_command: ./no-such.sh was not found"),
+    ("./plain.txt", "restart_command: {0}/plain.txt is not executable."),
+    ("no-such-program-anywhere --now", "restart_command: the program no-such-program-anywhere was not found on PATH"),
+    ("./restart.sh 'unclosed", "is not a shell command line"),
+])
+def test_a_restart_command_whose_program_is_missing_is_refused(check_command, tmp_path, command, message):
+    (tmp_path / "plain.txt").write_text("not a program\n")
+    with pytest.raises(MitosisError) as info:
+        check_command(command)
+    assert message.format(tmp_path) in info.value.message and info.value.operation == "options"

@@ -112,3 +112,10 @@ def test_other_errors_pass_through_with_their_code(sts):
         mfa_session(client, ROLE, DEVICE, "123456")
     assert caught.value.code == "ExpiredToken"
     assert "credentials expired" in str(caught.value)
+
+
+@pytest.mark.parametrize("role_arn", ["nope", "arn:aws:iam::123456789012:user/alice", "arn:aws:iam::12345:role/x"])
+def test_a_role_arn_that_is_not_an_iam_roles_is_refused_before_any_call(role_arn):
+    with pytest.raises(MitosisError, match="role_arn .* is not the ARN of an IAM role") as info:
+        mfa_session(NoCalls(), role_arn, DEVICE, "123456")
+    assert info.value.operation == "options" and "arn:aws:iam::<account id>:role/<role name>" in info.value.hint
