@@ -115,7 +115,8 @@ def check_command(command):
     if not words or words[0] in SHELL_WORDS:
         return
     program = words[0]
-    hint = "Fix restart_command (it runs on the controller, in the directory ansible-playbook runs in), or leave it out."
+    hint = "Fix restart_command (it runs on the controller, in the directory ansible-playbook runs in), or leave it " \
+           "out."
     if "/" not in program:
         if shutil.which(program) is None:
             raise MitosisError("restart_command: the program {0} was not found on PATH.".format(program),

@@ -23,8 +23,8 @@ from .graph import (OLD, Graph, describe_clusters, describe_instances, name_form
 from .planner import (CLEANUP, CLONE, COPY, COPY_METHODS, DELETE, K_CREATE, K_DELETE, K_MODIFY, K_RESTART, K_RESTORE,
                       K_SWAP_IN, K_SWAP_OUT, MODIFY, POINT_IN_TIME, REPLICA, RESTART, RESTART_ACTION, SNAPSHOT, SWAP,
                       CloneOptions, Node, Plan, Step, StepList, _fail, assign_waves, discard_or_refuse,
-                      final_snapshot_name, mark, pick_snapshot, requested_method, snapshot_reason, swap_phase,
-                      validate_credentials, validate_names, validate_unprotected)
+                      final_snapshot_name, mark, new_clone_tags, pick_snapshot, requested_method, snapshot_reason,
+                      swap_phase, validate_credentials, validate_names, validate_unprotected)
 
 CREATE_MEMBER = "CreateDBInstance"
 RESTORE_CLUSTER_PIT = "RestoreDBClusterToPointInTime"
@@ -359,7 +359,7 @@ def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node],
     if discard and cluster.temp is not None:
         discards = [built.discard(name, cluster.temp, DELETE_CLUSTER, {"SkipFinalSnapshot": True}, discards,
                                   cluster=True).key]
-    params = cluster_restore_params(desc, built.tags_of_new(cluster, True, tags_of, phase, discard, options))
+    params = cluster_restore_params(desc, new_clone_tags(cluster, True, tags_of, phase, discard, options))
     if method == SNAPSHOT:
         params.update(SnapshotIdentifier=(snapshot or {}).get("DBClusterSnapshotIdentifier", ""),
                       Engine=desc.get("Engine"), EngineVersion=(snapshot or {}).get("EngineVersion")
@@ -378,7 +378,7 @@ def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node],
     first = None  # type: Optional[str]
     for node in members:
         inst = node.original or {}
-        tags = built.tags_of_new(node, False, tags_of, phase, discard, options)
+        tags = new_clone_tags(node, False, tags_of, phase, discard, options)
         step = add("create:" + node.name, COPY, K_CREATE, CREATE_MEMBER, temp_name(node.name),
                    member_params(inst, tags, temp_c, desc.get("Engine", "")), node.name,
                    [first] if first else [restored.key])

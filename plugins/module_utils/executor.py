@@ -23,8 +23,8 @@ from .graph import (Graph, arn_of, describe_instances, described, discover, pars
                     status_of, tag_reader, temp_name)
 from .report import duration_text
 from .credentials import managed_secret, secret_active
-from .planner import (CALLER_KINDS, CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_DISCARD, K_MANAGE, K_MODIFY, K_PASSWORD,
-                      K_PREPARE, K_PROMOTE, K_RESTORE, K_SNAPSHOT, K_SWAP_IN, K_SWAP_OUT, K_TAG, K_UNTAG, PENDING, PREPARE, RESTORE_PIT,
+from .planner import (CALLER_KINDS, CLEANUP, COPY, DONE, K_CREATE, K_DELETE, K_DISCARD, K_MANAGE, K_MODIFY,
+                      K_PASSWORD, K_PREPARE, K_PROMOTE, K_RESTORE, K_SNAPSHOT, K_SWAP_IN, K_SWAP_OUT, K_TAG, K_UNTAG, PENDING, PREPARE, RESTORE_PIT,
                       RESUME_HINT, ROLLBACK, SWAP, CloneOptions, Plan, Step, has_tag, plan_clone, plan_names, refresh)
 from .rollback import plan_rollback, refresh_rollback
 
@@ -144,7 +144,8 @@ class Watch:
         if step is not None and live is not None:
             inst = live.get(step.ref) or live.get(step.new_ref) or {}
         # A discard deletes the clone its plan names, whatever holds that name later.
-        self.resource_id = step.resource_id if step and step.resource_id else resource_id_of(inst)  # type: Optional[str]
+        named = step.resource_id if step is not None else None
+        self.resource_id = named or resource_id_of(inst)  # type: Optional[str]
 
     def settled(self, now: float, settle_time: float) -> bool:
         """Over once seen under way; if that was missed between two polls, once `available` has lasted."""

@@ -123,7 +123,8 @@ def clone_options(params: Dict[str, Any], connection: AWSConnection, counter: Co
 
     options = CloneOptions(copy_method=params["copy_method"], restore_snapshot=params["restore_snapshot"],
                            snapshot_identifier=params["snapshot_identifier"], password_source=source,
-                           password=password() if source and read_now else None, prepare=params["prepare"] or bool(params.get("prepare_tasks")),
+                           password=password() if source and read_now else None,
+                           prepare=params["prepare"] or bool(params.get("prepare_tasks")),
                            final_snapshot=params["final_snapshot"],
                            protected_tag=(params["protected_tag_key"], params["protected_tag_value"]),
                            rollback=params["rollback"], discard_clone=params["discard_clone"])

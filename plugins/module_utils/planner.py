@@ -394,7 +394,8 @@ def discard_or_refuse(phase: str, target: str, clones: List[Instance], options: 
         return True, ["discard_clone: {0} (copies an earlier run made for {1}) are deleted, and the copy starts "
                       "over.".format(names, target)]
     root = identifier_of(clones[0])
-    if has_tag(clones[0], PREPARE_TAG, PREPARE_REQUIRED) and not has_tag(clones[0], PREPARED_TAG) and not options.prepare:
+    unprepared = has_tag(clones[0], PREPARE_TAG, PREPARE_REQUIRED) and not has_tag(clones[0], PREPARED_TAG)
+    if unprepared and not options.prepare:
         _fail("{0} was copied by a run with a prepare step (tag {1}={2}) that has not succeeded on it (no tag {3}): it "
               "holds the source's data unprepared, and this run has no prepare step, so it would put that data live "
               "under the names of {4}. Nothing was changed.".format(
@@ -536,7 +537,6 @@ class StepList:
     def __init__(self) -> None:
         self.steps = []  # type: List[Step]
         self.copy_keys = []  # type: List[str]
-        self.discarded = []  # type: List[str]  # the nodes whose earlier clone is deleted
 
     def add(self, key: str, step_phase: str, kind: str, action: str, identifier: str, params: Dict[str, Any],
             node: str, depends_on: List[str], cluster: bool = False) -> Step:
@@ -552,19 +552,7 @@ class StepList:
         step = self.add(("discard-clone-cluster:" if cluster else "discard-clone:") + node, COPY, K_DISCARD, action,
                         identifier_of(clone), params, node, depends_on, cluster)
         step.resource_id = resource_id_of(clone)
-        self.discarded.append(node)
         return step
-
-    def tags_of_new(self, node: Node, root: bool, tags_of: Callable[[Dict[str, Any]], List[Dict[str, str]]],
-                    phase: str, discard: bool, options: CloneOptions) -> List[Dict[str, str]]:
-        """The tags of `node`'s clone when it is still to be created (read only then), and on the copy's root the
-        mark that a prepare step must succeed before it goes live."""
-        if phase != COPY or (node.temp is not None and not discard):
-            return []
-        tags = own_tags(tags_of(node.original or {}))
-        if root and options.prepare:
-            tags.append({"Key": PREPARE_TAG, "Value": PREPARE_REQUIRED})
-        return tags
 
     def credentials(self, root: str, secret_holder: Optional[Instance], after: List[str], manage_after: List[str],
                     options: CloneOptions, action: str = MODIFY, cluster: bool = False) -> None:
@@ -609,6 +597,18 @@ class StepList:
             self.add("untag:" + root, CLEANUP, K_UNTAG, UNTAG, root, {"TagKeys": own}, root, [restart.key], cluster)
 
 
+def new_clone_tags(node: Node, root: bool, tags_of: Callable[[Dict[str, Any]], List[Dict[str, str]]], phase: str,
+                   discard: bool, options: CloneOptions) -> List[Dict[str, str]]:
+    """The tags of `node`'s clone when it is still to be created (read only then), and on the copy's root the mark
+    that a prepare step must succeed before it goes live."""
+    if phase != COPY or (node.temp is not None and not discard):
+        return []
+    tags = own_tags(tags_of(node.original or {}))
+    if root and options.prepare:
+        tags.append({"Key": PREPARE_TAG, "Value": PREPARE_REQUIRED})
+    return tags
+
+
 def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any]], List[Dict[str, str]]],
                 snapshot: Optional[Dict[str, Any]], phase: str = COPY, method: str = REPLICA,
                 options: Optional[CloneOptions] = None, discard: bool = False) -> List[Step]:
@@ -624,14 +624,15 @@ def build_steps(source: str, nodes: List[Node], tags_of: Callable[[Dict[str, Any
 
     root = nodes[0]
     discards = []  # type: List[str]
+    by_name = nodes_by_name(nodes)
     for node in reversed(nodes) if discard else ():
         if node.temp is not None:
             discards.append(built.discard(node.name, node.temp, DELETE, {"SkipFinalSnapshot": True},
-                                          ["discard-clone:" + c for c in node.children if c in built.discarded]).key)
+                                          ["discard-clone:" + c for c in node.children if by_name[c].temp]).key)
     for node in nodes:
         desc = node.original
         temp = temp_name(node.name)
-        tags = built.tags_of_new(node, node is root, tags_of, phase, discard, options)
+        tags = new_clone_tags(node, node is root, tags_of, phase, discard, options)
         if node is root and method in RESTORE_ACTIONS:
             if method == SNAPSHOT:
                 params = restore_params(desc, tags, (snapshot or {}).get("DBSnapshotIdentifier", ""))
