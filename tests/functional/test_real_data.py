@@ -344,7 +344,7 @@ def test_prepare_tasks_are_not_run_again_when_the_swap_is_resumed(endpoint, play
     else:  # only the tag on the clone says that the prepare tasks succeeded
         assert renames(endpoint) and all(c["error"] for c in renames(endpoint))
         assert {n: live[n]["DbiResourceId"] for n in before["targets"]} == before["resource_ids"]
-        assert own_tags(endpoint, "temp-mitosis-demo") == ["mitosis:prepared"]
+        assert own_tags(endpoint, "temp-mitosis-demo") == ["mitosis:prepare", "mitosis:prepared"]
 
     again = run_clone(playbook, log, **options)
     assert again.rc == 0, again
