@@ -20,17 +20,13 @@ from .attributes import cluster_modify_params, cluster_restore_params, member_pa
 from .aws import MitosisError, paginate
 from .graph import (OLD, Graph, describe_clusters, describe_instances, name_forms, node_facts, old_name, ref,
                     rejected_name, resource_id_of, strip_prefix, temp_name)
-from .planner import (CLEANUP, CLONE, COPY, COPY_METHODS, DELETE, K_CREATE, K_DELETE, K_MODIFY, K_RESTART, K_RESTORE,
-                      K_SWAP_IN, K_SWAP_OUT, MODIFY, POINT_IN_TIME, REPLICA, RESTART, RESTART_ACTION, SNAPSHOT, SWAP,
-                      CloneOptions, Node, Plan, Step, StepList, _fail, assign_waves, discard_or_refuse,
-                      final_snapshot_name, mark, new_clone_tags, pick_snapshot, requested_method, snapshot_reason,
-                      swap_phase, validate_credentials, validate_names, validate_unprotected)
-
-CREATE_MEMBER = "CreateDBInstance"
-RESTORE_CLUSTER_PIT = "RestoreDBClusterToPointInTime"
-RESTORE_CLUSTER_SNAPSHOT = "RestoreDBClusterFromSnapshot"
-MODIFY_CLUSTER = "ModifyDBCluster"
-DELETE_CLUSTER = "DeleteDBCluster"
+from .names import (CLEANUP, COMPLETE, COPY, CREATE_MEMBER, DELETE, DELETE_CLUSTER, MODIFY, MODIFY_CLUSTER, RESTART,
+                    RESTART_ACTION, RESTORE_CLUSTER_PIT, RESTORE_CLUSTER_SNAPSHOT, SWAP)
+from .plans import (CLONE, COPY_METHODS, POINT_IN_TIME, REPLICA, SNAPSHOT, CloneOptions, Node, Plan, Planner,
+                    SnapshotsOf, StepList, TagsOf, check_clones, discard_or_refuse, fail, final_snapshot_name,
+                    new_clone_tags, pick_snapshot, refresh, requested_method, snapshot_reason, swap_phase,
+                    validate_credentials, validate_names, validate_unprotected)
+from .steps import Create, Delete, Modify, Restart, Restore, Step, SwapIn, SwapOut
 CLUSTER_ACTIONS = {CLONE: RESTORE_CLUSTER_PIT, POINT_IN_TIME: RESTORE_CLUSTER_PIT, SNAPSHOT: RESTORE_CLUSTER_SNAPSHOT}
 # RestoreDBClusterToPointInTime's RestoreType per copy method.
 RESTORE_TYPES = {CLONE: "copy-on-write", POINT_IN_TIME: "full-copy"}
@@ -125,8 +121,8 @@ def choose_cluster_method(graph: ClusterGraph, source: Description, target: Clus
     src_name = source["DBClusterIdentifier"]
     requested = requested_method(options, src_name)
     if requested == REPLICA:
-        _fail("copy_method=replica applies to DB instances; an Aurora cluster is copied by cloning.", src_name,
-              "Use copy_method=clone (or auto, which picks it), point_in_time or snapshot.")
+        fail("copy_method=replica applies to DB instances; an Aurora cluster is copied by cloning.", src_name,
+             "Use copy_method=clone (or auto, which picks it), point_in_time or snapshot.")
     if requested == SNAPSHOT:
         return SNAPSHOT, snapshot_reason(options)
     if requested == POINT_IN_TIME:
@@ -144,8 +140,8 @@ def choose_cluster_method(graph: ClusterGraph, source: Description, target: Clus
         cannot = "{0} is in {1} and the target in {2}, whose subnets in {3} have no counterpart in {0}'s " \
                  "zones".format(src_name, src_group.get("VpcId"), dst_group.get("VpcId"), ", ".join(missing))
     if cannot and requested == CLONE:
-        _fail("copy_method=clone cannot work: {0}.".format(cannot), src_name,
-              "Use copy_method=snapshot (or auto, which falls back to the newest cluster snapshot).")
+        fail("copy_method=clone cannot work: {0}.".format(cannot), src_name,
+             "Use copy_method=snapshot (or auto, which falls back to the newest cluster snapshot).")
     if cannot:
         return SNAPSHOT, cannot
     if requested == CLONE:
@@ -157,11 +153,11 @@ def validate_snapshot(snapshot: Description, target: Description) -> None:
     """A cluster snapshot (named, or shared) restores only into the target's engine and major version."""
     name = snapshot.get("DBClusterSnapshotIdentifier")
     if snapshot.get("Engine") and snapshot["Engine"] != target.get("Engine"):
-        _fail("Engines differ: cluster snapshot {0} is of {1} but target {2} runs {3}.".format(
+        fail("Engines differ: cluster snapshot {0} is of {1} but target {2} runs {3}.".format(
             name, snapshot["Engine"], target.get("DBClusterIdentifier"), target.get("Engine")), name,
             "Name a snapshot of a cluster of the same engine.")
     if snapshot.get("EngineVersion") and _major(dict(snapshot, Engine=target.get("Engine"))) != _major(target):
-        _fail("Major versions differ: cluster snapshot {0} is of {1} {2} but target {3} runs {4}.".format(
+        fail("Major versions differ: cluster snapshot {0} is of {1} {2} but target {3} runs {4}.".format(
             name, target.get("Engine"), snapshot["EngineVersion"], target.get("DBClusterIdentifier"),
             target.get("EngineVersion")), name, "Name a snapshot of the target's major version.")
 
@@ -174,48 +170,48 @@ def validate_cluster(graph: ClusterGraph, source: str, target: str, cluster: Clu
                      members: List[Node]) -> Description:
     """The checks that must pass before any change; returns the source cluster."""
     if source == target:
-        _fail("Source and target are the same cluster ({0}).".format(source), source,
-              "The target is the stack that gets replaced: pick a different one.")
+        fail("Source and target are the same cluster ({0}).".format(source), source,
+             "The target is the stack that gets replaced: pick a different one.")
     src = graph.cluster(source)
     if src is None:
-        _fail("Source cluster {0} was not found in region {1}.".format(source, graph.region), source,
-              "Check the identifier and the region/credentials you use.")
+        fail("Source cluster {0} was not found in region {1}.".format(source, graph.region), source,
+             "Check the identifier and the region/credentials you use.")
     original = cluster.original
     if original is None:
-        _fail("Target cluster {0} was not found in region {1}.".format(target, graph.region), target,
-              "Check the identifier and the region/credentials you use.")
+        fail("Target cluster {0} was not found in region {1}.".format(target, graph.region), target,
+             "Check the identifier and the region/credentials you use.")
     for role, desc in (("Source", src), ("Target", original)):
         name = desc["DBClusterIdentifier"]
         if not _aurora(desc):
-            _fail("{0} {1} is a {2} cluster, not an Aurora cluster (a Multi-AZ DB cluster, or another service's); "
-                  "mitosis.rds refreshes Aurora clusters and DB instances.".format(role, name, desc.get("Engine")),
-                  name)
+            fail("{0} {1} is a {2} cluster, not an Aurora cluster (a Multi-AZ DB cluster, or another service's); "
+                 "mitosis.rds refreshes Aurora clusters and DB instances.".format(role, name, desc.get("Engine")),
+                 name)
         if desc.get("EngineMode") == "serverless":
-            _fail("{0} cluster {1} is Aurora Serverless v1, which has no instances to recreate and no clone into a "
-                  "provisioned cluster; it is not supported.".format(role, name), name,
-                  "Upgrade it to Aurora Serverless v2 or provisioned instances (AWS retired Serverless v1), then "
-                  "refresh it.")
+            fail("{0} cluster {1} is Aurora Serverless v1, which has no instances to recreate and no clone into a "
+                 "provisioned cluster; it is not supported.".format(role, name), name,
+                 "Upgrade it to Aurora Serverless v2 or provisioned instances (AWS retired Serverless v1), then "
+                 "refresh it.")
     if src.get("Engine") != original.get("Engine"):
-        _fail("Engines differ: source {0} runs {1} but target {2} runs {3}.".format(
+        fail("Engines differ: source {0} runs {1} but target {2} runs {3}.".format(
             source, src.get("Engine"), target, original.get("Engine")), target,
             "Refresh a cluster from a cluster of the same engine.")
     if _major(src) != _major(original):
-        _fail("Major versions differ: source {0} runs {1} {2} but target {3} runs {4}; a clone keeps its source's "
-              "version.".format(source, src.get("Engine"), src.get("EngineVersion"), target,
-                                original.get("EngineVersion")), target,
-              "Upgrade the target (or refresh from a source of the same major version).")
+        fail("Major versions differ: source {0} runs {1} {2} but target {3} runs {4}; a clone keeps its source's "
+             "version.".format(source, src.get("Engine"), src.get("EngineVersion"), target,
+                               original.get("EngineVersion")), target,
+             "Upgrade the target (or refresh from a source of the same major version).")
     if cluster.rejected is not None:
-        _fail("{0} exists: a rollback is not something mitosis.rds does for Aurora clusters, and this state does not "
-              "fit a refresh.".format(rejected_name(target)), rejected_name(target),
-              "Inspect {0} and delete or rename it by hand, then run again.".format(rejected_name(target)))
+        fail("{0} exists: a rollback is not something mitosis.rds does for Aurora clusters, and this state does not "
+             "fit a refresh.".format(rejected_name(target)), rejected_name(target),
+             "Inspect {0} and delete or rename it by hand, then run again.".format(rejected_name(target)))
     if original.get("GlobalClusterIdentifier"):
-        _fail("Target cluster {0} is a member of the global database {1}; replacing it would break the global "
-              "database.".format(target, original["GlobalClusterIdentifier"]), target,
-              "Remove it from the global database first (aws rds remove-from-global-cluster), or refresh another "
-              "target.")
+        fail("Target cluster {0} is a member of the global database {1}; replacing it would break the global "
+             "database.".format(target, original["GlobalClusterIdentifier"]), target,
+             "Remove it from the global database first (aws rds remove-from-global-cluster), or refresh another "
+             "target.")
     if original.get("ReplicationSourceIdentifier"):
-        _fail("Target cluster {0} is a read replica of {1}.".format(target, original["ReplicationSourceIdentifier"]),
-              target, "Promote it first (aws rds promote-read-replica-db-cluster), or refresh another target.")
+        fail("Target cluster {0} is a read replica of {1}.".format(target, original["ReplicationSourceIdentifier"]),
+             target, "Promote it first (aws rds promote-read-replica-db-cluster), or refresh another target.")
     if cluster.old is None and cluster.current is not None:
         # An instance of C named like a clone or a retired instance cannot be told from one (target_members strips
         # the prefix): refuse it as validate_names refuses a cluster named so. Until C moves aside, only its own
@@ -226,8 +222,8 @@ def validate_cluster(graph: ClusterGraph, source: str, target: str, cluster: Clu
     source_members = set(member_names(src))
     for node in members:
         if node.name in source_members:
-            _fail("Target instance {0} is a member of the source cluster {1}.".format(node.name, source), node.name,
-                  "The target must be a cluster of its own; cloning into it would replace production.")
+            fail("Target instance {0} is a member of the source cluster {1}.".format(node.name, source), node.name,
+                 "The target must be a cluster of its own; cloning into it would replace production.")
     validate_names([cluster] + members)
     return src
 
@@ -248,7 +244,7 @@ def validate_cluster_retirable(cluster: ClusterNode, phase: str) -> None:
     retired = cluster.old or (cluster.current if phase == COPY else None)
     if retired is not None and retired.get("DeletionProtection"):
         name = retired["DBClusterIdentifier"]
-        _fail("Target cluster {0} has deletion protection enabled, which would block the cleanup of {1}.".format(
+        fail("Target cluster {0} has deletion protection enabled, which would block the cleanup of {1}.".format(
             name, old_name(cluster.name)), name,
             "Disable it first: aws rds modify-db-cluster --db-cluster-identifier {0} --no-deletion-protection "
             "--apply-immediately".format(name))
@@ -262,35 +258,29 @@ def classify_cluster(graph: ClusterGraph, source: str, cluster: ClusterNode, mem
         return swap_phase(nodes)
     temp_c = temp_name(cluster.name)
     if cluster.current is None:
-        _fail("{0} exists but {1} does not: it does not fit this refresh.".format(temp_c, cluster.name), temp_c,
-              "Delete or rename the leftover cluster {0} and run again.".format(temp_c))
+        fail("{0} exists but {1} does not: it does not fit this refresh.".format(temp_c, cluster.name), temp_c,
+             "Delete or rename the leftover cluster {0} and run again.".format(temp_c))
+    check_clones(members, "is not an instance of " + cluster.name, "this refresh")
     for node in members:
         temp = temp_name(node.name)
-        if node.current is None and node.temp is None:
-            _fail("Target instance {0} is missing.".format(node.name), node.name)
-        if node.temp is None:
-            continue
-        if node.current is None:
-            _fail("{0} exists but {1} is not an instance of {2}: it does not fit this refresh.".format(
-                temp, node.name, cluster.name), temp, "Delete the leftover instance {0} and run again.".format(temp))
-        if node.temp.get("DBClusterIdentifier") != temp_c:
-            _fail("{0} belongs to {1}, not to {2}: it does not fit this refresh.".format(
+        if node.temp is not None and node.temp.get("DBClusterIdentifier") != temp_c:
+            fail("{0} belongs to {1}, not to {2}: it does not fit this refresh.".format(
                 temp, node.temp.get("DBClusterIdentifier") or "no cluster", temp_c), temp,
                 "Delete the leftover instance {0} and run again.".format(temp))
     src = graph.cluster(source) or {}
     if cluster.temp is not None and cluster.temp.get("Engine") != cluster.current.get("Engine"):
-        _fail("{0} runs {1}, not {2}'s engine: it is not a clone for {2}.".format(
+        fail("{0} runs {1}, not {2}'s engine: it is not a clone for {2}.".format(
             temp_c, cluster.temp.get("Engine"), cluster.name), temp_c,
             "Delete the leftover cluster {0} and run again.".format(temp_c))
     # An Aurora clone shares its source's clone group: a temp-C cloned from another cluster is not this refresh's.
     clone_group = (cluster.temp or {}).get("CloneGroupId")
     if clone_group and src.get("CloneGroupId") and clone_group != src["CloneGroupId"]:
-        _fail("{0} is a clone of another cluster than {1} (clone group {2}, {1}'s is {3}): it is not this refresh's "
-              "copy.".format(temp_c, source, clone_group, src["CloneGroupId"]), temp_c,
-              "Delete the leftover cluster {0} (and its instances) and run again.".format(temp_c))
+        fail("{0} is a clone of another cluster than {1} (clone group {2}, {1}'s is {3}): it is not this refresh's "
+             "copy.".format(temp_c, source, clone_group, src["CloneGroupId"]), temp_c,
+             "Delete the leftover cluster {0} (and its instances) and run again.".format(temp_c))
     if previous_resource_ids is not None and cluster.temp is None and all(n.temp is None for n in members) and \
             resource_id_of(cluster.current) not in previous_resource_ids:
-        return "complete"
+        return COMPLETE
     return COPY
 
 
@@ -298,11 +288,12 @@ class ClusterPlan(Plan):
     """A plan for an Aurora cluster: `target` is the cluster, the other nodes its instances."""
 
     cluster_node: Optional[ClusterNode] = None
+    root_is_cluster = True
 
     def member_names(self) -> List[str]:
         names = []  # type: List[str]
         for step in self.steps:
-            if not step.cluster and step.kind != K_RESTART and step.node not in names:
+            if not step.cluster and step.in_node_order and step.node not in names:
                 names.append(step.node)
         return names
 
@@ -330,25 +321,13 @@ class ClusterPlan(Plan):
 
     @classmethod
     def from_dicts(cls, source: str, target: str, steps: List[Dict[str, Any]]) -> "ClusterPlan":
-        built = [Step.from_dict(s) for s in steps]
-        restore = next((s for s in built if s.kind == K_RESTORE), None)
-        # The caller may name the clusters by one of their instances, as rds_mitosis_plan allows.
-        if restore is None or not restore.cluster or target not in [s.node for s in built]:
-            _fail("The plan given is not a plan for the cluster {0}.".format(target), target,
-                  "Pass the `plan` returned by mitosis.rds.rds_mitosis_plan for the same source and target.")
-        target = restore.node
-        source = restore.params.get("SourceDBClusterIdentifier") or source
-        mode = CLONE
-        if restore.action == RESTORE_CLUSTER_SNAPSHOT:
-            mode = SNAPSHOT
-        elif restore.params.get("RestoreType") == RESTORE_TYPES[POINT_IN_TIME]:
-            mode = POINT_IN_TIME
-        return cls(source, target, built, [], mode, "")
+        """A plan returned earlier; its planner marks it again."""
+        return ClusterPlanner(source, target).handed(steps)
 
 
-def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node],
-                        tags_of: Callable[[Description], List[Dict[str, str]]], snapshot: Optional[Description],
-                        phase: str, method: str, options: CloneOptions, discard: bool = False) -> List[Step]:
+def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node], tags_of: TagsOf,
+                        snapshot: Optional[Description], phase: str, method: str, options: CloneOptions,
+                        discard: bool = False) -> List[Step]:
     """Every step of a cluster refresh, each depending only on what it really needs; with `discard`, the deletes
     of an earlier run's clones first (its instances, then its cluster)."""
     built = StepList()
@@ -367,19 +346,19 @@ def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node],
     else:
         params.update(SourceDBClusterIdentifier=source, RestoreType=RESTORE_TYPES[method],
                       UseLatestRestorableTime=True)
-    restored = add("restore-cluster:" + name, COPY, K_RESTORE, CLUSTER_ACTIONS[method], temp_c, params, name,
+    restored = add(Restore, "restore-cluster:" + name, COPY, CLUSTER_ACTIONS[method], temp_c, params, name,
                    discards, cluster=True)
     cluster_keys = [restored.key]
     modify = cluster_modify_params(desc)
     if len(modify) > 1:  # more than ApplyImmediately
-        cluster_keys.append(add("modify-cluster:" + name, COPY, K_MODIFY, MODIFY_CLUSTER, temp_c, modify, name,
+        cluster_keys.append(add(Modify, "modify-cluster:" + name, COPY, MODIFY_CLUSTER, temp_c, modify, name,
                                 [restored.key], cluster=True).key)
     # The first instance created becomes the writer: the target's writer goes first, the readers once it is up.
     first = None  # type: Optional[str]
     for node in members:
         inst = node.original or {}
         tags = new_clone_tags(node, False, tags_of, phase, discard, options)
-        step = add("create:" + node.name, COPY, K_CREATE, CREATE_MEMBER, temp_name(node.name),
+        step = add(Create, "create:" + node.name, COPY, CREATE_MEMBER, temp_name(node.name),
                    member_params(inst, tags, temp_c, desc.get("Engine", "")), node.name,
                    [first] if first else [restored.key])
         first = first or step.key
@@ -389,94 +368,125 @@ def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node],
 
     # Every name moves on its own once the whole copy is in place: C and each X aside, the clones in as soon as
     # their names are free.
-    add("swap-out-cluster:" + name, SWAP, K_SWAP_OUT, MODIFY_CLUSTER, name,
+    add(SwapOut, "swap-out-cluster:" + name, SWAP, MODIFY_CLUSTER, name,
         {"ApplyImmediately": True, "NewDBClusterIdentifier": old_name(name)}, name, copy_keys, cluster=True)
     for node in members:
-        add("swap-out:" + node.name, SWAP, K_SWAP_OUT, MODIFY, node.name,
+        add(SwapOut, "swap-out:" + node.name, SWAP, MODIFY, node.name,
             {"ApplyImmediately": True, "NewDBInstanceIdentifier": old_name(node.name)}, node.name, copy_keys)
-    add("swap-in-cluster:" + name, SWAP, K_SWAP_IN, MODIFY_CLUSTER, temp_c,
-        {"ApplyImmediately": True, "NewDBClusterIdentifier": name}, name, ["swap-out-cluster:" + name], cluster=True)
+    swap_ins = [add(SwapIn, "swap-in-cluster:" + name, SWAP, MODIFY_CLUSTER, temp_c,
+                    {"ApplyImmediately": True, "NewDBClusterIdentifier": name}, name, ["swap-out-cluster:" + name],
+                    cluster=True).key]
     for node in members:
-        add("swap-in:" + node.name, SWAP, K_SWAP_IN, MODIFY, temp_name(node.name),
-            {"ApplyImmediately": True, "NewDBInstanceIdentifier": node.name}, node.name, ["swap-out:" + node.name])
-    restart = add("restart:" + name, RESTART, K_RESTART, RESTART_ACTION, name, {}, name,
-                  [s.key for s in built.steps if s.kind == K_SWAP_IN], cluster=True)
+        swap_ins.append(add(SwapIn, "swap-in:" + node.name, SWAP, MODIFY, temp_name(node.name),
+                            {"ApplyImmediately": True, "NewDBInstanceIdentifier": node.name}, node.name,
+                            ["swap-out:" + node.name]).key)
+    restart = add(Restart, "restart:" + name, RESTART, RESTART_ACTION, name, {}, name, swap_ins, cluster=True)
     # An Aurora instance has no snapshot of its own: the cluster's final snapshot is taken by its delete.
     for node in members:
-        add("delete:" + node.name, CLEANUP, K_DELETE, DELETE, old_name(node.name), {}, node.name, [restart.key])
+        add(Delete, "delete:" + node.name, CLEANUP, DELETE, old_name(node.name), {}, node.name, [restart.key])
     final = {"SkipFinalSnapshot": True}  # type: Dict[str, Any]
     if options.final_snapshot:
         final = {"SkipFinalSnapshot": False,
                  "FinalDBSnapshotIdentifier": final_snapshot_name(name, cluster.old or cluster.current)}
-    add("delete-cluster:" + name, CLEANUP, K_DELETE, DELETE_CLUSTER, old_name(name), final, name,
+    add(Delete, "delete-cluster:" + name, CLEANUP, DELETE_CLUSTER, old_name(name), final, name,
         [restart.key] + ["delete:" + n.name for n in members], cluster=True)
     built.untag(name, [cluster.temp, cluster.current, cluster.old], restart, cluster=True)
     return built.steps
 
 
-def _node_of(cluster: ClusterNode, members: List[Node]) -> Callable[[Step], Node]:
-    by_name = {n.name: n for n in members}
-    return lambda step: cluster if step.cluster else by_name[step.node]
-
-
-def _nodes(graph: ClusterGraph, target: str) -> Tuple[ClusterNode, List[Node]]:
+def cluster_nodes(graph: "ClusterGraph", target: str) -> List[Node]:
+    """The target cluster's node, then its instances', writer first."""
     cluster = ClusterNode(target, graph)
-    return cluster, [Node(name, None, graph) for name in target_members(cluster, graph)]
+    return [cluster] + [Node(name, None, graph) for name in target_members(cluster, graph)]
 
 
-def plan_cluster(graph: ClusterGraph, source: str, target: str,
-                 tags_of: Callable[[Description], List[Dict[str, str]]],
-                 snapshots_of: Callable[[str, Optional[str]], List[Description]],
+class ClusterPlanner(Planner):
+    """The refresh of the Aurora cluster `target` (its first node; its instances after it) from the cluster
+    `source`."""
+
+    nodes_are = "instances"
+    in_order = False
+
+    def __init__(self, source: str, target: str, options: Optional[CloneOptions] = None,
+                 tags_of: Optional[TagsOf] = None, snapshots_of: Optional[SnapshotsOf] = None) -> None:
+        super().__init__(source, target, options)
+        self.tags_of = tags_of
+        self.snapshots_of = snapshots_of
+        self.source_cluster = {}  # type: Description
+
+    def read_plan(self, rds: Any, plan: Plan) -> Graph:
+        return read_plan_graph(rds, plan, rds.meta.region_name)
+
+    def nodes(self, graph: Graph) -> List[Node]:
+        return cluster_nodes(graph, self.target)
+
+    def check(self, graph: Graph, nodes: List[Node]) -> None:
+        options, target = self.options, self.target
+        if options.copy_method not in COPY_METHODS:
+            fail("copy_method must be one of {0}, not {1}.".format(", ".join(COPY_METHODS), options.copy_method))
+        if options.rollback:
+            fail("mitosis.rds rolls back refreshes of DB instances; {0} is an Aurora cluster.".format(target), target,
+                 "To go back, refresh {0} again (from a snapshot of the old data: copy_method=snapshot with "
+                 "snapshot_identifier) or restore old-* by hand before the cleanup.".format(target))
+        self.source_cluster = validate_cluster(graph, self.source, target, nodes[0], nodes[1:])
+        validate_unprotected(nodes, options.protected_tag)
+
+    def classify(self, graph: Graph, nodes: List[Node], previous_resource_ids: Optional[List[str]]) -> str:
+        return classify_cluster(graph, self.source, nodes[0], nodes[1:], previous_resource_ids)
+
+    def check_phase(self, nodes: List[Node], phase: str) -> None:
+        validate_cluster_retirable(nodes[0], phase)
+
+    def build(self, graph: Graph, nodes: List[Node], phase: str) -> Plan:
+        options, source, target = self.options, self.source, self.target
+        cluster, members = nodes[0], nodes[1:]
+        mode, why = choose_cluster_method(graph, self.source_cluster, cluster, options)
+        discard, notes = discard_or_refuse(phase, target, [n.temp for n in nodes if n.temp is not None], options)
+        warnings = validate_credentials([cluster], source, options) + cluster_warnings(cluster) + notes
+        snapshot = None
+        if mode == SNAPSHOT:
+            if phase == COPY and (cluster.temp is None or discard):
+                snapshot = pick_snapshot(source, options, why, self.snapshots_of, cluster=True)
+                validate_snapshot(snapshot, cluster.original or {})
+            else:
+                snapshot = {"DBClusterSnapshotIdentifier": "(already restored)"}
+        steps = build_cluster_steps(source, cluster, members, self.tags_of, snapshot, phase, mode, options, discard)
+        return ClusterPlan(source, target, steps, members, mode, phase, snapshot, why, warnings,
+                           discard=options.discard_clone)
+
+    def handed(self, steps: List[Dict[str, Any]]) -> Plan:
+        built = [Step.from_dict(s) for s in steps]
+        restore = next((s for s in built if s.creates and s.cluster), None)
+        # The caller may name the clusters by one of their instances, as rds_mitosis_plan allows.
+        if restore is None or self.target not in [s.node for s in built]:
+            fail("The plan given is not a plan for the cluster {0}.".format(self.target), self.target,
+                 "Pass the `plan` returned by mitosis.rds.rds_mitosis_plan for the same source and target.")
+        self.target = restore.node
+        self.source = restore.params.get("SourceDBClusterIdentifier") or self.source
+        mode = CLONE
+        if restore.action == RESTORE_CLUSTER_SNAPSHOT:
+            mode = SNAPSHOT
+        elif restore.params.get("RestoreType") == RESTORE_TYPES[POINT_IN_TIME]:
+            mode = POINT_IN_TIME
+        plan = ClusterPlan(self.source, self.target, built, [], mode, "")
+        plan.planner = self
+        return plan
+
+    def compared(self, plan: Plan, nodes: List[Node]) -> Tuple[List[str], List[str]]:
+        return [n.name for n in nodes[1:]], plan.member_names()
+
+    def keep(self, plan: Plan, nodes: List[Node], phase: str) -> None:
+        plan.nodes, plan.phase, plan.cluster_node = nodes[1:], phase, nodes[0]
+
+
+def plan_cluster(graph: "ClusterGraph", source: str, target: str, tags_of: TagsOf, snapshots_of: SnapshotsOf,
                  options: Optional[CloneOptions] = None,
-                 previous_resource_ids: Optional[List[str]] = None) -> ClusterPlan:
+                 previous_resource_ids: Optional[List[str]] = None) -> Plan:
     """The whole plan for refreshing the Aurora cluster `target` from the cluster `source`, from live `graph`."""
-    options = options or CloneOptions()
-    if options.copy_method not in COPY_METHODS:
-        _fail("copy_method must be one of {0}, not {1}.".format(", ".join(COPY_METHODS), options.copy_method))
-    if options.rollback:
-        _fail("mitosis.rds rolls back refreshes of DB instances; {0} is an Aurora cluster.".format(target), target,
-              "To go back, refresh {0} again (from a snapshot of the old data: copy_method=snapshot with "
-              "snapshot_identifier) or restore old-* by hand before the cleanup.".format(target))
-    cluster, members = _nodes(graph, target)
-    src = validate_cluster(graph, source, target, cluster, members)
-    validate_unprotected([cluster] + members, options.protected_tag)
-    phase = classify_cluster(graph, source, cluster, members, previous_resource_ids)
-    validate_cluster_retirable(cluster, phase)
-    mode, why = choose_cluster_method(graph, src, cluster, options)
-    discard, notes = discard_or_refuse(phase, target, [n.temp for n in [cluster] + members if n.temp is not None],
-                                       options)
-    warnings = validate_credentials([cluster], source, options) + cluster_warnings(cluster) + notes
-    snapshot = None
-    if mode == SNAPSHOT:
-        if phase == COPY and (cluster.temp is None or discard):
-            snapshot = pick_snapshot(source, options, why, snapshots_of, cluster=True)
-            validate_snapshot(snapshot, cluster.original or {})
-        else:
-            snapshot = {"DBClusterSnapshotIdentifier": "(already restored)"}
-    steps = build_cluster_steps(source, cluster, members, tags_of, snapshot, phase, mode, options, discard)
-    assign_waves(steps)
-    mark(phase, [cluster] + members, steps, graph, _node_of(cluster, members))
-    plan = ClusterPlan(source, target, steps, members, mode, phase, snapshot, why, warnings,
-                       discard=options.discard_clone)
-    plan.cluster_node = cluster
-    return plan
+    return ClusterPlanner(source, target, options, tags_of, snapshots_of).plan(graph, previous_resource_ids)
 
 
-def refresh_cluster(plan: ClusterPlan, graph: ClusterGraph,
-                    previous_resource_ids: Optional[List[str]] = None) -> ClusterPlan:
-    """The same plan's steps marked again from `graph` (a describe of `plan.read_names()`)."""
-    cluster, members = _nodes(graph, plan.target)
-    if sorted(n.name for n in members) != sorted(plan.member_names()):
-        _fail("The instances of {0} changed since the plan was made: it now has {1} (the plan has {2}).".format(
-            plan.target, ", ".join(n.name for n in members) or "none", ", ".join(plan.member_names())),
-            plan.target, "Run the same command again: it plans from the live state.")
-    phase = classify_cluster(graph, plan.source, cluster, members, previous_resource_ids)
-    validate_cluster_retirable(cluster, phase)
-    for step in plan.steps:
-        step.pending()
-    mark(phase, [cluster] + members, plan.steps, graph, _node_of(cluster, members))
-    plan.nodes, plan.phase, plan.cluster_node = members, phase, cluster
-    return plan
+refresh_cluster = refresh
 
 
 # --- reading AWS -------------------------------------------------------------------------------------------------
@@ -503,7 +513,7 @@ def cluster_names(client: Any, source: str, target: str, graph: Graph) -> Option
     cluster_side, other = ("source", target) if source_cluster else ("target", source)
     # The other side is a DB instance (a name found nowhere is the cluster planner's "not found").
     if other and (target_found if other == target else other in graph):
-        _fail("The {0} is an Aurora cluster ({1}) but {2} is a DB instance outside any cluster.".format(
+        fail("The {0} is an Aurora cluster ({1}) but {2} is a DB instance outside any cluster.".format(
             cluster_side, source_cluster or target_cluster, other), other,
             "A refresh copies an Aurora cluster into an Aurora cluster, or a DB instance into a DB instance.")
     return source_cluster or source, target_cluster or target

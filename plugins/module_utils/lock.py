@@ -31,7 +31,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 from .aws import MitosisError, call
 from .graph import arn_of, describe_clusters, describe_instances, graph_of, identifier_of, name_forms, strip_prefix
-from .planner import LOCK_TAG_PREFIX
+from .names import LOCK_TAG_PREFIX
 
 # A lock older than this (seconds) counts as stale: its run is taken to be gone. 12 hours.
 LOCK_MAX_AGE = 43200

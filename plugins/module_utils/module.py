@@ -13,8 +13,10 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 from .aws import HAS_BOTO3, AWSConnection, Counter, MitosisError
 from .credentials import secret_password
-from .executor import PHASES, POLL_INTERVAL, RENAME_SETTLE_TIME, WAIT_TIMEOUT, PasswordSource, apply_steps
-from .planner import AUTO, COPY_METHODS, PROTECTED_TAG, CloneOptions
+from .executor import PHASES, POLL_INTERVAL, RENAME_SETTLE_TIME, WAIT_TIMEOUT, apply_steps
+from .names import PROTECTED_TAG
+from .plans import AUTO, COPY_METHODS, CloneOptions
+from .steps import PasswordSource
 from .report import extend_run, summarize
 
 AWS_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
@@ -147,17 +149,12 @@ def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool
         poll_interval=params["poll_interval"],
         settle_time=params["rename_settle_time"], time_scale=params["report_time_scale"], progress=progress,
         alive=alive)
-    # An instance's final snapshot is a step of its own; an Aurora cluster's is taken by its delete.
-    snapshots = {s["identifier"]: s["params"].get("DBSnapshotIdentifier") or s["params"]["FinalDBSnapshotIdentifier"]
-                 for s in result["steps"] if s["status"] in ("changed", "skipped") and (
-                     s["kind"] == "final-snapshot" or s["params"].get("FinalDBSnapshotIdentifier"))}
     run = extend_run(params["run"], result["steps"], counter.by_operation, params["restart"], params["prepared"],
-                     result["secrets"], snapshots)
-    # In check mode nothing ran: every step still pending in the plan would run (the restart is the caller's).
-    pending = len([s for s in result["plan"] if s["status"] == "pending" and s["kind"] != "restart"])
+                     result["secrets"], result.pop("snapshots"))
     result["run"] = run
+    # In check mode nothing ran: every step still pending in the plan would run (the restart is the caller's).
     result["summary"] = summarize(run, source, params["target"], result["nodes"], result["mode"],
-                                  serial=params["serial"], check_mode=check_mode, pending=pending,
+                                  serial=params["serial"], check_mode=check_mode, pending=result.pop("pending"),
                                   time_scale=params["report_time_scale"])
     if not diff_mode:
         result.pop("diff")

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set, Tupl
 
 from .aws import call
 from .graph import name_forms, temp_name
-from .planner import CREATE, DELETE, K_MANAGE, MODIFY, PROMOTE, RESTORE, RESTORE_PIT, SNAPSHOT_ACTION, UNTAG
+from .names import (CREATE, CREATE_MEMBER, DELETE, DELETE_CLUSTER, MODIFY, MODIFY_CLUSTER, PROMOTE, REBOOT, RESTORE,
+                    RESTORE_CLUSTER_PIT, RESTORE_CLUSTER_SNAPSHOT, RESTORE_PIT, SNAPSHOT_ACTION, TAG, UNTAG)
+from .steps import ArnOf
 
 if TYPE_CHECKING:  # annotations only: never imported at run time
     from botocore.client import BaseClient
 
-    from .planner import Plan
+    from .plans import Plan
 
 
 def partition_of(region: str) -> str:
@@ -53,47 +55,30 @@ def _secret_arn(region: str, account: str, name: str) -> str:
 
 def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = None) -> Dict[str, Any]:
     """An IAM policy document (a dict) allowing exactly the calls of `plan` (and reading `secret`)."""
-    if any(step.cluster for step in plan.steps):
-        return _document(cluster_statements(plan, account, region), plan, account, region, secret)
-
     def arn(kind: str, name: str) -> str:
         return _arn(region, account, kind, name)
 
-    groups = [arn("og", "*"), arn("pg", "*"), arn("subgrp", "*")]
-    db: Dict[str, List[str]] = {}
-
-    def allow(action: str, *names: str) -> None:
-        db.setdefault(action, []).extend(arn("db", n) for n in names)
-
-    created: List[str] = []
+    granted: Dict[str, List[str]] = {}
+    tagged: List[str] = []
     for step in plan.steps:
-        if step.action == CREATE:
-            allow(CREATE, step.params["SourceDBInstanceIdentifier"], step.identifier)
-            created.append(step.identifier)
-        elif step.action == RESTORE:
-            allow(RESTORE, step.identifier)
-            created.append(step.identifier)
-        elif step.action == RESTORE_PIT:
-            allow(RESTORE_PIT, step.params["SourceDBInstanceIdentifier"], step.identifier)
-            created.append(step.identifier)
-        elif step.action == PROMOTE:
-            allow(PROMOTE, step.identifier)
-        elif step.action == MODIFY:
-            names = [step.identifier] + ([step.new_identifier] if step.new_identifier else [])
-            allow(MODIFY, *names)
-            allow("RebootDBInstance", *names)
-        elif step.action == DELETE:
-            allow(DELETE, step.identifier)
-        elif step.action == UNTAG:
-            allow(UNTAG, step.identifier)
-        elif step.action == SNAPSHOT_ACTION:
-            allow(SNAPSHOT_ACTION, step.identifier)
-            db[SNAPSHOT_ACTION].append(arn("snapshot", step.params["DBSnapshotIdentifier"]))
-            db.setdefault("DescribeDBSnapshots", []).append(arn("snapshot", step.params["DBSnapshotIdentifier"]))
+        for action, resources in step.grants(arn, plan.source):
+            granted.setdefault(action, []).extend(resources)
+        created = step.tagged(arn)
+        if created:
+            tagged.append(created)
+    if plan.root_is_cluster:
+        return _document(cluster_statements(plan, arn, granted, tagged), plan, account, region, secret)
+    return _document(instance_statements(plan, arn, granted, tagged), plan, account, region, secret)
 
+
+def instance_statements(plan: Plan, arn: ArnOf, db: Dict[str, List[str]],
+                        created: List[str]) -> List[Tuple[str, List[str]]]:
+    """(action, resources) for a graph of DB instances: the groups the creates and modifies name, the snapshot a
+    restore reads, the lock's tags on the target's names."""
+    groups = [arn("og", "*"), arn("pg", "*"), arn("subgrp", "*")]
     if plan.discard:
         # discard_clone: this target's own temp-* clones may be deleted too, and only they.
-        allow(DELETE, *[temp_name(n) for n in plan.node_names()])
+        db.setdefault(DELETE, []).extend(arn("db", temp_name(n)) for n in plan.node_names())
     statements: List[Tuple[str, List[str]]] = [
         ("DescribeDBInstances", [arn("db", "*")]),
         # Only to tell a missing name from an Aurora cluster's (planning, the lock).
@@ -112,74 +97,37 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
         statements.append((RESTORE_PIT, groups + db[RESTORE_PIT]))
     # The run's lock (rds_mitosis_lock) is a tag on whichever instance holds the target's name.
     lock = [arn("db", n) for n in name_forms(plan.target)]
-    statements.append(("AddTagsToResource", _unique([arn("db", n) for n in created] + lock)))
+    statements.append((TAG, _unique(created + lock)))
     db[UNTAG] = db.get(UNTAG, []) + lock
     if "DescribeDBSnapshots" in db and RESTORE not in db:
         statements.append(("DescribeDBSnapshots", db["DescribeDBSnapshots"]))
-    for action in (PROMOTE, MODIFY, "RebootDBInstance", SNAPSHOT_ACTION, DELETE, UNTAG):
+    for action in (PROMOTE, MODIFY, REBOOT, SNAPSHOT_ACTION, DELETE, UNTAG):
         if action not in db:
             continue
         extra = groups[:2] + [arn("secgrp", "*"), groups[2]] if action == MODIFY else []
         statements.append((action, _unique(extra + db[action])))
-    return _document(statements, plan, account, region, secret)
+    return statements
 
 
-def cluster_statements(plan: Plan, account: str, region: str) -> List[Tuple[str, List[str]]]:
+def cluster_statements(plan: Plan, arn: ArnOf, resources: Dict[str, List[str]],
+                       tagged: List[str]) -> List[Tuple[str, List[str]]]:
     """(action, resources) for an Aurora cluster's refresh: cluster ARNs for the cluster calls, instance ARNs for
     the instances', the cluster snapshot restored or kept, the groups the restore and the creates name."""
-    def arn(kind: str, name: str) -> str:
-        return _arn(region, account, kind, name)
-
-    resources: Dict[str, List[str]] = {}
-
-    def allow(action: str, *items: str) -> None:
-        resources.setdefault(action, []).extend(items)
-
-    groups = [arn("cluster-pg", "*"), arn("subgrp", "*"), arn("secgrp", "*"), arn("og", "*")]
-    tagged: List[str] = []
-    for step in plan.steps:
-        kind = "cluster" if step.cluster else "db"
-        names = [step.identifier] + ([step.new_identifier] if step.new_identifier else [])
-        if step.action == "RestoreDBClusterToPointInTime":
-            allow(step.action, arn("cluster", step.params["SourceDBClusterIdentifier"]), arn("cluster", step.identifier),
-                  *groups)
-            tagged.append(arn("cluster", step.identifier))
-        elif step.action == "RestoreDBClusterFromSnapshot":
-            named = step.params["SnapshotIdentifier"]
-            snapshot = named if named.startswith("arn:") else arn("cluster-snapshot", named)
-            allow(step.action, snapshot, arn("cluster", step.identifier), *groups)
-            allow("DescribeDBClusterSnapshots", arn("cluster", plan.source), arn("cluster-snapshot", "*"), snapshot)
-            tagged.append(arn("cluster", step.identifier))
-        elif step.action == "CreateDBInstance":
-            allow(step.action, arn("db", step.identifier), arn("cluster", step.params["DBClusterIdentifier"]),
-                  arn("pg", "*"), arn("og", "*"), arn("subgrp", "*"), arn("secgrp", "*"))
-            tagged.append(arn("db", step.identifier))
-        elif step.action in ("ModifyDBCluster", MODIFY, "DeleteDBInstance", UNTAG):
-            allow(step.action, *[arn(kind, n) for n in names])
-            if step.action == MODIFY:
-                allow("RebootDBInstance", *[arn(kind, n) for n in names])
-        elif step.action == "DeleteDBCluster":
-            allow(step.action, arn("cluster", step.identifier))
-            if step.params.get("FinalDBSnapshotIdentifier"):
-                # The final snapshot is the delete's: RDS checks CreateDBClusterSnapshot on both.
-                allow("CreateDBClusterSnapshot", arn("cluster", step.identifier),
-                      arn("cluster-snapshot", step.params["FinalDBSnapshotIdentifier"]))
     if plan.discard:
         # discard_clone: this target's own temp-* clones may be deleted too, and only they.
-        allow("DeleteDBInstance", *[arn("db", temp_name(n)) for n in plan.node_names()[1:]])
-        allow("DeleteDBCluster", arn("cluster", temp_name(plan.target)))
+        resources.setdefault(DELETE, []).extend(arn("db", temp_name(n)) for n in plan.node_names()[1:])
+        resources.setdefault(DELETE_CLUSTER, []).append(arn("cluster", temp_name(plan.target)))
     # The run's lock (rds_mitosis_lock) is a tag on whichever cluster holds the target's name.
     lock = [arn("cluster", n) for n in name_forms(plan.target)]
     statements: List[Tuple[str, List[str]]] = [
         ("DescribeDBClusters", [arn("cluster", "*")]),
         ("DescribeDBInstances", [arn("db", "*")]),
         ("ListTagsForResource", [arn("cluster", "*"), arn("db", "*")]),
-        ("AddTagsToResource", tagged + lock),
+        (TAG, tagged + lock),
     ]
     resources[UNTAG] = resources.get(UNTAG, []) + lock
-    for action in ("DescribeDBClusterSnapshots", "RestoreDBClusterToPointInTime", "RestoreDBClusterFromSnapshot",
-                   "CreateDBInstance", "ModifyDBCluster", MODIFY, "RebootDBInstance", "DeleteDBInstance",
-                   "DeleteDBCluster", "CreateDBClusterSnapshot", UNTAG):
+    for action in ("DescribeDBClusterSnapshots", RESTORE_CLUSTER_PIT, RESTORE_CLUSTER_SNAPSHOT, CREATE_MEMBER,
+                   MODIFY_CLUSTER, MODIFY, REBOOT, DELETE, DELETE_CLUSTER, "CreateDBClusterSnapshot", UNTAG):
         if action in resources:
             statements.append((action, resources[action]))
     return statements
@@ -207,7 +155,7 @@ def _document(statements: List[Tuple[str, List[str]]], plan: Plan, account: str,
         # An Aurora clone gets the target cluster's roles for S3, Lambda and the like.
         document.append({"Sid": "PassClusterRoles", "Effect": "Allow", "Action": ["iam:PassRole"],
                          "Resource": integrations})
-    managed = [s for s in plan.steps if s.kind == K_MANAGE]
+    managed = [s for s in plan.steps if s.makes_secret]
     if managed:
         # RDS creates the clone's secret with the caller's permissions, encrypted with the target secret's key.
         document.append({"Sid": "ManagedMasterSecrets", "Effect": "Allow",

@@ -36,7 +36,8 @@ def extend_run(run: Optional[Dict[str, Any]], records: List[Dict[str, Any]], cal
     for record in records:
         if record.get("status") == "changed" and "finished" in record:
             timeline.append({key: record[key] for key in ("id", "kind", "phase", "node", "action", "identifier",
-                                                          "started", "released", "finished") if key in record})
+                                                          "window", "started", "released", "finished")
+                             if key in record})
     total = dict(run.get("calls") or {})
     for operation, count in calls.items():
         total[operation] = total.get(operation, 0) + count
@@ -101,11 +102,12 @@ def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], m
         if events:
             phases[phase] = scaled(max(e["finished"] for e in events) - min(e["started"] for e in events))
     by_id = {e["id"]: e for e in timeline}
-    # Each name moves by a rename pair: the instance that holds it moves aside, the other one moves in.
-    by_kind = {(e.get("node"), e.get("kind")): e for e in timeline}
+    # Each name moves by a rename pair: the instance that holds it moves aside (the window opens), the other one
+    # moves in (it closes).
+    windows = {(e.get("node"), e.get("window")): e for e in timeline if e.get("window")}
     unreachable = {}  # type: Dict[str, float]
     for node in nodes:
-        out, into = by_kind.get((node, "swap-out")), by_kind.get((node, "swap-in"))
+        out, into = windows.get((node, "opens")), windows.get((node, "closes"))
         if out and into:
             unreachable[node] = scaled(into["finished"] - out["started"])
     summary.update(phase_seconds=phases, unreachable_seconds=unreachable)

@@ -11,13 +11,13 @@ interruption, and a state no rollback explains stops it before any call.
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Any, Dict, List, Optional
 
-from .graph import Graph, old_name, rejected_name
-from .planner import (CLEANUP, DELETE, K_DELETE, K_RESTART, K_SWAP_IN, K_SWAP_OUT, MODIFY, RESTART, RESTART_ACTION,
-                      ROLLBACK, SWAP, Node, Plan, Step, _fail, _status, assign_waves, discover_nodes)
-
-COMPLETE = "complete"
+from .graph import Graph, describe_instances, old_name, rejected_name
+from .names import CLEANUP, COMPLETE, DELETE, MODIFY, RESTART, RESTART_ACTION, ROLLBACK, SWAP
+from .plans import ROLLBACK_WORDS, Node, Plan, Planner, StepList, fail
+from .planner import discover_nodes, plan_names
+from .steps import Delete, Restart, Step, SwapIn, SwapOut
 
 
 def _born(inst: Dict) -> str:
@@ -30,16 +30,16 @@ def classify_rollback(nodes: List[Node]) -> str:
     states = {}  # type: Dict[str, str]
     for node in nodes:
         if node.temp is not None:
-            _fail("{0} exists: the refresh of {1} has not finished its swap, so there is nothing to roll back yet."
-                  .format(node.temp["DBInstanceIdentifier"], target), node.temp["DBInstanceIdentifier"],
-                  "Run the refresh again to finish its swap, then roll back if the application needs the old data.")
+            fail("{0} exists: the refresh of {1} has not finished its swap, so there is nothing to roll back yet."
+                 .format(node.temp["DBInstanceIdentifier"], target), node.temp["DBInstanceIdentifier"],
+                 "Run the refresh again to finish its swap, then roll back if the application needs the old data.")
         key = (node.current is not None, node.old is not None, node.rejected is not None)
         if key == (True, True, False):
             # The clone is the newer instance: never move the original aside as if it were the clone.
             if _born(node.current) and _born(node.old) and _born(node.current) < _born(node.old):
-                _fail("{0} is older than {1}, so {1} is not the instance a refresh moved aside for {0}."
-                      .format(node.name, old_name(node.name)), old_name(node.name),
-                      "Inspect both instances; rename or delete the leftover {0} by hand.".format(old_name(node.name)))
+                fail("{0} is older than {1}, so {1} is not the instance a refresh moved aside for {0}."
+                     .format(node.name, old_name(node.name)), old_name(node.name),
+                     "Inspect both instances; rename or delete the leftover {0} by hand.".format(old_name(node.name)))
             states[node.name] = "swapped"
         elif key == (False, True, True):
             states[node.name] = "aside"
@@ -50,7 +50,7 @@ def classify_rollback(nodes: List[Node]) -> str:
         else:
             present = [n for n, inst in ((node.name, node.current), (old_name(node.name), node.old),
                                          (rejected_name(node.name), node.rejected)) if inst is not None]
-            _fail("The names of {0} are in a state no rollback explains: only {1} exist{2}.".format(
+            fail("The names of {0} are in a state no rollback explains: only {1} exist{2}.".format(
                 node.name, ", ".join(present) or "none of X, old-X, rej-X", "s" if len(present) == 1 else ""),
                 node.name, "Inspect these instances and restore the missing name by hand.")
     values = set(states.values())
@@ -60,61 +60,32 @@ def classify_rollback(nodes: List[Node]) -> str:
         kept = [name for name, state in states.items() if state == "kept"]
         if kept:
             # The refresh's cleanup already deleted old-* of these: the original graph cannot come back whole.
-            _fail("{0} has no {1} any more (the refresh's cleanup deleted it), so the original graph of {2} cannot be "
-                  "put back whole.".format(kept[0], old_name(kept[0]), target), old_name(kept[0]),
-                  "Nothing was changed. Restore {0} from a snapshot if you need it, or keep the refreshed graph."
-                  .format(kept[0]))
+            fail("{0} has no {1} any more (the refresh's cleanup deleted it), so the original graph of {2} cannot be "
+                 "put back whole.".format(kept[0], old_name(kept[0]), target), old_name(kept[0]),
+                 "Nothing was changed. Restore {0} from a snapshot if you need it, or keep the refreshed graph."
+                 .format(kept[0]))
         return SWAP
     return CLEANUP
 
 
 def build_rollback_steps(nodes: List[Node]) -> List[Step]:
     """Every step of a rollback: rename pairs (X aside to rej-X, old-X back to X), the restart, the deletes."""
-    steps = []  # type: List[Step]
+    built = StepList()
+    add = built.add
     root = nodes[0]
     for node in nodes:
-        steps.append(Step("aside:" + node.name, SWAP, K_SWAP_OUT, MODIFY, node.name,
-                          {"ApplyImmediately": True, "NewDBInstanceIdentifier": rejected_name(node.name)}, node.name))
+        add(SwapOut, "aside:" + node.name, SWAP, MODIFY, node.name,
+            {"ApplyImmediately": True, "NewDBInstanceIdentifier": rejected_name(node.name)}, node.name, [])
     for node in nodes:
-        steps.append(Step("back:" + node.name, SWAP, K_SWAP_IN, MODIFY, old_name(node.name),
-                          {"ApplyImmediately": True, "NewDBInstanceIdentifier": node.name}, node.name,
-                          ["aside:" + node.name]))
-    steps.append(Step("restart:" + root.name, RESTART, K_RESTART, RESTART_ACTION, root.name, {}, root.name,
-                      ["back:" + n.name for n in nodes]))
+        add(SwapIn, "back:" + node.name, SWAP, MODIFY, old_name(node.name),
+            {"ApplyImmediately": True, "NewDBInstanceIdentifier": node.name}, node.name, ["aside:" + node.name])
+    add(Restart, "restart:" + root.name, RESTART, RESTART_ACTION, root.name, {}, root.name,
+        ["back:" + n.name for n in nodes])
     # Leaves first: deleting a rejected primary before its replicas would promote them.
     for node in reversed(nodes):
-        steps.append(Step("discard:" + node.name, CLEANUP, K_DELETE, DELETE, rejected_name(node.name),
-                          {"SkipFinalSnapshot": True}, node.name,
-                          ["restart:" + root.name] + ["discard:" + c for c in node.children]))
-    return steps
-
-
-def mark_rollback(phase: str, nodes: List[Node], steps: List[Step]) -> None:
-    by_name = {n.name: n for n in nodes}
-    for step in steps:
-        node = by_name[step.node]
-        if phase == COMPLETE:
-            step.done("the rollback is complete: {0} is the original instance again".format(step.node))
-        elif step.key.startswith("aside:"):
-            if phase == CLEANUP or node.rejected is not None:
-                step.done("{0} exists".format(rejected_name(step.node)))
-            elif _status(node.current) == "renaming":
-                step.pending("rename in progress")
-        elif step.key.startswith("back:"):
-            if phase == CLEANUP or (node.current is not None and node.old is None):
-                step.done("{0} is the original instance".format(step.node))
-            elif _status(node.old) == "renaming":
-                step.pending("rename in progress")
-        elif step.kind == K_RESTART:
-            if phase == CLEANUP and all(n.rejected is None for n in nodes):
-                step.done("every rej-* instance is deleted")
-            elif phase == CLEANUP:
-                step.pending("runs (again) before any rej-* instance is deleted")
-        elif step.kind == K_DELETE:
-            if phase == CLEANUP and node.rejected is None:
-                step.done("{0} is deleted".format(step.identifier))
-            elif _status(node.rejected) == "deleting":
-                step.pending("delete in progress")
+        add(Delete, "discard:" + node.name, CLEANUP, DELETE, rejected_name(node.name), {"SkipFinalSnapshot": True},
+            node.name, ["restart:" + root.name] + ["discard:" + c for c in node.children])
+    return built.steps
 
 
 def validate_discardable(nodes: List[Node]) -> None:
@@ -122,43 +93,52 @@ def validate_discardable(nodes: List[Node]) -> None:
         for inst in (node.current if node.old is not None else None, node.rejected):
             if inst is not None and inst.get("DeletionProtection"):
                 name = inst["DBInstanceIdentifier"]
-                _fail("{0} has deletion protection enabled, which would block the deletion of the rejected clone."
-                      .format(name), name, "Disable it first: aws rds modify-db-instance --db-instance-identifier {0} "
-                                           "--no-deletion-protection --apply-immediately".format(name))
+                fail("{0} has deletion protection enabled, which would block the deletion of the rejected clone."
+                     .format(name), name, "Disable it first: aws rds modify-db-instance --db-instance-identifier {0} "
+                                          "--no-deletion-protection --apply-immediately".format(name))
+
+
+class RollbackPlanner(Planner):
+    """The rollback of the refresh of `target`: the instances it retired (old-*) back under their names."""
+
+    words = ROLLBACK_WORDS
+    planned_when = "the rollback was planned"
+
+    def __init__(self, target: str) -> None:
+        super().__init__("", target)
+
+    def read_plan(self, rds: Any, plan: Plan) -> Graph:
+        return Graph(describe_instances(rds, plan_names("", plan.node_names())), rds.meta.region_name)
+
+    def nodes(self, graph: Graph) -> List[Node]:
+        return discover_nodes(graph, self.target)
+
+    def check(self, graph: Graph, nodes: List[Node]) -> None:
+        if not self.target:
+            fail("The target is required: the root of the graph whose refresh is rolled back.")
+        root = nodes[0]
+        if all(inst is None for inst in (root.current, root.temp, root.old, root.rejected)):
+            fail("Target instance {0} was not found in region {1}.".format(self.target, graph.region), self.target,
+                 "Check the identifier and the region/credentials you use.")
+
+    def classify(self, graph: Graph, nodes: List[Node], previous_resource_ids: Optional[List[str]]) -> str:
+        return classify_rollback(nodes)
+
+    def build(self, graph: Graph, nodes: List[Node], phase: str) -> Plan:
+        if phase == COMPLETE:
+            fail("Nothing to roll back: no old-* instance of the graph of {0} exists (the refresh's cleanup deleted "
+                 "them, or a rollback finished).".format(self.target), self.target,
+                 "A rollback is possible only between a refresh's swap and its cleanup, while old-* instances exist.")
+        validate_discardable(nodes)
+        return Plan("", self.target, build_rollback_steps(nodes), nodes, ROLLBACK, phase,
+                    why="the application needs the data it had before the refresh")
+
+    def handed(self, steps: List[Dict[str, Any]]) -> Plan:
+        plan = Plan("", self.target, [Step.from_dict(s) for s in steps], [], ROLLBACK, "")
+        plan.planner = self
+        return plan
 
 
 def plan_rollback(graph: Graph, target: str) -> Plan:
     """The plan that puts the instances a refresh retired back under their names, from the live `graph`."""
-    if not target:
-        _fail("The target is required: the root of the graph whose refresh is rolled back.")
-    nodes = discover_nodes(graph, target)
-    root = nodes[0]
-    if all(inst is None for inst in (root.current, root.temp, root.old, root.rejected)):
-        _fail("Target instance {0} was not found in region {1}.".format(target, graph.region), target,
-              "Check the identifier and the region/credentials you use.")
-    phase = classify_rollback(nodes)
-    if phase == COMPLETE:
-        _fail("Nothing to roll back: no old-* instance of the graph of {0} exists (the refresh's cleanup deleted them, "
-              "or a rollback finished).".format(target), target,
-              "A rollback is possible only between a refresh's swap and its cleanup, while old-* instances exist.")
-    validate_discardable(nodes)
-    steps = build_rollback_steps(nodes)
-    assign_waves(steps)
-    mark_rollback(phase, nodes, steps)
-    return Plan("", target, steps, nodes, ROLLBACK, phase,
-                why="the application needs the data it had before the refresh")
-
-
-def refresh_rollback(plan: Plan, graph: Graph) -> Plan:
-    """A rollback plan marked again from `graph`; a graph that changed shape is an error."""
-    nodes = discover_nodes(graph, plan.target)
-    if [n.name for n in nodes] != plan.node_names():
-        _fail("The graph of {0} changed since the rollback was planned: it now has {1} (the plan has {2}).".format(
-            plan.target, ", ".join(n.name for n in nodes), ", ".join(plan.node_names())), plan.target,
-            "Run the same command again: it plans from the live state.")
-    phase = classify_rollback(nodes)
-    for step in plan.steps:
-        step.pending()
-    mark_rollback(phase, nodes, plan.steps)
-    plan.nodes, plan.phase = nodes, phase
-    return plan
+    return RollbackPlanner(target).plan(graph)

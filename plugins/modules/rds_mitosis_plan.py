@@ -256,11 +256,11 @@ run:
 """
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import Counter
-from ansible_collections.mitosis.rds.plugins.module_utils.executor import live_plan
+from ansible_collections.mitosis.rds.plugins.module_utils.planning import live_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.module import (
     CLONE_ARGUMENT_SPEC, CLONE_MUTUALLY_EXCLUSIVE, CLONE_REQUIRED_IF, RUN_ARGUMENT_SPEC, MitosisModule,
     clone_options)
-from ansible_collections.mitosis.rds.plugins.module_utils.planner import flight_plan
+from ansible_collections.mitosis.rds.plugins.module_utils.plans import flight_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import caller_account, iam_policy
 from ansible_collections.mitosis.rds.plugins.module_utils.report import extend_run
 

@@ -16,7 +16,7 @@ from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisErro
 from ansible_collections.mitosis.rds.plugins.module_utils.cluster import ClusterGraph, ClusterPlan, plan_cluster, \
     refresh_cluster
 from ansible_collections.mitosis.rds.plugins.module_utils.credentials import PASSWORD_PLACEHOLDER
-from ansible_collections.mitosis.rds.plugins.module_utils.planner import CloneOptions, flight_plan, own_tags
+from ansible_collections.mitosis.rds.plugins.module_utils.plans import CloneOptions, flight_plan, own_tags
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import iam_policy
 
 from .rds_state import REGION, Account, cluster, member, repeats, run_waves, subnet_group

@@ -11,8 +11,7 @@ import json
 import pytest
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
-from ansible_collections.mitosis.rds.plugins.module_utils.executor import in_progress
-from ansible_collections.mitosis.rds.plugins.module_utils.planner import flight_plan
+from ansible_collections.mitosis.rds.plugins.module_utils.plans import flight_plan
 
 from .rds_state import Account, instance
 from .test_planner import managed_account, plan_of, seed_account, snapshot_account
@@ -271,4 +270,4 @@ def test_a_clone_still_being_created_is_waited_for_not_created_again():
     account.instances["temp-mitosis-demo"]["DBInstanceStatus"] = "creating"
     create = plan_of(account, "mitosis-prod", "mitosis-demo").step("create:mitosis-demo")
     assert create.status == "pending" and create.reason == "temp-mitosis-demo is being created"
-    assert in_progress(create, {"temp-mitosis-demo": account.instances["temp-mitosis-demo"]})
+    assert create.in_progress({"temp-mitosis-demo": account.instances["temp-mitosis-demo"]})

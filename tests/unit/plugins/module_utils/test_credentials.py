@@ -14,8 +14,7 @@ from botocore.exceptions import ClientError
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
 from ansible_collections.mitosis.rds.plugins.module_utils.credentials import (
     PASSWORD_PLACEHOLDER, secret_password, validate_password)
-from ansible_collections.mitosis.rds.plugins.module_utils.executor import step_diff
-from ansible_collections.mitosis.rds.plugins.module_utils.planner import flight_plan, own_tags
+from ansible_collections.mitosis.rds.plugins.module_utils.plans import flight_plan, own_tags
 
 from .rds_state import instance
 from .test_planner import SERVICE, managed_account, plan_of, seed_account, siblings_account, snapshot_account
@@ -412,7 +411,7 @@ def test_the_diff_shows_what_the_credential_and_tag_steps_change():
         if step.kind == "password":
             break
         account.apply(step.to_dict())
-    diff = step_diff(plan.step("password:mitosis-demo"), account.graph())
+    diff = plan.step("password:mitosis-demo").diff(account.graph())
     assert diff["after"]["temp-mitosis-demo"]["changes"] == {"MasterUserPassword": PASSWORD_PLACEHOLDER}
-    diff = step_diff(plan.step("tag-credentials:mitosis-demo"), account.graph())
+    diff = plan.step("tag-credentials:mitosis-demo").diff(account.graph())
     assert diff["after"]["temp-mitosis-demo"]["changes"]["Tags"][0]["Key"] == "mitosis:credentials"

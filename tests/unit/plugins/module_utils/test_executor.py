@@ -11,10 +11,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
-from ansible_collections.mitosis.rds.plugins.module_utils.executor import (
-    Watch, already_done, apply_steps, complete, in_progress, live_plan, not_yet)
+from ansible_collections.mitosis.rds.plugins.module_utils.executor import apply_steps, live_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.graph import discover, graph_of
-from ansible_collections.mitosis.rds.plugins.module_utils.planner import CloneOptions, Step
+from ansible_collections.mitosis.rds.plugins.module_utils.plans import CloneOptions
+from ansible_collections.mitosis.rds.plugins.module_utils.steps import Watch, make_step
 
 from .rds_state import ACCOUNT, REGION, Account, instance
 from .test_planner import SERVICE, cascade_account, managed_account, seed_account, siblings_account, snapshot_account
@@ -418,7 +418,7 @@ def test_discovery_reads_the_same_few_names_whatever_the_account_size(unrelated)
 
 
 def step(kind, action="ModifyDBInstance", identifier="temp-db", **params):
-    return Step(kind + ":db", "copy", kind, action, identifier, params, "db")
+    return make_step(kind + ":db", "copy", kind, action, identifier, params, "db")
 
 
 @pytest.mark.parametrize("kind,action,code,found,expected", [
@@ -442,7 +442,7 @@ def test_which_refusals_mean_already_done(kind, action, code, found, expected):
     rds = SlowRDS(Account(instances))
     the_step = step(kind, action, SourceDBInstanceIdentifier="prod")
     error = MitosisError("refused", code=code)
-    assert already_done(rds, error, the_step) is expected
+    assert the_step.already_done(rds, error) is expected
 
 
 @pytest.mark.parametrize("kind,code,expected", [
@@ -455,7 +455,7 @@ def test_which_refusals_mean_already_done(kind, action, code, found, expected):
     ("modify", "Throttling", False),
 ])
 def test_which_refusals_mean_not_yet(kind, code, expected):
-    assert not_yet(MitosisError("refused", code=code), step(kind)) is expected
+    assert step(kind).not_yet(MitosisError("refused", code=code)) is expected
 
 
 def rename(kind="swap-in"):
@@ -470,14 +470,14 @@ def test_a_rename_completes_only_after_the_reboot_that_follows_renaming():
         {"db": instance("temp-db", DBInstanceIdentifier="db", DBInstanceStatus="rebooting")},
         {"db": instance("temp-db", DBInstanceIdentifier="db")},
     ]
-    seen = [complete(rename(), live, watch, now, 1000, REGION) for now, live in enumerate(states)]
+    seen = [rename().complete(live, watch, now, 1000, REGION) for now, live in enumerate(states)]
     assert seen == [False, False, False, True]
 
 
 def test_a_rename_without_a_seen_reboot_waits_for_the_settle_time():
     watch = Watch(rename(), {"temp-db": instance("temp-db")})
     live = {"db": instance("temp-db", DBInstanceIdentifier="db")}
-    assert [complete(rename(), live, watch, now, 10, REGION) for now in (0, 5, 10)] == [False, False, True]
+    assert [rename().complete(live, watch, now, 10, REGION) for now in (0, 5, 10)] == [False, False, True]
 
 
 def test_a_rename_follows_the_instance_not_the_name():
@@ -486,16 +486,16 @@ def test_a_rename_follows_the_instance_not_the_name():
     watch = Watch(out, {"db": instance("db")})
     live = {"db": instance("clone", DBInstanceIdentifier="db"),
             "old-db": instance("db", DBInstanceIdentifier="old-db", DBInstanceStatus="rebooting")}
-    assert complete(out, live, watch, 0, 1000, REGION) is False
+    assert out.complete(live, watch, 0, 1000, REGION) is False
     live["old-db"]["DBInstanceStatus"] = "available"
-    assert complete(out, live, watch, 1, 1000, REGION) is True
+    assert out.complete(live, watch, 1, 1000, REGION) is True
 
 
 @pytest.mark.parametrize("status", ["failed", "incompatible-parameters", "storage-full", "restore-error"])
 def test_a_failed_status_fails_the_wait(status):
     with pytest.raises(MitosisError, match=status):
-        complete(step("create", "CreateDBInstanceReadReplica", SourceDBInstanceIdentifier="prod"),
-                 {"temp-db": instance("temp-db", DBInstanceStatus=status)}, Watch(), 0, 0, REGION)
+        step("create", "CreateDBInstanceReadReplica", SourceDBInstanceIdentifier="prod").complete(
+            {"temp-db": instance("temp-db", DBInstanceStatus=status)}, Watch(), 0, 0, REGION)
 
 
 @pytest.mark.parametrize("the_step,live,expected", [
@@ -508,7 +508,7 @@ def test_a_failed_status_fails_the_wait(status):
     (step("modify"), {"temp-db": instance("temp-db", DBInstanceStatus="modifying")}, False),
 ])
 def test_which_states_mean_an_earlier_run_is_still_at_it(the_step, live, expected):
-    assert in_progress(the_step, live) is expected
+    assert the_step.in_progress(live) is expected
 
 
 SECRET = {"SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-TEMPDB"}
@@ -523,7 +523,7 @@ SECRET = {"SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds
 def test_a_managed_secret_step_completes_once_the_secret_is_active(status, secret, expected):
     manage = step("manage-secret", ApplyImmediately=True, ManageMasterUserPassword=True)
     live = {"temp-db": instance("temp-db", DBInstanceStatus=status, MasterUserSecret=secret)}
-    assert complete(manage, live, Watch(), 0, 0, REGION) is expected
+    assert manage.complete(live, Watch(), 0, 0, REGION) is expected
 
 
 @pytest.mark.parametrize("tags,expected", [
@@ -533,16 +533,16 @@ def test_a_managed_secret_step_completes_once_the_secret_is_active(status, secre
 ])
 def test_a_tag_step_completes_once_the_describe_shows_the_tag(tags, expected):
     tag = step("tag", "AddTagsToResource", Tags=[{"Key": "mitosis:credentials", "Value": "master_password"}])
-    assert complete(tag, {"temp-db": instance("temp-db", TagList=tags)}, Watch(), 0, 0, REGION) is expected
+    assert tag.complete({"temp-db": instance("temp-db", TagList=tags)}, Watch(), 0, 0, REGION) is expected
 
 
 def test_a_password_reset_still_pending_is_not_complete_even_when_available():
     reset = step("password", ApplyImmediately=True, MasterUserPassword="(hidden)")
     watch = Watch()
     pending = {"temp-db": instance("temp-db", PendingModifiedValues={"MasterUserPassword": "****"})}
-    assert complete(reset, pending, watch, 0, 1000, REGION) is False
+    assert reset.complete(pending, watch, 0, 1000, REGION) is False
     # Once seen pending, the reset has run: the first describe without it ends the step.
-    assert complete(reset, {"temp-db": instance("temp-db")}, watch, 1, 1000, REGION) is True
+    assert reset.complete({"temp-db": instance("temp-db")}, watch, 1, 1000, REGION) is True
 
 
 @pytest.mark.parametrize("the_step,live,expected", [
@@ -554,7 +554,7 @@ def test_a_password_reset_still_pending_is_not_complete_even_when_available():
     (step("manage-secret"), {"temp-db": instance("temp-db")}, False),
 ])
 def test_which_credential_states_mean_an_earlier_run_is_still_at_it(the_step, live, expected):
-    assert in_progress(the_step, live) is expected
+    assert the_step.in_progress(live) is expected
 
 
 @pytest.mark.parametrize("start", ["demo", "demo-r1", "demo-r1a"])

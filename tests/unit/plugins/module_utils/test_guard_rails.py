@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import apply_steps, live_plan
-from ansible_collections.mitosis.rds.plugins.module_utils.planner import CloneOptions
+from ansible_collections.mitosis.rds.plugins.module_utils.plans import CloneOptions
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import iam_policy
 from ansible_collections.mitosis.rds.plugins.module_utils.report import extend_run, summarize
 

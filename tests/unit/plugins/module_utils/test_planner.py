@@ -9,7 +9,8 @@ import copy
 import pytest
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
-from ansible_collections.mitosis.rds.plugins.module_utils.planner import CloneOptions, flight_plan, own_tags, plan_clone
+from ansible_collections.mitosis.rds.plugins.module_utils.planner import plan_clone
+from ansible_collections.mitosis.rds.plugins.module_utils.plans import CloneOptions, flight_plan, own_tags
 
 from .rds_state import Account, instance, repeats, run_waves, seed_attrs
 

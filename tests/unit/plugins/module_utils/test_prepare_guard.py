@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mitosis.rds.plugins.module_utils import executor
+from ansible_collections.mitosis.rds.plugins.module_utils import planning
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
-from ansible_collections.mitosis.rds.plugins.module_utils.executor import (
-    Watch, already_done, apply_steps, complete, in_progress, live_plan)
+from ansible_collections.mitosis.rds.plugins.module_utils.executor import apply_steps, live_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.module import RANGES, check_ranges
-from ansible_collections.mitosis.rds.plugins.module_utils.planner import CloneOptions, Plan, flight_plan, refresh
+from ansible_collections.mitosis.rds.plugins.module_utils.plans import CloneOptions, flight_plan, refresh
+from ansible_collections.mitosis.rds.plugins.module_utils.steps import Watch
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import iam_policy
 
 from . import test_cluster
@@ -154,7 +154,7 @@ def test_a_plan_with_discards_marked_again_after_them_keeps_them_done_and_the_ne
     for key in ("discard-clone:mitosis-demo-replica", "discard-clone:mitosis-demo", "create:mitosis-demo"):
         account.apply(plan.step(key).to_dict())
     # The name temp-mitosis-demo holds the new copy now: its discard is done, not to be repeated.
-    again = refresh(Plan.from_dicts(SOURCE, TARGET, plan.to_dict()), account.graph())
+    again = refresh(planning.handed_plan(SOURCE, TARGET, plan.to_dict()), account.graph())
     assert again.step("discard-clone:mitosis-demo").status == "done"
     assert again.step("create:mitosis-demo").status == "done"
     assert again.step("promote:mitosis-demo").status == "pending"
@@ -186,7 +186,7 @@ def test_discard_does_not_apply_once_the_swap_has_started():
     assert any("discard_clone does not apply: the swap of mitosis-demo has started" in w for w in resumed.warnings)
 
 
-def test_discard_of_an_aurora_clone_deletes_its_instances_then_its_cluster(monkeypatch):
+def test_discard_of_an_aurora_clone_deletes_its_instances_then_its_cluster():
     account = test_cluster.aurora_account()
     copied(account, cluster_plan, prepare=True)
     cluster_id = account.clusters["temp-demo"]["DbClusterResourceId"]
@@ -203,8 +203,7 @@ def test_discard_of_an_aurora_clone_deletes_its_instances_then_its_cluster(monke
     assert test_cluster.ClusterPlan.from_dicts("prod", "demo", plan.to_dict()).node_names() == plan.node_names()
 
     # Handed to the step module, it is read back as the cluster's plan, whatever step comes first.
-    monkeypatch.setattr(executor, "remarked", lambda rds, handed: (handed, None))
-    assert isinstance(executor.marked_plan(None, "prod", "demo", plan.to_dict())[0], test_cluster.ClusterPlan)
+    assert isinstance(planning.handed_plan("prod", "demo", plan.to_dict()), test_cluster.ClusterPlan)
 
     retiring = plan.retiring_resource_ids()
     run_waves(account, lambda: test_cluster.refresh_cluster(plan, account.cluster_graph(), retiring))
@@ -240,16 +239,16 @@ def test_a_discard_is_complete_once_its_clone_is_gone_whoever_holds_the_name_now
     clone = account.described()
     live = {d["DBInstanceIdentifier"]: d for d in clone}
     watch = Watch(step, live)
-    assert not complete(step, live, watch, 0, 0, REGION)
-    assert not in_progress(step, live)
+    assert not step.complete(live, watch, 0, 0, REGION)
+    assert not step.in_progress(live)
     live["temp-mitosis-demo"]["DBInstanceStatus"] = "deleting"
-    assert in_progress(step, live) and not complete(step, live, watch, 0, 0, REGION)
+    assert step.in_progress(live) and not step.complete(live, watch, 0, 0, REGION)
     # A new copy under the same name is not the clone this step deletes.
     live["temp-mitosis-demo"] = dict(live["temp-mitosis-demo"], DbiResourceId="db-NEW", DBInstanceStatus="creating")
-    assert complete(step, live, watch, 0, 0, REGION) and complete(step, live, Watch(step), 0, 0, REGION)
+    assert step.complete(live, watch, 0, 0, REGION) and step.complete(live, Watch(step), 0, 0, REGION)
     del live["temp-mitosis-demo"]
-    assert complete(step, live, watch, 0, 0, REGION)
-    assert already_done(None, MitosisError("gone", code="DBInstanceNotFound"), step)
+    assert step.complete(live, watch, 0, 0, REGION)
+    assert step.already_done(None, MitosisError("gone", code="DBInstanceNotFound"))
 
 
 def test_the_executor_discards_then_copies_again_and_never_deletes_the_new_copy():
@@ -292,7 +291,7 @@ def test_the_refusal_of_a_refused_call_is_not_a_discard_done():
     account = seed_account()
     copied(account, seed_plan)
     step = discard_step(seed_plan(account, discard_clone=True))
-    assert not already_done(None, MitosisError("busy", code="InvalidDBInstanceState"), step)
+    assert not step.already_done(None, MitosisError("busy", code="InvalidDBInstanceState"))
 
 
 # --- the restart command's program (the plan's action plugin) ---------------------------------------------------

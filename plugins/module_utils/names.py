@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Names shared across the collection: the phases of a plan, a step's status, the RDS API actions it calls and
+the tags a run writes. Plain constants, so that any module can import them without importing what uses them."""
+
+from __future__ import annotations
+
+COPY, PREPARE, SWAP, RESTART, CLEANUP = "copy", "prepare", "swap", "restart", "cleanup"
+# The phase of a plan whose every step is done (a finished refresh, or a finished rollback).
+COMPLETE = "complete"
+PENDING, DONE = "pending", "done"
+# The mode of a rollback's plan (a refresh's is its copy method).
+ROLLBACK = "rollback"
+
+# DB instances.
+CREATE = "CreateDBInstanceReadReplica"
+RESTORE = "RestoreDBInstanceFromDBSnapshot"
+RESTORE_PIT = "RestoreDBInstanceToPointInTime"
+PROMOTE = "PromoteReadReplica"
+MODIFY = "ModifyDBInstance"
+SNAPSHOT_ACTION = "CreateDBSnapshot"
+DELETE = "DeleteDBInstance"
+REBOOT = "RebootDBInstance"
+# Aurora clusters and their instances.
+CREATE_MEMBER = "CreateDBInstance"
+RESTORE_CLUSTER_PIT = "RestoreDBClusterToPointInTime"
+RESTORE_CLUSTER_SNAPSHOT = "RestoreDBClusterFromSnapshot"
+MODIFY_CLUSTER = "ModifyDBCluster"
+DELETE_CLUSTER = "DeleteDBCluster"
+# Either.
+TAG = "AddTagsToResource"
+UNTAG = "RemoveTagsFromResource"
+# The caller's steps (the role's task files), named like actions in a plan.
+RESTART_ACTION = "Restart"
+PREPARE_ACTION = "Prepare"
+
+# Tags a run writes on its clones, so that a resumed run knows what is done. Never copied from a target.
+OWN_TAG_PREFIX = "mitosis:"
+PREPARED_TAG = "mitosis:prepared"
+# Written with the clone's create or restore call when the run plans a prepare step: a later run without one must
+# not put the clone live before that step succeeded (PREPARED_TAG).
+PREPARE_TAG, PREPARE_REQUIRED = "mitosis:prepare", "required"
+CREDENTIALS_TAG = "mitosis:credentials"
+# A target graph member with this tag is never replaced (the key and value are options).
+PROTECTED_TAG = "mitosis:protected"
+# A run's lock (lock.py): the lock's own calls write and remove it, never the plan.
+LOCK_TAG_PREFIX = "mitosis:lock:"
+
+RESUME_HINT = "Fix the cause and run the same command again: the plan resumes from the live state."

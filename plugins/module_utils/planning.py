@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place that chooses a planner: a graph of DB instances, an Aurora cluster, or a rollback.
+
+A new plan reads the live state with filtered describes from the target (and the source); a plan handed back by
+the caller is marked again by the planner of its kind, from one describe of the names it holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+from .aws import paginate
+from .cluster import ClusterPlanner, cluster_names, cluster_snapshots_of, discover_cluster
+from .graph import Graph, discover, tag_reader
+from .planner import InstancePlanner
+from .plans import CloneOptions, Plan, Planner
+from .rollback import RollbackPlanner
+from .steps import snapshots_named
+
+
+def instance_snapshots_of(rds: Any):
+    """snapshots_of(source, name) for the instance planner: the snapshot named, or all of the source's."""
+    def snapshots_of(name: str, snapshot_identifier: Optional[str]) -> List[Dict[str, Any]]:
+        if snapshot_identifier:
+            return snapshots_named(rds, snapshot_identifier)
+        return paginate(rds, "DescribeDBSnapshots", "DBSnapshots", DBInstanceIdentifier=name)
+    return snapshots_of
+
+
+def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions] = None,
+              previous_resource_ids: Optional[List[str]] = None) -> Tuple[Plan, Graph]:
+    """The plan computed from live state, read with filtered describes from the target and the source (a rollback,
+    with `options.rollback`, reads the target's graph only); with that live state."""
+    options = options or CloneOptions()
+    region = rds.meta.region_name
+    graph = discover(rds, "" if options.rollback else source, target, region)
+    clusters = cluster_names(rds, source, target, graph)
+    planner: Planner
+    if clusters:
+        # An Aurora stack: the clusters and their instances (a rollback is refused by the cluster planner).
+        graph = discover_cluster(rds, clusters[0], clusters[1], region)
+        planner = ClusterPlanner(clusters[0], clusters[1], options, tag_reader(rds), cluster_snapshots_of(rds))
+    elif options.rollback:
+        planner = RollbackPlanner(target)
+    else:
+        planner = InstancePlanner(source, target, options, tag_reader(rds), instance_snapshots_of(rds))
+    return planner.plan(graph, previous_resource_ids), graph
+
+
+def handed_plan(source: str, target: str, steps: List[Dict[str, Any]], rollback: bool = False) -> Plan:
+    """A plan handed back by the caller (as returned by rds_mitosis_plan or rds_mitosis_step), unmarked: an Aurora
+    cluster's when a step acts on a cluster, a rollback's when asked or without a source."""
+    if any(step.get("cluster") for step in steps):
+        return ClusterPlanner(source, target).handed(steps)
+    if rollback or not source:
+        return RollbackPlanner(target).handed(steps)
+    return InstancePlanner(source, target).handed(steps)
+
+
+def marked_plan(rds: Any, source: str, target: str, steps: List[Dict[str, Any]],
+                rollback: bool = False) -> Tuple[Plan, Graph]:
+    """A plan handed over by the caller, marked again from one describe of the names it holds."""
+    plan = handed_plan(source, target, steps, rollback)
+    return plan.planner.remark(rds, plan)

@@ -1,0 +1,841 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One class per step kind, the one home of everything about that kind.
+
+A step knows its API call and parameters (for a DB instance or an Aurora cluster), when it is done given the
+live state (marking a plan), when its call has completed and when it is still under way (applying it), which
+refusals mean that it already happened or that its instance is busy, the IAM actions and resources it needs,
+and its lines in the flight plan. The planners build steps, the executor runs them, the IAM policy and the
+report read them: none of them asks which kind a step is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .attributes import unmet
+from .aws import FAILED_STATUSES, MitosisError, call, paginate
+from .credentials import managed_secret, secret_active
+from .graph import arn_of, described, parse_reference, ref, resource_id_of, status_of
+from .names import (CLEANUP, COMPLETE, COPY, CREDENTIALS_TAG, DONE, MODIFY, PENDING, PREPARE, PREPARED_TAG, REBOOT,
+                    RESTORE_PIT, ROLLBACK, SWAP, UNTAG)
+
+Description = Dict[str, Any]
+Live = Dict[str, Description]  # descriptions by ref: instances by name, clusters by ref(name, cluster=True)
+# The clone's new master password, read only when the step that sets it is called.
+PasswordSource = Callable[[], str]
+# An ARN from a resource type and a name, in the plan's account and region.
+ArnOf = Callable[[str, str], str]
+Grants = List[Tuple[str, List[str]]]
+
+BUSY_CODES = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault")
+# A name still held by the instance (or cluster) moving aside.
+TAKEN_CODES = ("DBInstanceAlreadyExists", "DBClusterAlreadyExistsFault")
+NOT_FOUND_CODES = ("DBInstanceNotFound", "DBClusterNotFoundFault")
+RESETTING = "resetting-master-credentials"
+
+
+def failed_status(name: str, status: str, doing: str) -> None:
+    if status in FAILED_STATUSES or status.startswith("incompatible-"):
+        raise MitosisError(
+            "{0} is in status '{1}' while {2}; it will not become available on its own.".format(name, status, doing),
+            operation="wait", identifier=name, code=status,
+            hint="Repair or delete {0} in the RDS console, then run the same command again to resume.".format(name))
+
+
+def has_tag(inst: Optional[Description], key: str, value: Optional[str] = None) -> bool:
+    """`inst` carries the tag `key` (with `value`, when given)."""
+    return any(t.get("Key") == key and value in (None, t.get("Value")) for t in (inst or {}).get("TagList") or [])
+
+
+def snapshots_named(rds: Any, name: str) -> List[Description]:
+    """The snapshot called `name` (a name or an ARN), as a list: empty when there is none."""
+    try:
+        # A snapshot shared from another account is named by its ARN and listed only with IncludeShared.
+        return paginate(rds, "DescribeDBSnapshots", "DBSnapshots", DBSnapshotIdentifier=name,
+                        IncludeShared=name.startswith("arn:"))
+    except MitosisError as error:
+        if error.code == "DBSnapshotNotFound":
+            return []
+        raise
+
+
+def snapshot_status(rds: Any, name: str) -> Optional[str]:
+    """The status of the snapshot `name`, None when there is none."""
+    found = snapshots_named(rds, name)
+    return found[0].get("Status") if found else None
+
+
+class Watch:
+    """What one step's instance has been seen doing since its call (a rename completes after its reboot).
+
+    A step follows the instance (its DbiResourceId), not the name: the old name may soon hold another one; a
+    discard deletes the very clone its plan names."""
+
+    def __init__(self, step: Optional["Step"] = None, live: Optional[Live] = None) -> None:
+        self.busy_seen = False  # a rename's reboot, a password reset: the change was seen under way
+        self.available_since = None  # type: Optional[float]
+        self.snapshot_status = None  # type: Optional[str]  # a final snapshot's, read at each poll
+        inst = {}  # type: Description
+        if step is not None and live is not None:
+            inst = live.get(step.ref) or live.get(step.new_ref) or {}
+        named = step.resource_id if step is not None else None
+        self.resource_id = named or resource_id_of(inst)  # type: Optional[str]
+
+    def settled(self, now: float, settle_time: float) -> bool:
+        """Over once seen under way; if that was missed between two polls, once `available` has lasted."""
+        if self.busy_seen:
+            return True
+        if self.available_since is None:
+            self.available_since = now
+        return now - self.available_since >= settle_time
+
+    def holds(self, inst: Optional[Description]) -> bool:
+        """`inst` is the instance this step acts on."""
+        return inst is not None and (self.resource_id is None or resource_id_of(inst) == self.resource_id)
+
+
+class Words:
+    """How a planner speaks of its plan in the marks: a refresh's clone, a rollback's original instance."""
+
+    def __init__(self, complete: str, swapped_in: str, retired: str, swap_finished: Optional[str] = None) -> None:
+        self.complete = complete  # why every step is done once the plan is complete ({0}: the node)
+        self.swapped_in = swapped_in  # what holds a name once its swap-in is done
+        self.retired = retired  # the prefix of the names the cleanup deletes
+        self.swap_finished = swap_finished  # why every swap step is done in the cleanup, when it says so
+
+
+class Marking:
+    """What marking reads: the plan's phase (from the live state), the live descriptions by ref, the plan's steps
+    and its planner's words."""
+
+    def __init__(self, phase: str, graph: Any, steps: List["Step"], words: Words) -> None:
+        self.phase = phase
+        self.graph = graph
+        self.steps = steps
+        self.words = words
+
+    def held(self, key: str) -> Optional[Description]:
+        """What holds a name now (an instance by its name, a cluster by its ref)."""
+        return self.graph.instances.get(key) if key else None
+
+    def parent(self, inst: Optional[Description]) -> Optional[str]:
+        return self.graph.parent(inst["DBInstanceIdentifier"]) if inst else None
+
+
+def _summary(inst: Optional[Description]) -> Dict[str, Any]:
+    if inst is None:
+        return {"exists": False}
+    return {
+        "exists": True,
+        "status": status_of(inst),
+        "source": inst.get("ReadReplicaSourceDBInstanceIdentifier"),
+        "instance_class": inst.get("DBInstanceClass"),
+        "backup_retention_period": inst.get("BackupRetentionPeriod"),
+    }
+
+
+class Step:
+    """One call of a plan (or a step the caller runs), with what it depends on and its mark."""
+
+    kind = ""
+    caller = False  # run by the caller (the role's task files); the executor only records it
+    creates = False  # makes its instance: started before others, whose modify could make its source busy
+    takes_freed_name = False  # may start as soon as the name it takes is free, before the step freeing it is done
+    retires = False  # deletes what a swap moved aside: never before the swap has finished
+    makes_secret = False  # RDS creates a managed secret with the caller's permissions
+    skipped_when_met = False  # when its postcondition holds already, it is done without a call
+    met = "already has these values"  # why, then
+    window = ""  # "opens" or "closes" the window during which its node's name is unreachable
+    in_check_count = True  # counted in a check-mode summary's "would run"
+    in_node_order = True  # the plan's order of nodes (parents first) is the order of such steps
+
+    def __init__(self, key: str, phase: str, action: str, identifier: str, params: Dict[str, Any], node: str,
+                 depends_on: Any = (), cluster: bool = False) -> None:
+        self.key = key
+        self.phase = phase
+        self.action = action
+        self.identifier = identifier
+        self.params = params
+        self.node = node
+        self.depends_on = list(depends_on)
+        self.cluster = cluster  # the step acts on an Aurora cluster, not on a DB instance
+        self.status = PENDING
+        self.reason = ""
+        self.wave = 0
+        # The one instance (or cluster) a discard deletes: a clone made later under the same name is not it.
+        self.resource_id = None  # type: Optional[str]
+
+    # --- data --------------------------------------------------------------------------------------------------
+
+    def done(self, reason: str) -> None:
+        self.status = DONE
+        self.reason = reason
+
+    def pending(self, reason: str = "") -> None:
+        self.status = PENDING
+        self.reason = reason
+
+    @property
+    def new_identifier(self) -> Optional[str]:
+        return self.params.get("NewDBClusterIdentifier" if self.cluster else "NewDBInstanceIdentifier")
+
+    @property
+    def ref(self) -> str:
+        """The key of the step's instance (or cluster) in live state."""
+        return ref(self.identifier, self.cluster)
+
+    @property
+    def new_ref(self) -> str:
+        return ref(self.new_identifier, self.cluster) if self.new_identifier else ""
+
+    @staticmethod
+    def from_dict(data: Dict[str, Any]) -> "Step":
+        step = make_step(data["id"], data["phase"], data["kind"], data["action"], data["identifier"],
+                         dict(data.get("params") or {}), data["node"], data.get("depends_on") or (),
+                         bool(data.get("cluster")))
+        step.wave = data.get("wave", 0)
+        step.resource_id = data.get("resource_id")
+        return step
+
+    def to_dict(self) -> Dict[str, Any]:
+        extra = dict({"cluster": True} if self.cluster else {},
+                     **({"resource_id": self.resource_id} if self.resource_id else {}))
+        return dict(extra, **{
+            "id": self.key,
+            "phase": self.phase,
+            "kind": self.kind,
+            "action": self.action,
+            "identifier": self.identifier,
+            "params": self.params,
+            "node": self.node,
+            "depends_on": self.depends_on,
+            "status": self.status,
+            "reason": self.reason,
+            "wave": self.wave,
+        })
+
+    def result(self) -> Dict[str, Any]:
+        """The step in a run's results and record."""
+        found = {"id": self.key, "kind": self.kind, "action": self.action, "identifier": self.identifier,
+                 "params": self.params, "wave": self.wave, "phase": self.phase, "node": self.node}
+        if self.window:
+            found["window"] = self.window
+        return found
+
+    @property
+    def label(self) -> str:
+        """How progress lines and errors name the step."""
+        return "{0} {1}".format(self.action, self.identifier)
+
+    # --- marking: done or pending, from the live state ------------------------------------------------------------
+
+    def mark(self, ctx: Marking) -> None:
+        """Mark the step done (and why) when the live state shows it; it is pending otherwise."""
+
+    def after_marking(self, ctx: Marking) -> None:
+        """What the step's mark means for the other steps of the plan."""
+
+    # --- applying ----------------------------------------------------------------------------------------------
+
+    def call_params(self, live: Live, password: Optional[PasswordSource]) -> Dict[str, Any]:
+        params = dict(self.params)
+        params["DBClusterIdentifier" if self.cluster else "DBInstanceIdentifier"] = self.identifier
+        return params
+
+    def call(self, rds: Any, live: Live, password: Optional[PasswordSource] = None) -> None:
+        call(rds, self.action, self.identifier, **self.call_params(live, password))
+
+    def start(self, rds: Any, live: Live, password: Optional[PasswordSource], region: Optional[str]) -> Optional[str]:
+        """Make the step's call, unless an earlier run's call is still under way; or say why it is done without
+        one."""
+        if self.skipped_when_met and self.complete(live, Watch(self), 0, 0, region):
+            # Nothing to change (or an earlier run's call finished): a modify that changes nothing is never sent.
+            return "{0} {1}".format(self.identifier, self.met)
+        if not self.in_progress(live):
+            self.call(rds, live, password)
+        return None
+
+    def poll(self, rds: Any, watch: Watch) -> None:
+        """Read what the step's completion needs beyond the describe of its instance."""
+
+    def released(self, live: Live, watch: Watch) -> bool:
+        """The name the step frees is free (a swap-out's, before its rename has finished)."""
+        return False
+
+    def complete(self, live: Live, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        """The step's postcondition holds in `live` and its instance is available (failed statuses raise)."""
+        inst = live.get(self.ref)
+        if inst is None:
+            return False
+        status = status_of(inst)
+        failed_status(self.identifier, status, "waiting for {0}".format(self.action))
+        self.seen(status, watch)
+        if status != "available":
+            return False
+        return self.holds(inst, watch, now, settle_time, region)
+
+    def seen(self, status: str, watch: Watch) -> None:
+        """What a status of the instance says about the step's progress."""
+
+    def holds(self, inst: Description, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        """The postcondition, on an available instance."""
+        return True
+
+    def in_progress(self, live: Live) -> bool:
+        """The step's call was made by an earlier, interrupted run and AWS is still working on it."""
+        return False
+
+    def already_done(self, rds: Any, error: MitosisError) -> bool:
+        """A call refused because an earlier attempt of itself (a retried request) already did it."""
+        return False
+
+    def not_yet(self, error: MitosisError) -> bool:
+        """A refusal that only means "later": the instance is busy."""
+        return error.code in BUSY_CODES
+
+    # --- showing -----------------------------------------------------------------------------------------------
+
+    def detail(self, mode: str) -> str:
+        """The flight plan's line under the step: the call's parameters."""
+        return json.dumps(self.params, sort_keys=False, default=str)
+
+    def diff(self, graph: Any) -> Dict[str, Any]:
+        """Before/after of the instances the step touches, for --diff."""
+        names = [self.ref] + ([self.new_ref] if self.new_ref else [])
+        before = {n: _summary(graph.instances.get(n)) for n in names}
+        after = {n: dict(v) for n, v in before.items()}
+        self.changes(after, before)
+        return {"before": before, "after": after}
+
+    def changes(self, after: Dict[str, Any], before: Dict[str, Any]) -> None:
+        """What the step changes in the --diff's `after`."""
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        """The IAM actions the step's call needs, each with its resources."""
+        return []
+
+    def tagged(self, arn: ArnOf) -> Optional[str]:
+        """The resource the step creates with tags (AddTagsToResource is checked on it)."""
+        return None
+
+    def kept_snapshot(self) -> Optional[str]:
+        """The final snapshot the step keeps of a retired primary."""
+        return None
+
+    def new_secret(self, graph: Any, plan_phase: str) -> Optional[str]:
+        """The managed master secret the step gave the clone, once it exists."""
+        return None
+
+
+class Renames(Step):
+    """A rename (ModifyDBInstance or ModifyDBCluster with a new identifier): a swap's move."""
+
+    def mark(self, ctx: Marking) -> None:
+        if ctx.phase == CLEANUP and ctx.words.swap_finished:
+            self.done(ctx.words.swap_finished)
+        elif self.finished(ctx):
+            self.done(self.finished_reason(ctx))
+        elif status_of(ctx.held(self.ref)) == "renaming":
+            self.pending("rename in progress")
+
+    def finished(self, ctx: Marking) -> bool:
+        raise NotImplementedError
+
+    def finished_reason(self, ctx: Marking) -> str:
+        raise NotImplementedError
+
+    def complete(self, live: Live, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        """Old name gone, new name present and available after the reboot that follows `renaming`."""
+        if watch.holds(live.get(self.ref)):
+            failed_status(self.identifier, status_of(live[self.ref]), "renaming it")
+            return False
+        inst = live.get(self.new_ref)
+        if not watch.holds(inst):
+            return False
+        status = status_of(inst)
+        failed_status(self.new_identifier or "", status, "renaming it")
+        if status != "available":
+            watch.busy_seen = watch.busy_seen or status == "rebooting"
+            watch.available_since = None
+            return False
+        # The first `available` after an instance's rename comes before its reboot: trust it only once it has lasted.
+        # A cluster's rename reboots nothing: available under the new name, it is done.
+        return self.cluster or watch.settled(now, settle_time)
+
+    def in_progress(self, live: Live) -> bool:
+        inst = live.get(self.ref) or {}
+        pending = (inst.get("PendingModifiedValues") or {}).get(
+            "DBClusterIdentifier" if self.cluster else "DBInstanceIdentifier")
+        return status_of(inst) == "renaming" or pending == self.new_identifier or (
+            not inst and self.new_ref in live)
+
+    def changes(self, after: Dict[str, Any], before: Dict[str, Any]) -> None:
+        after[self.new_ref] = dict(before[self.ref], status="available")
+        after[self.ref] = {"exists": False}
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        return modify_grants(self, arn)
+
+
+def modify_grants(step: Step, arn: ArnOf) -> Grants:
+    """A modify's action on every name it touches (before and after a rename); an instance's may reboot it."""
+    names = [arn("cluster" if step.cluster else "db", n) for n in [step.identifier, step.new_identifier] if n]
+    return [(step.action, names)] + ([(REBOOT, names)] if step.action == MODIFY else [])
+
+
+class SwapOut(Renames):
+    """X moves aside (to old-X in a refresh, rej-X in a rollback): its name is free before the rename is over."""
+
+    kind = "swap-out"
+    window = "opens"
+
+    def finished(self, ctx: Marking) -> bool:
+        return ctx.phase == CLEANUP or ctx.held(self.new_ref) is not None
+
+    def finished_reason(self, ctx: Marking) -> str:
+        return "{0} exists".format(self.new_identifier)
+
+    def released(self, live: Live, watch: Watch) -> bool:
+        return not watch.holds(live.get(self.ref))
+
+
+class SwapIn(Renames):
+    """A clone (or, in a rollback, the original instance) takes the name X as soon as it is free."""
+
+    kind = "swap-in"
+    window = "closes"
+    takes_freed_name = True
+
+    def finished(self, ctx: Marking) -> bool:
+        return ctx.phase == CLEANUP or (ctx.phase == SWAP and ctx.held(self.ref) is None
+                                        and ctx.held(self.new_ref) is not None)
+
+    def finished_reason(self, ctx: Marking) -> str:
+        return "{0} is {1}".format(self.node, ctx.words.swapped_in)
+
+    def not_yet(self, error: MitosisError) -> bool:
+        # The name is still held by the instance moving aside.
+        return super().not_yet(error) or error.code in TAKEN_CODES
+
+
+class CopyStep(Step):
+    """A step of the copy (or of the prepare step), acting on the clone temp-X before the swap."""
+
+    def mark(self, ctx: Marking) -> None:
+        if ctx.phase != COPY:
+            self.done("the {0} finished before the swap started".format(self.phase))
+        else:
+            self.mark_clone(ctx, ctx.held(self.ref))
+
+    def mark_clone(self, ctx: Marking, clone: Optional[Description]) -> None:
+        """Done or pending from the clone, during the copy."""
+
+
+class Creates(CopyStep):
+    """A call that makes the clone (a read replica, a restore, an Aurora cluster or instance)."""
+
+    creates = True
+
+    def mark_clone(self, ctx: Marking, clone: Optional[Description]) -> None:
+        if status_of(clone) == "creating":
+            self.pending("{0} is being created".format(self.identifier))
+        elif clone is not None:
+            self.done("{0} exists ({1})".format(self.identifier, status_of(clone)))
+
+    def in_progress(self, live: Live) -> bool:
+        return bool(live.get(self.ref))  # pending while still `creating`: waited for, never created again
+
+    def already_done(self, rds: Any, error: MitosisError) -> bool:
+        if error.code not in TAKEN_CODES:
+            return False
+        found = described(rds, [self.ref]).get(self.ref)
+        return bool(found) and self.made(found, rds.meta.region_name)
+
+    def made(self, found: Description, region: Optional[str]) -> bool:
+        """`found`, which holds the name, is what an earlier attempt of this call made."""
+        return True
+
+    def changes(self, after: Dict[str, Any], before: Dict[str, Any]) -> None:
+        after[self.ref] = {"exists": True, "status": "available",
+                           "source": self.params.get("SourceDBInstanceIdentifier")
+                           or self.params.get("SourceDBClusterIdentifier") or self.params.get("DBClusterIdentifier"),
+                           "instance_class": self.params.get("DBInstanceClass")}
+
+    def tagged(self, arn: ArnOf) -> Optional[str]:
+        return arn("cluster" if self.cluster else "db", self.identifier)
+
+
+class Create(Creates):
+    """CreateDBInstanceReadReplica of the source (or of its parent's clone); an Aurora clone's CreateDBInstance."""
+
+    kind = "create"
+
+    def holds(self, inst: Description, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        return self.made(inst, region)
+
+    def made(self, found: Description, region: Optional[str]) -> bool:
+        if "DBClusterIdentifier" in self.params:
+            return found.get("DBClusterIdentifier") == self.params["DBClusterIdentifier"]
+        parent = parse_reference(found.get("ReadReplicaSourceDBInstanceIdentifier"), region)[0]
+        return parent == self.params["SourceDBInstanceIdentifier"]
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        if "DBClusterIdentifier" in self.params:
+            return [(self.action, [arn("db", self.identifier), arn("cluster", self.params["DBClusterIdentifier"]),
+                                   arn("pg", "*"), arn("og", "*"), arn("subgrp", "*"), arn("secgrp", "*")])]
+        return [(self.action, [arn("db", self.params["SourceDBInstanceIdentifier"]), arn("db", self.identifier)])]
+
+
+class Restore(Creates):
+    """The new primary restored from a snapshot or to a point in time (an Aurora clone is a restore too)."""
+
+    kind = "restore"
+
+    def call_params(self, live: Live, password: Optional[PasswordSource]) -> Dict[str, Any]:
+        if self.action == RESTORE_PIT:
+            return dict(self.params, TargetDBInstanceIdentifier=self.identifier)
+        return super().call_params(live, password)
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        if not self.cluster:
+            # A snapshot restore's snapshot and describe are the plan's (policy.py).
+            origin = [arn("db", self.params["SourceDBInstanceIdentifier"])] if self.action == RESTORE_PIT else []
+            return [(self.action, origin + [arn("db", self.identifier)])]
+        groups = [arn("cluster-pg", "*"), arn("subgrp", "*"), arn("secgrp", "*"), arn("og", "*")]
+        if "SourceDBClusterIdentifier" in self.params:
+            return [(self.action, [arn("cluster", self.params["SourceDBClusterIdentifier"]),
+                                   arn("cluster", self.identifier)] + groups)]
+        named = self.params["SnapshotIdentifier"]
+        snapshot = named if named.startswith("arn:") else arn("cluster-snapshot", named)
+        return [(self.action, [snapshot, arn("cluster", self.identifier)] + groups),
+                ("DescribeDBClusterSnapshots", [arn("cluster", source), arn("cluster-snapshot", "*"), snapshot])]
+
+
+class Promote(CopyStep):
+    """PromoteReadReplica of the clone of the source's read replica, with the target's backups."""
+
+    kind = "promote"
+    skipped_when_met = True
+
+    def mark_clone(self, ctx: Marking, clone: Optional[Description]) -> None:
+        if clone is not None and ctx.parent(clone) is None:
+            self.done("{0} is standalone".format(self.identifier))
+
+    def holds(self, inst: Description, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        parent = parse_reference(inst.get("ReadReplicaSourceDBInstanceIdentifier"), region)[0]
+        return parent is None and not unmet(inst, self.params)
+
+    def changes(self, after: Dict[str, Any], before: Dict[str, Any]) -> None:
+        after[self.ref]["source"] = None
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        return [(self.action, [arn("db", self.identifier)])]
+
+
+class Changes(Step):
+    """A call that changes an instance's attributes, credentials or tags, shown as the changes in --diff."""
+
+    def changes(self, after: Dict[str, Any], before: Dict[str, Any]) -> None:
+        after[self.ref]["changes"] = {k: v for k, v in self.params.items() if k != "ApplyImmediately"}
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        return modify_grants(self, arn)
+
+
+class Modify(Changes, CopyStep):
+    """ModifyDBInstance (ModifyDBCluster) with the target's attributes that the create could not take."""
+
+    kind = "modify"
+    skipped_when_met = True
+
+    def mark_clone(self, ctx: Marking, clone: Optional[Description]) -> None:
+        if clone is None:
+            return
+        missing = unmet(clone, self.params)
+        if not missing:
+            self.done("{0} already has these values".format(self.identifier))
+        else:
+            self.pending("differs in " + ", ".join(missing))
+
+    def holds(self, inst: Description, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        return not unmet(inst, self.params)
+
+
+class ManageSecret(Changes, CopyStep):
+    """ManageMasterUserPassword on the new primary: a managed secret of its own, like the target's."""
+
+    kind = "manage-secret"
+    skipped_when_met = True
+    makes_secret = True
+
+    def mark_clone(self, ctx: Marking, clone: Optional[Description]) -> None:
+        status = (managed_secret(clone) or {}).get("SecretStatus")
+        if secret_active(clone):
+            self.done("{0} has a managed master secret".format(self.identifier))
+        elif status:
+            self.pending("its managed master secret is {0}".format(status))
+
+    def holds(self, inst: Description, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        return secret_active(inst)
+
+    def in_progress(self, live: Live) -> bool:
+        return managed_secret(live.get(self.ref)) is not None
+
+    def new_secret(self, graph: Any, plan_phase: str) -> Optional[str]:
+        # Before the swap the clone is temp-X; once temp-X is gone, X is the clone.
+        holder = self.ref if self.ref in graph.instances else ref(self.node, self.cluster) \
+            if plan_phase != COPY else None
+        secret = managed_secret(graph.instances.get(holder or ""))
+        return secret["SecretArn"] if holder and secret else None
+
+
+class Recorded(CopyStep):
+    """A step whose success a tag on the clone records (a tag counts with its value, so a run given another password
+    sets it again)."""
+
+    records = ""  # the key of the tag, written by the plan's tag step for the same node
+
+    def recording_tag(self, steps: List[Step]) -> Dict[str, str]:
+        return next(t for s in steps if isinstance(s, Tag) and s.node == self.node for t in s.params["Tags"]
+                    if t["Key"] == self.records)
+
+    def mark_clone(self, ctx: Marking, clone: Optional[Description]) -> None:
+        tag = self.recording_tag(ctx.steps)
+        if has_tag(clone, tag["Key"], tag["Value"]):
+            self.done("{0} has the tag {1}={2}".format(self.identifier, tag["Key"], tag["Value"]))
+
+
+class Password(Recorded, Changes):
+    """MasterUserPassword on the new primary (from the run's options), recorded by the tag step after it."""
+
+    kind = "password"
+    records = CREDENTIALS_TAG
+
+    def call_params(self, live: Live, password: Optional[PasswordSource]) -> Dict[str, Any]:
+        if password is None:
+            raise MitosisError("{0} needs the clone's master password, and none was given to this run.".format(
+                self.key), operation=self.action, identifier=self.identifier,
+                hint="Pass the same master_password or master_password_secret as when the plan was made.")
+        return dict(super().call_params(live, password), MasterUserPassword=password())
+
+    def seen(self, status: str, watch: Watch) -> None:
+        if status == RESETTING:
+            watch.busy_seen = True
+
+    def holds(self, inst: Description, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        if "MasterUserPassword" in (inst.get("PendingModifiedValues") or {}):
+            watch.busy_seen = True
+            return False
+        return watch.settled(now, settle_time)
+
+    def in_progress(self, live: Live) -> bool:
+        inst = live.get(self.ref) or {}
+        return status_of(inst) == RESETTING or "MasterUserPassword" in (inst.get("PendingModifiedValues") or {})
+
+
+class Tag(Recorded, Changes):
+    """AddTagsToResource: the run's record on the clone that a step is done."""
+
+    kind = "tag"
+    skipped_when_met = True
+
+    def recording_tag(self, steps: List[Step]) -> Dict[str, str]:
+        return self.params["Tags"][0]
+
+    def call_params(self, live: Live, password: Optional[PasswordSource]) -> Dict[str, Any]:
+        return dict(self.params, ResourceName=arn_of(live[self.ref]))
+
+    def holds(self, inst: Description, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        return all(has_tag(inst, tag["Key"]) for tag in self.params["Tags"])
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        return []  # on a clone the run created: the create's tagging grant covers it
+
+
+class Prepare(Recorded):
+    """The caller's prepare tasks on the clone, before any name moves; the tag step after it records them."""
+
+    kind = "prepare"
+    caller = True
+    records = PREPARED_TAG
+
+    def detail(self, mode: str) -> str:
+        return "(runs the prepare tasks on {0} and its replicas, before any name moves)".format(self.identifier)
+
+
+class Deletes(Step):
+    """DeleteDBInstance (DeleteDBCluster) of one instance (cluster): that one, not another that holds its name now."""
+
+    def complete(self, live: Live, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        held = watch.holds(live.get(self.ref))
+        if held:
+            failed_status(self.identifier, status_of(live[self.ref]), "deleting it")
+        return not held
+
+    def in_progress(self, live: Live) -> bool:
+        return status_of(live.get(self.ref) or {}) == "deleting"
+
+    def already_done(self, rds: Any, error: MitosisError) -> bool:
+        return error.code in NOT_FOUND_CODES
+
+    def changes(self, after: Dict[str, Any], before: Dict[str, Any]) -> None:
+        after[self.ref] = {"exists": False}
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        return [(self.action, [arn("cluster" if self.cluster else "db", self.identifier)])]
+
+
+class Discard(Deletes, CopyStep):
+    """The delete of a clone an earlier run copied, that very one, before the copy starts over (discard_clone)."""
+
+    kind = "discard"
+    skipped_when_met = True
+    met = "is deleted"
+    in_node_order = False  # leaves first
+
+    def mark_clone(self, ctx: Marking, clone: Optional[Description]) -> None:
+        if resource_id_of(clone) != self.resource_id:
+            self.done("{0} is deleted".format(self.identifier))
+        elif status_of(clone) == "deleting":
+            self.pending("delete in progress")
+        else:
+            self.pending("a copy an earlier run made ({0})".format(self.resource_id))
+
+    def after_marking(self, ctx: Marking) -> None:
+        if self.status == PENDING:
+            # The earlier run's clones hold these names until they are deleted: everything of the copy is done again.
+            for step in ctx.steps:
+                if step.phase in (COPY, PREPARE) and not isinstance(step, Discard):
+                    step.pending("copied again once the earlier run's clones are deleted")
+
+
+class Delete(Deletes):
+    """The delete of what the swap moved aside, leaves first, once the restart succeeded."""
+
+    kind = "delete"
+    retires = True
+
+    def mark(self, ctx: Marking) -> None:
+        retired = ctx.held(self.ref)
+        if ctx.phase == CLEANUP and retired is None:
+            self.done("{0} is deleted".format(self.identifier))
+        elif status_of(retired) == "deleting":
+            self.pending("delete in progress")
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        found = super().grants(arn, source)
+        if self.params.get("FinalDBSnapshotIdentifier"):
+            # The final snapshot is the delete's: RDS checks CreateDBClusterSnapshot on both.
+            found.append(("CreateDBClusterSnapshot", [arn("cluster", self.identifier),
+                                                      arn("cluster-snapshot", self.params["FinalDBSnapshotIdentifier"])]))
+        return found
+
+    def kept_snapshot(self) -> Optional[str]:
+        return self.params.get("FinalDBSnapshotIdentifier")
+
+
+class FinalSnapshot(Step):
+    """CreateDBSnapshot of the retired primary before its delete, found again by a resumed run."""
+
+    kind = "final-snapshot"
+
+    def mark(self, ctx: Marking) -> None:
+        if ctx.phase == CLEANUP and ctx.held(self.ref) is None:
+            self.done("{0} is deleted, after its final snapshot".format(self.identifier))
+
+    @property
+    def snapshot(self) -> str:
+        return self.params["DBSnapshotIdentifier"]
+
+    def start(self, rds: Any, live: Live, password: Optional[PasswordSource], region: Optional[str]) -> Optional[str]:
+        taken = snapshot_status(rds, self.snapshot)
+        if taken == "available":
+            # An earlier run took it and was stopped before the delete: never a second one.
+            return "the final snapshot {0} exists".format(self.snapshot)
+        if not taken and not self.in_progress(live):
+            self.call(rds, live, password)
+        return None
+
+    def poll(self, rds: Any, watch: Watch) -> None:
+        watch.snapshot_status = snapshot_status(rds, self.snapshot)
+
+    def holds(self, inst: Description, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        failed_status(self.snapshot, watch.snapshot_status or "", "taking the final snapshot")
+        return watch.snapshot_status == "available"
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        snapshot = arn("snapshot", self.snapshot)
+        return [(self.action, [arn("db", self.identifier), snapshot]), ("DescribeDBSnapshots", [snapshot])]
+
+    def kept_snapshot(self) -> Optional[str]:
+        return self.snapshot
+
+
+class Untag(Changes):
+    """RemoveTagsFromResource of the run's own tags on the refreshed stack, after the restart."""
+
+    kind = "untag"
+    skipped_when_met = True
+
+    def mark(self, ctx: Marking) -> None:
+        if ctx.phase == CLEANUP and not any(has_tag(ctx.held(self.ref), key) for key in self.params["TagKeys"]):
+            self.done("{0} has none of the run's tags".format(self.identifier))
+
+    def call_params(self, live: Live, password: Optional[PasswordSource]) -> Dict[str, Any]:
+        return dict(self.params, ResourceName=arn_of(live[self.ref]))
+
+    def holds(self, inst: Description, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        return not any(has_tag(inst, key) for key in self.params["TagKeys"])
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        return [(UNTAG, [arn("cluster" if self.cluster else "db", self.identifier)])]
+
+
+class Restart(Step):
+    """The caller's restart, after the swap and before any delete; it runs again while retired instances remain."""
+
+    kind = "restart"
+    caller = True
+    in_check_count = False
+
+    def mark(self, ctx: Marking) -> None:
+        if ctx.phase != CLEANUP:
+            return
+        retired = [s for s in ctx.steps if s.retires]
+        if all(ctx.held(s.ref) is None for s in retired):
+            self.done("every {0}* instance is deleted".format(ctx.words.retired))
+        else:
+            self.pending("runs (again) before any {0}* instance is deleted".format(ctx.words.retired))
+
+    def detail(self, mode: str) -> str:
+        return "(runs the restart task; the application reconnects to the {0} {1})".format(
+            "original" if mode == ROLLBACK else "new", self.identifier)
+
+
+# The step kinds, by the name a plan's dicts carry.
+KINDS = {cls.kind: cls for cls in (Create, Restore, Promote, Modify, Password, ManageSecret, Tag, Prepare, Discard,
+                                   SwapOut, SwapIn, Restart, FinalSnapshot, Delete, Untag)}
+
+
+def make_step(key: str, phase: str, kind: str, action: str, identifier: str, params: Dict[str, Any], node: str,
+              depends_on: Any = (), cluster: bool = False) -> Step:
+    """A step of the kind named `kind`."""
+    if kind not in KINDS:
+        raise MitosisError("Unknown step kind {0!r} in the plan given.".format(kind), operation="plan",
+                           hint="Pass the `plan` returned by mitosis.rds.rds_mitosis_plan.")
+    return KINDS[kind](key, phase, action, identifier, params, node, depends_on, cluster)
+
+
+def mark_steps(ctx: Marking) -> None:
+    """Each step pending or done (and why), from the phase and the live state."""
+    for step in ctx.steps:
+        step.pending()
+        if ctx.phase == COMPLETE:
+            step.done(ctx.words.complete.format(step.node))
+        else:
+            step.mark(ctx)
+    for step in ctx.steps:
+        step.after_marking(ctx)
