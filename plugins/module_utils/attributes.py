@@ -95,9 +95,7 @@ def _pick(desc: Mapping[str, Any], keys: Iterable[str]) -> Dict[str, Any]:
 def create_replica_params(desc: Mapping[str, Any], tags: Optional[Iterable[Mapping[str, str]]],
                           source_identifier: str) -> Dict[str, Any]:
     """CreateDBInstanceReadReplica parameters for a clone of the node `desc` (identifier excluded)."""
-    params = _pick(desc, CREATE_KEYS)
-    if tags:
-        params["Tags"] = [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
+    params = _with_tags(_pick(desc, CREATE_KEYS), tags)
     params["SourceDBInstanceIdentifier"] = source_identifier
     return params
 
@@ -109,8 +107,7 @@ def restore_params(desc: Mapping[str, Any], tags: Optional[Iterable[Mapping[str,
     subnet_group = READERS["DBSubnetGroupName"](desc)
     if subnet_group:
         params["DBSubnetGroupName"] = subnet_group
-    if tags:
-        params["Tags"] = [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
+    _with_tags(params, tags)
     params["DBSnapshotIdentifier"] = snapshot_identifier
     return params
 

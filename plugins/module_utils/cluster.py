@@ -25,7 +25,7 @@ from .names import (CLEANUP, COMPLETE, COPY, CREATE_MEMBER, DELETE, DELETE_CLUST
 from .plans import (CLONE, COPY_METHODS, POINT_IN_TIME, REPLICA, SNAPSHOT, CloneOptions, Node, Plan, Planner,
                     SnapshotsOf, StepList, TagsOf, check_clones, discard_or_refuse, fail, final_snapshot_name,
                     new_clone_tags, pick_snapshot, refresh, requested_method, snapshot_reason, swap_phase,
-                    validate_credentials, validate_names, validate_unprotected)
+                    validate_credentials, validate_names, validate_source, validate_unprotected)
 from .steps import Create, Delete, Modify, Restart, Restore, Step, SwapIn, SwapOut
 CLUSTER_ACTIONS = {CLONE: RESTORE_CLUSTER_PIT, POINT_IN_TIME: RESTORE_CLUSTER_PIT, SNAPSHOT: RESTORE_CLUSTER_SNAPSHOT}
 # RestoreDBClusterToPointInTime's RestoreType per copy method.
@@ -169,13 +169,8 @@ def _aurora(desc: Description) -> bool:
 def validate_cluster(graph: ClusterGraph, source: str, target: str, cluster: ClusterNode,
                      members: List[Node]) -> Description:
     """The checks that must pass before any change; returns the source cluster."""
-    if source == target:
-        fail("Source and target are the same cluster ({0}).".format(source), source,
-             "The target is the stack that gets replaced: pick a different one.")
     src = graph.cluster(source)
-    if src is None:
-        fail("Source cluster {0} was not found in region {1}.".format(source, graph.region), source,
-             "Check the identifier and the region/credentials you use.")
+    validate_source(source, target, src, "cluster", "stack", graph.region)
     original = cluster.original
     if original is None:
         fail("Target cluster {0} was not found in region {1}.".format(target, graph.region), target,

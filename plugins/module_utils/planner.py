@@ -21,7 +21,7 @@ from .names import (CLEANUP, COMPLETE, COPY, CREATE, DELETE, MODIFY, PROMOTE, RE
 from .plans import (AUTO, CLONE, COPY_METHODS, POINT_IN_TIME, REPLICA, SNAPSHOT, CloneOptions, Instance, Node, Plan,
                     Planner, SnapshotsOf, StepList, TagsOf, check_clones, discard_or_refuse, fail, final_snapshot_name,
                     new_clone_tags, pick_snapshot, requested_method, snapshot_reason, swap_phase, validate_credentials,
-                    validate_names, validate_unprotected)
+                    validate_names, validate_source, validate_unprotected)
 from .steps import Create, Delete, FinalSnapshot, Modify, Promote, Restart, Restore, Step, SwapIn, SwapOut
 
 RESTORE_ACTIONS = {SNAPSHOT: RESTORE, POINT_IN_TIME: RESTORE_PIT}
@@ -67,13 +67,8 @@ def _vpc(inst: Optional[Instance]) -> Optional[str]:
 
 def validate(graph: Graph, source: str, target: str, nodes: List[Node]) -> None:
     """Checks that must pass before any change; each error names the instance and what to do."""
-    if source == target:
-        fail("Source and target are the same instance ({0}).".format(source), source,
-             "The target is the graph that gets replaced: pick a different one.")
     src = graph.get(source)
-    if src is None:
-        fail("Source instance {0} was not found in region {1}.".format(source, graph.region), source,
-             "Check the identifier and the region/credentials you use.")
+    validate_source(source, target, src, "instance", "graph", graph.region)
     root = nodes[0]
     if root.current is None and root.temp is None and root.old is None:
         fail("Target instance {0} was not found in region {1}.".format(target, graph.region), target,

@@ -138,6 +138,17 @@ def pick_snapshot(source: str, options: CloneOptions, why: str,
     return snapshot
 
 
+def validate_source(source: str, target: str, found: Optional[Instance], what: str, replaced: str,
+                    region: Optional[str]) -> None:
+    """The source (`what`: an instance, a cluster) is not the target, and it exists."""
+    if source == target:
+        fail("Source and target are the same {0} ({1}).".format(what, source), source,
+             "The target is the {0} that gets replaced: pick a different one.".format(replaced))
+    if found is None:
+        fail("Source {0} {1} was not found in region {2}.".format(what, source, region), source,
+             "Check the identifier and the region/credentials you use.")
+
+
 def validate_names(nodes: List[Node]) -> None:
     for node in nodes:
         for prefix in PREFIXES:
@@ -313,30 +324,45 @@ def assign_waves(steps: List[Step]) -> None:
         step.wave = 1 + max([by_key[d].wave for d in step.depends_on] or [0])
 
 
+def name_states(nodes: List[Node], held: Callable[[Node], List[Tuple[str, Optional[Instance]]]],
+                states: Dict[Tuple[bool, ...], str], what: str, hint: str) -> Dict[str, str]:
+    """Each node's state, from which of its names are held (`held`: each name and what holds it); a combination that
+    `states` does not name is an error, naming what is there."""
+    found = {}  # type: Dict[str, str]
+    for node in nodes:
+        names = held(node)
+        state = states.get(tuple(inst is not None for _name, inst in names))
+        if state is None:
+            present = [name for name, inst in names if inst is not None]
+            forms = ", ".join(name.replace(node.name, "X") for name, _inst in names)
+            fail("The names of {0} are in a state no {1} explains: only {2} exist{3}.".format(
+                node.name, what, ", ".join(present) or "none of " + forms, "s" if len(present) == 1 else ""),
+                node.name, hint)
+        found[node.name] = state
+    return found
+
+
+def moved_after_clone(node: Node) -> bool:
+    """X is older than old-X: old-X is not an instance a swap moved aside for the clone X."""
+    born, retired_born = created_of(node.current), created_of(node.old)
+    return bool(born and retired_born and born < retired_born)
+
+
+# Which of X, temp-X, old-X hold a node's names, once some old-X exists.
+SWAP_STATES = {(True, True, False): "before-swap", (False, True, True): "moved-aside", (True, False, True): "swapped",
+               (True, False, False): "cleaned"}
+
+
 def swap_phase(nodes: List[Node]) -> str:
     """SWAP or CLEANUP, read from the names of nodes of which some old-X exists; unexplained states are errors."""
-    states = {}
+    states = name_states(
+        nodes, lambda n: [(n.name, n.current), (temp_name(n.name), n.temp), (old_name(n.name), n.old)], SWAP_STATES,
+        "clone", "Inspect these instances, restore the missing name by hand, and run again.")
     for node in nodes:
-        key = (node.current is not None, node.temp is not None, node.old is not None)
-        if key == (True, True, False):
-            states[node.name] = "before-swap"
-        elif key == (False, True, True):
-            states[node.name] = "moved-aside"
-        elif key == (True, False, True):
-            states[node.name] = "swapped"
-            born, retired_born = created_of(node.current), created_of(node.old)
-            if born and retired_born and born < retired_born:
-                fail("{0} exists beside {1}, but {1} is older than {0}, so {1} is not a clone that took over from "
-                     "{0}: {0} does not fit this clone.".format(old_name(node.name), node.name), old_name(node.name),
-                     "Delete or rename the leftover {0} and run again.".format(old_name(node.name)))
-        elif key == (True, False, False):
-            states[node.name] = "cleaned"
-        else:
-            present = [n for n, inst in ((node.name, node.current), (temp_name(node.name), node.temp),
-                                         (old_name(node.name), node.old)) if inst is not None]
-            fail("The names of {0} are in a state no clone explains: only {1} exist{2}.".format(
-                node.name, ", ".join(present) or "none of X, temp-X, old-X", "s" if len(present) == 1 else ""),
-                node.name, "Inspect these instances, restore the missing name by hand, and run again.")
+        if states[node.name] == "swapped" and moved_after_clone(node):
+            fail("{0} exists beside {1}, but {1} is older than {0}, so {1} is not a clone that took over from "
+                 "{0}: {0} does not fit this clone.".format(old_name(node.name), node.name), old_name(node.name),
+                 "Delete or rename the leftover {0} and run again.".format(old_name(node.name)))
     if "cleaned" in states.values() and any(s in ("before-swap", "moved-aside") for s in states.values()):
         stray = [n for n, s in states.items() if s == "cleaned"]
         fail("old-* instances were deleted before the swap finished ({0}); the state does not fit a clone."

@@ -15,44 +15,33 @@ from typing import Any, Dict, List, Optional
 
 from .graph import Graph, describe_instances, old_name, rejected_name
 from .names import CLEANUP, COMPLETE, DELETE, MODIFY, RESTART, RESTART_ACTION, ROLLBACK, SWAP
-from .plans import ROLLBACK_WORDS, Node, Plan, Planner, StepList, fail
+from .plans import ROLLBACK_WORDS, Node, Plan, Planner, StepList, fail, moved_after_clone, name_states
 from .planner import discover_nodes, plan_names
 from .steps import Delete, Restart, Step, SwapIn, SwapOut
 
 
-def _born(inst: Dict) -> str:
-    return str(inst.get("InstanceCreateTime") or "")
+# Which of X, old-X, rej-X hold a node's names during a rollback.
+ROLLBACK_STATES = {(True, True, False): "swapped", (False, True, True): "aside", (True, False, True): "restored",
+                   (True, False, False): "kept"}
 
 
 def classify_rollback(nodes: List[Node]) -> str:
     """The rollback's phase from which of X, old-X and rej-X exist; states no rollback explains are errors."""
     target = nodes[0].name
-    states = {}  # type: Dict[str, str]
     for node in nodes:
         if node.temp is not None:
             fail("{0} exists: the refresh of {1} has not finished its swap, so there is nothing to roll back yet."
                  .format(node.temp["DBInstanceIdentifier"], target), node.temp["DBInstanceIdentifier"],
                  "Run the refresh again to finish its swap, then roll back if the application needs the old data.")
-        key = (node.current is not None, node.old is not None, node.rejected is not None)
-        if key == (True, True, False):
-            # The clone is the newer instance: never move the original aside as if it were the clone.
-            if _born(node.current) and _born(node.old) and _born(node.current) < _born(node.old):
-                fail("{0} is older than {1}, so {1} is not the instance a refresh moved aside for {0}."
-                     .format(node.name, old_name(node.name)), old_name(node.name),
-                     "Inspect both instances; rename or delete the leftover {0} by hand.".format(old_name(node.name)))
-            states[node.name] = "swapped"
-        elif key == (False, True, True):
-            states[node.name] = "aside"
-        elif key == (True, False, True):
-            states[node.name] = "restored"
-        elif key == (True, False, False):
-            states[node.name] = "kept"
-        else:
-            present = [n for n, inst in ((node.name, node.current), (old_name(node.name), node.old),
-                                         (rejected_name(node.name), node.rejected)) if inst is not None]
-            fail("The names of {0} are in a state no rollback explains: only {1} exist{2}.".format(
-                node.name, ", ".join(present) or "none of X, old-X, rej-X", "s" if len(present) == 1 else ""),
-                node.name, "Inspect these instances and restore the missing name by hand.")
+    states = name_states(
+        nodes, lambda n: [(n.name, n.current), (old_name(n.name), n.old), (rejected_name(n.name), n.rejected)],
+        ROLLBACK_STATES, "rollback", "Inspect these instances and restore the missing name by hand.")
+    for node in nodes:
+        # The clone is the newer instance: never move the original aside as if it were the clone.
+        if states[node.name] == "swapped" and moved_after_clone(node):
+            fail("{0} is older than {1}, so {1} is not the instance a refresh moved aside for {0}."
+                 .format(node.name, old_name(node.name)), old_name(node.name),
+                 "Inspect both instances; rename or delete the leftover {0} by hand.".format(old_name(node.name)))
     values = set(states.values())
     if values == {"kept"}:
         return COMPLETE
