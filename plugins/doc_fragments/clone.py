@@ -128,6 +128,12 @@ options:
     # How a run applies its steps: rds_mitosis_step's options, which rds_mitosis_plan checks before the run's lock.
     RUN = r"""
 options:
+  serial:
+    description:
+      - One step at a time in plan order, each waited for before the next starts, as the original stack-mitosis
+        does. Slower; the baseline of the benchmark and a choice for cautious users.
+    type: bool
+    default: false
   wait_timeout:
     description:
       - Seconds to wait for any one step (from when it could start) before failing; the clone can be resumed by

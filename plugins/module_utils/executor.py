@@ -237,5 +237,6 @@ def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str
     return {"changed": changed, "steps": [results[s.key] for s in chosen], "plan": the_plan.to_dict(),
             "phase": the_plan.phase, "nodes": the_plan.node_names(), "mode": the_plan.mode, "diff": diff,
             "clone": the_plan.clone_facts(graph), "secrets": the_plan.new_secrets(graph), "snapshots": kept,
-            "pending": len([s for s in the_plan.pending if s.in_check_count]),
+            "pending": len([s for s in the_plan.pending if s.in_check_count]), "waits_for": the_plan.waits_for,
+            "caller_steps": [s.phase for s in the_plan.pending if s.caller],
             "waiting_for_prepare": the_plan.waiting_for_prepare}

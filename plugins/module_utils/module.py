@@ -6,6 +6,7 @@ a connection built from them, and one error path (MitosisError -> fail_json)."""
 
 from __future__ import annotations
 
+import time
 import traceback
 from typing import Any, Callable, Dict, NoReturn, Optional, Tuple
 
@@ -14,7 +15,7 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 from .aws import HAS_BOTO3, AWSConnection, Counter, MitosisError
 from .credentials import secret_password
 from .executor import PHASES, POLL_INTERVAL, RENAME_SETTLE_TIME, WAIT_TIMEOUT, apply_steps
-from .names import PROTECTED_TAG
+from .names import PREPARE, PROTECTED_TAG, RESTART
 from .plans import AUTO, COPY_METHODS, CloneOptions
 from .steps import PasswordSource
 from .report import extend_run, summarize
@@ -59,6 +60,7 @@ CLONE_REQUIRED_IF = [["rollback", False, ["source"]]]
 # How a run applies its steps (docs: the mitosis.rds.clone.run fragment): rds_mitosis_step's options, which
 # rds_mitosis_plan takes too, to check them before the run takes its lock.
 RUN_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
+    serial=dict(type="bool", default=False),
     wait_timeout=dict(type="int", default=WAIT_TIMEOUT),
     poll_interval=dict(type="float", default=POLL_INTERVAL),
     rename_settle_time=dict(type="float", default=RENAME_SETTLE_TIME),
@@ -78,11 +80,10 @@ STEP_ARGUMENT_SPEC = dict(
     plan=dict(type="list", elements="dict"),
     steps=dict(type="list", elements="raw"),
     phases=dict(type="list", elements="str", choices=list(PHASES)),
-    serial=dict(type="bool", default=False),
     wait=dict(type="bool", default=True),
     run=dict(type="dict"),
-    restart=dict(type="dict"),
-    prepared=dict(type="dict"),
+    restart=dict(type="bool", default=False),
+    prepared=dict(type="bool", default=False),
 )
 STEP_ARGUMENT_SPEC.update(RUN_ARGUMENT_SPEC)
 STEP_MUTUALLY_EXCLUSIVE = [["steps", "phases"]] + CLONE_MUTUALLY_EXCLUSIVE
@@ -137,6 +138,7 @@ def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool
              progress: Optional[Callable[[str], None]] = None,
              alive: Callable[[], bool] = lambda: True) -> Dict[str, Any]:
     """rds_mitosis_step's whole work: apply the steps, and return them with the run record and its summary."""
+    began = time.time()
     rds = connection.client("rds")
     counter = Counter(rds)
     keys = [given.get("id") if isinstance(given, dict) else given for given in params["steps"] or []] or None
@@ -144,13 +146,17 @@ def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool
     source = params["source"] or ""
     result = apply_steps(
         rds, source, params["target"], plan=params["plan"], steps=keys, phases=params["phases"],
-        options=options, password=password, prepared=bool(params["prepared"]), check_mode=check_mode,
+        options=options, password=password, prepared=params["prepared"], check_mode=check_mode,
         wait=params["wait"], serial=params["serial"], wait_timeout=params["wait_timeout"],
         poll_interval=params["poll_interval"],
         settle_time=params["rename_settle_time"], time_scale=params["report_time_scale"], progress=progress,
         alive=alive)
-    run = extend_run(params["run"], result["steps"], counter.by_operation, params["restart"], params["prepared"],
-                     result["secrets"], result.pop("snapshots"))
+    # The caller's steps (prepare, restart) run between two calls: from the end of the one that stopped before them
+    # to the start of the one told that they ran.
+    ran = [name for name, flag in ((PREPARE, params["prepared"]), (RESTART, params["restart"])) if flag]
+    waits = result.pop("waits_for")
+    run = extend_run(params["run"], result["steps"], counter.by_operation, result["secrets"], result.pop("snapshots"),
+                     ran=ran, began=began, waits=None if check_mode else waits, ended=time.time())
     result["run"] = run
     # In check mode nothing ran: every step still pending in the plan would run (the restart is the caller's).
     result["summary"] = summarize(run, source, params["target"], result["nodes"], result["mode"],

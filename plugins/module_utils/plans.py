@@ -438,6 +438,14 @@ class Plan:
         return [s for s in self.steps if s.status == PENDING]
 
     @property
+    def waits_for(self) -> Optional[str]:
+        """The caller's step (its phase: prepare or restart) that is next: pending, and all else it waits for done."""
+        for step in self.pending:
+            if step.caller and all(self.step(d).caller or self.step(d).status != PENDING for d in step.depends_on):
+                return step.phase
+        return None
+
+    @property
     def waiting_for_prepare(self) -> bool:
         """The caller's prepare step is pending: nothing after it may run until the caller says it ran it."""
         return any(s.caller and s.phase == PREPARE for s in self.pending)

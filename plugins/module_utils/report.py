@@ -10,7 +10,7 @@ operation. The summary (phase times, how long each name was unreachable, calls) 
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from .graph import strip_prefix
 
@@ -19,20 +19,24 @@ PHASE_ORDER = ("copy", "prepare", "swap", "restart", "cleanup")
 
 
 def new_run() -> Dict[str, Any]:
-    return {"timeline": [], "calls": {}, "secrets": {}, "snapshots": {}}
+    return {"timeline": [], "calls": {}, "secrets": {}, "snapshots": {}, "waiting": {}}
 
 
 def extend_run(run: Optional[Dict[str, Any]], records: List[Dict[str, Any]], calls: Dict[str, int],
-               restart: Optional[Dict[str, float]] = None, prepared: Optional[Dict[str, float]] = None,
-               secrets: Optional[Dict[str, str]] = None, snapshots: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
-    """The run record with this module's finished steps, the caller's prepare and restart, the clone's new
-    managed secrets, the retired primary's final snapshot and the calls added."""
+               secrets: Optional[Dict[str, str]] = None, snapshots: Optional[Dict[str, str]] = None,
+               ran: Iterable[str] = (), began: Optional[float] = None, waits: Optional[str] = None,
+               ended: Optional[float] = None) -> Dict[str, Any]:
+    """The run record with this module's finished steps, the clone's new managed secrets, the retired primary's
+    final snapshot and the calls added.
+
+    The caller's steps (the prepare step, the restart) are timed here too: `waits` names the one this call stopped
+    before, waiting from `ended`; `ran` those the caller ran since, which end when this call `began`."""
     run = run or new_run()
     timeline = list(run.get("timeline") or [])
-    for name, times in (("prepare", prepared), ("restart", restart)):
-        if times and times.get("started") is not None:
-            timeline.append({"id": name, "phase": name, "started": float(times["started"]),
-                             "finished": float(times.get("finished") or times["started"])})
+    waiting = run.get("waiting") or {}
+    for name in ran:
+        if waiting.get("for") == name:
+            timeline.append({"id": name, "phase": name, "started": float(waiting["since"]), "finished": float(began)})
     for record in records:
         if record.get("status") == "changed" and "finished" in record:
             timeline.append({key: record[key] for key in ("id", "kind", "phase", "node", "action", "identifier",
@@ -42,7 +46,8 @@ def extend_run(run: Optional[Dict[str, Any]], records: List[Dict[str, Any]], cal
     for operation, count in calls.items():
         total[operation] = total.get(operation, 0) + count
     return {"timeline": timeline, "calls": total, "secrets": dict(run.get("secrets") or {}, **(secrets or {})),
-            "snapshots": dict(run.get("snapshots") or {}, **(snapshots or {}))}
+            "snapshots": dict(run.get("snapshots") or {}, **(snapshots or {})),
+            "waiting": {"for": waits, "since": ended} if waits else {}}
 
 
 def call_counts(calls: Dict[str, int]) -> Dict[str, int]:

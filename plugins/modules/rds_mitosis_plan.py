@@ -240,6 +240,15 @@ api_calls:
   returned: always
   type: int
   sample: 4
+run_options:
+  description:
+    - The options the steps of this plan run with, checked, with their defaults (O(source), O(target), O(rollback),
+      O(serial), O(wait_timeout), O(poll_interval), O(rename_settle_time), O(report_time_scale)); give them to
+      every M(mitosis.rds.rds_mitosis_step) call of the run, for example with C(module_defaults).
+  returned: always
+  type: dict
+  sample: {"source": "mitosis-prod", "target": "mitosis-demo", "rollback": false, "serial": false,
+           "wait_timeout": 14400, "poll_interval": 30.0, "rename_settle_time": 120.0, "report_time_scale": 1.0}
 task_files:
   description:
     - The task files checked, resolved to the files found (absolute paths), by option; an option not given is
@@ -286,6 +295,8 @@ def plan(module):
         "pending": len(the_plan.pending),
         "nodes": the_plan.node_names(),
         "retiring_resource_ids": the_plan.retiring_resource_ids(),
+        "run_options": {name: p[name] for name in ("source", "target", "rollback") + tuple(RUN_ARGUMENT_SPEC)
+                        if p[name] is not None},
         # Checked and resolved on the controller by the action plugin.
         "task_files": {name: p[name] for name in ("prepare_tasks", "restart_tasks") if p[name]},
     }

@@ -54,12 +54,6 @@ options:
         must be done or among them.
     type: list
     elements: raw
-  serial:
-    description:
-      - One step at a time in plan order, each waited for before the next starts, as the original stack-mitosis
-        does. Slower; the baseline of the benchmark and a choice for cautious users.
-    type: bool
-    default: false
   wait:
     description:
       - Wait until every step's postcondition holds and its instance is available. With V(false), the calls of the
@@ -73,17 +67,19 @@ options:
     type: dict
   restart:
     description:
-      - When the caller restarted the application since O(run) was returned, as C(started) and C(finished) epoch
-        seconds; recorded in RV(run) for the summary.
-    type: dict
+      - That the caller restarted the application since O(run) was returned. The restart is recorded in RV(run) for
+        the summary, from the end of the call that stopped before it to the start of this one.
+    type: bool
+    default: false
   prepared:
     description:
-      - That the caller ran its prepare step since O(run) was returned, as C(started) and C(finished) epoch seconds
-        (recorded in RV(run) for the summary). Give it only after the prepare step succeeded.
+      - That the caller ran its prepare step since O(run) was returned (recorded in RV(run) for the summary, like
+        O(restart)). Give it only after the prepare step succeeded.
       - While the plan's prepare step is pending and this is not given, nothing after it runs (the V(prepare)
         phase's tag C(mitosis:prepared), the swap, the cleanup). So a call for V(copy), V(prepare) and V(swap)
         copies and stops there when the plan has a pending prepare step, and swaps too when it has none.
-    type: dict
+    type: bool
+    default: false
 extends_documentation_fragment:
   - mitosis.rds.clone
   - mitosis.rds.clone.run
@@ -248,6 +244,12 @@ waiting_for_prepare:
   description: The plan's prepare step is pending, so nothing after it ran (see O(prepared)).
   returned: always
   type: bool
+caller_steps:
+  description: The caller's steps that are pending after this run, by their phase, V(prepare) and V(restart).
+  returned: always
+  type: list
+  elements: str
+  sample: ["restart"]
 secrets:
   description:
     - The managed master secrets the clone got (a target whose master password Secrets Manager manages gets a new

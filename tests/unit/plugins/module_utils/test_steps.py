@@ -1,0 +1,365 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Each step kind on its own, for a DB instance and for an Aurora cluster: when marking finds it done (or
+pending), when its call has completed, when an earlier run's call is still under way, and which refusals mean that
+it already happened (or only "later")."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
+from ansible_collections.mitosis.rds.plugins.module_utils.cluster import ClusterGraph
+from ansible_collections.mitosis.rds.plugins.module_utils.plans import REFRESH_WORDS, ROLLBACK_WORDS
+from ansible_collections.mitosis.rds.plugins.module_utils.steps import KINDS, Marking, Watch, make_step, mark_steps
+
+from .rds_state import REGION, cluster, instance, member
+
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!x"
+
+
+def refused(code):
+    return MitosisError("refused", code=code)
+
+
+def live_of(*descs):
+    """Live state by ref, as the executor's describe returns it."""
+    return ClusterGraph([d for d in descs if "DBInstanceIdentifier" in d],
+                        [d for d in descs if "DBInstanceIdentifier" not in d], REGION).instances
+
+
+def marked(step, phase, *descs, others=(), words=REFRESH_WORDS):
+    """The step's mark (status, reason) from the live `descs` in `phase`, among `others`."""
+    graph = ClusterGraph([d for d in descs if "DBInstanceIdentifier" in d],
+                         [d for d in descs if "DBInstanceIdentifier" not in d], REGION)
+    mark_steps(Marking(phase, graph, [step] + list(others), words))
+    return step.status, step.reason
+
+
+def done(step, live, watch=None, now=0, settle=0):
+    return step.complete(live, watch or Watch(step, live), now, settle, REGION)
+
+
+class FakeRDS:
+    """Answers the describe an already-done check makes."""
+
+    class meta:  # pylint: disable=invalid-name
+        region_name = REGION
+
+    def __init__(self, *descs):
+        self.descs = descs
+
+    def get_paginator(self, name):
+        descs = self.descs
+
+        class Pages:
+            @staticmethod
+            def paginate(**params):
+                key = "DBClusters" if name == "describe_db_clusters" else "DBInstances"
+                wanted = set(params["Filters"][0]["Values"])
+                field = "DBClusterIdentifier" if key == "DBClusters" else "DBInstanceIdentifier"
+                yield {key: [d for d in descs if d.get(field) in wanted
+                             and ("DBInstanceIdentifier" in d) == (key == "DBInstances")]}
+        return Pages()
+
+
+# The kinds each test below covers: every kind of the steps' table is here.
+COVERED = {
+    "test_create_of_a_replica_and_of_an_aurora_instance": ["create"],
+    "test_restore_of_an_instance_and_of_an_aurora_cluster": ["restore"],
+    "test_promote_of_the_read_replica_clone": ["promote"],
+    "test_modify_of_an_instance_and_of_an_aurora_cluster": ["modify"],
+    "test_password_of_an_instance_and_of_an_aurora_cluster": ["password"],
+    "test_manage_secret_of_an_instance_and_of_an_aurora_cluster": ["manage-secret"],
+    "test_tag_and_untag_of_an_instance_and_of_an_aurora_cluster": ["tag", "untag"],
+    "test_prepare_and_restart_are_the_callers": ["prepare", "restart"],
+    "test_swap_out_and_swap_in": ["swap-out", "swap-in"],
+    "test_delete_and_discard": ["delete", "discard"],
+    "test_final_snapshot_of_the_retired_primary": ["final-snapshot"],
+}
+
+
+def test_every_kind_is_covered_here():
+    assert sorted(k for kinds in COVERED.values() for k in kinds) == sorted(KINDS)
+    assert all(name in globals() for name in COVERED)
+
+
+# --- create -----------------------------------------------------------------------------------------------------
+
+def test_create_of_a_replica_and_of_an_aurora_instance():
+    replica = make_step("create:db", "copy", "create", "CreateDBInstanceReadReplica", "temp-db",
+                        {"SourceDBInstanceIdentifier": "prod"}, "db")
+    aurora = make_step("create:x", "copy", "create", "CreateDBInstance", "temp-x", {"DBClusterIdentifier": "temp-c"},
+                       "x")
+    clone, elsewhere = instance("temp-db", parent="prod"), instance("temp-db", parent="other")
+    new = member("temp-x", "temp-c")
+    for step, mine, other in ((replica, clone, elsewhere), (aurora, new, member("temp-x", "another"))):
+        assert marked(step, "copy") == ("pending", "")
+        assert marked(step, "copy", dict(mine, DBInstanceStatus="creating"))[1] == step.identifier + " is being created"
+        assert marked(step, "copy", mine) == ("done", step.identifier + " exists (available)")
+        assert marked(step, "swap") == ("done", "the copy finished before the swap started")
+        assert done(step, live_of(mine)) and not done(step, live_of(other))
+        assert not done(step, live_of(dict(mine, DBInstanceStatus="creating")))
+        assert step.in_progress(live_of(mine)) and not step.in_progress({})
+        taken = refused("DBInstanceAlreadyExists")
+        assert step.already_done(FakeRDS(mine), taken) and not step.already_done(FakeRDS(other), taken)
+        assert not step.already_done(FakeRDS(), taken) and not step.already_done(FakeRDS(mine), refused("Throttling"))
+        assert step.not_yet(refused("InvalidDBInstanceState")) and not step.not_yet(taken)
+        assert step.creates and not step.caller
+
+
+# --- restore ----------------------------------------------------------------------------------------------------
+
+def test_restore_of_an_instance_and_of_an_aurora_cluster():
+    snapshot = make_step("restore:db", "copy", "restore", "RestoreDBInstanceFromDBSnapshot", "temp-db",
+                         {"DBSnapshotIdentifier": "s1"}, "db")
+    pit = make_step("restore:db", "copy", "restore", "RestoreDBInstanceToPointInTime", "temp-db",
+                    {"SourceDBInstanceIdentifier": "prod", "UseLatestRestorableTime": True}, "db")
+    clone = make_step("restore-cluster:c", "copy", "restore", "RestoreDBClusterToPointInTime", "temp-c",
+                      {"SourceDBClusterIdentifier": "prod", "RestoreType": "copy-on-write"}, "c", cluster=True)
+    assert snapshot.call_params({}, None)["DBInstanceIdentifier"] == "temp-db"
+    assert pit.call_params({}, None)["TargetDBInstanceIdentifier"] == "temp-db"
+    assert clone.call_params({}, None)["DBClusterIdentifier"] == "temp-c"
+    for step, made, taken in ((snapshot, instance("temp-db"), "DBInstanceAlreadyExists"),
+                              (clone, cluster("temp-c"), "DBClusterAlreadyExistsFault")):
+        assert marked(step, "copy") == ("pending", "")
+        assert marked(step, "copy", made) == ("done", step.identifier + " exists (available)")
+        assert done(step, live_of(made)) and not done(step, {})
+        assert step.in_progress(live_of(made)) and not step.in_progress({})
+        assert step.already_done(FakeRDS(made), refused(taken)) and not step.already_done(FakeRDS(), refused(taken))
+        assert step.not_yet(refused("InvalidDBClusterStateFault"))
+
+
+# --- promote ----------------------------------------------------------------------------------------------------
+
+def test_promote_of_the_read_replica_clone():
+    step = make_step("promote:db", "copy", "promote", "PromoteReadReplica", "temp-db", {"BackupRetentionPeriod": 1},
+                     "db")
+    replica, standalone = instance("temp-db", parent="prod", BackupRetentionPeriod=0), instance("temp-db")
+    assert marked(step, "copy", replica, instance("prod")) == ("pending", "")
+    assert marked(step, "copy", standalone) == ("done", "temp-db is standalone")
+    assert done(step, live_of(standalone)) and not done(step, live_of(replica))
+    # Promoted, but the backups it enables are not on yet.
+    assert not done(step, live_of(dict(standalone, BackupRetentionPeriod=0)))
+    assert not step.in_progress(live_of(replica)) and not step.already_done(None, refused("InvalidDBInstanceState"))
+    assert step.skipped_when_met and step.start(None, live_of(standalone), None, REGION) == \
+        "temp-db already has these values"
+
+
+# --- modify -----------------------------------------------------------------------------------------------------
+
+def test_modify_of_an_instance_and_of_an_aurora_cluster():
+    window = {"ApplyImmediately": True, "PreferredMaintenanceWindow": "tue:07:00-tue:07:30"}
+    for step, desc in ((make_step("modify:db", "copy", "modify", "ModifyDBInstance", "temp-db", window, "db"),
+                        instance("temp-db")),
+                       (make_step("modify-cluster:c", "copy", "modify", "ModifyDBCluster", "temp-c", window, "c",
+                                  cluster=True), cluster("temp-c"))):
+        met = dict(desc, PreferredMaintenanceWindow="tue:07:00-tue:07:30")
+        assert marked(step, "copy", desc) == ("pending", "differs in PreferredMaintenanceWindow")
+        assert marked(step, "copy", met) == ("done", step.identifier + " already has these values")
+        assert done(step, live_of(met)) and not done(step, live_of(desc))
+        assert not done(step, live_of(dict(met, PendingModifiedValues={"PreferredMaintenanceWindow": "x"})))
+        assert not step.in_progress(live_of(desc)) and not step.already_done(None, refused("InvalidParameterValue"))
+        assert step.start(None, live_of(met), None, REGION) == step.identifier + " already has these values"
+        assert step.not_yet(refused("InvalidDBClusterStateFault")) and not step.not_yet(refused("Throttling"))
+
+
+# --- password ---------------------------------------------------------------------------------------------------
+
+def test_password_of_an_instance_and_of_an_aurora_cluster():
+    for action, ident, desc, is_cluster in (("ModifyDBInstance", "temp-db", instance("temp-db"), False),
+                                            ("ModifyDBCluster", "temp-c", cluster("temp-c"), True)):
+        reset = make_step("password:n", "copy", "password", action, ident,
+                          {"ApplyImmediately": True, "MasterUserPassword": "(hidden)"}, "n", cluster=is_cluster)
+        tag = make_step("tag-credentials:n", "copy", "tag", "AddTagsToResource", ident,
+                        {"Tags": [{"Key": "mitosis:credentials", "Value": "master_password"}]}, "n", cluster=is_cluster)
+        tagged = dict(desc, TagList=[{"Key": "mitosis:credentials", "Value": "master_password"}])
+        assert marked(reset, "copy", desc, others=[tag])[0] == "pending"
+        assert marked(reset, "copy", tagged, others=[tag]) == (
+            "done", "{0} has the tag mitosis:credentials=master_password".format(ident))
+        # Another source of the password: set it again.
+        assert marked(reset, "copy", dict(desc, TagList=[{"Key": "mitosis:credentials", "Value": "other"}]),
+                      others=[tag])[0] == "pending"
+        watch = Watch(reset, live_of(desc))
+        assert not done(reset, live_of(dict(desc, PendingModifiedValues={"MasterUserPassword": "****"})), watch, 0, 99)
+        assert done(reset, live_of(desc), watch, 1, 99)  # seen pending, then gone: done
+        resetting = dict(desc, DBInstanceStatus="resetting-master-credentials", Status="resetting-master-credentials")
+        assert reset.in_progress(live_of(resetting)) and not reset.in_progress(live_of(desc))
+        assert not reset.already_done(None, refused("InvalidParameterValue"))
+        with pytest.raises(MitosisError, match="needs the clone's master password"):
+            reset.call_params(live_of(desc), None)
+        assert reset.call_params(live_of(desc), lambda: "Secret-1")["MasterUserPassword"] == "Secret-1"
+
+
+# --- manage-secret ----------------------------------------------------------------------------------------------
+
+def test_manage_secret_of_an_instance_and_of_an_aurora_cluster():
+    for action, desc, is_cluster in (("ModifyDBInstance", instance("temp-db"), False),
+                                     ("ModifyDBCluster", cluster("temp-db"), True)):
+        step = make_step("manage-secret:db", "copy", "manage-secret", action, "temp-db",
+                         {"ApplyImmediately": True, "ManageMasterUserPassword": True}, "db", cluster=is_cluster)
+        creating = dict(desc, MasterUserSecret={"SecretArn": SECRET, "SecretStatus": "creating"})
+        active = dict(desc, MasterUserSecret={"SecretArn": SECRET, "SecretStatus": "active"})
+        assert marked(step, "copy", desc) == ("pending", "")
+        assert marked(step, "copy", creating) == ("pending", "its managed master secret is creating")
+        assert marked(step, "copy", active) == ("done", "temp-db has a managed master secret")
+        assert done(step, live_of(active)) and not done(step, live_of(creating))
+        assert step.in_progress(live_of(creating)) and not step.in_progress(live_of(desc))
+        assert not step.already_done(None, refused("InvalidParameterCombination"))
+        graph = ClusterGraph([active] if not is_cluster else [], [active] if is_cluster else [], REGION)
+        assert step.new_secret(graph, "copy") == SECRET and step.makes_secret
+
+
+# --- tag and untag ----------------------------------------------------------------------------------------------
+
+def test_tag_and_untag_of_an_instance_and_of_an_aurora_cluster():
+    for desc, is_cluster, arn in ((instance("temp-db"), False, "DBInstanceArn"),
+                                  (cluster("temp-db"), True, "DBClusterArn")):
+        tag = make_step("tag-prepared:db", "prepare", "tag", "AddTagsToResource", "temp-db",
+                        {"Tags": [{"Key": "mitosis:prepared", "Value": "true"}]}, "db", cluster=is_cluster)
+        tagged = dict(desc, TagList=[{"Key": "mitosis:prepared", "Value": "true"}])
+        assert marked(tag, "copy", desc) == ("pending", "")
+        assert marked(tag, "copy", tagged) == ("done", "temp-db has the tag mitosis:prepared=true")
+        assert done(tag, live_of(tagged)) and not done(tag, live_of(desc))
+        assert tag.call_params(live_of(desc), None)["ResourceName"] == desc[arn]
+        assert not tag.in_progress(live_of(desc)) and not tag.already_done(None, refused("DBInstanceNotFound"))
+        untag = make_step("untag:db", "cleanup", "untag", "RemoveTagsFromResource", "temp-db",
+                          {"TagKeys": ["mitosis:prepared"]}, "db", cluster=is_cluster)
+        assert marked(untag, "cleanup", tagged) == ("pending", "")
+        assert marked(untag, "cleanup", desc) == ("done", "temp-db has none of the run's tags")
+        assert marked(untag, "swap", desc)[0] == "pending"
+        assert done(untag, live_of(desc)) and not done(untag, live_of(tagged))
+        assert untag.call_params(live_of(desc), None)["ResourceName"] == desc[arn]
+        assert not untag.in_progress(live_of(tagged)) and not untag.already_done(None, refused("Throttling"))
+
+
+# --- prepare and restart: the caller's --------------------------------------------------------------------------
+
+def test_prepare_and_restart_are_the_callers():
+    prepare = make_step("prepare:db", "prepare", "prepare", "Prepare", "temp-db", {}, "db")
+    tag = make_step("tag-prepared:db", "prepare", "tag", "AddTagsToResource", "temp-db",
+                    {"Tags": [{"Key": "mitosis:prepared", "Value": "true"}]}, "db")
+    assert prepare.caller and marked(prepare, "copy", instance("temp-db"), others=[tag])[0] == "pending"
+    assert marked(prepare, "copy", instance("temp-db", TagList=[{"Key": "mitosis:prepared", "Value": "true"}]),
+                  others=[tag]) == ("done", "temp-db has the tag mitosis:prepared=true")
+    restart = make_step("restart:db", "restart", "restart", "Restart", "db", {}, "db")
+    for words, retired in ((REFRESH_WORDS, "old-"), (ROLLBACK_WORDS, "rej-")):
+        delete = make_step("delete:db", "cleanup", "delete", "DeleteDBInstance", retired + "db", {}, "db")
+        assert restart.caller and marked(restart, "swap", words=words)[0] == "pending"
+        assert marked(restart, "cleanup", instance(retired + "db"), others=[delete], words=words) == (
+            "pending", "runs (again) before any {0}* instance is deleted".format(retired))
+        assert marked(restart, "cleanup", others=[delete], words=words) == (
+            "done", "every {0}* instance is deleted".format(retired))
+    assert not restart.in_check_count and prepare.in_check_count
+
+
+# --- swap-out and swap-in ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("is_cluster", [False, True], ids=["instance", "cluster"])
+def test_swap_out_and_swap_in(is_cluster):
+    key = "NewDBClusterIdentifier" if is_cluster else "NewDBInstanceIdentifier"
+    action = "ModifyDBCluster" if is_cluster else "ModifyDBInstance"
+
+    def desc(name, resource, **attrs):
+        made = cluster(name, **attrs) if is_cluster else instance(name, **attrs)
+        made["DbClusterResourceId" if is_cluster else "DbiResourceId"] = resource
+        return made
+
+    out = make_step("swap-out:db", "swap", "swap-out", action, "db", {"ApplyImmediately": True, key: "old-db"}, "db",
+                    cluster=is_cluster)
+    into = make_step("swap-in:db", "swap", "swap-in", action, "temp-db", {"ApplyImmediately": True, key: "db"}, "db",
+                     cluster=is_cluster)
+    original, clone = desc("db", "r-original"), desc("temp-db", "r-clone")
+    moved, arrived = desc("old-db", "r-original"), desc("db", "r-clone")
+    renaming = {"Status" if is_cluster else "DBInstanceStatus": "renaming"}
+    # Marks, as a refresh reads them.
+    assert marked(out, "swap", original, clone) == ("pending", "")
+    assert marked(out, "swap", dict(original, **renaming), clone) == ("pending", "rename in progress")
+    assert marked(out, "swap", moved, clone) == ("done", "old-db exists")
+    assert marked(into, "swap", moved, clone) == ("pending", "")
+    assert marked(into, "swap", moved, dict(clone, **renaming)) == ("pending", "rename in progress")
+    assert marked(into, "swap", moved, arrived) == ("done", "db is the clone")
+    assert marked(out, "cleanup", arrived) == marked(into, "cleanup", arrived) == ("done", "the swap finished")
+    # A rollback's words: its swap-in puts the original instance back.
+    back = make_step("back:db", "swap", "swap-in", action, "old-db", {"ApplyImmediately": True, key: "db"}, "db",
+                     cluster=is_cluster)
+    assert marked(back, "swap", desc("rej-db", "r-clone"), desc("db", "r-original"), words=ROLLBACK_WORDS) == (
+        "done", "db is the original instance")
+    # Applying: the swap-out frees its name before its rename is over; the swap-in follows its instance.
+    watch = Watch(out, live_of(original))
+    assert not out.released(live_of(original), watch)
+    assert out.released(live_of(arrived), watch)  # another instance holds the name: it was freed
+    assert not done(out, live_of(arrived), watch, 0, 99)
+    assert done(out, live_of(arrived, moved), watch, 1, 0)
+    if is_cluster:  # a cluster's rename reboots nothing: available under its new name, it is done
+        assert done(into, live_of(arrived), Watch(into, live_of(clone)), 0, 99)
+    else:
+        watch = Watch(into, live_of(clone))
+        assert not done(into, live_of(arrived), watch, 0, 99)
+        assert not done(into, live_of(dict(arrived, DBInstanceStatus="rebooting")), watch, 1, 99)
+        assert done(into, live_of(arrived), watch, 2, 99)
+    # An earlier run's rename still under way, seen by status, by the pending identifier, or by the new name.
+    assert out.in_progress(live_of(dict(original, **renaming)))
+    pending = {"PendingModifiedValues": {"DBClusterIdentifier" if is_cluster else "DBInstanceIdentifier": "old-db"}}
+    assert out.in_progress(live_of(dict(original, **pending)))
+    assert out.in_progress(live_of(moved)) and not out.in_progress(live_of(original))
+    taken = refused("DBClusterAlreadyExistsFault" if is_cluster else "DBInstanceAlreadyExists")
+    assert into.not_yet(taken) and not out.not_yet(taken)
+    assert not out.already_done(None, taken) and not into.already_done(None, taken)
+    assert out.window == "opens" and into.window == "closes" and into.takes_freed_name
+
+
+# --- deletes: the cleanup's and a discard -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("is_cluster", [False, True], ids=["instance", "cluster"])
+def test_delete_and_discard(is_cluster):
+    action = "DeleteDBCluster" if is_cluster else "DeleteDBInstance"
+    make = cluster if is_cluster else instance
+    status = "Status" if is_cluster else "DBInstanceStatus"
+    resource = "DbClusterResourceId" if is_cluster else "DbiResourceId"
+    delete = make_step("delete:db", "cleanup", "delete", action, "old-db", {"SkipFinalSnapshot": True}, "db",
+                       cluster=is_cluster)
+    old = make("old-db")
+    assert marked(delete, "cleanup", old) == ("pending", "")
+    assert marked(delete, "cleanup", dict(old, **{status: "deleting"})) == ("pending", "delete in progress")
+    assert marked(delete, "cleanup") == ("done", "old-db is deleted")
+    assert done(delete, {}) and not done(delete, live_of(dict(old, **{status: "deleting"})))
+    assert delete.in_progress(live_of(dict(old, **{status: "deleting"}))) and not delete.in_progress(live_of(old))
+    gone = "DBClusterNotFoundFault" if is_cluster else "DBInstanceNotFound"
+    assert delete.already_done(None, refused(gone)) and not delete.already_done(None, refused("AccessDenied"))
+    assert delete.retires
+
+    clone = make("temp-db")
+    discard = make_step("discard-clone:db", "copy", "discard", action, "temp-db", {}, "db", cluster=is_cluster)
+    discard.resource_id = clone[resource]
+    create = make_step("create:db", "copy", "create", "CreateDBInstanceReadReplica", "temp-db",
+                       {"SourceDBInstanceIdentifier": "prod"}, "db")
+    assert marked(discard, "copy", clone, others=[create]) == (
+        "pending", "a copy an earlier run made ({0})".format(clone[resource]))
+    # While it is pending, the copy is done again whatever the clone's name shows.
+    assert create.status == "pending" and "copied again" in create.reason
+    newer = dict(clone, **{resource: "r-new"})
+    assert marked(discard, "copy", newer, others=[create]) == ("done", "temp-db is deleted")
+    assert done(discard, live_of(newer), Watch(discard)) and not done(discard, live_of(clone), Watch(discard))
+    assert discard.start(None, live_of(newer), None, REGION) == "temp-db is deleted"
+    assert discard.in_progress(live_of(dict(clone, **{status: "deleting"})))
+    assert discard.already_done(None, refused(gone)) and not discard.retires
+
+
+# --- final-snapshot ---------------------------------------------------------------------------------------------
+
+def test_final_snapshot_of_the_retired_primary():
+    step = make_step("final-snapshot:db", "cleanup", "final-snapshot", "CreateDBSnapshot", "old-db",
+                     {"DBSnapshotIdentifier": "db-final-x"}, "db")
+    assert marked(step, "cleanup", instance("old-db")) == ("pending", "")
+    assert marked(step, "cleanup") == ("done", "old-db is deleted, after its final snapshot")
+    watch = Watch(step, live_of(instance("old-db")))
+    watch.snapshot_status = "creating"
+    assert not done(step, live_of(instance("old-db")), watch)
+    watch.snapshot_status = "available"
+    assert done(step, live_of(instance("old-db")), watch)
+    watch.snapshot_status = "failed"
+    with pytest.raises(MitosisError, match="db-final-x is in status 'failed'"):
+        done(step, live_of(instance("old-db")), watch)
+    assert step.kept_snapshot() == "db-final-x" and not step.already_done(None, refused("DBSnapshotAlreadyExists"))
