@@ -148,6 +148,7 @@ def install(sim: Simulation) -> None:
     )
     DBInstance.pending_modified_values = property(_pending_modified_values)
     DBInstance.status_infos = property(_status_infos)
+    DBInstance.save_automated_backup = _save_automated_backup
     DBInstance.performance_insights_enabled = False
     DBInstance.performance_insights_retention_period = None
     DBInstance.performance_insights_kms_key_id = None
@@ -155,6 +156,19 @@ def install(sim: Simulation) -> None:
     MasterUserSecret.secret_status = property(_secret_status)
     MasterUserSecret._generate_secret_string = _secret_string
     cluster_model.install(sim)
+
+
+def _save_automated_backup(instance: DBInstance) -> None:
+    # moto named it by the minute and failed the create (after making the instance) when that name had one from the
+    # same minute, e.g. a clone's name used again after a rename or a discard; AWS never refuses a create for it.
+    base = f"rds:{instance.db_instance_identifier}-{utcnow().strftime('%Y-%m-%d-%H-%M')}"
+    name, n = base, 1
+    while name in instance.backend.database_snapshots:
+        n += 1
+        name = f"{base}-{n}"
+    instance.add_event("DB_INSTANCE_BACKUP_START")
+    instance.backend.create_auto_snapshot(instance.db_instance_identifier, name)
+    instance.add_event("DB_INSTANCE_BACKUP_FINISH")
 
 
 def set_status(identifier: str, status: str, region: str, account_id: str) -> bool:

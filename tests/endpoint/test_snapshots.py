@@ -125,6 +125,17 @@ def test_a_final_snapshot_is_creating_until_the_instance_is_gone(api):
     assert (final["Status"], final["DbiResourceId"]) == ("available", db["DbiResourceId"])
 
 
+def test_a_name_used_again_within_the_minute_gets_its_automated_backup(api):
+    # moto named an instance's automated snapshot by the minute and refused a create (DBSnapshotAlreadyExists) when
+    # the name had one from the same minute: a clone's name taken again after a rename, or after a discard.
+    api.primary("db")
+    api.rename("db", "db-aside")
+    created = api.primary("db")
+    assert created["DBInstanceStatus"] == "available"
+    automated = api.rds.describe_db_snapshots(SnapshotType="automated")["DBSnapshots"]
+    assert len({s["DBSnapshotIdentifier"] for s in automated}) == len(automated) >= 2
+
+
 # The rest uses the endpoint's controls (advance, durations, statuses, faults), or checks what moto already does.
 
 
