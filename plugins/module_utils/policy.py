@@ -66,9 +66,11 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
         created = step.tagged(arn)
         if created:
             tagged.append(created)
-    if plan.root_is_cluster:
-        return _document(cluster_statements(plan, arn, granted, tagged), plan, account, region, secret)
-    return _document(instance_statements(plan, arn, granted, tagged), plan, account, region, secret)
+    statements = (cluster_statements if plan.root_is_cluster else instance_statements)(plan, arn, granted, tagged)
+    # Actions of step kinds the layouts below do not name yet go last, in the order the steps need them.
+    named = {action for action, _resources in statements}
+    statements += [(action, resources) for action, resources in granted.items() if action not in named]
+    return _document(statements, plan, account, region, secret)
 
 
 def instance_statements(plan: Plan, arn: ArnOf, db: Dict[str, List[str]],
@@ -136,7 +138,9 @@ def cluster_statements(plan: Plan, arn: ArnOf, resources: Dict[str, List[str]],
 def _document(statements: List[Tuple[str, List[str]]], plan: Plan, account: str, region: str,
               secret: Optional[str]) -> Dict[str, Any]:
     document = [
-        {"Sid": action, "Effect": "Allow", "Action": ["rds:" + action], "Resource": _unique(resources)}
+        # An action of another service than RDS comes with its own prefix ("route53:GetChange").
+        {"Sid": action.split(":")[-1], "Effect": "Allow", "Action": [action if ":" in action else "rds:" + action],
+         "Resource": _unique(resources)}
         for action, resources in statements
     ]
     if secret:

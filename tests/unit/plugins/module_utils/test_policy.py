@@ -171,3 +171,24 @@ def test_a_shared_snapshot_named_by_its_arn_is_allowed_as_given():
     restore = statements(iam_policy(plan, "123456789012", "us-east-1"))["RestoreDBInstanceFromDBSnapshot"]
     assert shared in restore["Resource"]
     assert not [r for r in restore["Resource"] if r.count("arn:") > 1]
+
+
+def test_a_step_kind_the_layouts_do_not_name_yet_gets_its_own_statement_last():
+    """A new kind of step brings its grants: the policy needs no change for it (another service's actions too)."""
+    from ansible_collections.mitosis.rds.plugins.module_utils.steps import Step
+
+    class SwitchRecord(Step):
+        kind = "switch-record"
+
+        def grants(self, arn, source):
+            return [("route53:ChangeResourceRecordSets", ["arn:aws:route53:::hostedzone/Z123"])]
+
+    plan = plan_of(seed_account(), "mitosis-prod", "mitosis-demo")
+    before = iam_policy(plan, "123456789012", "us-east-1")["Statement"]
+    plan.steps.append(SwitchRecord("switch:mitosis-demo", "swap", "ChangeResourceRecordSets", "demo.example.", {},
+                                   "mitosis-demo"))
+    after = iam_policy(plan, "123456789012", "us-east-1")["Statement"]
+    assert after[:len(before)] == before
+    assert after[len(before):] == [{"Sid": "ChangeResourceRecordSets", "Effect": "Allow",
+                                    "Action": ["route53:ChangeResourceRecordSets"],
+                                    "Resource": ["arn:aws:route53:::hostedzone/Z123"]}]
