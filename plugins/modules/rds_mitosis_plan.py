@@ -139,7 +139,7 @@ plan:
     kind:
       description:
         - What the step does, V(create), V(restore), V(promote), V(modify), V(password), V(manage-secret), V(tag),
-          V(prepare), V(swap-out), V(swap-in), V(restart), V(delete) or V(untag). A V(swap-in) may start as soon as its
+          V(prepare), V(discard), V(swap-out), V(swap-in), V(restart), V(final-snapshot), V(delete) or V(untag). A V(swap-in) may start as soon as its
           V(swap-out) has freed the name. V(prepare) and V(restart) are the caller's (the role's task files).
       type: str
       sample: create

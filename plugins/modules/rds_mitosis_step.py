@@ -171,9 +171,16 @@ steps:
     kind:
       description:
         - What the step does, V(create), V(restore), V(promote), V(modify), V(password), V(manage-secret), V(tag),
-          V(swap-out), V(swap-in), V(delete) or V(untag).
+          V(discard), V(swap-out), V(swap-in), V(final-snapshot), V(delete) or V(untag).
       type: str
       sample: swap-in
+    window:
+      description:
+        - V(opens) for a swap-out (its node's name stops answering), V(closes) for a swap-in (the clone answers
+          under the name); the summary's unreachable windows are read from these.
+      type: str
+      returned: for a swap-out or a swap-in
+      sample: closes
     action:
       description: The RDS API operation.
       type: str
