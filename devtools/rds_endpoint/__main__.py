@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--host", default=HOST, help=f"only {HOST} is accepted")
     parser.add_argument("--verbose", action="store_true", help="print every API call to stderr")
+    parser.add_argument("--data-plane", action="store_true",
+                        help="every PostgreSQL instance is a real PostgreSQL server on a loopback address")
     args = parser.parse_args(argv)
     if args.host != HOST:
         parser.error(f"refusing to listen on {args.host}: the endpoint only serves {HOST}")
@@ -53,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             faults=faults,
             mfa_code=os.environ.get("MITOSIS_MFA_CODE", "123456"),
             verbose=args.verbose,
+            data_plane=args.data_plane,
         )
     except (TypeError, ValueError) as exc:
         parser.error(f"MITOSIS_FAULTS: {exc}")
@@ -72,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     stop.wait()
     server.shutdown()
     server.server_close()
+    endpoint.close()
     print("stopped", flush=True)
     return 0
 

@@ -21,6 +21,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.rds.exceptions import DBInstanceAlreadyExists
 
 from . import cluster_model, rds_model
+from .dataplane import model as dataplane_model
+from .dataplane.process import Client as DataPlaneClient
 from .calls import ApiRequest, CallLog, parse_request
 from .faults import FaultSet
 from .timeline import Simulation
@@ -57,9 +59,14 @@ class Endpoint:
         faults: list[dict[str, Any]] | None = None,
         mfa_code: str = "123456",
         verbose: bool = False,
+        data_plane: bool = False,
     ) -> None:
         self.sim = Simulation(speed)
         rds_model.install(self.sim)
+        # Real PostgreSQL servers behind the PostgreSQL instances (dataplane/), owned by a process of their own.
+        self.plane = DataPlaneClient() if data_plane else None
+        if self.plane is not None:
+            dataplane_model.install(self.plane, self.sim)
         self.calls = CallLog()
         self.faults = FaultSet()
         for spec in faults or []:
@@ -91,6 +98,11 @@ class Endpoint:
             ("POST", "cluster-status"): self._set_cluster_status,
             ("POST", "check-cluster-password"): self._check_cluster_password,
         }
+
+    def close(self) -> None:
+        """Stop the data plane's servers (the endpoint's own state dies with its process)."""
+        if self.plane is not None:
+            self.plane.close()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -261,6 +273,8 @@ class Endpoint:
     def _reset(self, body: Any, query: dict[str, str]) -> Response:
         moto_api_backend.reset()
         self.sim.reset()
+        if self.plane is not None:
+            self.plane.reset()
         self.calls.clear()
         self.faults.clear()
         return _json(200, {"reset": True})

@@ -56,8 +56,9 @@ class EndpointHandle:
     def __init__(self, url: str, env: dict[str, str]) -> None:
         self.url = url
         self.env = env
-        # The server's exit status, once the context manager has stopped it.
+        # The server's exit status, once the context manager has stopped it; its process id while it runs.
         self.returncode: int | None = None
+        self.pid: int | None = None
 
     def session(self) -> boto3.Session:
         return boto3.Session(
@@ -179,7 +180,7 @@ class EndpointHandle:
 
 @contextlib.contextmanager
 def running_endpoint(
-    speed: float = 0.0, env: dict[str, str] | None = None, verbose: bool = False
+    speed: float = 0.0, env: dict[str, str] | None = None, verbose: bool = False, data_plane: bool = False
 ) -> Iterator[EndpointHandle]:
     """Start the endpoint in a subprocess on a free 127.0.0.1 port; stop it (SIGTERM) on exit.
 
@@ -188,6 +189,8 @@ def running_endpoint(
     command = [sys.executable, "-m", "devtools.rds_endpoint", "--port", "0", "--speed", str(speed)]
     if verbose:
         command.append("--verbose")
+    if data_plane:
+        command.append("--data-plane")
     process = subprocess.Popen(
         command,
         cwd=REPO_ROOT,
@@ -218,6 +221,7 @@ def running_endpoint(
                 break
         exported.update(NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
         handle = EndpointHandle(exported["AWS_ENDPOINT_URL"], exported)
+        handle.pid = process.pid
         yield handle
     finally:
         if process.poll() is None:

@@ -65,6 +65,9 @@ class Operation:
     final_status: str | None = "available"
     # (backend, identifier) reserved until the operation's rename happens.
     claim: tuple[Any, str] | None = None
+    # The data plane's work for it is done (a server started): the operation completes only then, whatever the
+    # speed; an error in that work leaves the instance `failed`.
+    ready: Callable[[], bool] | None = None
     reached: int = 0
 
 
@@ -144,6 +147,8 @@ class Simulation:
         for _, _, i, op in sorted(due, key=lambda event: event[:3]):
             if self._ops.get(id(op.instance)) is not op:
                 continue  # an earlier effect replaced or cancelled it
+            if i == len(op.statuses) and op.ready is not None and not self._ready(op):
+                continue  # done in the model's time, not yet for real: at a later tick
             op.reached = i
             if i < len(op.statuses):
                 op.instance.status = op.statuses[i]
@@ -155,6 +160,14 @@ class Simulation:
                 op.instance.status = op.final_status
             if op.on_done:
                 op.on_done()
+
+    def _ready(self, op: Operation) -> bool:
+        try:
+            return bool(op.ready())
+        except Exception:  # pylint: disable=broad-except  # the data plane's error: the instance failed
+            del self._ops[id(op.instance)]
+            op.instance.status = "failed"
+            return False
 
     def advance(self, minutes: float) -> None:
         """Move every running operation `minutes` simulated minutes closer to its end."""

@@ -19,7 +19,7 @@ import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 from .names import Names, alive, claim_block
 from .postgres import DataPlaneError, Server
@@ -49,9 +49,9 @@ class DataPlane:
         os.chmod(root, 0o755)
         os.chmod(self.dir, 0o755)
         self.names = Names(self.block)
-        self.servers = {}  # type: Dict[str, Server]
-        self.jobs = {}  # type: Dict[str, Future]
-        self.snapshots = {}  # type: Dict[str, Path]
+        self.servers: Dict[str, Server] = {}
+        self.jobs: Dict[str, Future] = {}
+        self.snapshots: Dict[str, Tuple[Path, str]] = {}  # name: (its copy, the server it copies)
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dataplane")
         self.lock = threading.RLock()
 
@@ -111,21 +111,31 @@ class DataPlane:
     def promote(self, key: str) -> None:
         self.submit(key, self.server(key).promote)
 
+    def wait(self, key: str) -> None:
+        """Until the work submitted for `key` so far is done."""
+        job = self.jobs.get(key)
+        if job is not None:
+            job.result()
+
     def snapshot(self, snapshot: str, key: str) -> None:
-        """A copy of `key`'s data as of now, kept under the snapshot's name until `forget_snapshot`."""
+        """A copy of `key`'s data, taken after the work submitted for it so far; kept until `forget_snapshot`."""
         where = self.dir / "snapshots" / snapshot.replace("/", "_").replace(":", "_")
-        self.snapshots[snapshot] = where
+        self.snapshots[snapshot] = (where, key)
         server = self.server(key)
-        self.submit("snapshot:" + snapshot, lambda: (self.ready(key), server.copy_to(where)))
+        self.submit(key, lambda: server.copy_to(where))
 
     def restore(self, key: str, snapshot: str) -> None:
-        server, copied = self._new(key), self.snapshots[snapshot]
-        self.submit(key, lambda: (self.ready("snapshot:" + snapshot), server.from_copy(copied)))
+        if snapshot not in self.snapshots:
+            raise DataPlaneError("snapshot {0} holds no data (taken before the data plane knew it)".format(snapshot))
+        server, (copied, source_key) = self._new(key), self.snapshots[snapshot]
+        self.submit(key, lambda: (self.wait(source_key), server.from_copy(copied)))
 
     def point_in_time(self, key: str, source_key: str) -> None:
-        """The source's data of now (a base backup taken at the call: close enough to its latest restorable time)."""
+        """The source's data of now: a base backup taken during the call (its latest restorable time, to within the
+        call), then a server of its own from it."""
         snapshot = "pit:" + key
         self.snapshot(snapshot, source_key)
+        self.wait(source_key)
         self.restore(key, snapshot)
 
     def set_password(self, key: str, user: str, password: str) -> None:
@@ -141,7 +151,7 @@ class DataPlane:
             self.submit(key, server.remove)
 
     def forget_snapshot(self, snapshot: str) -> None:
-        where = self.snapshots.pop(snapshot, None)
+        where, _key = self.snapshots.pop(snapshot, (None, None))
         if where is not None:
             shutil.rmtree(where, ignore_errors=True)
 
@@ -154,6 +164,21 @@ class DataPlane:
         """`name` resolves to the server of `key` now (None: to nothing, connections refused)."""
         server = self.servers.get(key) if key else None
         self.names.point(name, port, (server.host, server.port) if server else None)
+
+    def reset(self) -> None:
+        """Every server stopped and removed, every name and snapshot forgotten (the endpoint's reset)."""
+        for key in list(self.servers):
+            self.delete(key)
+        for key in list(self.jobs):
+            try:
+                self.wait(key)
+            except Exception:  # pylint: disable=broad-except  # a failed job: nothing left to wait for
+                pass
+        self.jobs.clear()
+        for snapshot in list(self.snapshots):
+            self.forget_snapshot(snapshot)
+        self.names.close()
+        self.names = Names(self.block)
 
     def close(self) -> None:
         self.names.close()

@@ -57,10 +57,9 @@ class Listener:
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self.target = None  # type: Optional[Tuple[str, int]]
-        self.socket = None  # type: Optional[socket.socket]
+        self.target: Optional[Tuple[str, int]] = None
+        self.socket: Optional[socket.socket] = None
         self.lock = threading.Lock()
-        self.refused = 0  # connections that found nothing listening are counted by the client, not here
 
     def point(self, target: Optional[Tuple[str, int]]) -> None:
         """Resolve to `target` (a server's address and port), or to nothing (connections refused)."""
@@ -127,8 +126,8 @@ class Names:
 
     def __init__(self, block: int) -> None:
         self.block = block
-        self.addresses = {}  # type: Dict[str, str]
-        self.listeners = {}  # type: Dict[Tuple[str, int], Listener]
+        self.addresses: Dict[str, str] = {}
+        self.listeners: Dict[Tuple[str, int], Listener] = {}
         self.servers = 0
         self.lock = threading.Lock()
 

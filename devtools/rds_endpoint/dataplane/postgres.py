@@ -164,7 +164,10 @@ class Server:
         settings = dict(SETTINGS, listen_addresses=self.host, port=str(self.port),
                         unix_socket_directories=str(self.root))
         conf = self.data / "postgresql.auto.conf"
-        conf.write_text("".join("{0} = '{1}'\n".format(k, v) for k, v in settings.items()))
+        # A standby's link to its primary (written by pg_basebackup -R) stays.
+        kept = [line + "\n" for line in (conf.read_text().splitlines() if conf.exists() else [])
+                if line.startswith("primary_conninfo")]
+        conf.write_text("".join(kept) + "".join("{0} = '{1}'\n".format(k, v) for k, v in settings.items()))
         (self.data / "pg_hba.conf").write_text(
             "local all all trust\n"
             "host replication {0} 127.0.0.0/8 scram-sha-256\n"
