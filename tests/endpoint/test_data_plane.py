@@ -99,7 +99,7 @@ def refused(address, port):
 
 def servers_of(endpoint_pid=None):
     """The PostgreSQL processes running on this machine (zombies aside)."""
-    listed = subprocess.run(["ps", "-eo", "pid,stat,comm,args"], capture_output=True, text=True).stdout
+    listed = subprocess.run(["ps", "-eww", "-o", "pid,stat,comm,args"], capture_output=True, text=True).stdout
     return [line for line in listed.splitlines()[1:] if " postgres" in line and line.split()[1][0] != "Z"]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import glob
+import importlib.util
 import os
 import pwd
 import secrets
@@ -51,12 +52,9 @@ def binaries() -> Path:
     given = os.environ.get("MITOSIS_PG_BIN")
     candidates = [Path(given)] if given else []
     candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
-    try:
-        import pgserver  # type: ignore[import-not-found]  # a wheel with the server programs
-
-        candidates.append(Path(pgserver.__file__).parent / "pginstall" / "bin")
-    except ImportError:
-        pass
+    wheel = importlib.util.find_spec("pgserver")  # a wheel with the server programs (not imported: only read)
+    if wheel is not None and wheel.origin:
+        candidates.append(Path(wheel.origin).parent / "pginstall" / "bin")
     for path in candidates:
         if all((path / program).is_file() for program in ("postgres", "initdb", "pg_basebackup", "psql")):
             return path
