@@ -12,12 +12,16 @@ import json
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
 
+from devtools import shop
+
+MASTER_PASSWORD = "not-a-real-password"
 ENGINE_VERSIONS = {"mysql": "8.0.35", "postgres": "15.4"}
 FAMILIES = {"mysql": "mysql8.0", "postgres": "postgres15"}
 MAJOR_VERSIONS = {"mysql": "8.0", "postgres": "15"}
@@ -98,16 +102,24 @@ class Seeder:
         )
         return name
 
-    def primary(self, identifier: str, engine: str, **attributes: Any) -> str:
+    def primary(
+        self, identifier: str, engine: str, password: str = MASTER_PASSWORD, **attributes: Any
+    ) -> str:
         self.rds.create_db_instance(
             DBInstanceIdentifier=identifier,
             Engine=engine,
             EngineVersion=ENGINE_VERSIONS[engine],
             MasterUsername="mitosis",
-            MasterUserPassword="not-a-real-password",
+            MasterUserPassword=password,
             **attributes,
         )
         return identifier
+
+    def load(self, identifier: str, password: str, data: shop.Dataset) -> None:
+        """`data` into the `shop` database of `identifier` (a data-plane server), through its name."""
+        endpoint = self.rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]["Endpoint"]
+        with shop.connect(endpoint["Address"], endpoint["Port"], "mitosis", password) as conn:
+            shop.load(conn, data)
 
     def replica(
         self, identifier: str, source: str, after_create: dict[str, Any], **attributes: Any
@@ -148,14 +160,35 @@ def _default_option_group(engine: str) -> str:
     return f"default:{engine}-{MAJOR_VERSIONS[engine].replace('.', '-')}"
 
 
+@dataclass(frozen=True)
+class Stack:
+    """A stack's database on the data plane: its rows and its master password."""
+
+    rows: shop.Dataset
+    password: str
+
+    def attributes(self) -> dict[str, Any]:
+        """Seeder.primary's arguments for it."""
+        return {"DBName": shop.DATABASE, "password": self.password}
+
+
+PROD_DATA = Stack(shop.PRODUCTION, "Prod-Master-Pass-1")
+DEMO_DATA = Stack(shop.DEMO, "Demo-Master-Pass-2")
+
+
 def _tags(**tags: str) -> list[dict[str, str]]:
     return [{"Key": key, "Value": value} for key, value in tags.items()]
 
 
 def _prod(
-    seeder: Seeder, engine: str, network: dict[str, Any], with_replica: bool = True
+    seeder: Seeder,
+    engine: str,
+    network: dict[str, Any],
+    with_replica: bool = True,
+    data: Stack | None = None,
 ) -> dict[str, Any]:
-    """mitosis-prod (and mitosis-prod-replica): big, multi-AZ, protected, backups for a week."""
+    """mitosis-prod (and mitosis-prod-replica): big, multi-AZ, protected, backups for a week; with
+    `data`, its rows are loaded before the replica is made."""
     sg = seeder.security_group("mitosis-prod-db", network["vpc_id"])
     seeder.subnet_group("mitosis-prod-subnets", network["subnet_ids"])
     group = seeder.parameter_group(f"mitosis-prod-{FAMILIES[engine].replace('.', '')}", engine)
@@ -177,8 +210,11 @@ def _prod(
         DeletionProtection=True,
         CopyTagsToSnapshot=True,
         Tags=_tags(Service="Mitosis", Environment="production"),
+        **(data.attributes() if data else {}),
     )
     seeder.settle()
+    if data:
+        seeder.load("mitosis-prod", data.password, data.rows)
     instances = ["mitosis-prod"]
     if with_replica:
         instances.append(
@@ -200,8 +236,10 @@ def _prod(
     return {"instances": instances, "security_group": sg}
 
 
-def _demo_primary(seeder: Seeder, engine: str, network: dict[str, Any]) -> dict[str, Any]:
-    """mitosis-demo: small, single-AZ, port 5430, one day of backups."""
+def _demo_primary(
+    seeder: Seeder, engine: str, network: dict[str, Any], data: Stack | None = None
+) -> dict[str, Any]:
+    """mitosis-demo: small, single-AZ, port 5430, one day of backups (with `data`, its rows)."""
     sg = seeder.security_group("mitosis-demo-db", network["vpc_id"])
     seeder.subnet_group("mitosis-demo-subnets", network["subnet_ids"])
     suffix = FAMILIES[engine].replace(".", "")
@@ -223,8 +261,11 @@ def _demo_primary(seeder: Seeder, engine: str, network: dict[str, Any]) -> dict[
         DBParameterGroupName=group,
         OptionGroupName=options,
         Tags=_tags(Service="Mitosis", Environment="demo"),
+        **(data.attributes() if data else {}),
     )
     seeder.settle()
+    if data:
+        seeder.load("mitosis-demo", data.password, data.rows)
     replica_group = seeder.parameter_group(f"mitosis-demo-replica-{suffix}", engine)
     return {"security_group": sg, "replica_parameter_group": replica_group}
 
@@ -257,12 +298,14 @@ def _scenario(
     demo_replicas: list[tuple[str, str, int]],
     cross_vpc: bool = False,
     prod_replica: bool = True,
+    data: tuple[Stack, Stack] | None = None,
 ) -> dict[str, Any]:
     seeder = Seeder(session, endpoint_url)
     prod_net = seeder.network("mitosis", "10.20.0.0/16")
     demo_net = seeder.network("mitosis-demo", "10.30.0.0/16") if cross_vpc else prod_net
-    prod = _prod(seeder, engine, prod_net, with_replica=prod_replica)
-    demo = _demo_primary(seeder, engine, demo_net)
+    prod_data, demo_data = data or (None, None)
+    prod = _prod(seeder, engine, prod_net, with_replica=prod_replica, data=prod_data)
+    demo = _demo_primary(seeder, engine, demo_net, data=demo_data)
     instances = prod["instances"] + ["mitosis-demo"]
     for identifier, source, port in demo_replicas:
         if source != "mitosis-demo" and engine == "mysql":
@@ -327,6 +370,23 @@ def seed_postgres_siblings(session: boto3.Session | None, endpoint_url: str) -> 
             ("mitosis-demo-replica-b", "mitosis-demo", 5432),
         ],
     )
+
+
+def seed_postgres_data(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
+    """postgres-siblings with data, on an endpoint with --data-plane: mitosis-prod holds production's
+    `shop` (devtools.shop.PRODUCTION), mitosis-demo an older, smaller one (shop.DEMO), each stack its
+    own master password."""
+    summary = _scenario(
+        session,
+        endpoint_url,
+        "postgres",
+        [
+            ("mitosis-demo-replica-a", "mitosis-demo", 5431),
+            ("mitosis-demo-replica-b", "mitosis-demo", 5432),
+        ],
+        data=(PROD_DATA, DEMO_DATA),
+    )
+    return {**summary, "passwords": {"source": PROD_DATA.password, "target": DEMO_DATA.password}}
 
 
 def seed_lone_target(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
@@ -537,6 +597,7 @@ SCENARIOS = {
     "cross-vpc": seed_cross_vpc,
     "cascade": seed_cascade,
     "postgres-siblings": seed_postgres_siblings,
+    "postgres-data": seed_postgres_data,
     "lone-target": seed_lone_target,
     "managed": seed_managed,
     "aurora": seed_aurora,

@@ -97,6 +97,7 @@ class Endpoint:
             ("POST", "check-password"): self._check_password,
             ("POST", "cluster-status"): self._set_cluster_status,
             ("POST", "check-cluster-password"): self._check_cluster_password,
+            ("GET", "servers"): self._servers,
         }
 
     def close(self) -> None:
@@ -205,6 +206,12 @@ class Endpoint:
         if not found:
             return _json(404, {"error": f"DBInstance {body['identifier']} not found"})
         return _json(200, {"identifier": body["identifier"], "status": body["status"]})
+
+    def _servers(self, body: Any, query: dict[str, str]) -> Response:
+        """The data plane's servers by resource id (where each listens, its process, whose standby it is)."""
+        if self.plane is None:
+            return _json(404, {"error": "no data plane: start the endpoint with --data-plane"})
+        return _json(200, {"servers": self.plane.describe()})
 
     def _check_password(self, body: Any, query: dict[str, str]) -> Response:
         # Answers only whether it matches: the password itself never leaves the endpoint.

@@ -138,6 +138,10 @@ class EndpointHandle:
         payload = {"identifier": identifier, "password": password}
         return self.control("POST", "check-cluster-password", payload)["matches"]
 
+    def servers(self) -> dict[str, dict[str, Any]]:
+        """The data plane's servers by resource id (an endpoint started with data_plane=True)."""
+        return self.control("GET", "servers")["servers"]
+
     def set_speed(self, factor: float) -> None:
         self.control("POST", "speed", {"factor": factor})
 

@@ -173,9 +173,17 @@ class Simulation:
         """Move every running operation `minutes` simulated minutes closer to its end."""
         self._shift(lambda bound, now: bound - minutes * self.speed)
 
-    def settle(self) -> None:
-        """Complete every running operation now."""
+    def settle(self, timeout: float = 600.0) -> None:
+        """Complete every running operation now: once the data plane's work for it is done, when it has some
+        (and those an operation's end starts)."""
+        deadline = time.time() + timeout
         self._shift(lambda bound, now: min(bound, now))
+        while self._ops:
+            if time.time() > deadline:
+                raise TimeoutError("operations still running after {0:.0f}s: {1}".format(
+                    timeout, ", ".join(sorted(str(_name(op.instance)) for op in self._ops.values()))))
+            time.sleep(0.05)
+            self._shift(lambda bound, now: min(bound, now))
 
     def set_speed(self, speed: float) -> None:
         """Rescale what remains of every running operation to the new speed."""

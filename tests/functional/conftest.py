@@ -1,7 +1,8 @@
 """Fixtures that run real `ansible-playbook` against the embedded RDS endpoint.
 
 One endpoint serves the session; every test starts from a reset account (speed 0 unless the test
-turns the time model on) and seeds what it needs with devtools.seed.
+turns the time model on) and seeds what it needs with devtools.seed. The tests that look at rows use a
+second one, with the data plane (`data_endpoint`, `data_playbook`).
 """
 
 import json
@@ -37,8 +38,7 @@ class Result:
         return "rc={0}\n{1}".format(self.rc, self.out[-6000:])
 
 
-@pytest.fixture
-def playbook(endpoint, tmp_path):
+def runner(endpoint, tmp_path):
     """Run a playbook (a path relative to the repository) with extra vars; returns a Result.
     `env` adds to the endpoint's environment; a None value removes a variable."""
 
@@ -58,3 +58,27 @@ def playbook(endpoint, tmp_path):
         return Result(process)
 
     return run
+
+
+@pytest.fixture
+def playbook(endpoint, tmp_path):
+    return runner(endpoint, tmp_path)
+
+
+# The data plane (real PostgreSQL servers) only for the tests that look at rows: it is slower to seed.
+@pytest.fixture(scope="session")
+def data_plane_server():
+    with running_endpoint(speed=0.0, data_plane=True) as server:
+        yield server
+
+
+@pytest.fixture
+def data_endpoint(data_plane_server):
+    data_plane_server.reset()
+    data_plane_server.set_speed(0.0)
+    return data_plane_server
+
+
+@pytest.fixture
+def data_playbook(data_endpoint, tmp_path):
+    return runner(data_endpoint, tmp_path)

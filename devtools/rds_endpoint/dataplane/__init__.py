@@ -19,7 +19,7 @@ import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from .names import Names, alive, claim_block
 from .postgres import DataPlaneError, Server
@@ -154,6 +154,10 @@ class DataPlane:
         where, _key = self.snapshots.pop(snapshot, (None, None))
         if where is not None:
             shutil.rmtree(where, ignore_errors=True)
+
+    def describe(self) -> Dict[str, Dict[str, Any]]:
+        """Every server, by resource id (Server.describe)."""
+        return {key: server.describe() for key, server in self.servers.items()}
 
     # --- names ---------------------------------------------------------------------------------------------------
 

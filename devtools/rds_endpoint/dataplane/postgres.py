@@ -14,6 +14,7 @@ import glob
 import importlib.util
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -21,6 +22,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 PR_SET_PDEATHSIG = 1
 START_TIMEOUT = 60.0
@@ -269,6 +271,17 @@ class Server:
             standby.unlink()
         self._configure()
         self.start()
+
+    def describe(self) -> dict[str, Any]:
+        """Where it listens, its process, and whose standby it is (the primary's host:port), if any."""
+        conf = self.data / "postgresql.auto.conf"
+        link = [line for line in (conf.read_text().splitlines() if conf.exists() else [])
+                if line.startswith("primary_conninfo")]
+        upstream = dict(re.findall(r"\b(host|port)=(\S+)", link[0])) if link else {}
+        running = bool(self.process and self.process.poll() is None)
+        return {"address": self.host, "port": self.port, "directory": str(self.root),
+                "pid": self.process.pid if running and self.process else None,
+                "standby_of": "{0}:{1}".format(upstream.get("host"), upstream.get("port")) if upstream else None}
 
     def set_password(self, user: str, password: str) -> None:
         self.sql("ALTER ROLE \"{0}\" WITH PASSWORD '{1}'".format(user, password.replace("'", "''")))
