@@ -1,26 +1,36 @@
 """`make demo`: the seed README's example, end to end, on the embedded endpoint with the time model on.
 
-Starts the endpoint on 127.0.0.1, seeds mitosis-prod -> mitosis-prod-replica and mitosis-demo ->
-mitosis-demo-replica (different attributes), shows the flight plan (check mode), runs the clone with a
-restart command, prints the final state; then the same for an Aurora stack (mitosis-aurora-demo, a writer
-and two readers, refreshed from mitosis-aurora-prod with an Aurora clone), and stops the endpoint.
+Starts the endpoint on 127.0.0.1 with its data plane, seeds mitosis-prod -> mitosis-prod-replica and mitosis-demo ->
+mitosis-demo-replica (different attributes), shows the flight plan (check mode), runs the clone with a restart
+command, prints the final state; then the same for an Aurora stack (mitosis-aurora-demo, a writer and two readers,
+refreshed from mitosis-aurora-prod with an Aurora clone); then for a PostgreSQL stack whose instances are real
+servers: what the demo application served before, the refresh with a prepare step that scrubs emails, what it serves
+after its restart, each replica's rows beside its primary's, and how long each name refused connections (measured by
+a probing client, beside the time model's figure). Then it stops the endpoint and its servers.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from devtools.bench_clone import lower_bound
+from devtools import shop
+from devtools.bench_clone import lower_bound, minutes, rename_hold
+from devtools.reachability import Prober
 from devtools.rds_endpoint.testing import is_lock_call, running_endpoint
-from devtools.seed import seed_aurora, seed_example
+from devtools.seed import DEMO_DATA, PROD_DATA, seed_aurora, seed_example, seed_postgres_data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / ".collections"))
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import live_plan  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOK = [str(Path(sys.executable).with_name("ansible-playbook")), "playbooks/clone.yml"]
+BUILD = ROOT / "build"
+SCRUB = "devtools/playbooks/scrub_shop.yml"
+APP_STATE = BUILD / "demo-app.json"
 
 
 def describe(rds, names):
@@ -53,30 +63,36 @@ def describe_clusters(rds, names):
     return "\n".join(rows)
 
 
-def refresh(endpoint, source, target, show, args, label):
-    """The flight plan (check mode), then the refresh with a restart command; returns the exit status."""
-    rds = endpoint.client("rds")
+def refresh(endpoint, source, target, show, args, label, restart_command=None, options=None):
+    """The flight plan (check mode), then the refresh with a restart command (by default one that notes that it
+    ran); `options` are more extra vars (in a file of the build directory: no password on a command line)."""
+    print("Seeded:\n" + show(), flush=True)
+    bound = lower_bound(live_plan(endpoint.client("rds"), source, target)[0].steps)
+    endpoint.clear_calls()
+    restart_log = BUILD / "demo-restart-{0}.log".format(label)
+    BUILD.mkdir(exist_ok=True)
+    restart_log.unlink(missing_ok=True)
     # Half a simulated minute between polls: reported durations stay within a poll of the endpoint's clock.
     poll = max(args.speed / 2, 0.02)
-    print("Seeded:\n" + show(), flush=True)
-    bound = lower_bound(live_plan(rds, source, target)[0].steps)
-    endpoint.clear_calls()
-    restart_log = ROOT / "build" / "demo-restart-{0}.log".format(label)
-    restart_log.parent.mkdir(exist_ok=True)
-    restart_log.unlink(missing_ok=True)
-    extra = [
-        "-e", "source=" + source, "-e", "target=" + target,
-        "-e", "restart_command='echo restarted the {0} application >> {1}'".format(label, restart_log),
-        "-e", "poll_interval={0}".format(poll), "-e", "rename_settle_time={0}".format(poll * 20),
+    extra = {
+        "source": source, "target": target, "poll_interval": poll, "rename_settle_time": poll * 20,
+        "restart_command": "{0} && echo restarted the {1} application >> {2}".format(
+            restart_command or "true", label, restart_log),
         # Durations are reported in simulated AWS time.
-        "-e", "report_time_scale={0}".format(60.0 / args.speed if args.speed else 1.0),
-    ]
+        "report_time_scale": 60.0 / args.speed if args.speed else 1.0,
+        **(options or {}),
+    }
+    extra_file = BUILD / "demo-{0}-vars.json".format(label)
+    extra_file.write_text(json.dumps(extra))
+    extra_file.chmod(0o600)
+    shown = ["-e source=" + source, "-e target=" + target] + [
+        "-e {0}={1}".format(key, "..." if "password" in key else value) for key, value in (options or {}).items()]
     env = dict(os.environ, **endpoint.env)
     env.setdefault("ANSIBLE_NOCOLOR", "1")
     for title, flags in (("Flight plan (check mode)", ["--check"]), ("Clone", [])):
-        print("\n=== {0}: ansible-playbook playbooks/clone.yml {1}\n".format(title, " ".join(extra[:4] + flags)),
+        print("\n=== {0}: ansible-playbook playbooks/clone.yml {1}\n".format(title, " ".join(shown + flags)),
               flush=True)
-        run = subprocess.run(PLAYBOOK + extra + flags, cwd=ROOT, env=env, check=False)
+        run = subprocess.run(PLAYBOOK + ["-e", "@" + str(extra_file)] + flags, cwd=ROOT, env=env, check=False)
         if run.returncode != 0:
             print("demo failed: ansible-playbook exited with {0}".format(run.returncode))
             return run.returncode
@@ -92,11 +108,89 @@ def refresh(endpoint, source, target, show, args, label):
     return 0
 
 
+def name_addresses(rds, names):
+    found = {}
+    for name in names:
+        endpoint = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["Endpoint"]
+        found[name] = (endpoint["Address"], endpoint["Port"])
+    return found
+
+
+def start_app(address, port):
+    """The demo application on the demo stack's name (its password from the environment, as a service's would)."""
+    APP_STATE.unlink(missing_ok=True)
+    app = subprocess.Popen([sys.executable, "-m", "devtools.demo_app", "serve", "--host", address, "--port",
+                            str(port), "--state", str(APP_STATE)], cwd=ROOT,
+                           env=dict(os.environ, PGPASSWORD=DEMO_DATA.password))
+    deadline = time.monotonic() + 30
+    while not APP_STATE.exists():
+        if app.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the demo application did not start")
+        time.sleep(0.05)
+    return app
+
+
+def app_answer():
+    return json.loads(subprocess.run([sys.executable, "-m", "devtools.demo_app", "ask", "--state", str(APP_STATE)],
+                                     cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+
+
+def rows_by_name(addresses, password):
+    lines, digests = [], {}
+    for name, (address, port) in addresses.items():
+        with shop.connect(address, port, "mitosis", password) as conn:
+            digests[name] = shop.checksums(conn)
+            standby = conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+        lines.append("  {0:<24} {1:<8} {2}".format(name, "replica" if standby else "primary", "  ".join(
+            "{0} {1}".format(table, digest) for table, digest in digests[name].items())))
+    return lines, digests
+
+
+def postgres(endpoint, args):
+    """The PostgreSQL stack on the data plane: rows, the application, the scrub, and the measured windows."""
+    rds = endpoint.client("rds")
+    seeded = seed_postgres_data(endpoint.session(), endpoint.url)
+    names = [n for n in seeded["instances"] if n.startswith("mitosis-demo")]
+    addresses = name_addresses(rds, names)
+    prod = name_addresses(rds, ["mitosis-prod"])["mitosis-prod"]
+    with shop.connect(*prod, "mitosis", PROD_DATA.password) as conn:
+        print("Production (mitosis-prod) holds:\n  {0}".format(json.dumps(shop.summary(conn))))
+    app = start_app(*addresses["mitosis-demo"])
+    try:
+        print("The demo application reads mitosis-demo ({0}:{1}) with a pool of 4 connections. It serves:\n  {2}"
+              .format(*addresses["mitosis-demo"], json.dumps(app_answer())), flush=True)
+        restart = "cd {0} && {1} -m devtools.demo_app restart --state {2}".format(ROOT, sys.executable, APP_STATE)
+        with Prober(addresses, "mitosis", DEMO_DATA.password) as prober:
+            code = refresh(endpoint, "mitosis-prod", "mitosis-demo", lambda: describe(rds, seeded["instances"]),
+                           args, "postgres", restart,
+                           {"prepare_tasks": SCRUB, "master_password": DEMO_DATA.password})
+        if code:
+            return code
+        print("\nAfter its restart the application serves production's rows, emails scrubbed:\n  {0}".format(
+            json.dumps(app_answer())))
+    finally:
+        subprocess.run([sys.executable, "-m", "devtools.demo_app", "stop", "--state", str(APP_STATE)], cwd=ROOT,
+                       check=False)
+        app.wait()
+    lines, digests = rows_by_name(addresses, DEMO_DATA.password)
+    print("\nEach name's rows (count:md5 of each table, read through the name):\n" + "\n".join(lines))
+    primary = digests["mitosis-demo"]
+    print("Every replica's rows equal its primary's: {0}".format(
+        "yes" if all(d == primary for d in digests.values()) else "NO"))
+    model = rename_hold() + minutes("rename")
+    print("\nHow long each name refused connections (a client connecting every 50 ms; simulated minutes):")
+    for name, seconds in prober.longest().items():
+        print("  {0:<24} measured {1:5.1f} min   time model: {2:g} min (rename hold {3:g} + rename {4:g}), plus up "
+              "to a poll of the run either side".format(name, seconds / args.speed, model, rename_hold(),
+                                                         minutes("rename")))
+    return 0 if all(d == primary for d in digests.values()) else 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--speed", type=float, default=0.5, help="real seconds per simulated AWS minute")
     args = parser.parse_args(argv)
-    with running_endpoint(speed=args.speed) as endpoint:
+    with running_endpoint(speed=args.speed, data_plane=True) as endpoint:
         print("Embedded RDS endpoint on {0} (one simulated AWS minute = {1} s)".format(endpoint.url, args.speed))
         rds = endpoint.client("rds")
         names = seed_example(endpoint.session(), endpoint.url)["instances"]
@@ -105,8 +199,14 @@ def main(argv=None):
             return code
         print("\n\n=== The same for an Aurora stack: mitosis-aurora-demo from mitosis-aurora-prod\n", flush=True)
         aurora = seed_aurora(endpoint.session(), endpoint.url)["clusters"]
-        return refresh(endpoint, aurora["source"], aurora["target"],
+        code = refresh(endpoint, aurora["source"], aurora["target"],
                        lambda: describe_clusters(rds, list(aurora.values())), args, "aurora")
+        if code:
+            return code
+        print("\n\n=== A PostgreSQL stack with real data: every instance a PostgreSQL server on the endpoint's data "
+              "plane\n", flush=True)
+        endpoint.reset()  # the same names as the first stack's
+        return postgres(endpoint, args)
 
 
 if __name__ == "__main__":
