@@ -15,6 +15,10 @@ as its own dependencies are done). Times are simulated minutes: real seconds / s
 - bound: the longest path through the plan's dependencies with the endpoint's durations
   (devtools/rds_endpoint/timeline.py OPERATIONS); for serial, the sum of the durations in plan order.
 
+Then, on the endpoint's data plane (every PostgreSQL instance a real server), the default-mode clone of a
+PostgreSQL stack (the postgres-data seed: a primary and two replicas) while a client connects to each of its names
+every 50 ms: how long each name really refused connections, beside the run summary's figure and the time model's.
+
 Then the collection's own overhead per step, with the time model off (speed 0).
 """
 
@@ -29,9 +33,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from devtools.reachability import Prober
 from devtools.rds_endpoint.testing import EndpointHandle, is_lock_call, running_endpoint
 from devtools.rds_endpoint.timeline import OPERATIONS
-from devtools.seed import Seeder, _demo_replica, seed_aurora, seed_cascade, seed_example
+from devtools.seed import DEMO_DATA, Seeder, _demo_replica, seed_aurora, seed_cascade, seed_example, seed_postgres_data
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / ".collections"))
@@ -220,7 +225,7 @@ def prepare(endpoint: EndpointHandle, scenario: str) -> Any:
 
 
 def playbook(endpoint: EndpointHandle, label: str, speed: float, serial: bool, poll: float, settle: float,
-             timeout: float, source: str = SOURCE, target: str = TARGET) -> dict[str, Any]:
+             timeout: float, source: str = SOURCE, target: str = TARGET, **more: Any) -> dict[str, Any]:
     """Run the wrapper playbook; its summary, the restart time and the real seconds it took."""
     OUTPUT.mkdir(parents=True, exist_ok=True)
     restart_log, summary_file, log = (OUTPUT / "{0}.{1}".format(label, ext) for ext in ("restart", "json", "log"))
@@ -231,7 +236,7 @@ def playbook(endpoint: EndpointHandle, label: str, speed: float, serial: bool, p
         "report_time_scale": 60.0 / speed if speed else 1.0,
         # The lock's wait is real seconds on AWS: scaled like AWS's minutes, not left 120 times longer.
         "lock_settle_time": SETTLE_TIME * speed / 60.0,
-        "restart_command": "date +%s.%N >> {0}".format(restart_log), "summary_file": str(summary_file),
+        "restart_command": "date +%s.%N >> {0}".format(restart_log), "summary_file": str(summary_file), **more,
     }
     env = dict(os.environ, **endpoint.env)
     env["ANSIBLE_NOCOLOR"] = "1"
@@ -356,6 +361,39 @@ def print_targets(rows: list[dict[str, Any]], speed: float, poll_interval: float
                       row["errors"], "".join(" " + code for code in row["error_codes"])))
 
 
+def measured_windows(args: argparse.Namespace) -> None:
+    """The unreachable window of each name as a probing client sees it, on the data plane."""
+    print("\n== Unreachable windows on the data plane: the postgres-data seed's mitosis-demo (a primary, two "
+          "replicas; real PostgreSQL servers), default mode, a client connecting to each name every 50 ms")
+    with running_endpoint(speed=0.0, data_plane=True) as endpoint:
+        seeded = seed_postgres_data(endpoint.session(), endpoint.url)
+        rds = endpoint.client("rds")
+        names = {}
+        for name in (n for n in seeded["instances"] if n.startswith(TARGET)):
+            address = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["Endpoint"]
+            names[name] = (address["Address"], address["Port"])
+        endpoint.clear_calls()
+        endpoint.set_speed(args.speed)
+        timeout = lower_bound(live_plan(rds, SOURCE, TARGET)[0].steps)["end"] * args.speed * 3 + 120
+        with Prober(names, "mitosis", DEMO_DATA.password) as prober:
+            run = playbook(endpoint, "postgres-data-default", args.speed, False, args.poll_interval,
+                           args.rename_settle_time, timeout, master_password=DEMO_DATA.password)
+        endpoint.set_speed(0.0)
+    summary = run["summary"].get("unreachable_seconds") or {}
+    hold, rename = rename_hold(), minutes("rename")
+    # The summary's window runs from the swap-out call to the poll that sees the swap-in done: within a poll of
+    # the refused connections at either end; the probe adds its own interval.
+    resolution = (2 * args.poll_interval + 0.05 + 0.05) / args.speed
+    print("{0:<24} {1:>9} {2:>9} {3:>11}".format("name", "measured", "summary", "time model"))
+    for name, seconds in prober.longest().items():
+        measured, reported = seconds / args.speed, summary.get(name, float("nan")) / 60.0
+        print("{0:<24} {1:>9.1f} {2:>9.1f} {3:>11g}  measured within {4:.1f} min of the summary's {5}".format(
+            name, measured, reported, hold + rename, resolution, verdict(abs(measured - reported) <= resolution)))
+    print("minutes; measured: the longest span of refused connections the probing client saw; summary: the run's own "
+          "figure (swap-out call to the poll that sees the swap-in done); time model: rename hold {0:g} + rename "
+          "{1:g} min.".format(hold, rename))
+
+
 def overhead(endpoint: EndpointHandle, args: argparse.Namespace) -> None:
     """The seed's clone with the time model off: every operation is done at the next request."""
     print("\n== Overhead per step, time model off (speed 0): the seed's example, rename_settle_time 0")
@@ -390,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="of: " + ", ".join(SCENARIOS))
     parser.add_argument("--modes", default="serial,default", help="serial, default or both")
     parser.add_argument("--no-overhead", action="store_true", help="skip the speed-0 overhead run")
+    parser.add_argument("--no-data-plane", action="store_true", help="skip the windows measured on the data plane")
     args = parser.parse_args(argv)
     if args.speed <= 0:
         parser.error("--speed must be > 0 (the time model on)")
@@ -429,6 +468,11 @@ def main(argv: list[str] | None = None) -> int:
                 overhead(endpoint, args)
             except RunFailed as failure:
                 failures.append(str(failure))
+    if not args.no_data_plane:
+        try:
+            measured_windows(args)
+        except RunFailed as failure:
+            failures.append(str(failure))
     for failure in failures:
         print("\nFAILED: " + failure)
     print("\n(clone benchmark: {0:.0f} s)".format(time.time() - started))

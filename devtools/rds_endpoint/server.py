@@ -21,6 +21,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.rds.exceptions import DBInstanceAlreadyExists
 
 from . import cluster_model, rds_model
+from .dataplane import cluster as dataplane_cluster
 from .dataplane import model as dataplane_model
 from .dataplane.process import Client as DataPlaneClient
 from .calls import ApiRequest, CallLog, parse_request
@@ -67,6 +68,7 @@ class Endpoint:
         self.plane = DataPlaneClient() if data_plane else None
         if self.plane is not None:
             dataplane_model.install(self.plane, self.sim)
+            dataplane_cluster.install(self.plane, self.sim)
         self.calls = CallLog()
         self.faults = FaultSet()
         for spec in faults or []:

@@ -6,6 +6,9 @@ is a copy of the data, a restore starts a server from one, a delete stops the se
 rename moves the instance's name (see names.py). Work that takes time (a base backup, a server's start) runs in
 the background; the time model shows an operation done only once it is (`ready`). An engine is a plug-in: only
 PostgreSQL is one so far (MySQL and MariaDB stay control-plane only).
+An Aurora PostgreSQL cluster is one server too, its storage (keyed by its DbClusterResourceId), which its
+endpoints and its members' names reach (model.py and cluster.py make the calls' effects); aurora-mysql stays
+control-plane only.
 
 Every server stops with the endpoint (`close`), and when the endpoint is killed (the parent-death signal of each
 postmaster); the directories a killed endpoint left are removed by the next one to start.
@@ -25,6 +28,7 @@ from .names import Names, alive, claim_block
 from .postgres import DataPlaneError, Server
 
 ENGINES = ("postgres",)
+CLUSTER_ENGINES = ("aurora-postgresql",)  # Aurora engines whose clusters have a server
 ROOT = Path(tempfile.gettempdir()) / "mitosis-dataplane"
 
 
