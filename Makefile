@@ -26,9 +26,9 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../.. $@
 
-# The embedded RDS endpoint in the foreground, for trying the playbooks by hand.
+# The embedded RDS endpoint in the foreground, for trying the playbooks by hand (PostgreSQL instances are real servers).
 endpoint: venv
-	$(BIN)/python -m devtools.rds_endpoint --port $(PORT) --speed $(SPEED)
+	$(BIN)/python -m devtools.rds_endpoint --port $(PORT) --speed $(SPEED) --data-plane
 
 demo: venv
 	$(BIN)/python -m devtools.demo --speed $(DEMO_SPEED)
