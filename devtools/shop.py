@@ -2,8 +2,8 @@
 phones) and their orders. Production's is large and current, the demo stack's small and a year old, so that a
 refresh shows in every answer (row counts, the newest order, an email).
 
-Seeding (devtools.seed), the demo application (devtools.demo_app), the demo, the bench and the tests read and write
-it through these functions only, with psycopg.
+Seeding (devtools.seed), the demo application (devtools.demo_app), the demo and the tests read and write it through
+these functions, with psycopg.
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ PRODUCTION = Dataset(customers=20000, orders=80000, until="2026-12-04", domain="
 DEMO = Dataset(customers=3000, orders=9000, until="2025-11-30", domain="old-mail.example.com")
 
 
-def connect(address: str, port: int, user: str, password: str, **options: Any) -> psycopg.Connection:
+def connect(address: str, port: int, user: str, password: str) -> psycopg.Connection:
     return psycopg.connect(host=address, port=port, user=user, password=password, dbname=DATABASE,
-                           connect_timeout=5, autocommit=True, **options)
+                           connect_timeout=5, autocommit=True)
 
 
 def load(conn: psycopg.Connection, data: Dataset) -> None:
