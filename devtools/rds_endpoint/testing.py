@@ -184,24 +184,28 @@ class EndpointHandle:
 
 @contextlib.contextmanager
 def running_endpoint(
-    speed: float = 0.0, env: dict[str, str] | None = None, verbose: bool = False, data_plane: bool = False
+    speed: float = 0.0, env: dict[str, str] | None = None, verbose: bool = False, data_plane: bool = False,
+    log: Path | None = None,
 ) -> Iterator[EndpointHandle]:
     """Start the endpoint in a subprocess on a free 127.0.0.1 port; stop it (SIGTERM) on exit.
 
-    `env` is added to the server's environment (e.g. MITOSIS_FAULTS, MITOSIS_MFA_CODE).
+    `env` is added to the server's environment (e.g. MITOSIS_FAULTS, MITOSIS_MFA_CODE); its log (standard error)
+    goes to the file `log`, when given.
     """
     command = [sys.executable, "-m", "devtools.rds_endpoint", "--port", "0", "--speed", str(speed)]
     if verbose:
         command.append("--verbose")
     if data_plane:
         command.append("--data-plane")
-    process = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    with open(log, "ab") if log else contextlib.nullcontext() as stderr:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
     lines: queue.Queue[str | None] = queue.Queue()
 
     def read_stdout() -> None:

@@ -8,6 +8,7 @@ Tests may override the duration of a kind of operation, on every instance or one
 
 import itertools
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -164,7 +165,9 @@ class Simulation:
     def _ready(self, op: Operation) -> bool:
         try:
             return bool(op.ready())
-        except Exception:  # pylint: disable=broad-except  # the data plane's error: the instance failed
+        except Exception as error:  # pylint: disable=broad-except  # the data plane's error: the instance failed
+            # The API shows only the status: the reason goes to the endpoint's log.
+            print("data plane: {0} failed: {1}".format(_name(op.instance), error), file=sys.stderr, flush=True)
             del self._ops[id(op.instance)]
             op.instance.status = "failed"
             return False

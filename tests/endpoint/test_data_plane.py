@@ -1,6 +1,7 @@
 """The data plane (`--data-plane`): every PostgreSQL instance of the endpoint is a real PostgreSQL server, reached
 at its name's own loopback address; rows are checked on the servers themselves, never inferred from the API."""
 
+import json
 import os
 import signal
 import socket
@@ -38,31 +39,48 @@ def describe(endpoint, name):
     return rds(endpoint).describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
 
 
-def available(endpoint, name, timeout=60):
-    """Poll until `name` is available (a server's start takes real time, whatever the model's speed)."""
+def describe_cluster(endpoint, name):
+    return rds(endpoint).describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]
+
+
+def available(endpoint, name, timeout=60, cluster=False):
+    """Poll until the instance (or cluster) `name` is available (a server's start takes real time, whatever the
+    model's speed)."""
+    read, status = (describe_cluster, "Status") if cluster else (describe, "DBInstanceStatus")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            inst = describe(endpoint, name)
+            found = read(endpoint, name)
         except Exception:  # pylint: disable=broad-except  # not yet under this name
-            inst = {}
-        if inst.get("DBInstanceStatus") == "available":
-            return inst
-        assert inst.get("DBInstanceStatus") != "failed", inst
+            found = {}
+        if found.get(status) == "available":
+            return found
+        assert found.get(status) != "failed", found
         time.sleep(0.05)
     raise AssertionError("{0} did not become available".format(name))
+
+
+def query(address, port, statement, password=PASSWORD, database="shop"):
+    """Run `statement` on whatever (address, port) reaches now, as the master user."""
+    done = subprocess.run([str(binaries() / "psql"), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", address, "-p",
+                           str(port), "-U", USER, "-d", database, "-c", statement],
+                          env=dict(os.environ, PGPASSWORD=password), capture_output=True, text=True, timeout=30,
+                          check=False)
+    if done.returncode:
+        raise RuntimeError(done.stderr.strip())
+    return done.stdout.strip()
 
 
 def sql(endpoint, name, statement, password=PASSWORD, database="shop"):
     """Run `statement` on whatever the name `name` reaches now, as a client would (its address and port)."""
     inst = describe(endpoint, name)
-    done = subprocess.run([str(binaries() / "psql"), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h",
-                           inst["Endpoint"]["Address"], "-p", str(inst["Endpoint"]["Port"]), "-U", USER, "-d",
-                           database, "-c", statement], env=dict(os.environ, PGPASSWORD=password),
-                          capture_output=True, text=True, timeout=30, check=False)
-    if done.returncode:
-        raise RuntimeError(done.stderr.strip())
-    return done.stdout.strip()
+    return query(inst["Endpoint"]["Address"], inst["Endpoint"]["Port"], statement, password, database)
+
+
+def cluster_sql(endpoint, name, statement, reader=False, password=PASSWORD):
+    """Run `statement` on whatever the writer (or reader) endpoint of cluster `name` reaches now."""
+    found = describe_cluster(endpoint, name)
+    return query(found["ReaderEndpoint" if reader else "Endpoint"], found["Port"], statement, password)
 
 
 def primary(endpoint, name="prod", **attributes):
@@ -75,6 +93,30 @@ def primary(endpoint, name="prod", **attributes):
 def replica(endpoint, name, source):
     rds(endpoint).create_db_instance_read_replica(DBInstanceIdentifier=name, SourceDBInstanceIdentifier=source)
     return available(endpoint, name)
+
+
+def aurora(endpoint, name="aurora", member=None):
+    """An available Aurora PostgreSQL cluster with its writer (`member`, by default `{name}-1`)."""
+    rds(endpoint).create_db_cluster(
+        DBClusterIdentifier=name, Engine="aurora-postgresql", EngineVersion="15.4", MasterUsername=USER,
+        MasterUserPassword=PASSWORD, DatabaseName="shop", BackupRetentionPeriod=1)
+    available(endpoint, name, cluster=True)
+    writer(endpoint, name, member)
+    return describe_cluster(endpoint, name)
+
+
+def writer(endpoint, cluster, name=None):
+    """The first member of `cluster` (its writer), available."""
+    name = name or cluster + "-1"
+    rds(endpoint).create_db_instance(DBInstanceIdentifier=name, DBClusterIdentifier=cluster,
+                                     Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
+    return available(endpoint, name)
+
+
+def secret_password(endpoint, inst):
+    """The password in the managed secret of `inst` (as an application reads it)."""
+    arn = inst["MasterUserSecret"]["SecretArn"]
+    return json.loads(endpoint.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])["password"]
 
 
 def eventually(check, timeout=20):
@@ -97,10 +139,12 @@ def refused(address, port):
         return True
 
 
-def servers_of(endpoint_pid=None):
-    """The PostgreSQL processes running on this machine (zombies aside)."""
-    listed = subprocess.run(["ps", "-eww", "-o", "pid,stat,comm,args"], capture_output=True, text=True).stdout
-    return [line for line in listed.splitlines()[1:] if " postgres" in line and line.split()[1][0] != "Z"]
+def running(pid):
+    """The process `pid` runs (a zombie has ended)."""
+    try:
+        return Path("/proc/{0}/stat".format(pid)).read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_a_new_instance_is_a_server_reached_at_its_names_own_address(plane):
@@ -187,21 +231,128 @@ def test_a_new_master_password_is_set_on_the_server_when_it_applies(plane):
 
 
 def test_a_delete_leaves_no_server_and_no_directory(plane):
-    primary(plane)
-    address, port = describe(plane, "prod")["Endpoint"]["Address"], describe(plane, "prod")["Endpoint"]["Port"]
-    before = servers_of()
+    inst = primary(plane)
+    server = plane.servers()[inst["DbiResourceId"]]
     rds(plane).delete_db_instance(DBInstanceIdentifier="prod", SkipFinalSnapshot=True)
-    assert refused(address, port)
+    assert refused(inst["Endpoint"]["Address"], inst["Endpoint"]["Port"])
     eventually(lambda: not rds(plane).describe_db_instances()["DBInstances"])
-    eventually(lambda: len(servers_of()) < len(before))
-    eventually(lambda: not list(Path("/tmp/mitosis-dataplane").glob("*/db-*")))  # its data directory too
+    eventually(lambda: inst["DbiResourceId"] not in plane.servers())
+    eventually(lambda: not running(server["pid"]))
+    eventually(lambda: not os.path.exists(server["directory"]))
 
 
 def test_killing_the_endpoint_leaves_no_server_running():
     with running_endpoint(speed=0.0, data_plane=True) as endpoint:
         primary(endpoint)
         replica(endpoint, "prod-replica", "prod")
-        mine = [line for line in servers_of() if "postgres -D" in line]
-        assert len(mine) >= 2
+        pids = [server["pid"] for server in endpoint.servers().values()]
+        assert len(pids) == 2 and all(running(pid) for pid in pids)
         os.kill(endpoint.pid, signal.SIGKILL)
-        eventually(lambda: not [p for p in servers_of() if any(p.split()[0] == m.split()[0] for m in mine)])
+        eventually(lambda: not any(running(pid) for pid in pids))
+
+
+def test_a_managed_secrets_password_is_the_servers_once_the_change_applies(plane):
+    primary(plane)
+    rds(plane).modify_db_instance(DBInstanceIdentifier="prod", ManageMasterUserPassword=True, ApplyImmediately=True)
+    password = secret_password(plane, available(plane, "prod"))
+    eventually(lambda: sql(plane, "prod", "SELECT 1", password=password) == "1")
+    with pytest.raises(RuntimeError, match="password authentication failed"):
+        sql(plane, "prod", "SELECT 1")
+    # Handed back with a password of its own: that one from then on.
+    rds(plane).modify_db_instance(DBInstanceIdentifier="prod", ManageMasterUserPassword=False,
+                                  MasterUserPassword="Demo-Password-3", ApplyImmediately=True)
+    available(plane, "prod")
+    eventually(lambda: sql(plane, "prod", "SELECT 1", password="Demo-Password-3") == "1")
+    with pytest.raises(RuntimeError, match="password authentication failed"):
+        sql(plane, "prod", "SELECT 1", password=password)
+
+
+def test_an_instance_created_with_a_managed_secret_takes_the_secrets_password(plane):
+    rds(plane).create_db_instance(
+        DBInstanceIdentifier="prod", Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20,
+        MasterUsername=USER, ManageMasterUserPassword=True, DBName="shop")
+    password = secret_password(plane, available(plane, "prod"))
+    assert sql(plane, "prod", "SELECT 1", password=password) == "1"
+
+
+def test_an_aurora_cluster_is_one_server_reached_at_its_endpoints_and_its_instances_names(plane):
+    found = aurora(plane)
+    addresses = {found["Endpoint"], found["ReaderEndpoint"], describe(plane, "aurora-1")["Endpoint"]["Address"]}
+    assert len(addresses) == 3 and all(a.startswith("127.") and a != "127.0.0.1" for a in addresses)
+    assert found["DbClusterResourceId"] in plane.servers()
+    cluster_sql(plane, "aurora", "CREATE TABLE t (v text); INSERT INTO t VALUES ('written')")
+    assert cluster_sql(plane, "aurora", "SELECT v FROM t", reader=True) == "written"
+    assert sql(plane, "aurora-1", "SELECT v FROM t") == "written"
+    # A new master password, when the modify applies.
+    rds(plane).modify_db_cluster(DBClusterIdentifier="aurora", MasterUserPassword="Demo-Password-2",
+                                 ApplyImmediately=True)
+    available(plane, "aurora", cluster=True)
+    eventually(lambda: cluster_sql(plane, "aurora", "SELECT 1", password="Demo-Password-2") == "1")
+    with pytest.raises(RuntimeError, match="password authentication failed"):
+        cluster_sql(plane, "aurora", "SELECT 1")
+
+
+def test_a_copy_on_write_clone_holds_the_sources_rows_of_the_calls_moment(plane):
+    aurora(plane)
+    cluster_sql(plane, "aurora", "CREATE TABLE t (id int); INSERT INTO t VALUES (1)")
+    rds(plane).restore_db_cluster_to_point_in_time(DBClusterIdentifier="clone", SourceDBClusterIdentifier="aurora",
+                                                   RestoreType="copy-on-write", UseLatestRestorableTime=True)
+    cluster_sql(plane, "aurora", "INSERT INTO t VALUES (2)")
+    available(plane, "clone", cluster=True)
+    writer(plane, "clone")
+    assert cluster_sql(plane, "clone", "SELECT string_agg(id::text, ',' ORDER BY id) FROM t") == "1"
+    assert sql(plane, "clone-1", "SELECT count(*) FROM t") == "1"
+    cluster_sql(plane, "clone", "INSERT INTO t VALUES (9)")  # storage of its own
+    assert cluster_sql(plane, "aurora", "SELECT string_agg(id::text, ',' ORDER BY id) FROM t") == "1,2"
+
+
+def test_a_cluster_rename_moves_its_endpoints_and_refuses_them_in_between(plane):
+    found = aurora(plane)
+    cluster_sql(plane, "aurora", "CREATE TABLE t (v text); INSERT INTO t VALUES ('mine')")
+    address, reader, port = found["Endpoint"], found["ReaderEndpoint"], found["Port"]
+    plane.set_speed(1000.0)  # the rename runs until `settle`
+    rds(plane).modify_db_cluster(DBClusterIdentifier="aurora", NewDBClusterIdentifier="aurora-aside",
+                                 ApplyImmediately=True)
+    assert refused(address, port) and refused(reader, port)  # AWS removes the old names at once
+    plane.settle()
+    renamed = available(plane, "aurora-aside", cluster=True)
+    assert renamed["Endpoint"] != address
+    assert cluster_sql(plane, "aurora-aside", "SELECT v FROM t") == "mine"
+    assert sql(plane, "aurora-1", "SELECT v FROM t") == "mine"  # its instance keeps its name
+    assert refused(address, port)
+    # A cluster that takes the name takes its endpoints' names (as on AWS, where a rename swap keeps them).
+    plane.set_speed(0.0)
+    assert aurora(plane, "aurora", member="aurora-new")["Endpoint"] == address
+    assert cluster_sql(plane, "aurora", "SELECT to_regclass('t') IS NULL") == "t"
+
+
+def test_cluster_snapshots_hold_the_data_of_their_moment(plane):
+    aurora(plane)
+    cluster_sql(plane, "aurora", "CREATE TABLE t (id int); INSERT INTO t VALUES (1)")
+    rds(plane).create_db_cluster_snapshot(DBClusterIdentifier="aurora", DBClusterSnapshotIdentifier="manual")
+    cluster_sql(plane, "aurora", "INSERT INTO t VALUES (2)")
+    rds(plane).delete_db_instance(DBInstanceIdentifier="aurora-1")
+    rds(plane).delete_db_cluster(DBClusterIdentifier="aurora", FinalDBSnapshotIdentifier="final")
+    eventually(lambda: not rds(plane).describe_db_clusters()["DBClusters"])
+    for snapshot in ("manual", "final"):
+        rds(plane).restore_db_cluster_from_snapshot(DBClusterIdentifier="from-" + snapshot, SnapshotIdentifier=snapshot,
+                                                    Engine="aurora-postgresql")
+    for snapshot, rows in (("manual", "1"), ("final", "1,2")):
+        available(plane, "from-" + snapshot, cluster=True)
+        writer(plane, "from-" + snapshot)
+        assert cluster_sql(plane, "from-" + snapshot, "SELECT string_agg(id::text, ',' ORDER BY id) FROM t") == rows
+
+
+def test_a_cluster_delete_leaves_no_server_and_no_directory(plane):
+    found = aurora(plane)
+    server = plane.servers()[found["DbClusterResourceId"]]
+    assert running(server["pid"])
+    instance = describe(plane, "aurora-1")["Endpoint"]
+    rds(plane).delete_db_instance(DBInstanceIdentifier="aurora-1")
+    assert refused(instance["Address"], instance["Port"])
+    rds(plane).delete_db_cluster(DBClusterIdentifier="aurora", SkipFinalSnapshot=True)
+    assert refused(found["Endpoint"], found["Port"]) and refused(found["ReaderEndpoint"], found["Port"])
+    eventually(lambda: not rds(plane).describe_db_clusters()["DBClusters"])
+    eventually(lambda: found["DbClusterResourceId"] not in plane.servers())
+    eventually(lambda: not running(server["pid"]))
+    eventually(lambda: not os.path.exists(server["directory"]))

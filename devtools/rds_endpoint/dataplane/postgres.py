@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
-START_TIMEOUT = 60.0
+START_TIMEOUT = 300.0  # a loaded machine (two test workers on two cores) can take minutes
 # The role the data plane replicates with (RDS uses an internal one of its own, rdsrepladmin).
 REPLICATION_USER = "rdsrepladmin"
 SETTINGS = {
@@ -123,7 +123,7 @@ class Server:
 
     def _run(self, *args: str, input_text: str | None = None) -> str:
         done = subprocess.run([str(self.bin / args[0]), *args[1:]], user=self.user, input=input_text,
-                              capture_output=True, text=True, cwd=self.root, check=False, timeout=120)
+                              capture_output=True, text=True, cwd=self.root, check=False, timeout=START_TIMEOUT + 60)
         if done.returncode:
             raise DataPlaneError("{0} failed: {1}".format(" ".join(args[:2]), (done.stderr or done.stdout).strip()))
         return done.stdout
@@ -196,8 +196,11 @@ class Server:
         """The server accepts connections (a standby too, once it reached a consistent state)."""
         if not (self.process and self.process.poll() is None and accepts(self.host, self.port)):
             return False
-        done = subprocess.run([str(self.bin / "pg_isready"), "-q", "-h", self.host, "-p", str(self.port)],
-                              capture_output=True, check=False, timeout=10)
+        try:
+            done = subprocess.run([str(self.bin / "pg_isready"), "-q", "-h", self.host, "-p", str(self.port)],
+                                  capture_output=True, check=False, timeout=10)
+        except subprocess.TimeoutExpired:
+            return False  # a loaded machine: asked again
         return done.returncode == 0
 
     def stop(self) -> None:
@@ -230,17 +233,23 @@ class Server:
         passfile.write_text("*:*:*:{0}:{1}\n".format(REPLICATION_USER, primary.replication_password))
         passfile.chmod(0o600)
         self._own(passfile)
-        subprocess.run([str(self.bin / "pg_basebackup"), "-h", primary.host, "-p", str(primary.port), "-U",
-                        REPLICATION_USER, "-D", str(self.data), "--checkpoint=fast", "-X", "stream", "-R",
-                        "--no-sync"], user=self.user, env=dict(os.environ, PGPASSFILE=str(passfile)),
-                       capture_output=True, text=True, check=True, timeout=600)
+        self._base_backup(primary, self.data, passfile, "-R")
         (self.root / "superuser").write_text(primary.superuser)
         self._configure()
         self.start()
 
+    def _base_backup(self, source: "Server", data: Path, passfile: Path, *more: str) -> None:
+        """A base backup of `source` into `data`, as the server's user."""
+        done = subprocess.run([str(self.bin / "pg_basebackup"), "-h", source.host, "-p", str(source.port), "-U",
+                               REPLICATION_USER, "-D", str(data), "--checkpoint=fast", "-X", "stream", "--no-sync",
+                               *more], user=self.user, env=dict(os.environ, PGPASSFILE=str(passfile)),
+                              capture_output=True, text=True, check=False, timeout=600)
+        if done.returncode:
+            raise DataPlaneError("pg_basebackup of {0} failed: {1}".format(source.root.name, done.stderr.strip()))
+
     def promote(self) -> None:
         """The standby leaves its primary and accepts writes."""
-        self._run("pg_ctl", "promote", "-D", str(self.data), "-w")
+        self._run("pg_ctl", "promote", "-D", str(self.data), "-w", "-t", str(int(START_TIMEOUT)))
         (self.data / "postgresql.auto.conf").write_text(
             "\n".join(line for line in (self.data / "postgresql.auto.conf").read_text().splitlines()
                       if not line.startswith("primary_conninfo")) + "\n")
@@ -253,10 +262,7 @@ class Server:
         passfile.write_text("*:*:*:{0}:{1}\n".format(REPLICATION_USER, self.replication_password))
         passfile.chmod(0o600)
         self._own(passfile)
-        subprocess.run([str(self.bin / "pg_basebackup"), "-h", self.host, "-p", str(self.port), "-U",
-                        REPLICATION_USER, "-D", str(destination / "data"), "--checkpoint=fast", "-X", "stream",
-                        "--no-sync"], user=self.user, env=dict(os.environ, PGPASSFILE=str(passfile)),
-                       capture_output=True, text=True, check=True, timeout=600)
+        self._base_backup(self, destination / "data", passfile)
         (destination / "superuser").write_text(self.superuser)
         (destination / "replication").write_text(self.replication_password)
 
