@@ -181,8 +181,8 @@ def postgres(endpoint, args):
     print("\nHow long each name refused connections (a client connecting every 50 ms; simulated minutes):")
     for name, seconds in prober.longest().items():
         print("  {0:<24} measured {1:5.1f} min   time model: {2:g} min (rename hold {3:g} + rename {4:g}), plus up "
-              "to a poll of the run either side".format(name, seconds / args.speed, model, rename_hold(),
-                                                         minutes("rename")))
+              "to a poll of the run either side".format(
+                  name, seconds / args.speed, model, rename_hold(), minutes("rename")))
     return 0 if all(d == primary for d in digests.values()) else 1
 
 

@@ -188,8 +188,8 @@ class Server:
                 raise DataPlaneError("the server of {0} stopped at start: {1}".format(
                     self.root.name, (self.root / "server.log").read_text()[-2000:]))
             if time.monotonic() > deadline:
-                raise DataPlaneError("the server of {0} did not start in {1:.0f} s".format(self.root.name,
-                                                                                          START_TIMEOUT))
+                raise DataPlaneError("the server of {0} did not start in {1:.0f} s".format(
+                    self.root.name, START_TIMEOUT))
             time.sleep(0.05)
 
     def ready(self) -> bool:
