@@ -7,6 +7,7 @@ plans: a missing or broken prepare or restart file must fail before the run chan
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shlex
@@ -44,10 +45,32 @@ class ActionModule(ActionBase):
                 return dict(result, failed=True, **error.to_result())
         try:
             check_command(str(args.get("restart_command") or ""))
+            if isinstance(args.get("approved_plan"), str):
+                args["approved_plan"] = self._approved_plan_file(args["approved_plan"])
         except MitosisError as error:
             return dict(result, failed=True, **error.to_result())
         result.update(self._execute_module(module_args=args, task_vars=task_vars))
+        if args.get("plan_file") and not result.get("failed"):
+            try:
+                write_plan_file(args["plan_file"], result["approval"])
+            except OSError as error:
+                return dict(result, failed=True, msg="plan_file: {0} cannot be written: {1}.".format(
+                    args["plan_file"], error))
+            result["plan_file"] = os.path.abspath(os.path.expanduser(args["plan_file"]))
         return result
+
+    def _approved_plan_file(self, given):
+        """The plan in the file `given` (JSON or YAML, as plan_file writes it); an empty string is no plan."""
+        if not given.strip():
+            return None
+        path = os.path.abspath(os.path.expanduser(given))
+        try:
+            return self._loader.load_from_file(path)
+        except AnsibleError as error:
+            raise MitosisError("approved_plan: the file {0} cannot be read as a plan: {1}".format(path, error),
+                               operation="options", identifier=given,
+                               hint="Pass the file a check-mode run wrote with plan_file, or the plan it published "
+                                    "(mitosis_plan).") from None
 
     def _checked_task_file(self, option, given):
         """The file `given` names, as include_tasks would read it (a relative path from the directory
@@ -130,3 +153,11 @@ def check_command(command):
     if not os.access(path, os.X_OK):
         raise MitosisError("restart_command: {0} is not executable.".format(path), operation="options",
                            identifier=program, hint="Make it executable (chmod +x {0}).".format(program))
+
+
+def write_plan_file(path, plan):
+    """The approval of a plan, as JSON, for a person to read and for approved_plan to compare."""
+    path = os.path.expanduser(path)
+    with open(path, "w", encoding="utf-8") as written:
+        json.dump(plan, written, indent=2)
+        written.write("\n")

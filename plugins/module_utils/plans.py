@@ -11,6 +11,7 @@ the options of a refresh, the plan itself, how its steps are built and its fligh
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Tuple
 
 from .aws import MitosisError
@@ -24,6 +25,9 @@ from .steps import (Discard, ManageSecret, Marking, Password, Prepare, Step, Tag
                     mark_steps)
 
 MAX_IDENTIFIER = 63
+# The flight plan fits a terminal of 100 columns (Ansible's default output adds its own indent and quotes).
+FLIGHT_PLAN_WIDTH = 96
+DETAIL_INDENT = " " * 10
 # How the new primary gets the source's data; a rollback plan's mode is ROLLBACK.
 AUTO, REPLICA, POINT_IN_TIME, SNAPSHOT = "auto", "replica", "point_in_time", "snapshot"
 CLONE = "clone"  # Aurora's copy-on-write clone (cluster.py)
@@ -655,7 +659,10 @@ def flight_plan(plan: Plan) -> str:
         if step.status == PENDING and step.reason:
             mark_text = "pending: " + step.reason
         lines.append("wave {0:>2}  {1}  [{2}]".format(step.wave, step.label, mark_text))
-        lines.append("          " + step.detail(plan.mode))
+        # Wrapped, not cut by the terminal: a parameter is never split across lines unless it is longer than one.
+        lines += textwrap.wrap(step.detail(plan.mode), FLIGHT_PLAN_WIDTH, initial_indent=DETAIL_INDENT,
+                               subsequent_indent=DETAIL_INDENT + "  ", break_long_words=False,
+                               break_on_hyphens=False)
     pending = len(plan.pending)
     lines.append("{0} of {1} steps pending.".format(pending, len(plan.steps)))
     return "\n".join(lines)

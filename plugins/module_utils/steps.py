@@ -12,7 +12,6 @@ report read them: none of them asks which kind a step is.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .attributes import unmet
@@ -35,6 +34,26 @@ BUSY_CODES = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidD
 TAKEN_CODES = ("DBInstanceAlreadyExists", "DBClusterAlreadyExistsFault")
 NOT_FOUND_CODES = ("DBInstanceNotFound", "DBClusterNotFoundFault")
 RESETTING = "resetting-master-credentials"
+
+
+def shown(value: Any) -> str:
+    """A parameter's value as a person reads it: no JSON quoting; a tag as key=value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        if set(value) == {"Key", "Value"}:
+            return "{0}={1}".format(value["Key"], shown(value["Value"]))
+        return "{" + ", ".join("{0}={1}".format(key, shown(item)) for key, item in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(shown(item) for item in value) + "]"
+    return str(value)
+
+
+def parameters_text(params: Dict[str, Any]) -> str:
+    """A call's parameters as `Key=value` pairs, in the call's order."""
+    return " ".join("{0}={1}".format(key, shown(value)) for key, value in params.items())
 
 
 def failed_status(name: str, status: str, doing: str) -> None:
@@ -300,7 +319,7 @@ class Step:
 
     def detail(self, mode: str) -> str:
         """The flight plan's line under the step: the call's parameters."""
-        return json.dumps(self.params, sort_keys=False, default=str)
+        return parameters_text(self.params)
 
     def diff(self, graph: Any) -> Dict[str, Any]:
         """Before/after of the instances the step touches, for --diff."""

@@ -71,6 +71,21 @@ options:
         to the directory C(ansible-playbook) runs in, and a bare name must be found on C(PATH) (the shell's own
         words aside). It does not change the plan.
     type: str
+  approved_plan:
+    description:
+      - The plan a person approved, as an earlier run published it (RV(approval), which the C(mitosis.rds.clone)
+        role publishes as C(mitosis_plan) with C(set_stats)), or the path of the file O(plan_file) wrote (JSON or
+        YAML, read on the controller). An empty value means none.
+      - When the plan made from the live state differs from it in anything but the steps' marks (a step more or
+        less, another call or instance, other parameters, another source, target or copy method) the module fails,
+        naming each difference, so the run changes nothing. A snapshot copy that picks the newest snapshot by itself
+        (no O(snapshot_identifier)) may pick a newer one than the approved plan's: that is a warning.
+    type: raw
+  plan_file:
+    description:
+      - Write RV(approval) to this file on the controller, as JSON (in check mode too: it is how a plan is kept for
+        approval). Pass the file back as O(approved_plan).
+    type: path
 extends_documentation_fragment:
   - mitosis.rds.clone
   - mitosis.rds.clone.run
@@ -115,6 +130,18 @@ EXAMPLES = r"""
     copy_method: snapshot
     region: eu-west-1
     profile: refresh-bot
+
+- name: Keep the plan for a person to approve (a check-mode run writes it too)
+  mitosis.rds.rds_mitosis_plan:
+    source: mitosis-prod
+    target: mitosis-demo
+    plan_file: mitosis-demo-plan.json
+
+- name: Plan again before the refresh, failing if the plan is not the approved one
+  mitosis.rds.rds_mitosis_plan:
+    source: mitosis-prod
+    target: mitosis-demo
+    approved_plan: mitosis-demo-plan.json
 
 - name: Plan a point-in-time copy whose master password is the one the staging application reads
   mitosis.rds.rds_mitosis_plan:
@@ -193,6 +220,38 @@ flight_plan_lines:
   returned: always
   type: list
   elements: str
+approval:
+  description:
+    - What a person approves, to pass back as O(approved_plan) later, on AWX from a check job to the refresh job
+      after an approval node.
+  returned: always
+  type: dict
+  contains:
+    source:
+      description: The source.
+      type: str
+    target:
+      description: The target.
+      type: str
+    copy_method:
+      description: The copy method, as RV(mode).
+      type: str
+    steps:
+      description: Each step's id, wave, API call (C(action), C(identifier), C(params), secrets as placeholders) and mark.
+      type: list
+      elements: dict
+    flight_plan:
+      description: RV(flight_plan).
+      type: str
+  sample: {"source": "mitosis-prod", "target": "mitosis-demo", "copy_method": "replica",
+           "steps": [{"id": "create:mitosis-demo", "wave": 1, "action": "CreateDBInstanceReadReplica",
+                      "identifier": "temp-mitosis-demo", "params": {"SourceDBInstanceIdentifier": "mitosis-prod"},
+                      "status": "pending"}],
+           "flight_plan": "Flight plan: clone mitosis-prod into the graph of mitosis-demo (1 node) ..."}
+plan_file:
+  description: The absolute path of the file written, with O(plan_file).
+  returned: when O(plan_file) is given
+  type: str
 waves:
   description: The wave numbers of each phase, in order.
   returned: always
@@ -264,6 +323,7 @@ run:
   type: dict
 """
 
+from ansible_collections.mitosis.rds.plugins.module_utils.approval import approval, check_approved
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import Counter
 from ansible_collections.mitosis.rds.plugins.module_utils.planning import live_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.module import (
@@ -283,11 +343,15 @@ def plan(module):
     for warning in the_plan.warnings:
         module.module.warn(warning)
     text = flight_plan(the_plan)
+    if p["approved_plan"]:
+        for note in check_approved(p["approved_plan"], the_plan, text, picked_snapshot=not p["snapshot_identifier"]):
+            module.module.warn("Approved plan: " + note)
     result = {
         "changed": False,
         "plan": the_plan.to_dict(),
         "flight_plan": text,
         "flight_plan_lines": text.splitlines(),
+        "approval": approval(the_plan, text),
         "waves": {phase: the_plan.waves(phase) for phase in ("copy", "prepare", "swap", "restart", "cleanup")},
         "mode": the_plan.mode,
         "mode_reason": the_plan.why,
@@ -320,6 +384,8 @@ def main():
             prepare_tasks=dict(type="str"),
             restart_tasks=dict(type="str"),
             restart_command=dict(type="str"),
+            approved_plan=dict(type="raw"),
+            plan_file=dict(type="path"),
         ),
         mutually_exclusive=CLONE_MUTUALLY_EXCLUSIVE,
         required_if=CLONE_REQUIRED_IF,
