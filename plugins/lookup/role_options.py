@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: role_options
-author: mitosis.rds developers
+author: mitosis.rds developers (@mitosis-rds)
 short_description: The options given to a play by their short names, as the variables of a role of this collection
 description:
   - Reads the options of an entry point of a role of this collection from the role's C(meta/argument_specs.yml)

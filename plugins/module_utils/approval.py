@@ -62,8 +62,8 @@ def differences(approved: Any, live: Dict[str, Any], picked_snapshot: bool) -> T
     now = {step["id"]: step for step in live["steps"]}
     for key, step in now.items():
         if key not in before:
-            refusals.append("a new step: wave {0} {1} {2}".format(step["wave"], _call(step),
-                                                                 parameters_text(step["params"])).rstrip())
+            refusals.append("a new step: wave {0} {1} {2}".format(
+                step["wave"], _call(step), parameters_text(step["params"])).rstrip())
             continue
         old = before[key]
         if _call(old) != _call(step):

@@ -79,11 +79,11 @@ options:
       - When the plan made from the live state differs from it in anything but the steps' marks (a step more or
         less, another call or instance, other parameters, another source, target or copy method) the module fails,
         naming each difference, so the run changes nothing. A snapshot copy that picks the newest snapshot by itself
-        (no O(snapshot_identifier)) may pick a newer one than the approved plan's: that is a warning.
+        (no O(snapshot_identifier)) may pick a newer one than the approved plan's, which is only a warning.
     type: raw
   plan_file:
     description:
-      - Write RV(approval) to this file on the controller, as JSON (in check mode too: it is how a plan is kept for
+      - Write RV(approval) to this file on the controller, as JSON (in check mode too, as that is how a plan is kept for
         approval). Pass the file back as O(approved_plan).
     type: path
 extends_documentation_fragment:

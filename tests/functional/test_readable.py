@@ -7,7 +7,9 @@ runs only while the live plan is still the approved one.
 import json
 import re
 
-from .helpers import clone_vars, instances, mutating
+import yaml
+
+from .helpers import ROOT, clone_vars, instances, mutating
 from .test_clone import assert_refreshed, restart_command, restarts, run_clone, seeded
 
 ESCAPED_QUOTE = '\\"'
@@ -107,3 +109,13 @@ def test_a_plan_that_changed_since_its_approval_refuses_before_any_change(endpoi
     assert "differs from the approved plan" in refused.out, refused
     assert "a new step: wave" in refused.out and "CreateDBInstanceReadReplica temp-mitosis-demo-replica-2" in \
         refused.out, refused
+
+
+def test_the_plays_hand_every_option_of_the_role_to_it():
+    """playbooks/tasks/options.yml sets each option mitosis.rds.role_options may find given: every one of the role's
+    (its connection options aside)."""
+    specs = yaml.safe_load((ROOT / "roles/clone/meta/argument_specs.yml").read_text())
+    options = yaml.safe_load((ROOT / "playbooks/tasks/options.yml").read_text())[0]["ansible.builtin.set_fact"]
+    assert sorted(options) == sorted(set(specs["argument_specs"]["main"]["options"]) - {"mitosis_aws"})
+    for name, value in options.items():
+        assert value == "{{{{ clone_given.{0} | default(omit) }}}}".format(name)
