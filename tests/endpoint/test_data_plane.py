@@ -174,13 +174,28 @@ def test_a_promoted_replica_accepts_writes_and_stops_following(plane):
     sql(plane, "prod", "CREATE TABLE t (id int); INSERT INTO t VALUES (1)")
     replica(plane, "copy", "prod")
     rds(plane).promote_read_replica(DBInstanceIdentifier="copy")
-    available(plane, "copy")
-    eventually(lambda: sql(plane, "copy", "SELECT pg_is_in_recovery()") == "f")
+    # Available once the server is promoted, not before (a replica's base backup of it needs that).
+    promoted = available(plane, "copy")
+    assert plane.servers()[promoted["DbiResourceId"]]["standby_of"] is None
+    assert sql(plane, "copy", "SELECT pg_is_in_recovery()") == "f"
     sql(plane, "copy", "INSERT INTO t VALUES (2)")
     sql(plane, "prod", "INSERT INTO t VALUES (3), (4)")
     time.sleep(1)
     assert sql(plane, "copy", "SELECT count(*) FROM t") == "2"
     assert sql(plane, "prod", "SELECT count(*) FROM t") == "3"
+
+
+def test_a_replica_of_a_promoted_replica_streams_from_it(plane):
+    primary(plane)
+    sql(plane, "prod", "CREATE TABLE t (id int); INSERT INTO t VALUES (1)")
+    replica(plane, "copy", "prod")
+    # As a refresh does: the promoted instance's replica as soon as the promotion is over.
+    rds(plane).promote_read_replica(DBInstanceIdentifier="copy", BackupRetentionPeriod=1)
+    available(plane, "copy")
+    replica(plane, "copy-replica", "copy")
+    sql(plane, "copy", "INSERT INTO t VALUES (2)")
+    eventually(lambda: sql(plane, "copy-replica", "SELECT count(*) FROM t") == "2")
+    assert sql(plane, "copy-replica", "SELECT pg_is_in_recovery()") == "t"
 
 
 def test_a_rename_moves_the_name_and_refuses_it_in_between(plane):

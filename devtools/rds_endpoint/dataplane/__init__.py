@@ -110,7 +110,8 @@ class DataPlane:
 
     def replica(self, key: str, source_key: str) -> None:
         server, source = self._new(key), self.server(source_key)
-        self.submit(key, lambda: server.standby_of(source))
+        # After the source's own work (its start, a promotion): a base backup of a server that is ready.
+        self.submit(key, lambda: (self.wait(source_key), server.standby_of(source)))
 
     def promote(self, key: str) -> None:
         self.submit(key, self.server(key).promote)

@@ -171,7 +171,20 @@ def _restored_to_point_in_time(backend: RDSBackend, db: Any, source_id: str, tar
 def _promoted(backend: RDSBackend, db: Any, db_kwargs: dict[str, Any]) -> None:
     op = _sim.current(db)
     if handled(db) and op is not None:
-        then(op, lambda: _plane.promote(key(db)))
+        op.ready = _promotion(key(db))
+
+
+def _promotion(server: str) -> Callable[[], bool]:
+    """An operation's `ready` that promotes the standby `server` when the time model ends the promotion, and is
+    true once it is writable: the instance reads `available` only then, as its replicas' base backups need."""
+    started = []
+
+    def ready() -> bool:
+        if not started:
+            _plane.promote(server)
+            started.append(True)
+        return _plane.ready(server)
+    return ready
 
 
 def _modified(backend: RDSBackend, db: Any, identifier: str, db_kwargs: dict[str, Any]) -> None:

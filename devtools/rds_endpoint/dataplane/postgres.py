@@ -33,7 +33,8 @@ SETTINGS = {
     "max_connections": "40",
     "fsync": "off",
     "synchronous_commit": "off",
-    "full_page_writes": "off",
+    # On: a base backup taken from a standby (a replica of a replica, a standby being promoted) needs it.
+    "full_page_writes": "on",
     "wal_level": "replica",
     "max_wal_senders": "10",
     "wal_keep_size": "64MB",
