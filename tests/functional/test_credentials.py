@@ -216,7 +216,7 @@ def test_the_awx_play_runs_with_the_survey_and_the_injected_credential(endpoint,
     answers = {question["variable"]: question["default"] for question in survey["spec"]}
     # Every survey answer is an option the clone play (which awx/refresh.yml imports) hands to the role.
     options = (ROOT / "playbooks" / "tasks" / "options.yml").read_text()
-    assert all(re.search(r"^    - %s$" % variable, options, re.M) for variable in answers), answers
+    assert all(re.search(r"^    mitosis_%s: " % variable, options, re.M) for variable in answers), answers
     # What docs/awx.md puts in the template: the role and device, the region in mitosis_aws; AWX adds awx_job_id.
     template = {"role_arn": ROLE, "mfa_serial": DEVICE, "mitosis_aws": {"region": "us-east-1"}, "awx_job_id": 42}
     awx = {"AWS_ACCESS_KEY_ID": "AKIAAWXINJECTED00001", "AWS_SECRET_ACCESS_KEY": "awx-injected-secret",

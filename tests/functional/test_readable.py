@@ -36,8 +36,10 @@ def test_the_check_mode_flight_plan_reads_at_a_glance(endpoint, playbook, tmp_pa
     assert lines[0].startswith("Flight plan: clone mitosis-prod into the graph of mitosis-demo")
     assert lines[1].startswith("Copy method: replica, because")
     assert lines[-1] == "12 of 12 steps pending."
-    steps = [line for line in lines if re.match(r"wave +\d+  ", line)]
+    steps = [i for i, line in enumerate(lines) if re.match(r"wave +\d+  ", line)]
     assert len(steps) == 12
+    assert all(lines[i + 1].startswith(" " * 10) and "=" in lines[i + 1] or lines[i + 1].startswith(" " * 10 + "(")
+               for i in steps), lines
     # Each step's parameters under it, as Key=value pairs, wrapped to fit a terminal.
     text = "\n".join(lines)
     for shown in ("wave  1  CreateDBInstanceReadReplica temp-mitosis-demo  [pending]\n          DBInstanceClass=",
