@@ -90,10 +90,11 @@ def refresh(endpoint, source, target, show, args, label, restart_command=None, o
     env = dict(os.environ, **endpoint.env)
     env.setdefault("ANSIBLE_NOCOLOR", "1")
     # The check-mode run keeps its plan; the refresh runs only while the live plan is that one (approve, then run).
-    plan_file = (BUILD / "demo-{0}-plan.json".format(label)).relative_to(ROOT)
+    plan_file = BUILD / "demo-{0}-plan.json".format(label)
     plan_file.unlink(missing_ok=True)
-    for title, flags in (("Flight plan (check mode), kept for approval", ["--check", "-e", "plan_file=" + str(plan_file)]),
-                         ("Clone, as approved", ["-e", "approved_plan=" + str(plan_file)])):
+    shown_file = str(plan_file.relative_to(ROOT))  # the playbooks run in ROOT
+    for title, flags in (("Flight plan (check mode), kept for approval", ["--check", "-e", "plan_file=" + shown_file]),
+                         ("Clone, as approved", ["-e", "approved_plan=" + shown_file])):
         print("\n=== {0}: ansible-playbook playbooks/clone.yml {1}\n".format(title, " ".join(shown + flags)),
               flush=True)
         run = subprocess.run(PLAYBOOK + ["-e", "@" + str(extra_file)] + flags, cwd=ROOT, env=env, check=False)

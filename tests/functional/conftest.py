@@ -49,8 +49,8 @@ class Result:
         return found
 
     def __repr__(self):
-        return "rc={0}\n{1}\n{2}{3}".format(self.rc, "\n".join(self.failures()), self.endpoint_log[-2000:],
-                                              self.out[-6000:])
+        return "rc={0}\n{1}\n{2}{3}".format(
+            self.rc, "\n".join(self.failures()), self.endpoint_log[-2000:], self.out[-6000:])
 
 
 def runner(endpoint, tmp_path, log=None):
