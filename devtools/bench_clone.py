@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from devtools.reachability import Prober
+from devtools.reachability import Prober, name_addresses
 from devtools.rds_endpoint.testing import EndpointHandle, is_lock_call, running_endpoint
 from devtools.rds_endpoint.timeline import OPERATIONS
 from devtools.seed import DEMO_DATA, Seeder, _demo_replica, seed_aurora, seed_cascade, seed_example, seed_postgres_data
@@ -368,10 +368,7 @@ def measured_windows(args: argparse.Namespace) -> None:
     with running_endpoint(speed=0.0, data_plane=True) as endpoint:
         seeded = seed_postgres_data(endpoint.session(), endpoint.url)
         rds = endpoint.client("rds")
-        names = {}
-        for name in (n for n in seeded["instances"] if n.startswith(TARGET)):
-            address = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["Endpoint"]
-            names[name] = (address["Address"], address["Port"])
+        names = name_addresses(rds, [n for n in seeded["instances"] if n.startswith(TARGET)])
         endpoint.clear_calls()
         endpoint.set_speed(args.speed)
         timeout = lower_bound(live_plan(rds, SOURCE, TARGET)[0].steps)["end"] * args.speed * 3 + 120

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from devtools import shop
 from devtools.bench_clone import lower_bound, minutes, rename_hold
-from devtools.reachability import Prober
+from devtools.reachability import Prober, name_addresses
 from devtools.rds_endpoint.testing import is_lock_call, running_endpoint
 from devtools.seed import DEMO_DATA, PROD_DATA, seed_aurora, seed_example, seed_postgres_data
 
@@ -113,14 +113,6 @@ def refresh(endpoint, source, target, show, args, label, restart_command=None, o
     return 0
 
 
-def name_addresses(rds, names):
-    found = {}
-    for name in names:
-        endpoint = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["Endpoint"]
-        found[name] = (endpoint["Address"], endpoint["Port"])
-    return found
-
-
 def start_app(address, port):
     """The demo application on the demo stack's name (its password from the environment, as a service's would)."""
     APP_STATE.unlink(missing_ok=True)
@@ -179,16 +171,15 @@ def postgres(endpoint, args):
         app.wait()
     lines, digests = rows_by_name(addresses, DEMO_DATA.password)
     print("\nEach name's rows (count:md5 of each table, read through the name):\n" + "\n".join(lines))
-    primary = digests["mitosis-demo"]
-    print("Every replica's rows equal its primary's: {0}".format(
-        "yes" if all(d == primary for d in digests.values()) else "NO"))
+    same = all(digest == digests["mitosis-demo"] for digest in digests.values())
+    print("Every replica's rows equal its primary's: {0}".format("yes" if same else "NO"))
     model = rename_hold() + minutes("rename")
     print("\nHow long each name refused connections (a client connecting every 50 ms; simulated minutes):")
     for name, seconds in prober.longest().items():
         print("  {0:<24} measured {1:5.1f} min   time model: {2:g} min (rename hold {3:g} + rename {4:g}), plus up "
               "to a poll of the run either side".format(
                   name, seconds / args.speed, model, rename_hold(), minutes("rename")))
-    return 0 if all(d == primary for d in digests.values()) else 1
+    return 0 if same else 1
 
 
 def main(argv=None):

@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Dict, List, Tuple
+from typing import Any, Dict, Iterable, List, Tuple
 
 import psycopg
 
 Window = Tuple[float, float]
+
+
+def name_addresses(rds: Any, names: Iterable[str]) -> Dict[str, Tuple[str, int]]:
+    """Each instance name's address and port, as DNS gives them (its Endpoint): what a Prober connects to."""
+    found = {}
+    for name in names:
+        endpoint = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["Endpoint"]
+        found[name] = (endpoint["Address"], endpoint["Port"])
+    return found
 
 
 class Prober:

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from moto.core.responses import ActionResult, PaginatedResult
-from moto.core.utils import get_pagination_model, utcnow
+from moto.core.utils import get_pagination_model
 from moto.rds.exceptions import (
     DBClusterNotFoundError,
     DBClusterSnapshotAlreadyExistsError,
@@ -497,11 +497,5 @@ def _pending_modified_values(cluster: DBCluster) -> dict[str, Any] | None:
 
 
 def _save_automated_backup(cluster: DBCluster) -> None:
-    # moto named it by the minute and failed (after creating the cluster) when a cluster of the
-    # same name had one from the same minute, e.g. a name reused after a rename.
-    base = f"rds:{cluster.db_cluster_identifier}-{utcnow().strftime('%Y-%m-%d-%H-%M')}"
-    name, n = base, 1
-    while name in cluster.backend.cluster_snapshots:
-        n += 1
-        name = f"{base}-{n}"
+    name = common.automated_snapshot_name(cluster.db_cluster_identifier, cluster.backend.cluster_snapshots)
     cluster.backend.create_auto_cluster_snapshot(cluster.db_cluster_identifier, name)

@@ -9,9 +9,10 @@ A resource here is a moto DBInstance or DBCluster; `kind` is its name in AWS's m
 import copy
 import hmac
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from typing import Any
 
+from moto.core.utils import utcnow
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import MasterUserSecret
 from moto.rds.utils import valid_preferred_maintenance_window
@@ -275,3 +276,15 @@ def start_delete(
             final_snapshot.status = "failed"
 
     _sim.start(kind, resource, final_status=None, on_done=gone, on_cancel=abandoned)
+
+
+def automated_snapshot_name(identifier: str, taken: Container[str]) -> str:
+    """The name of an automated snapshot of `identifier` taken now. moto names it by the minute and failed the create
+    (after making the instance or cluster) when that name had one from the same minute, e.g. a name used again after
+    a rename or a discard; AWS never refuses a create for it, so a later one of the same minute gets a suffix."""
+    base = f"rds:{identifier}-{utcnow().strftime('%Y-%m-%d-%H-%M')}"
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}"
+    return name

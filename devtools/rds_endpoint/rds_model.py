@@ -159,13 +159,7 @@ def install(sim: Simulation) -> None:
 
 
 def _save_automated_backup(instance: DBInstance) -> None:
-    # moto named it by the minute and failed the create (after making the instance) when that name had one from the
-    # same minute, e.g. a clone's name used again after a rename or a discard; AWS never refuses a create for it.
-    base = f"rds:{instance.db_instance_identifier}-{utcnow().strftime('%Y-%m-%d-%H-%M')}"
-    name, n = base, 1
-    while name in instance.backend.database_snapshots:
-        n += 1
-        name = f"{base}-{n}"
+    name = common.automated_snapshot_name(instance.db_instance_identifier, instance.backend.database_snapshots)
     instance.add_event("DB_INSTANCE_BACKUP_START")
     instance.backend.create_auto_snapshot(instance.db_instance_identifier, name)
     instance.add_event("DB_INSTANCE_BACKUP_FINISH")

@@ -21,7 +21,7 @@ from moto.rds.models import DBCluster, DBInstanceClustered, RDSBackend
 from .. import common
 from ..timeline import Simulation
 from . import CLUSTER_ENGINES
-from .model import after, copy_data, gate, key, move_name, serve_name, served, sync_password, then
+from .model import copy_data, extend_backend, gate, key, move_name, serve_name, served, sync_password, then
 from .process import Client
 
 _plane: Optional[Client] = None
@@ -32,13 +32,12 @@ _member_address = DBInstanceClustered.address
 def install(plane: Client, sim: Simulation) -> None:
     global _plane, _sim
     _plane, _sim = plane, sim
-    for name, extend in (("create_db_cluster", _created), ("restore_db_cluster_to_point_in_time", _cloned),
-                         ("restore_db_cluster_from_snapshot", _restored), ("modify_db_cluster", _modified),
-                         ("delete_db_cluster", _deleted), ("create_db_cluster_snapshot", _snapshot_taken),
-                         ("delete_db_cluster_snapshot", _snapshot_deleted),
-                         ("create_db_instance", _member_created), ("modify_db_instance", _member_modified),
-                         ("delete_db_instance", _member_deleted)):
-        setattr(RDSBackend, name, after(getattr(RDSBackend, name), extend))
+    extend_backend((("create_db_cluster", _created), ("restore_db_cluster_to_point_in_time", _cloned),
+                    ("restore_db_cluster_from_snapshot", _restored), ("modify_db_cluster", _modified),
+                    ("delete_db_cluster", _deleted), ("create_db_cluster_snapshot", _snapshot_taken),
+                    ("delete_db_cluster_snapshot", _snapshot_deleted),
+                    ("create_db_instance", _member_created), ("modify_db_instance", _member_modified),
+                    ("delete_db_instance", _member_deleted)))
     DBCluster.endpoint = _endpoint_address(DBCluster.endpoint, 0)
     DBCluster.reader_endpoint = _endpoint_address(DBCluster.reader_endpoint, 1)
     DBInstanceClustered.address = property(_address)

@@ -13,7 +13,7 @@ Installed over the endpoint's own patches, so that rds_model stays the control p
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional, Tuple
 
 from moto.rds.models import DBCluster, DBInstance, DBInstanceClustered, RDSBackend
 
@@ -30,13 +30,12 @@ _endpoint_address = DBInstance.address
 def install(plane: Client, sim: Simulation) -> None:
     global _plane, _sim
     _plane, _sim = plane, sim
-    for name, extend in (("create_db_instance", _created), ("create_db_instance_read_replica", _replicated),
-                         ("restore_db_instance_from_db_snapshot", _restored),
-                         ("restore_db_instance_to_point_in_time", _restored_to_point_in_time),
-                         ("promote_read_replica", _promoted), ("modify_db_instance", _modified),
-                         ("reboot_db_instance", _rebooted), ("delete_db_instance", _deleted),
-                         ("create_db_snapshot", _snapshot_taken), ("delete_db_snapshot", _snapshot_deleted)):
-        setattr(RDSBackend, name, after(getattr(RDSBackend, name), extend))
+    extend_backend((("create_db_instance", _created), ("create_db_instance_read_replica", _replicated),
+                    ("restore_db_instance_from_db_snapshot", _restored),
+                    ("restore_db_instance_to_point_in_time", _restored_to_point_in_time),
+                    ("promote_read_replica", _promoted), ("modify_db_instance", _modified),
+                    ("reboot_db_instance", _rebooted), ("delete_db_instance", _deleted),
+                    ("create_db_snapshot", _snapshot_taken), ("delete_db_snapshot", _snapshot_deleted)))
     DBInstance.address = property(_address)
 
 
@@ -45,10 +44,17 @@ def handled(db: Any) -> bool:
     return _plane is not None and db.engine in ENGINES and not db.db_cluster_identifier
 
 
-def after(control: Callable[..., Any], extend: Callable[..., None]) -> Callable[..., Any]:
+def extend_backend(effects: Iterable[Tuple[str, Callable[..., None]]]) -> None:
+    """Each RDSBackend method named runs as before, then its data-plane effect (given the backend, the method's
+    result and its arguments)."""
+    for name, effect in effects:
+        setattr(RDSBackend, name, _after(getattr(RDSBackend, name), effect))
+
+
+def _after(control: Callable[..., Any], effect: Callable[..., None]) -> Callable[..., Any]:
     def call(self: RDSBackend, *args: Any, **kwargs: Any) -> Any:
         result = control(self, *args, **kwargs)
-        extend(self, result, *args, **kwargs)
+        effect(self, result, *args, **kwargs)
         return result
     return call
 
