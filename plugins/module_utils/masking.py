@@ -1,0 +1,747 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Masking personal data by rules, over a normal database connection (PostgreSQL, MySQL, MariaDB).
+
+The rules (a YAML file) say, per table, how each personal column is replaced, or that the table is emptied. Before
+anything is masked, the database's catalog is read: every table and column the rules name must exist, and every
+column that looks personal (by its name, or by sampled values that look like emails or phone numbers) must be masked
+by a rule or listed in `allow`. Then each table is masked with one set-based statement, in a transaction of its own
+that also records the table in a marker table, so that an interrupted run resumes without masking a table twice;
+then the table's old row versions are reclaimed (VACUUM FULL, OPTIMIZE TABLE). The proof reads every masked column
+again, on the primary and on each replica: every value has the masked form, and none of a sample of the replaced
+values remains.
+
+Plain Python: the connection is a DB-API one (psycopg 3, PyMySQL), imported only when a database is reached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from .aws import MitosisError
+
+STRATEGIES = ("email", "hash", "null", "empty", "fixed", "template", "keep_first", "keep_last")
+TABLE_STRATEGIES = ("truncate",)
+# A strategy with its argument: {fixed: basic}, {keep_last: 2}, {template: "user{id}"}.
+WITH_ARGUMENT = ("fixed", "template", "keep_first", "keep_last")
+NAME = r"[A-Za-z_][A-Za-z0-9_$]*"
+TABLE_NAME = re.compile(r"^({0})\.({0})$".format(NAME))
+COLUMN_NAME = re.compile(r"^{0}$".format(NAME))
+QUALIFIED_COLUMN = re.compile(r"^({0})\.({0})\.({0})$".format(NAME))
+TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
+EMAIL_DOMAIN = "example.invalid"
+EMAIL_HASH_LENGTH = 16
+HASH_LENGTH = 32
+# Where an interrupted run finds the tables it masked already (PostgreSQL: a schema of its own; MySQL: a table).
+MARKER_SCHEMA = "mitosis_masking"
+MARKER_TABLE = "mitosis_masking"
+SAMPLE_SIZE = 20
+CONTENT_SAMPLE = 200
+# Columns that look personal by name (the coverage guard): matched anywhere in the lower-cased name.
+PERSONAL_NAME = re.compile(
+    r"e_?mail|phone|mobile|fax|name|address|street|city|zip|postal|postcode|birth|dob$|^dob|ssn|social_sec|"
+    r"tax_?id|vat_?id|passport|national_id|iban|bic$|card|cvv|account_?n(o|um)|licen[cs]e|(^|_)ip(_|$)|ip_?addr|"
+    r"salary|gender|latitude|longitude|(^|_)geo")
+EMAIL_VALUE = r"^[^@[:space:]]+@[^@[:space:]]+\.[A-Za-z]{2,}$"
+PHONE_VALUE = r"^\+?[0-9][0-9 ().-]{6,19}$"
+# Half of the sampled values or more: the column holds emails or phone numbers.
+CONTENT_SHARE = 0.5
+
+Rules = Dict[str, Any]
+Lines = Dict[Tuple[str, ...], int]
+
+
+def fail(message: str, hint: Optional[str] = None, identifier: Optional[str] = None) -> None:
+    raise MitosisError(message, operation="mask", identifier=identifier, hint=hint)
+
+
+# --- the rules file ------------------------------------------------------------------------------------------------
+
+def load_rules(text: str, path: str) -> Rules:
+    """The rules of the YAML file `path` (its text), checked, each error naming the file's line."""
+    import yaml  # the controller's (ansible-core requires PyYAML)
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = " line {0}".format(mark.line + 1) if mark is not None else ""
+        fail("mask_rules: {0}{1} is not YAML: {2}".format(path, where, getattr(error, "problem", error)),
+             "Fix the file's syntax.")
+    lines = {}  # type: Lines
+    data = _plain(root, (), lines) if root is not None else None
+    return check_rules(data, lines, path)
+
+
+def _plain(node: Any, path: Tuple[str, ...], lines: Lines) -> Any:
+    """A YAML node as plain data, with the line of each key's value in `lines`."""
+    import yaml
+
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        found = {}
+        for key, value in node.value:
+            name = str(key.value)
+            found[name] = _plain(value, path + (name,), lines)
+            lines.setdefault(path + (name,), key.start_mark.line + 1)
+        return found
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item, path + (str(i),), lines) for i, item in enumerate(node.value)]
+    return yaml.SafeLoader("").construct_object(node, deep=True)
+
+
+def check_rules(data: Any, lines: Optional[Lines] = None, path: str = "mask_rules") -> Rules:
+    """The rules as the steps use them, from the file's data; an error names the line (when known) and what to do.
+
+    {"database": name or None, "tables": {"schema.table": {"truncate": bool, "where": SQL or None,
+    "columns": {column: [strategy, argument]}}}, "allow": ["schema.table.column", ...]}"""
+    lines = lines or {}
+
+    def bad(where: Tuple[str, ...], message: str, hint: str) -> None:
+        line = next((lines[where[:n]] for n in range(len(where), -1, -1) if where[:n] in lines), None)
+        fail("mask_rules: {0}{1}: {2}".format(path, " line {0}".format(line) if line else "", message), hint)
+
+    if not isinstance(data, dict):
+        bad((), "the file must be a mapping with `tables:` (and `allow:`, `database:`).",
+            "Start from the example in the README's masking section.")
+    unknown = sorted(set(data) - {"tables", "allow", "database"})
+    if unknown:
+        bad((unknown[0],), "unknown key {0!r}; the keys are tables, allow and database.".format(unknown[0]),
+            "Put the table rules under `tables:`.")
+    tables = data.get("tables")
+    if not isinstance(tables, dict) or not tables:
+        bad(("tables",), "`tables:` must map schema.table names to their rules.",
+            "For example: tables: {public.customers: {email: email}}.")
+    database = data.get("database")
+    if database is not None and (not isinstance(database, str) or not COLUMN_NAME.match(database)):
+        bad(("database",), "`database:` must be a database name, not {0!r}.".format(database),
+            "Name the database that holds the tables (default: the instance's DBName).")
+    checked = {}  # type: Dict[str, Dict[str, Any]]
+    for table, rule in tables.items():
+        where = ("tables", table)
+        if not TABLE_NAME.match(table):
+            bad(where, "{0!r} is not a schema.table name.".format(table), "Write it as schema.table, e.g. "
+                "public.customers (MySQL and MariaDB: database.table).")
+        checked[table] = _table_rule(table, rule, where, bad)
+    allow = data.get("allow") or []
+    if not isinstance(allow, list):
+        bad(("allow",), "`allow:` must be a list of schema.table.column names.", "For example: allow: "
+            "[public.customers.city].")
+    for index, name in enumerate(allow):
+        if not isinstance(name, str) or not QUALIFIED_COLUMN.match(name):
+            bad(("allow", str(index)), "{0!r} is not a schema.table.column name.".format(name),
+                "List columns known not to be personal as schema.table.column.")
+    return {"database": database, "tables": checked, "allow": sorted(set(allow))}
+
+
+def _table_rule(table: str, rule: Any, where: Tuple[str, ...], bad: Callable[..., None]) -> Dict[str, Any]:
+    if rule in TABLE_STRATEGIES:
+        return {"truncate": True, "where": None, "columns": {}}
+    if not isinstance(rule, dict) or not rule:
+        bad(where, "the rule of {0} must be `truncate` or a mapping of columns to strategies, not {1!r}.".format(
+            table, rule), "Known strategies: {0}; for a whole table: truncate.".format(", ".join(STRATEGIES)))
+    condition = rule.get("where")
+    if condition is not None and (not isinstance(condition, str) or ";" in condition or not condition.strip()):
+        bad(where + ("where",), "`where:` of {0} must be one SQL condition (no `;`).".format(table),
+            "For example: where: \"country <> 'internal'\".")
+    columns = {}  # type: Dict[str, List[Any]]
+    for column, strategy in rule.items():
+        if column == "where":
+            continue
+        at = where + (column,)
+        if not COLUMN_NAME.match(column):
+            bad(at, "{0!r} is not a column name.".format(column), "Name the column as the table's catalog does.")
+        columns[column] = _strategy(table, column, strategy, at, bad)
+    if not columns:
+        bad(where, "{0} has a `where:` and no column to mask.".format(table), "Add the columns' rules.")
+    for column, (strategy, argument) in columns.items():
+        if strategy == "template":
+            for used in TEMPLATE_FIELD.findall(argument):
+                if used in columns and columns[used][0] not in ("fixed", "null", "empty"):
+                    bad(where + (column,), "the template of {0}.{1} uses {2}, which a rule masks: the original "
+                        "value would be copied into {1}.".format(table, column, used),
+                        "Build the template from columns that are not personal (an id, a fixed text).")
+    return {"truncate": False, "where": condition, "columns": columns}
+
+
+def _strategy(table: str, column: str, strategy: Any, at: Tuple[str, ...], bad: Callable[..., None]) -> List[Any]:
+    known = "Known strategies: {0}, {1}; {2} take an argument ({{keep_last: 2}}).".format(
+        ", ".join(STRATEGIES), "truncate (a whole table)", ", ".join(WITH_ARGUMENT))
+    if isinstance(strategy, str):
+        if strategy in STRATEGIES and strategy not in WITH_ARGUMENT:
+            return [strategy, None]
+        if strategy in WITH_ARGUMENT:
+            bad(at, "{0} needs an argument, e.g. {{{0}: ...}}.".format(strategy), known)
+        bad(at, "unknown strategy {0!r} for {1}.{2}.".format(strategy, table, column), known)
+    if strategy is None:
+        bad(at, "{0}.{1} has no strategy (for SQL NULL write \"null\", quoted).".format(table, column), known)
+    if not isinstance(strategy, dict) or len(strategy) != 1:
+        bad(at, "the strategy of {0}.{1} must be a name or a one-key mapping, not {2!r}.".format(
+            table, column, strategy), known)
+    name, argument = next(iter(strategy.items()))
+    if name not in WITH_ARGUMENT:
+        bad(at, "unknown strategy {0!r} for {1}.{2}.".format(name, table, column), known)
+    if name in ("keep_first", "keep_last") and (not isinstance(argument, int) or isinstance(argument, bool)
+                                               or argument < 0):
+        bad(at, "{0} takes a number of characters, not {1!r}.".format(name, argument), known)
+    if name == "fixed":
+        if argument is None or isinstance(argument, (dict, list)):
+            bad(at, "fixed takes a value (for SQL NULL use the strategy \"null\").", known)
+        argument = _text(argument)
+    if name == "template":
+        if not isinstance(argument, str) or "{" not in argument or argument.count("{") != argument.count("}"):
+            bad(at, "template takes a text with {column} fields, e.g. \"user{id}\", not {0!r}.".format(argument),
+                known)
+        for used in TEMPLATE_FIELD.findall(argument):
+            if not COLUMN_NAME.match(used):
+                bad(at, "the template field {{{0}}} is not a column name.".format(used), known)
+    return [name, argument]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def rules_digest(rules: Rules) -> str:
+    """The rules' fingerprint: a table masked under other rules is never masked again on top."""
+    return hashlib.sha256(json.dumps(rules, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
+
+def columns_masked(rules: Rules) -> List[str]:
+    return ["{0}.{1}".format(table, column) for table, rule in sorted(rules["tables"].items())
+            for column in sorted(rule["columns"])]
+
+
+# --- SQL, per dialect ----------------------------------------------------------------------------------------------
+
+class Dialect:
+    """What differs between PostgreSQL and MySQL / MariaDB: quoting, functions, catalog, reclaiming, the marker."""
+
+    name = ""
+    reclaim = ""
+    concat_empty = ""
+
+    def quote(self, name: str) -> str:
+        raise NotImplementedError
+
+    def table(self, table: str) -> str:
+        return ".".join(self.quote(part) for part in table.split("."))
+
+    def text(self, column: str) -> str:
+        raise NotImplementedError
+
+    def digest(self, value: str, length: int) -> str:
+        raise NotImplementedError
+
+    def length(self, value: str) -> str:
+        raise NotImplementedError
+
+    def param(self, key: str) -> str:
+        """A text parameter."""
+        return "%({0})s".format(key)
+
+    def stars(self, count: str) -> str:
+        return "REPEAT('*', {0})".format(count)
+
+    def concat(self, parts: Sequence[str]) -> str:
+        raise NotImplementedError
+
+    def matches(self, value: str, pattern: str) -> str:
+        raise NotImplementedError
+
+    def count_if(self, condition: str) -> str:
+        return "SUM(CASE WHEN {0} THEN 1 ELSE 0 END)".format(condition)
+
+    def catalog_sql(self) -> str:
+        raise NotImplementedError
+
+    def marker_setup(self) -> List[str]:
+        raise NotImplementedError
+
+    @property
+    def marker(self) -> str:
+        raise NotImplementedError
+
+    def marker_drop(self) -> str:
+        raise NotImplementedError
+
+
+class Postgres(Dialect):
+    name = "postgres"
+    reclaim = "VACUUM FULL {0}"
+
+    def quote(self, name: str) -> str:
+        return '"{0}"'.format(name.replace('"', '""'))
+
+    def text(self, column: str) -> str:
+        return "{0}::text".format(column)
+
+    def param(self, key: str) -> str:
+        return "%({0})s::text".format(key)
+
+    def digest(self, value: str, length: int) -> str:
+        return "left(encode(sha256(convert_to({0} || {1}, 'UTF8')), 'hex'), {2})".format(
+            self.param("salt"), value, length)
+
+    def length(self, value: str) -> str:
+        return "char_length({0})".format(value)
+
+    def concat(self, parts: Sequence[str]) -> str:
+        return "concat({0})".format(", ".join(parts))
+
+    def matches(self, value: str, pattern: str) -> str:
+        return "{0} ~ '{1}'".format(value, pattern)
+
+    def catalog_sql(self) -> str:
+        return ("SELECT c.table_schema, c.table_name, c.column_name, c.data_type, c.character_maximum_length "
+                "FROM information_schema.columns c JOIN information_schema.tables t "
+                "ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+                "WHERE t.table_type = 'BASE TABLE' AND c.table_schema NOT IN "
+                "('pg_catalog', 'information_schema', '{0}') AND c.table_schema !~ '^pg_' "
+                "ORDER BY c.table_schema, c.table_name, c.ordinal_position".format(MARKER_SCHEMA))
+
+    def marker_setup(self) -> List[str]:
+        return ["CREATE SCHEMA IF NOT EXISTS {0}".format(MARKER_SCHEMA),
+                "CREATE TABLE IF NOT EXISTS {0} (relation text PRIMARY KEY, rules text NOT NULL, "
+                "masked bigint NOT NULL, reclaimed boolean NOT NULL DEFAULT false)".format(self.marker)]
+
+    @property
+    def marker(self) -> str:
+        return "{0}.masked".format(MARKER_SCHEMA)
+
+    def marker_drop(self) -> str:
+        return "DROP SCHEMA IF EXISTS {0} CASCADE".format(MARKER_SCHEMA)
+
+
+class MySQL(Dialect):
+    name = "mysql"
+    reclaim = "OPTIMIZE TABLE {0}"
+
+    def quote(self, name: str) -> str:
+        return "`{0}`".format(name.replace("`", "``"))
+
+    def text(self, column: str) -> str:
+        return "CAST({0} AS CHAR)".format(column)
+
+    def digest(self, value: str, length: int) -> str:
+        return "LEFT(SHA2(CONCAT({0}, {1}), 256), {2})".format(self.param("salt"), value, length)
+
+    def length(self, value: str) -> str:
+        return "CHAR_LENGTH({0})".format(value)
+
+    def concat(self, parts: Sequence[str]) -> str:
+        return "CONCAT_WS('', {0})".format(", ".join(parts))
+
+    def matches(self, value: str, pattern: str) -> str:
+        return "{0} REGEXP '{1}'".format(value, pattern.replace("\\", "\\\\"))
+
+    def catalog_sql(self) -> str:
+        return ("SELECT c.table_schema, c.table_name, c.column_name, c.data_type, c.character_maximum_length "
+                "FROM information_schema.columns c JOIN information_schema.tables t "
+                "ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+                "WHERE t.table_type = 'BASE TABLE' AND c.table_schema = DATABASE() AND c.table_name <> '{0}' "
+                "ORDER BY c.table_schema, c.table_name, c.ordinal_position".format(MARKER_TABLE))
+
+    def marker_setup(self) -> List[str]:
+        return ["CREATE TABLE IF NOT EXISTS {0} (relation varchar(200) PRIMARY KEY, rules varchar(64) NOT NULL, "
+                "masked bigint NOT NULL, reclaimed boolean NOT NULL DEFAULT false) ENGINE=InnoDB".format(self.marker)]
+
+    @property
+    def marker(self) -> str:
+        return MARKER_TABLE
+
+    def marker_drop(self) -> str:
+        return "DROP TABLE IF EXISTS {0}".format(MARKER_TABLE)
+
+
+DIALECTS = {"postgres": Postgres(), "aurora-postgresql": Postgres(), "mysql": MySQL(), "mariadb": MySQL(),
+            "aurora-mysql": MySQL()}
+
+
+def dialect_of(engine: str) -> Dialect:
+    if engine not in DIALECTS:
+        fail("Masking knows PostgreSQL, MySQL and MariaDB; the engine {0} is none of them.".format(engine),
+             "Leave mask_rules out for this stack, and scrub it with prepare_tasks.")
+    return DIALECTS[engine]
+
+
+class Column:
+    """A column as the catalog describes it."""
+
+    TEXT_TYPES = ("text", "character varying", "character", "varchar", "char", "tinytext", "mediumtext", "longtext",
+                  "citext")
+
+    def __init__(self, data_type: str, max_length: Optional[int]) -> None:
+        self.data_type = data_type
+        self.max_length = max_length
+
+    @property
+    def is_text(self) -> bool:
+        return self.data_type.lower() in self.TEXT_TYPES
+
+
+Catalog = Dict[str, Dict[str, Column]]  # schema.table: column: Column
+
+
+def expression(dialect: Dialect, table: str, column: str, strategy: str, argument: Any, params: Dict[str, Any],
+               described: Optional[Column] = None) -> str:
+    """The SQL that replaces `column`'s value (parameters such as the salt go in `params`)."""
+    quoted = dialect.quote(column)
+    value = dialect.text(quoted)
+    limit = described.max_length if described is not None else None
+    if strategy == "null":
+        return "NULL"
+    if strategy == "empty":
+        return "''"
+    if strategy == "fixed":
+        key = "fixed_{0}".format(len(params))
+        params[key] = argument
+        return "%({0})s".format(key)
+    if strategy == "email":
+        return dialect.concat(["'u'", dialect.digest(value, EMAIL_HASH_LENGTH), "'@{0}'".format(EMAIL_DOMAIN)])
+    if strategy == "hash":
+        return dialect.digest(value, min(HASH_LENGTH, limit or HASH_LENGTH))
+    if strategy == "template":
+        parts = []
+        for index, piece in enumerate(TEMPLATE_FIELD.split(argument)):
+            if index % 2:
+                parts.append(dialect.text(dialect.quote(piece)))
+            elif piece:
+                key = "text_{0}".format(len(params))
+                params[key] = piece
+                parts.append(dialect.param(key))
+        return dialect.concat(parts)
+    keep = int(argument)
+    length = dialect.length(quoted)
+    if strategy == "keep_last":
+        kept = dialect.concat([dialect.stars("{0} - {1}".format(length, keep)),
+                               "RIGHT({0}, {1})".format(quoted, keep)])
+    else:
+        kept = dialect.concat(["LEFT({0}, {1})".format(quoted, keep), dialect.stars("{0} - {1}".format(length, keep))])
+    return "CASE WHEN {0} > {1} THEN {2} ELSE {3} END".format(length, keep, kept, dialect.stars(length))
+
+
+def masked_form(dialect: Dialect, column: str, strategy: str, argument: Any, masking: str,
+                described: Optional[Column] = None) -> str:
+    """A condition true of a value that does NOT have the masked form (the proof counts such rows)."""
+    quoted = dialect.quote(column)
+    value = dialect.text(quoted)
+    if strategy == "null":
+        return "{0} IS NOT NULL".format(quoted)
+    if strategy in ("fixed", "template"):
+        return "{0} IS DISTINCT FROM {1}".format(value, masking) if dialect.name == "postgres" else \
+            "NOT ({0} <=> {1})".format(value, masking)
+    if strategy == "empty":
+        return "{0} <> ''".format(value)
+    if strategy == "email":
+        return "NOT ({0})".format(dialect.matches(value, "^u[0-9a-f]{%d}@example[.]invalid$" % EMAIL_HASH_LENGTH))
+    if strategy == "hash":
+        length = min(HASH_LENGTH, (described.max_length if described else None) or HASH_LENGTH)
+        return "NOT ({0})".format(dialect.matches("RTRIM({0})".format(value), "^[0-9a-f]{%d}$" % length))
+    if strategy == "keep_last":
+        return "({0} <> '' AND LEFT({0}, 1) <> '*')".format(value)
+    return "({0} <> '' AND RIGHT({0}, 1) <> '*')".format(value)
+
+
+def mask_statement(dialect: Dialect, table: str, rule: Dict[str, Any], catalog: Optional[Catalog] = None
+                   ) -> Tuple[str, Dict[str, Any]]:
+    """The one statement that masks `table` (its parameters besides the salt)."""
+    params = {}  # type: Dict[str, Any]
+    if rule["truncate"]:
+        # PostgreSQL's TRUNCATE is transactional; MySQL's is not, a DELETE is.
+        return ("TRUNCATE {0}" if dialect.name == "postgres" else "DELETE FROM {0}").format(
+            dialect.table(table)), params
+    described = (catalog or {}).get(table, {})
+    sets = ["{0} = {1}".format(dialect.quote(column), expression(dialect, table, column, strategy, argument, params,
+                                                                  described.get(column)))
+            for column, (strategy, argument) in sorted(rule["columns"].items())]
+    sql = "UPDATE {0} SET {1}".format(dialect.table(table), ", ".join(sets))
+    if rule["where"]:
+        sql += " WHERE ({0})".format(rule["where"])
+    return sql, params
+
+
+def statements(engine: str, rules: Rules) -> List[str]:
+    """The SQL a masking runs, per table, as check mode shows it (the salt is a parameter, never shown)."""
+    dialect = dialect_of(engine)
+    shown = []
+    for table, rule in sorted(rules["tables"].items()):
+        sql, params = mask_statement(dialect, table, rule)
+        for key, value in params.items():
+            sql = sql.replace("%({0})s".format(key), "'{0}'".format(str(value).replace("'", "''")))
+        shown.append(sql + ";")
+        if not rule["truncate"]:
+            shown.append(dialect.reclaim.format(dialect.table(table)) + ";")
+    return shown
+
+
+# --- on a database -------------------------------------------------------------------------------------------------
+
+class Database:
+    """A DB-API connection with what masking needs: rows, a statement's row count, a transaction."""
+
+    def __init__(self, conn: Any, dialect: Dialect) -> None:
+        self.conn = conn
+        self.dialect = dialect
+
+    def rows(self, sql: str, params: Optional[Dict[str, Any]] = None) -> List[Tuple[Any, ...]]:
+        cursor = self.conn.cursor()
+        try:
+            cursor.execute(sql, params or None)
+            return list(cursor.fetchall()) if cursor.description else []
+        finally:
+            cursor.close()
+
+    def run(self, sql: str, params: Optional[Dict[str, Any]] = None) -> int:
+        cursor = self.conn.cursor()
+        try:
+            cursor.execute(sql, params or None)
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self.dialect.name == "postgres":
+            with self.conn.transaction():
+                yield
+            return
+        self.conn.begin()
+        try:
+            yield
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.conn.commit()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def connect(engine: str, host: str, port: int, user: str, password: str, database: str,
+            timeout: int = 10) -> Database:
+    """A connection to one database of the instance at host:port (autocommit; transactions are explicit)."""
+    dialect = dialect_of(engine)
+    try:
+        if dialect.name == "postgres":
+            import psycopg  # optional: only masking needs it
+            conn = psycopg.connect(host=host, port=port, user=user, password=password, dbname=database,
+                                   connect_timeout=timeout, autocommit=True, application_name="mitosis.rds mask")
+        else:
+            import pymysql  # optional: only masking needs it
+            conn = pymysql.connect(host=host, port=port, user=user, password=password, database=database,
+                                   connect_timeout=timeout, autocommit=True, charset="utf8mb4")
+    except ImportError as error:
+        library = "psycopg" if dialect.name == "postgres" else "PyMySQL"
+        raise MitosisError("Masking {0} needs the Python library {1} where the module runs: {2}.".format(
+            engine, library, error), operation="mask", hint="Install it (pip install {0}), or use the execution "
+            "environment of the collection, which has it.".format(
+                "'psycopg[binary]'" if library == "psycopg" else "PyMySQL")) from None
+    except Exception as error:  # pylint: disable=broad-except  # each library's own connection errors
+        raise MitosisError("Cannot connect to {0}:{1} (database {2}, user {3}): {4}".format(
+            host, port, database, user, str(error).strip()), operation="mask", identifier=host,
+            hint="The run must reach the clone's endpoint (its security groups, the network), with the "
+                 "database the rules name.") from None
+    return Database(conn, dialect)
+
+
+def read_catalog(db: Database) -> Catalog:
+    catalog = {}  # type: Catalog
+    for schema, table, column, data_type, max_length in db.rows(db.dialect.catalog_sql()):
+        catalog.setdefault("{0}.{1}".format(schema, table), {})[column] = Column(data_type, max_length)
+    return catalog
+
+
+def unknown_names(rules: Rules, catalog: Catalog) -> List[str]:
+    """What the rules name and the database lacks, and the strategies a column's type cannot take."""
+    problems = []
+    for table, rule in sorted(rules["tables"].items()):
+        if table not in catalog:
+            problems.append("table {0} does not exist".format(table))
+            continue
+        for column, (strategy, argument) in sorted(rule["columns"].items()):
+            described = catalog[table].get(column)
+            if described is None:
+                problems.append("column {0}.{1} does not exist".format(table, column))
+                continue
+            if strategy in ("email", "hash", "keep_first", "keep_last", "empty") and not described.is_text:
+                problems.append("{0}.{1} is {2}: {3} applies to text columns (use null, fixed or template)".format(
+                    table, column, described.data_type, strategy))
+            elif strategy == "email" and described.max_length and described.max_length < EMAIL_HASH_LENGTH + 17:
+                problems.append("{0}.{1} holds at most {2} characters, fewer than a masked email's {3}".format(
+                    table, column, described.max_length, EMAIL_HASH_LENGTH + 17))
+            for used in TEMPLATE_FIELD.findall(argument) if strategy == "template" else ():
+                if used not in catalog[table]:
+                    problems.append("the template of {0}.{1} uses {2}, which does not exist".format(
+                        table, column, used))
+    for name in rules["allow"]:
+        table, column = name.rsplit(".", 1)
+        if column not in catalog.get(table, {}):
+            problems.append("allowed column {0} does not exist".format(name))
+    return problems
+
+
+def covered(rules: Rules, table: str, column: str) -> bool:
+    rule = rules["tables"].get(table)
+    return bool(rule and (rule["truncate"] or column in rule["columns"])) or \
+        "{0}.{1}".format(table, column) in rules["allow"]
+
+
+def uncovered(db: Database, rules: Rules, catalog: Catalog) -> List[str]:
+    """Columns that look personal (by name, or by sampled values) that no rule masks and `allow` does not list."""
+    dialect = db.dialect
+    found = []
+    for table, columns in sorted(catalog.items()):
+        for column, described in columns.items():
+            if covered(rules, table, column):
+                continue
+            if PERSONAL_NAME.search(column.lower()):
+                found.append("{0}.{1} (its name)".format(table, column))
+                continue
+            if not described.is_text:
+                continue
+            value = dialect.quote(column)
+            row = db.rows("SELECT COUNT(*), {0}, {1} FROM (SELECT {2} AS v FROM {3} WHERE {2} IS NOT NULL "
+                          "LIMIT {4}) sampled".format(dialect.count_if(dialect.matches("v", EMAIL_VALUE)),
+                                                       dialect.count_if(dialect.matches("v", PHONE_VALUE)),
+                                                       value, dialect.table(table), CONTENT_SAMPLE))[0]
+            total, emails, phones = (int(x or 0) for x in row)
+            if total and emails >= CONTENT_SHARE * total:
+                found.append("{0}.{1} (its values look like emails)".format(table, column))
+            elif total and phones >= CONTENT_SHARE * total:
+                found.append("{0}.{1} (its values look like phone numbers)".format(table, column))
+    return found
+
+
+def check_database(db: Database, rules: Rules, where: str) -> Catalog:
+    """Every name of the rules exists and every personal-looking column is covered, before anything is masked."""
+    catalog = read_catalog(db)
+    problems = unknown_names(rules, catalog)
+    if problems:
+        fail("mask_rules do not fit the database on {0}: {1}.".format(where, "; ".join(problems)),
+             "Fix the rules file and run the same command again: nothing was masked and no name moved.", where)
+    missing = uncovered(db, rules, catalog)
+    if missing:
+        fail("Columns on {0} look personal and no rule masks them: {1}.".format(where, ", ".join(missing)),
+             "Add a rule for each (or list it under `allow:` when it is not personal) and run the same command "
+             "again: nothing was masked and no name moved.", where)
+    return catalog
+
+
+Samples = Dict[str, List[Any]]  # schema.table.column: some of the values the masking replaced
+
+
+def mask(db: Database, rules: Rules, salt: str, where: str, log: Callable[[str], None] = lambda text: None
+         ) -> Dict[str, Any]:
+    """Mask every table of the rules not masked yet (one transaction each, recorded in the marker table), reclaim
+    the old row versions, and prove it on this database; returns the report and the samples for the replicas."""
+    started = time.monotonic()
+    catalog = check_database(db, rules, where)
+    dialect, digest = db.dialect, rules_digest(rules)
+    for sql in dialect.marker_setup():
+        db.run(sql)
+    marked = {relation: (done_rules, masked, reclaimed)
+              for relation, done_rules, masked, reclaimed in db.rows(
+                  "SELECT relation, rules, masked, reclaimed FROM {0}".format(dialect.marker))}
+    tables, samples = {}, {}  # type: Dict[str, Dict[str, Any]], Samples
+    for table, rule in sorted(rules["tables"].items()):
+        if table in marked:
+            done_rules, masked, reclaimed = marked[table]
+            if done_rules != digest:
+                fail("{0} on {1} was masked by an earlier run with other rules; masking it again would mask "
+                     "masked values.".format(table, where),
+                     "Run again with the rules of that run, or with discard_clone=true to copy anew.", where)
+            tables[table] = {"rows": masked, "resumed": True}
+        else:
+            table_started = time.monotonic()
+            sql, params = mask_statement(dialect, table, rule, catalog)
+            with db.transaction():
+                samples.update(sample(db, table, rule))
+                if rule["truncate"]:
+                    count = db.rows("SELECT COUNT(*) FROM {0}".format(dialect.table(table)))[0][0]
+                    db.run(sql)
+                else:
+                    count = db.run(sql, dict(params, salt=salt))
+                db.run("INSERT INTO {0} (relation, rules, masked) VALUES (%(relation)s, %(rules)s, %(rows)s)".format(
+                    dialect.marker), {"relation": table, "rules": digest, "rows": max(count, 0)})
+            tables[table] = {"rows": max(count, 0), "seconds": round(time.monotonic() - table_started, 3)}
+            reclaimed = False
+            log("masked {0}: {1} rows".format(table, tables[table]["rows"]))
+        if not reclaimed and not rule["truncate"]:
+            db.run(dialect.reclaim.format(dialect.table(table)))
+            db.run("UPDATE {0} SET reclaimed = true WHERE relation = %(relation)s".format(dialect.marker),
+                   {"relation": table})
+    report = {"database": where, "tables": tables, "columns": columns_masked(rules)}
+    report["proof"] = prove(db, rules, samples, where, catalog)
+    report["seconds"] = round(time.monotonic() - started, 3)
+    return dict(report, samples=samples)
+
+
+def sample(db: Database, table: str, rule: Dict[str, Any]) -> Samples:
+    """Some of the values the masking is about to replace (kept in memory only, for the proof)."""
+    dialect = db.dialect
+    found = {}  # type: Samples
+    condition = " AND ({0})".format(rule["where"]) if rule["where"] else ""
+    for column in sorted(rule["columns"]):
+        value = dialect.text(dialect.quote(column))
+        rows = db.rows("SELECT {0} FROM {1} WHERE {0} IS NOT NULL AND {0} <> ''{2} LIMIT {3}".format(
+            value, dialect.table(table), condition, SAMPLE_SIZE))
+        found["{0}.{1}".format(table, column)] = [row[0] for row in rows]
+    return found
+
+
+def prove(db: Database, rules: Rules, samples: Samples, where: str, catalog: Optional[Catalog] = None
+          ) -> Dict[str, Any]:
+    """Every masked column has the masked form and holds none of the sampled values (one scan per table); an
+    emptied table is empty."""
+    dialect = db.dialect
+    catalog = catalog if catalog is not None else read_catalog(db)
+    problems, checked = [], 0
+    for table, rule in sorted(rules["tables"].items()):
+        if rule["truncate"]:
+            left = db.rows("SELECT COUNT(*) FROM {0}".format(dialect.table(table)))[0][0]
+            if left:
+                problems.append("{0} still has {1} rows".format(table, left))
+            checked += 1
+            continue
+        params, counts, names = {}, [], []  # type: Dict[str, Any], List[str], List[Tuple[str, str]]
+        for column, (strategy, argument) in sorted(rule["columns"].items()):
+            described = catalog.get(table, {}).get(column)
+            masking = expression(dialect, table, column, strategy, argument, params, described)
+            name = "{0}.{1}".format(table, column)
+            counts.append(dialect.count_if("{0} IS NOT NULL AND {1}".format(
+                dialect.quote(column), masked_form(dialect, column, strategy, argument, masking, described))))
+            names.append((name, "values that are not masked"))
+            originals = [v for v in samples.get(name, []) if v is not None]
+            if originals:
+                marks = []
+                for value in originals:
+                    key = "v{0}".format(len(params))
+                    params[key] = value
+                    marks.append("%({0})s".format(key))
+                counts.append(dialect.count_if("{0} IN ({1})".format(dialect.text(dialect.quote(column)),
+                                                                     ", ".join(marks))))
+                names.append((name, "of {0} sampled original values".format(len(originals))))
+            checked += 1
+        condition = " WHERE {0}".format(rule["where"]) if rule["where"] else ""
+        found = db.rows("SELECT {0} FROM {1}{2}".format(", ".join(counts), dialect.table(table), condition),
+                        params)[0]
+        problems += ["{0} still holds {1} {2}".format(name, int(left), what)
+                     for (name, what), left in zip(names, found) if left]
+    if problems:
+        fail("The masking proof failed on {0}: {1}.".format(where, "; ".join(problems)),
+             "Nothing moved: check the rules (a `where:` that changed?) and run again.", where)
+    return {"columns_checked": checked, "sampled_values": sum(len(v) for v in samples.values())}
+
+
+def forget_markers(db: Database) -> None:
+    """The marker of masked tables served the resume; the refreshed stack does not keep it."""
+    db.run(db.dialect.marker_drop())
