@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 mitosis.rds developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""rds_mitosis_plan checks the task files it is given on the controller, where they are read, before the module
-plans: a missing or broken prepare or restart file must fail before the run changes anything, not hours later."""
+"""rds_mitosis_plan checks the files it is given on the controller, where they are read, before the module plans: a
+missing or broken prepare, restart or masking rules file must fail before the run changes anything, not hours
+later."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ansible.playbook.task import Task
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
+from ansible_collections.mitosis.rds.plugins.module_utils.masking import read_rules_file
 
 TASK_FILE_OPTIONS = ("prepare_tasks", "restart_tasks")
 # What /bin/sh runs without looking for a program (the restart command's first word may be one of these).
@@ -44,6 +46,8 @@ class ActionModule(ActionBase):
             except MitosisError as error:
                 return dict(result, failed=True, **error.to_result())
         try:
+            if isinstance(args.get("mask_rules"), str) and args["mask_rules"].strip():
+                args["mask_rules"] = read_rules_file(args["mask_rules"])
             check_command(str(args.get("restart_command") or ""))
             if isinstance(args.get("approved_plan"), str):
                 args["approved_plan"] = self._approved_plan_file(args["approved_plan"])

@@ -128,18 +128,24 @@ def _backup_retention(desc: Mapping[str, Any]) -> int:
     return max(1, desc.get("BackupRetentionPeriod") or 0)
 
 
-def promote_params(desc: Mapping[str, Any]) -> Dict[str, Any]:
-    """PromoteReadReplica enables backups itself, which saves a modify on the critical path."""
+def backup_params(desc: Mapping[str, Any]) -> Dict[str, Any]:
+    """The target's automated backups, on a clone that feeds replicas (or is a primary)."""
     params: Dict[str, Any] = {"BackupRetentionPeriod": _backup_retention(desc)}
     params.update(_pick(desc, ["PreferredBackupWindow"]))
     return params
+
+
+def promote_params(desc: Mapping[str, Any], backups: bool = True) -> Dict[str, Any]:
+    """PromoteReadReplica enables backups itself, which saves a modify on the critical path; without `backups`
+    (to be masked first) it turns them off (PromoteReadReplica's default is one day)."""
+    return backup_params(desc) if backups else {"BackupRetentionPeriod": 0}
 
 
 def modify_params(desc: Mapping[str, Any], enable_backups: bool = False, restored: bool = False,
                   promoted: bool = False) -> Dict[str, Any]:
     """The follow-up ModifyDBInstance: post-create attributes, backups when the clone feeds replicas.
 
-    After a promotion the backup settings are already in place (see promote_params)."""
+    With `promoted`, the backup settings come with the promotion (see promote_params) or after the masking."""
     params: Dict[str, Any] = {"ApplyImmediately": True}
     params.update(_pick(desc, [k for k in POST_CREATE_KEYS if not (promoted and k == "PreferredBackupWindow")]))
     if restored:

@@ -22,7 +22,7 @@ from .names import CLEANUP, COPY, DONE, PREPARE, RESUME_HINT, SWAP
 from .planning import live_plan, marked_plan
 from .plans import CloneOptions, Plan
 from .report import duration_text
-from .steps import PasswordSource, Step, Watch
+from .steps import Secrets, Step, Watch
 
 PHASES = (COPY, PREPARE, SWAP, CLEANUP)
 # Defaults of the step module (its argument spec reads them from here).
@@ -43,9 +43,9 @@ class Dataflow:
                  settle_time: float = RENAME_SETTLE_TIME, time_scale: float = 1.0, progress: Optional[Progress] = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
                  wall: Callable[[], float] = time.time, alive: Callable[[], bool] = lambda: True,
-                 password: Optional[PasswordSource] = None) -> None:
+                 password: Optional[Any] = None) -> None:
         self.rds = rds
-        self.password = password
+        self.password = Secrets.of(password)
         self.plan = plan
         self.live = live
         self.serial = serial
@@ -195,7 +195,7 @@ class Dataflow:
 
 def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str, Any]]] = None,
                 steps: Optional[List[str]] = None, phases: Optional[List[str]] = None,
-                options: Optional[CloneOptions] = None, password: Optional[PasswordSource] = None,
+                options: Optional[CloneOptions] = None, password: Optional[Any] = None,
                 prepared: bool = False,
                 check_mode: bool = False, wait: bool = True, serial: bool = False, wait_timeout: float = WAIT_TIMEOUT,
                 poll_interval: float = POLL_INTERVAL, settle_time: float = RENAME_SETTLE_TIME,
@@ -215,6 +215,7 @@ def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str
         diff["before"].update(one["before"])
         diff["after"].update(one["after"])
     show = progress or (lambda text: None)
+    password = Secrets.of(password)  # `password`: the run's Secrets, or the new master password's callable
     if check_mode or not todo:
         for step in todo:
             results[step.key] = dict(step.result(), status="would run")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 from contextlib import contextmanager
@@ -62,6 +63,20 @@ def fail(message: str, hint: Optional[str] = None, identifier: Optional[str] = N
 
 
 # --- the rules file ------------------------------------------------------------------------------------------------
+
+def read_rules_file(given: str) -> Rules:
+    """The rules of the file `given` (relative to the directory ansible-playbook runs in), read on the controller."""
+    path = os.path.abspath(os.path.expanduser(given))
+    try:
+        with open(path, encoding="utf-8") as rules_file:
+            text = rules_file.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise MitosisError("mask_rules: the rules file {0} cannot be read: {1}.".format(
+            given, getattr(error, "strerror", None) or error), operation="options", identifier=given,
+            hint="Pass the path of a YAML rules file (absolute, or relative to the directory ansible-playbook runs "
+                 "in).") from None
+    return load_rules(text, given)
+
 
 def load_rules(text: str, path: str) -> Rules:
     """The rules of the YAML file `path` (its text), checked, each error naming the file's line."""

@@ -17,7 +17,8 @@ from .credentials import secret_password
 from .executor import PHASES, POLL_INTERVAL, RENAME_SETTLE_TIME, WAIT_TIMEOUT, apply_steps
 from .names import PREPARE, PROTECTED_TAG, RESTART
 from .plans import AUTO, COPY_METHODS, CloneOptions
-from .steps import PasswordSource
+from .masking import check_rules
+from .steps import Secrets
 from .report import extend_run, summarize
 
 AWS_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
@@ -52,6 +53,8 @@ CLONE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
     protected_tag_key=dict(type="str", default=PROTECTED_TAG, no_log=False),
     protected_tag_value=dict(type="str", default="true"),
     discard_clone=dict(type="bool", default=False),
+    mask_rules=dict(type="raw"),
+    mask_salt=dict(type="str", no_log=True),
 )
 CLONE_MUTUALLY_EXCLUSIVE = [["master_password", "master_password_secret"]]
 # A clone needs a source; a rollback puts back what the target's refresh retired.
@@ -109,8 +112,9 @@ def connection_from(params: Dict[str, Any]) -> AWSConnection:
 
 
 def clone_options(params: Dict[str, Any], connection: AWSConnection, counter: Counter,
-                  read_now: bool) -> Tuple[CloneOptions, Optional[PasswordSource]]:
-    """The planning options of a module's parameters, and where the clone's new master password comes from.
+                  read_now: bool) -> Tuple[CloneOptions, Secrets]:
+    """The planning options of a module's parameters, and the run's secrets: where the clone's new master password
+    comes from, the masking's salt.
 
     A password from a secret is read once, when first needed (at once with `read_now`, to validate a plan)."""
     given, secret_id = params["master_password"], params["master_password_secret"]
@@ -130,8 +134,19 @@ def clone_options(params: Dict[str, Any], connection: AWSConnection, counter: Co
                            prepare=params["prepare"] or bool(params.get("prepare_tasks")),
                            final_snapshot=params["final_snapshot"],
                            protected_tag=(params["protected_tag_key"], params["protected_tag_value"]),
-                           rollback=params["rollback"], discard_clone=params["discard_clone"])
-    return options, password if source else None
+                           rollback=params["rollback"], discard_clone=params["discard_clone"],
+                           mask_rules=mask_rules(params["mask_rules"]))
+    return options, Secrets(password if source else None, params["mask_salt"])
+
+
+def mask_rules(given: Any) -> Optional[Dict[str, Any]]:
+    """The rules an action plugin read from the file (or a caller gave as data), checked; None when not given."""
+    if given in (None, "", {}):
+        return None
+    if not isinstance(given, dict):
+        raise MitosisError("mask_rules must be the path of a rules file (read on the controller), not {0}.".format(
+            type(given).__name__), operation="options", hint="Pass the path of the YAML rules file.")
+    return check_rules(given)
 
 
 def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool, diff_mode: bool,
@@ -142,11 +157,11 @@ def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool
     rds = connection.client("rds")
     counter = Counter(rds)
     keys = [given.get("id") if isinstance(given, dict) else given for given in params["steps"] or []] or None
-    options, password = clone_options(params, connection, counter, read_now=not params["plan"])
+    options, secrets = clone_options(params, connection, counter, read_now=not params["plan"])
     source = params["source"] or ""
     result = apply_steps(
         rds, source, params["target"], plan=params["plan"], steps=keys, phases=params["phases"],
-        options=options, password=password, prepared=params["prepared"], check_mode=check_mode,
+        options=options, password=secrets, prepared=params["prepared"], check_mode=check_mode,
         wait=params["wait"], serial=params["serial"], wait_timeout=params["wait_timeout"],
         poll_interval=params["poll_interval"],
         settle_time=params["rename_settle_time"], time_scale=params["report_time_scale"], progress=progress,

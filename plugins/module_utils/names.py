@@ -34,6 +34,8 @@ UNTAG = "RemoveTagsFromResource"
 # The caller's steps (the role's task files), named like actions in a plan.
 RESTART_ACTION = "Restart"
 PREPARE_ACTION = "Prepare"
+MASK_ACTION = "Mask"
+MASK_CHECK_ACTION = "CheckMasking"
 
 # Tags a run writes on its clones, so that a resumed run knows what is done. Never copied from a target.
 OWN_TAG_PREFIX = "mitosis:"
@@ -42,6 +44,10 @@ PREPARED_TAG = "mitosis:prepared"
 # not put the clone live before that step succeeded (PREPARED_TAG).
 PREPARE_TAG, PREPARE_REQUIRED = "mitosis:prepare", "required"
 CREDENTIALS_TAG = "mitosis:credentials"
+# On the new primary: the masking rules (their digest) it applied, before its backups and replicas; and, written with
+# its create or restore call, that it must be masked before it goes live.
+MASKED_TAG = "mitosis:masked"
+MASK_TAG, MASK_REQUIRED = "mitosis:mask", "required"
 # A target graph member with this tag is never replaced (the key and value are options).
 PROTECTED_TAG = "mitosis:protected"
 # A run's lock (lock.py): the lock's own calls write and remove it, never the plan.

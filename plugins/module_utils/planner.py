@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from .attributes import create_replica_params, modify_params, point_in_time_params, promote_params, restore_params
+from .attributes import (backup_params, create_replica_params, modify_params, point_in_time_params, promote_params,
+                         restore_params)
 from .credentials import manages_password
 from .graph import Graph, describe_instances, discover, name_forms, old_name, rejected_name, strip_prefix, temp_name
 from .names import (CLEANUP, COMPLETE, COPY, CREATE, DELETE, MODIFY, PROMOTE, RESTART, RESTART_ACTION, RESTORE,
                     RESTORE_PIT, SNAPSHOT_ACTION, SWAP)
+from .credentials import managed_secret
 from .plans import (AUTO, CLONE, COPY_METHODS, POINT_IN_TIME, REPLICA, SNAPSHOT, CloneOptions, Instance, Node, Plan,
                     Planner, SnapshotsOf, StepList, TagsOf, check_clones, discard_or_refuse, fail, final_snapshot_name,
-                    new_clone_tags, pick_snapshot, requested_method, snapshot_reason, swap_phase, validate_credentials,
-                    validate_names, validate_source, validate_unprotected)
+                    mask_params, new_clone_tags, pick_snapshot, requested_method, snapshot_reason, swap_phase,
+                    validate_credentials, validate_names, validate_source, validate_unprotected)
 from .steps import Create, Delete, FinalSnapshot, Modify, Promote, Restart, Restore, Step, SwapIn, SwapOut
 
 RESTORE_ACTIONS = {SNAPSHOT: RESTORE, POINT_IN_TIME: RESTORE_PIT}
@@ -181,6 +183,8 @@ def build_steps(source: str, nodes: List[Node], tags_of: TagsOf, snapshot: Optio
         if node.temp is not None:
             discards.append(built.discard(node.name, node.temp, DELETE, {"SkipFinalSnapshot": True},
                                           ["discard-clone:" + c for c in node.children if by_name[c].temp]).key)
+    # With masking rules the new primary has no automated backups until it is masked, nor replicas.
+    masking = mask_params(root, options)
     for node in nodes:
         desc = node.original
         temp = temp_name(node.name)
@@ -190,16 +194,21 @@ def build_steps(source: str, nodes: List[Node], tags_of: TagsOf, snapshot: Optio
                 params = restore_params(desc, tags, (snapshot or {}).get("DBSnapshotIdentifier", ""))
             else:
                 params = point_in_time_params(desc, tags, source)
+            if masking:
+                params["BackupRetentionPeriod"] = 0
             restored = add(Restore, "restore:" + node.name, COPY, RESTORE_ACTIONS[method], temp, params, node.name,
                            discards)
-            ready = add(Modify, "modify:" + node.name, COPY, MODIFY, temp,
-                        modify_params(desc, enable_backups=True, restored=True), node.name, [restored.key])
+            ready = restored
+            params = modify_params(desc, enable_backups=not masking, restored=True, promoted=bool(masking))
+            if len(params) > 1:
+                ready = add(Modify, "modify:" + node.name, COPY, MODIFY, temp, params, node.name, [restored.key])
         elif node is root:
             created = add(Create, "create:" + node.name, COPY, CREATE, temp,
                           create_replica_params(desc, tags, source), node.name, discards)
             # Backups come with the promotion, so replicas can be created while the rest is modified.
-            ready = add(Promote, "promote:" + node.name, COPY, PROMOTE, temp, promote_params(desc), node.name,
-                        [created.key])
+            ready = add(Promote, "promote:" + node.name, COPY, PROMOTE, temp, promote_params(desc, not masking),
+                        node.name, [created.key])
+            # The backup window comes with the promotion, or with the backups after the masking.
             params = modify_params(desc, promoted=True)
             if len(params) > 1:  # more than ApplyImmediately: something to change
                 add(Modify, "modify:" + node.name, COPY, MODIFY, temp, params, node.name, [ready.key])
@@ -209,12 +218,17 @@ def build_steps(source: str, nodes: List[Node], tags_of: TagsOf, snapshot: Optio
             params = modify_params(desc, enable_backups=bool(node.children))
             if len(params) > 1:
                 ready = add(Modify, "modify:" + node.name, COPY, MODIFY, temp, params, node.name, [ready.key])
+        if node is root and masking:
+            ready = built.mask(root.name, [s.key for s in built.steps if s.node == root.name], backup_params(desc),
+                               masking, options, managed_secret(desc) is not None)
         feeds[node.name] = ready.key
 
+    waits = [built.mask_check(root.name, masking, [n.name for n in nodes[1:]]).key] if masking else []
     # RDS makes no replica of an instance whose password it manages: the managed secret waits for every replica
     # of the clone (the swap does anyway).
-    built.credentials(root.name, root.original, [s.key for s in built.steps if s.node == root.name],
-                      [s.key for s in built.steps if s.creates and s.node != root.name], options)
+    if not masking or managed_secret(root.original) is not None:
+        built.credentials(root.name, root.original, [s.key for s in built.steps if s.node == root.name],
+                          [s.key for s in built.steps if s.creates and s.node != root.name] + waits, options)
     built.prepare(root.name, options)
     copy_keys = built.copy_keys
 

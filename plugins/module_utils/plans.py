@@ -18,11 +18,12 @@ from .aws import MitosisError
 from .credentials import PASSWORD_PLACEHOLDER, managed_secret, validate_password
 from .graph import (OLD, PREFIXES, REJECTED, TEMP, Graph, arn_of, created_of, identifier_of, old_name, ref,
                     rejected_name, resource_id_of, status_of, temp_name)
-from .names import (CLEANUP, COPY, CREDENTIALS_TAG, LOCK_TAG_PREFIX, MODIFY, OWN_TAG_PREFIX, PENDING, PREPARE,
-                    PREPARE_ACTION, PREPARE_REQUIRED, PREPARE_TAG, PREPARED_TAG, PROTECTED_TAG, ROLLBACK, SWAP, TAG,
-                    UNTAG)
-from .steps import (Discard, ManageSecret, Marking, Password, Prepare, Step, Tag, Untag, Words, has_tag,
-                    mark_steps)
+from .masking import dialect_of, rules_digest
+from .names import (CLEANUP, COPY, CREDENTIALS_TAG, LOCK_TAG_PREFIX, MASK_ACTION, MASK_CHECK_ACTION, MASK_REQUIRED,
+                    MASK_TAG, MASKED_TAG, MODIFY, OWN_TAG_PREFIX, PENDING, PREPARE, PREPARE_ACTION, PREPARE_REQUIRED,
+                    PREPARE_TAG, PREPARED_TAG, PROTECTED_TAG, ROLLBACK, SWAP, TAG, UNTAG)
+from .steps import (Discard, ManageSecret, Marking, Mask, MaskCheck, MaskLogin, Modify, Password, Prepare, Step, Tag,
+                    Untag, Words, has_tag, mark_steps)
 
 MAX_IDENTIFIER = 63
 # The flight plan fits a terminal of 100 columns (Ansible's default output adds its own indent and quotes).
@@ -77,7 +78,7 @@ class CloneOptions:
                  snapshot_identifier: Optional[str] = None, password: Optional[str] = None,
                  password_source: Optional[str] = None, prepare: bool = False, final_snapshot: bool = False,
                  protected_tag: Tuple[str, str] = (PROTECTED_TAG, "true"), rollback: bool = False,
-                 discard_clone: bool = False) -> None:
+                 discard_clone: bool = False, mask_rules: Optional[Dict[str, Any]] = None) -> None:
         self.copy_method = copy_method
         self.restore_snapshot = restore_snapshot
         self.snapshot_identifier = snapshot_identifier
@@ -88,6 +89,7 @@ class CloneOptions:
         self.protected_tag = protected_tag
         self.rollback = rollback  # plan the rollback of the target's refresh instead of a clone
         self.discard_clone = discard_clone  # delete an earlier run's temp-* clones and copy again
+        self.mask_rules = mask_rules  # checked rules (masking.check_rules): mask the clone before backups and replicas
 
 
 def requested_method(options: CloneOptions, source: str) -> str:
@@ -200,6 +202,26 @@ def validate_credentials(nodes: List[Node], source: str, options: CloneOptions) 
             "knows.".format(source, nodes[0].name)]
 
 
+def mask_params(node: Node, options: CloneOptions) -> Optional[Dict[str, Any]]:
+    """The masking steps' parameters (engine, database, rules), or None without rules; checked before any change."""
+    rules = options.mask_rules
+    if not rules:
+        return None
+    desc = node.original or {}
+    engine = desc.get("Engine") or ""
+    dialect_of(engine)
+    if not options.password_source and managed_secret(desc) is None:
+        fail("mask_rules: the masking logs in to the clone as its master user, and this run does not know that "
+             "password: the clone would keep the source's.", node.name,
+             "Pass master_password or master_password_secret (the clone gets it before the masking), or let Secrets "
+             "Manager manage {0}'s master password (the run then masks with a temporary one).".format(node.name))
+    database = rules.get("database") or desc.get("DBName") or ("postgres" if "postgres" in engine else None)
+    if not database:
+        fail("mask_rules: {0} names no database (DBName) and the rules none either.".format(node.name), node.name,
+             "Add `database: <name>` to the rules file.")
+    return {"Engine": engine, "Database": database, "Rules": rules}
+
+
 def discard_or_refuse(phase: str, target: str, clones: List[Instance], options: CloneOptions) -> Tuple[bool, List[str]]:
     """Whether this run deletes the temp-* clones an earlier run copied (`clones`, the copy's root first) to copy
     again, with the flight plan's words for it. A clone copied for a prepare step that has not succeeded goes live
@@ -216,6 +238,15 @@ def discard_or_refuse(phase: str, target: str, clones: List[Instance], options: 
         return True, ["discard_clone: {0} (copies an earlier run made for {1}) are deleted, and the copy starts "
                       "over.".format(names, target)]
     root = identifier_of(clones[0])
+    unmasked = has_tag(clones[0], MASK_TAG, MASK_REQUIRED) and not has_tag(clones[0], MASKED_TAG)
+    if unmasked and not options.mask_rules:
+        fail("{0} was copied by a run with masking rules that have not been applied to it (tag {1}={2}, no tag {3}): "
+             "it holds the source's personal data unmasked, and this run has no mask_rules, so it would put that data "
+             "live under the names of {4}. Nothing was changed.".format(root, MASK_TAG, MASK_REQUIRED, MASKED_TAG,
+                                                                        target), root,
+             "Run again with the rules (-e mask_rules=<file>, mitosis_mask_rules in the role): they mask {0}, then "
+             "the refresh goes on. Or start the copy over with -e discard_clone=true (mitosis_discard_clone): it "
+             "deletes only the temp-* clones of {1} ({2}) and copies again.".format(root, target, names))
     unprepared = has_tag(clones[0], PREPARE_TAG, PREPARE_REQUIRED) and not has_tag(clones[0], PREPARED_TAG)
     if unprepared and not options.prepare:
         fail("{0} was copied by a run with a prepare step (tag {1}={2}) that has not succeeded on it (no tag {3}): it "
@@ -252,6 +283,8 @@ def new_clone_tags(node: Node, root: bool, tags_of: Callable[[Dict[str, Any]], L
     tags = own_tags(tags_of(node.original or {}))
     if root and options.prepare:
         tags.append({"Key": PREPARE_TAG, "Value": PREPARE_REQUIRED})
+    if root and options.mask_rules:
+        tags.append({"Key": MASK_TAG, "Value": MASK_REQUIRED})
     return tags
 
 
@@ -297,6 +330,30 @@ class StepList:
             self.add(Tag, "tag-credentials:" + root, COPY, TAG, temp_root,
                      {"Tags": [{"Key": CREDENTIALS_TAG, "Value": options.password_source}]}, root, [reset.key],
                      cluster)
+
+    def mask(self, root: str, after: List[str], backups: Dict[str, Any], params: Dict[str, Any],
+             options: CloneOptions, managed: bool) -> Step:
+        """The masking of the new primary once its own calls (`after`) are done, logged in with the password the run
+        was given or with a temporary one; then the tag that records the rules it applied, then its backups (the
+        step replicas wait for)."""
+        temp_root = temp_name(root)
+        if managed:
+            login = self.add(MaskLogin, "mask-login:" + root, COPY, MODIFY, temp_root,
+                             {"ApplyImmediately": True, "MasterUserPassword": PASSWORD_PLACEHOLDER}, root, after).key
+        else:
+            self.credentials(root, None, after, [], options)
+            login = "tag-credentials:" + root
+        rules = params["Rules"]
+        masked = self.add(Mask, "mask:" + root, COPY, MASK_ACTION, temp_root, params, root, after + [login])
+        tag = self.add(Tag, "tag-masked:" + root, COPY, TAG, temp_root,
+                       {"Tags": [{"Key": MASKED_TAG, "Value": rules_digest(rules)}]}, root, [masked.key])
+        return self.add(Modify, "backups:" + root, COPY, MODIFY, temp_root, dict({"ApplyImmediately": True}, **backups),
+                        root, [tag.key])
+
+    def mask_check(self, root: str, params: Dict[str, Any], replicas: List[str]) -> Step:
+        """The proof on the new primary and each replica, once they all exist."""
+        return self.add(MaskCheck, "mask-check:" + root, COPY, MASK_CHECK_ACTION, temp_name(root),
+                        dict(params, Replicas=[temp_name(name) for name in replicas]), root, list(self.copy_keys))
 
     def prepare(self, root: str, options: CloneOptions, cluster: bool = False) -> None:
         """The caller's prepare tasks see the whole copy; the tag records that they succeeded."""
@@ -660,9 +717,10 @@ def flight_plan(plan: Plan) -> str:
             mark_text = "pending: " + step.reason
         lines.append("wave {0:>2}  {1}  [{2}]".format(step.wave, step.label, mark_text))
         # Wrapped, not cut by the terminal: a parameter is never split across lines unless it is longer than one.
-        lines += textwrap.wrap(step.detail(plan.mode), FLIGHT_PLAN_WIDTH, initial_indent=DETAIL_INDENT,
-                               subsequent_indent=DETAIL_INDENT + "  ", break_long_words=False,
-                               break_on_hyphens=False)
+        for detail in step.detail(plan.mode).split("\n"):
+            lines += textwrap.wrap(detail, FLIGHT_PLAN_WIDTH, initial_indent=DETAIL_INDENT,
+                                   subsequent_indent=DETAIL_INDENT + "  ", break_long_words=False,
+                                   break_on_hyphens=False)
     pending = len(plan.pending)
     lines.append("{0} of {1} steps pending.".format(pending, len(plan.steps)))
     return "\n".join(lines)

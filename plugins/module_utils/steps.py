@@ -12,19 +12,23 @@ report read them: none of them asks which kind a step is.
 
 from __future__ import annotations
 
+import secrets as random_secrets
+import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from . import masking
 from .attributes import unmet
 from .aws import FAILED_STATUSES, MitosisError, call, paginate
 from .credentials import managed_secret, secret_active
 from .graph import arn_of, described, parse_reference, ref, resource_id_of, status_of
-from .names import (CLEANUP, COMPLETE, COPY, CREDENTIALS_TAG, DONE, MODIFY, PENDING, PREPARE, PREPARED_TAG, REBOOT,
-                    RESTORE_PIT, ROLLBACK, SWAP, UNTAG)
+from .names import (CLEANUP, COMPLETE, COPY, CREDENTIALS_TAG, DONE, MASKED_TAG, MODIFY, PENDING, PREPARE,
+                    PREPARED_TAG, REBOOT, RESTORE_PIT, ROLLBACK, SWAP, UNTAG)
 
 Description = Dict[str, Any]
 Live = Dict[str, Description]  # descriptions by ref: instances by name, clusters by ref(name, cluster=True)
 # The clone's new master password, read only when the step that sets it is called.
 PasswordSource = Callable[[], str]
+TEMPORARY_PASSWORD_BYTES = 24
 # An ARN from a resource type and a name, in the plan's account and region.
 ArnOf = Callable[[str, str], str]
 Grants = List[Tuple[str, List[str]]]
@@ -62,6 +66,40 @@ def failed_status(name: str, status: str, doing: str) -> None:
             "{0} is in status '{1}' while {2}; it will not become available on its own.".format(name, status, doing),
             operation="wait", identifier=name, code=status,
             hint="Repair or delete {0} in the RDS console, then run the same command again to resume.".format(name))
+
+
+class Secrets:
+    """What a run holds in memory only and never shows: the clone's new master password (given, read when first
+    needed), the masking salt, the temporary password a masking run sets on a clone whose password Secrets Manager
+    will manage, and the values the masking replaced (for the proof on the replicas)."""
+
+    def __init__(self, password: Optional[PasswordSource] = None, salt: Optional[str] = None) -> None:
+        self.given = password
+        self.salt = salt
+        self.temporary = None  # type: Optional[str]
+        self.samples = {}  # type: masking.Samples
+
+    @staticmethod
+    def of(given: Any) -> Optional["Secrets"]:
+        """The secrets of a run given only the new master password (a callable), or none."""
+        return given if given is None or isinstance(given, Secrets) else Secrets(given)
+
+    def password(self, step: "Step") -> str:
+        """The new master password the run was given."""
+        if self.given is None:
+            raise MitosisError("{0} needs the clone's master password, and none was given to this run.".format(
+                step.key), operation=step.action, identifier=step.identifier,
+                hint="Pass the same master_password or master_password_secret as when the plan was made.")
+        return self.given()
+
+    def new_temporary(self) -> str:
+        """A new random password for the masking's login (a resumed run sets a new one: the old one is gone)."""
+        self.temporary = random_secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
+        return self.temporary
+
+    def login(self, step: "Step") -> str:
+        """The password the masking logs in with: the temporary one this run set, else the one it was given."""
+        return self.temporary or self.password(step)
 
 
 def has_tag(inst: Optional[Description], key: str, value: Optional[str] = None) -> bool:
@@ -259,22 +297,22 @@ class Step:
 
     # --- applying ----------------------------------------------------------------------------------------------
 
-    def call_params(self, live: Live, password: Optional[PasswordSource]) -> Dict[str, Any]:
+    def call_params(self, live: Live, secrets: Optional[Secrets]) -> Dict[str, Any]:
         params = dict(self.params)
         params["DBClusterIdentifier" if self.cluster else "DBInstanceIdentifier"] = self.identifier
         return params
 
-    def call(self, rds: Any, live: Live, password: Optional[PasswordSource] = None) -> None:
-        call(rds, self.action, self.identifier, **self.call_params(live, password))
+    def call(self, rds: Any, live: Live, secrets: Optional[Secrets] = None) -> None:
+        call(rds, self.action, self.identifier, **self.call_params(live, secrets))
 
-    def start(self, rds: Any, live: Live, password: Optional[PasswordSource], region: Optional[str]) -> Optional[str]:
+    def start(self, rds: Any, live: Live, secrets: Optional[Secrets], region: Optional[str]) -> Optional[str]:
         """Make the step's call, unless an earlier run's call is still under way; or say why it is done without
         one."""
         if self.skipped_when_met and self.complete(live, Watch(self), 0, 0, region):
             # Nothing to change (or an earlier run's call finished): a modify that changes nothing is never sent.
             return "{0} {1}".format(self.identifier, self.met)
         if not self.in_progress(live):
-            self.call(rds, live, password)
+            self.call(rds, live, secrets)
         return None
 
     def poll(self, rds: Any, watch: Watch) -> None:
@@ -513,10 +551,10 @@ class Restore(Creates):
 
     kind = "restore"
 
-    def call_params(self, live: Live, password: Optional[PasswordSource]) -> Dict[str, Any]:
+    def call_params(self, live: Live, secrets: Optional[Secrets]) -> Dict[str, Any]:
         if self.action == RESTORE_PIT:
             return dict(self.params, TargetDBInstanceIdentifier=self.identifier)
-        return super().call_params(live, password)
+        return super().call_params(live, secrets)
 
     def grants(self, arn: ArnOf, source: str) -> Grants:
         if not self.cluster:
@@ -627,18 +665,9 @@ class Recorded(CopyStep):
             self.done("{0} has the tag {1}={2}".format(self.identifier, tag["Key"], tag["Value"]))
 
 
-class Password(Recorded, Changes):
-    """MasterUserPassword on the new primary (from the run's options), recorded by the tag step after it."""
-
-    kind = "password"
-    records = CREDENTIALS_TAG
-
-    def call_params(self, live: Live, password: Optional[PasswordSource]) -> Dict[str, Any]:
-        if password is None:
-            raise MitosisError("{0} needs the clone's master password, and none was given to this run.".format(
-                self.key), operation=self.action, identifier=self.identifier,
-                hint="Pass the same master_password or master_password_secret as when the plan was made.")
-        return dict(super().call_params(live, password), MasterUserPassword=password())
+class Resets(Changes):
+    """A new master password on the clone (ModifyDBInstance MasterUserPassword): done once the reset was seen under
+    way and the instance is available again."""
 
     def seen(self, status: str, watch: Watch) -> None:
         if status == RESETTING:
@@ -650,9 +679,155 @@ class Password(Recorded, Changes):
             return False
         return watch.settled(now, settle_time)
 
+
+class Password(Recorded, Resets):
+    """MasterUserPassword on the new primary (from the run's options), recorded by the tag step after it."""
+
+    kind = "password"
+    records = CREDENTIALS_TAG
+
+    def call_params(self, live: Live, secrets: Optional[Secrets]) -> Dict[str, Any]:
+        return dict(super().call_params(live, secrets), MasterUserPassword=(secrets or Secrets()).password(self))
+
     def in_progress(self, live: Live) -> bool:
         inst = live.get(self.ref) or {}
         return status_of(inst) == RESETTING or "MasterUserPassword" in (inst.get("PendingModifiedValues") or {})
+
+
+class MaskLogin(Resets, CopyStep):
+    """A temporary random master password on a new primary whose password Secrets Manager will manage (its secret
+    only comes once the replicas exist): the masking logs in with it; the managed secret replaces it."""
+
+    kind = "mask-login"
+
+    def call_params(self, live: Live, secrets: Optional[Secrets]) -> Dict[str, Any]:
+        if secrets is None:
+            raise MitosisError("{0} has nowhere to keep the temporary password.".format(self.key),
+                               operation=self.action, identifier=self.identifier)
+        return dict(super().call_params(live, secrets), MasterUserPassword=secrets.new_temporary())
+
+    def mark_clone(self, ctx: Marking, clone: Optional[Description]) -> None:
+        if managed_secret(clone) is not None:
+            self.done("the masking is checked: {0} has its managed master secret".format(self.identifier))
+        else:
+            self.pending("held in this run's memory only: set again by every run until the managed secret")
+
+    def changes(self, after: Dict[str, Any], before: Dict[str, Any]) -> None:
+        after[self.ref]["changes"] = {"MasterUserPassword": "(temporary, for the masking)"}
+
+    def detail(self, mode: str) -> str:
+        return "ApplyImmediately=true MasterUserPassword=(random, kept in memory only; the managed secret " \
+               "replaces it)"
+
+
+class Masks(CopyStep):
+    """A step that connects to the clone's database (the rules, engine and database are its parameters)."""
+
+    @property
+    def rules(self) -> masking.Rules:
+        return self.params["Rules"]
+
+    def connect(self, inst: Description, secrets: Optional[Secrets]) -> masking.Database:
+        endpoint = inst.get("Endpoint") or {}
+        if not endpoint.get("Address"):
+            raise MitosisError("{0} has no endpoint to connect to yet.".format(inst["DBInstanceIdentifier"]),
+                               operation="mask", identifier=inst["DBInstanceIdentifier"])
+        return masking.connect(self.params["Engine"], endpoint["Address"], endpoint.get("Port") or 5432,
+                               inst.get("MasterUsername") or "", (secrets or Secrets()).login(self),
+                               self.params["Database"])
+
+    def detail(self, mode: str) -> str:
+        return "\n".join(masking.statements(self.params["Engine"], self.rules))
+
+
+class Mask(Recorded, Masks):
+    """The masking rules applied on the new primary, before its automated backups and its replicas; the tag step
+    after it records the rules it applied."""
+
+    kind = "mask"
+    records = MASKED_TAG
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.report = None  # type: Optional[Dict[str, Any]]
+
+    def start(self, rds: Any, live: Live, secrets: Optional[Secrets], region: Optional[str]) -> Optional[str]:
+        inst = live[self.ref]
+        secrets = secrets or Secrets()
+        db = self.connect(inst, secrets)
+        try:
+            # Without a salt of the user's, the clone's own resource id: the same through a resumed run.
+            report = masking.mask(db, self.rules, secrets.salt or resource_id_of(inst) or "", self.identifier)
+        finally:
+            db.close()
+        secrets.samples.update(report.pop("samples"))
+        self.report = report
+        return None
+
+    def complete(self, live: Live, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        return self.report is not None and super().complete(live, watch, now, settle_time, region)
+
+    def result(self) -> Dict[str, Any]:
+        found = super().result()
+        if self.report is not None:
+            found["masking"] = self.report
+        return found
+
+    def detail(self, mode: str) -> str:
+        return "(masks {0} on {1}, database {2}, before its backups and replicas; then reclaims the old row " \
+               "versions)\n".format(", ".join(sorted(self.rules["tables"])), self.identifier,
+                                    self.params["Database"]) + super().detail(mode)
+
+
+class MaskCheck(Masks):
+    """The proof, on the new primary and on each replica: every masked column has the masked form and none of the
+    values the masking replaced remains. Then the masking's marker goes."""
+
+    kind = "mask-check"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.report = None  # type: Optional[Dict[str, Any]]
+
+    def mark_clone(self, ctx: Marking, clone: Optional[Description]) -> None:
+        if managed_secret(clone) is not None:
+            # The check ran before the managed secret (which waits for it) replaced the masking's password.
+            self.done("checked before {0} got its managed master secret".format(self.identifier))
+        else:
+            self.pending("checked again by every run until the swap")
+
+    def start(self, rds: Any, live: Live, secrets: Optional[Secrets], region: Optional[str]) -> Optional[str]:
+        secrets = secrets or Secrets()
+        began = time.monotonic()
+        names = [self.identifier] + list(self.params["Replicas"])
+        found = described(rds, [ref(name) for name in names])
+        checked = {}
+        for name in names:
+            if name not in found:
+                raise MitosisError("{0} is not there to check the masking on.".format(name), operation="mask",
+                                   identifier=name)
+            db = self.connect(found[name], secrets)
+            try:
+                checked[name] = masking.prove(db, self.rules, secrets.samples, name)
+                if name == self.identifier:
+                    masking.forget_markers(db)
+            finally:
+                db.close()
+        self.report = {"instances": checked, "seconds": round(time.monotonic() - began, 3)}
+        return None
+
+    def complete(self, live: Live, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        return self.report is not None and super().complete(live, watch, now, settle_time, region)
+
+    def result(self) -> Dict[str, Any]:
+        found = super().result()
+        if self.report is not None:
+            found["masking_check"] = self.report
+        return found
+
+    def detail(self, mode: str) -> str:
+        return "(checks every masked column on {0} and its replicas {1}: the masked form, none of the replaced " \
+               "values)".format(self.identifier, ", ".join(self.params["Replicas"]) or "(none)")
 
 
 class Tag(Recorded, Changes):
@@ -664,7 +839,7 @@ class Tag(Recorded, Changes):
     def recording_tag(self, steps: List[Step]) -> Dict[str, str]:
         return self.params["Tags"][0]
 
-    def call_params(self, live: Live, password: Optional[PasswordSource]) -> Dict[str, Any]:
+    def call_params(self, live: Live, secrets: Optional[Secrets]) -> Dict[str, Any]:
         return dict(self.params, ResourceName=arn_of(live[self.ref]))
 
     def holds(self, inst: Description, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
@@ -769,13 +944,13 @@ class FinalSnapshot(Step):
     def snapshot(self) -> str:
         return self.params["DBSnapshotIdentifier"]
 
-    def start(self, rds: Any, live: Live, password: Optional[PasswordSource], region: Optional[str]) -> Optional[str]:
+    def start(self, rds: Any, live: Live, secrets: Optional[Secrets], region: Optional[str]) -> Optional[str]:
         taken = snapshot_status(rds, self.snapshot)
         if taken == "available":
             # An earlier run took it and was stopped before the delete: never a second one.
             return "the final snapshot {0} exists".format(self.snapshot)
         if not taken and not self.in_progress(live):
-            self.call(rds, live, password)
+            self.call(rds, live, secrets)
         return None
 
     def poll(self, rds: Any, watch: Watch) -> None:
@@ -803,7 +978,7 @@ class Untag(Changes):
         if ctx.phase == CLEANUP and not any(has_tag(ctx.held(self.ref), key) for key in self.params["TagKeys"]):
             self.done("{0} has none of the run's tags".format(self.identifier))
 
-    def call_params(self, live: Live, password: Optional[PasswordSource]) -> Dict[str, Any]:
+    def call_params(self, live: Live, secrets: Optional[Secrets]) -> Dict[str, Any]:
         return dict(self.params, ResourceName=arn_of(live[self.ref]))
 
     def holds(self, inst: Description, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
@@ -836,7 +1011,8 @@ class Restart(Step):
 
 # The step kinds, by the name a plan's dicts carry.
 KINDS = {cls.kind: cls for cls in (Create, Restore, Promote, Modify, Password, ManageSecret, Tag, Prepare, Discard,
-                                   SwapOut, SwapIn, Restart, FinalSnapshot, Delete, Untag)}
+                                   MaskLogin, Mask, MaskCheck, SwapOut, SwapIn, Restart, FinalSnapshot, Delete,
+                                   Untag)}
 
 
 def make_step(key: str, phase: str, kind: str, action: str, identifier: str, params: Dict[str, Any], node: str,

@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
 from ansible_collections.mitosis.rds.plugins.module_utils.cluster import ClusterGraph
 from ansible_collections.mitosis.rds.plugins.module_utils.plans import REFRESH_WORDS, ROLLBACK_WORDS
-from ansible_collections.mitosis.rds.plugins.module_utils.steps import KINDS, Marking, Watch, make_step, mark_steps
+from ansible_collections.mitosis.rds.plugins.module_utils.steps import KINDS, Marking, Secrets, Watch, make_step, mark_steps
 
 from .rds_state import REGION, cluster, instance, member
 
@@ -189,7 +189,7 @@ def test_password_of_an_instance_and_of_an_aurora_cluster():
         assert not reset.already_done(None, refused("InvalidParameterValue"))
         with pytest.raises(MitosisError, match="needs the clone's master password"):
             reset.call_params(live_of(desc), None)
-        assert reset.call_params(live_of(desc), lambda: "Secret-1")["MasterUserPassword"] == "Secret-1"
+        assert reset.call_params(live_of(desc), Secrets(lambda: "Secret-1"))["MasterUserPassword"] == "Secret-1"
 
 
 # --- manage-secret ----------------------------------------------------------------------------------------------
