@@ -111,16 +111,17 @@ def _plain(node: Any, path: Tuple[str, ...], lines: Lines) -> Any:
     return yaml.SafeLoader("").construct_object(node, deep=True)
 
 
-def check_rules(data: Any, lines: Optional[Lines] = None, path: str = "mask_rules") -> Rules:
-    """The rules as the steps use them, from the file's data; an error names the line (when known) and what to do.
-
-    {"database": name or None, "tables": {"schema.table": {"truncate": bool, "where": SQL or None,
-    "columns": {column: [strategy, argument]}}}, "allow": ["schema.table.column", ...]}"""
+def check_rules(data: Any, lines: Optional[Lines] = None, path: Optional[str] = None) -> Rules:
+    """The rules, checked, in the file's own form (so that checking them again, where the module runs, gives the
+    same): {"database": name or None, "tables": {"schema.table": "truncate" or {column: strategy, "where": SQL}},
+    "allow": ["schema.table.column", ...]}; an error names the line (when known) and what to do. `tables()` reads
+    them."""
     lines = lines or {}
 
     def bad(where: Tuple[str, ...], message: str, hint: str) -> None:
         line = next((lines[where[:n]] for n in range(len(where), -1, -1) if where[:n] in lines), None)
-        fail("mask_rules: {0}{1}: {2}".format(path, " line {0}".format(line) if line else "", message), hint)
+        where = " ".join(part for part in (path, "line {0}".format(line) if line else "") if part)
+        fail("mask_rules: {0}{1}".format(where + ": " if where else "", message), hint)
 
     if not isinstance(data, dict):
         bad((), "the file must be a mapping with `tables:` (and `allow:`, `database:`).",
@@ -137,13 +138,16 @@ def check_rules(data: Any, lines: Optional[Lines] = None, path: str = "mask_rule
     if database is not None and (not isinstance(database, str) or not COLUMN_NAME.match(database)):
         bad(("database",), "`database:` must be a database name, not {0!r}.".format(database),
             "Name the database that holds the tables (default: the instance's DBName).")
-    checked = {}  # type: Dict[str, Dict[str, Any]]
+    checked = {}  # type: Dict[str, Any]
     for table, rule in tables.items():
         where = ("tables", table)
         if not TABLE_NAME.match(table):
             bad(where, "{0!r} is not a schema.table name.".format(table), "Write it as schema.table, e.g. "
                 "public.customers (MySQL and MariaDB: database.table).")
-        checked[table] = _table_rule(table, rule, where, bad)
+        _table_rule(table, rule, where, bad)
+        checked[table] = rule if isinstance(rule, str) else {
+            column: {name: _text(argument) if name == "fixed" else argument for name, argument in strategy.items()}
+            if isinstance(strategy, dict) else strategy for column, strategy in rule.items()}
     allow = data.get("allow") or []
     if not isinstance(allow, list):
         bad(("allow",), "`allow:` must be a list of schema.table.column names.", "For example: allow: "
@@ -153,6 +157,16 @@ def check_rules(data: Any, lines: Optional[Lines] = None, path: str = "mask_rule
             bad(("allow", str(index)), "{0!r} is not a schema.table.column name.".format(name),
                 "List columns known not to be personal as schema.table.column.")
     return {"database": database, "tables": checked, "allow": sorted(set(allow))}
+
+
+TableRule = Dict[str, Any]  # {"truncate": bool, "where": SQL or None, "columns": {column: [strategy, argument]}}
+
+
+def tables(rules: Rules) -> Dict[str, TableRule]:
+    """Each table's rule of checked rules, as the SQL is built from it."""
+    def bad(where: Tuple[str, ...], message: str, hint: str) -> None:
+        fail("mask_rules: " + message, hint)
+    return {table: _table_rule(table, rule, ("tables", table), bad) for table, rule in rules["tables"].items()}
 
 
 def _table_rule(table: str, rule: Any, where: Tuple[str, ...], bad: Callable[..., None]) -> Dict[str, Any]:
@@ -231,7 +245,7 @@ def rules_digest(rules: Rules) -> str:
 
 
 def columns_masked(rules: Rules) -> List[str]:
-    return ["{0}.{1}".format(table, column) for table, rule in sorted(rules["tables"].items())
+    return ["{0}.{1}".format(table, column) for table, rule in sorted(tables(rules).items())
             for column in sorted(rule["columns"])]
 
 
@@ -488,7 +502,7 @@ def statements(engine: str, rules: Rules) -> List[str]:
     """The SQL a masking runs, per table, as check mode shows it (the salt is a parameter, never shown)."""
     dialect = dialect_of(engine)
     shown = []
-    for table, rule in sorted(rules["tables"].items()):
+    for table, rule in sorted(tables(rules).items()):
         sql, params = mask_statement(dialect, table, rule)
         for key, value in params.items():
             sql = sql.replace("%({0})s".format(key), "'{0}'".format(str(value).replace("'", "''")))
@@ -578,7 +592,7 @@ def read_catalog(db: Database) -> Catalog:
 def unknown_names(rules: Rules, catalog: Catalog) -> List[str]:
     """What the rules name and the database lacks, and the strategies a column's type cannot take."""
     problems = []
-    for table, rule in sorted(rules["tables"].items()):
+    for table, rule in sorted(tables(rules).items()):
         if table not in catalog:
             problems.append("table {0} does not exist".format(table))
             continue
@@ -604,19 +618,19 @@ def unknown_names(rules: Rules, catalog: Catalog) -> List[str]:
     return problems
 
 
-def covered(rules: Rules, table: str, column: str) -> bool:
-    rule = rules["tables"].get(table)
+def covered(rules: Rules, parsed: Dict[str, TableRule], table: str, column: str) -> bool:
+    rule = parsed.get(table)
     return bool(rule and (rule["truncate"] or column in rule["columns"])) or \
         "{0}.{1}".format(table, column) in rules["allow"]
 
 
 def uncovered(db: Database, rules: Rules, catalog: Catalog) -> List[str]:
     """Columns that look personal (by name, or by sampled values) that no rule masks and `allow` does not list."""
-    dialect = db.dialect
+    dialect, parsed = db.dialect, tables(rules)
     found = []
     for table, columns in sorted(catalog.items()):
         for column, described in columns.items():
-            if covered(rules, table, column):
+            if covered(rules, parsed, table, column):
                 continue
             if PERSONAL_NAME.search(column.lower()):
                 found.append("{0}.{1} (its name)".format(table, column))
@@ -666,15 +680,15 @@ def mask(db: Database, rules: Rules, salt: str, where: str, log: Callable[[str],
     marked = {relation: (done_rules, masked, reclaimed)
               for relation, done_rules, masked, reclaimed in db.rows(
                   "SELECT relation, rules, masked, reclaimed FROM {0}".format(dialect.marker))}
-    tables, samples = {}, {}  # type: Dict[str, Dict[str, Any]], Samples
-    for table, rule in sorted(rules["tables"].items()):
+    masked_tables, samples = {}, {}  # type: Dict[str, Dict[str, Any]], Samples
+    for table, rule in sorted(tables(rules).items()):
         if table in marked:
             done_rules, masked, reclaimed = marked[table]
             if done_rules != digest:
                 fail("{0} on {1} was masked by an earlier run with other rules; masking it again would mask "
                      "masked values.".format(table, where),
                      "Run again with the rules of that run, or with discard_clone=true to copy anew.", where)
-            tables[table] = {"rows": masked, "resumed": True}
+            masked_tables[table] = {"rows": masked, "resumed": True}
         else:
             table_started = time.monotonic()
             sql, params = mask_statement(dialect, table, rule, catalog)
@@ -687,14 +701,14 @@ def mask(db: Database, rules: Rules, salt: str, where: str, log: Callable[[str],
                     count = db.run(sql, dict(params, salt=salt))
                 db.run("INSERT INTO {0} (relation, rules, masked) VALUES (%(relation)s, %(rules)s, %(rows)s)".format(
                     dialect.marker), {"relation": table, "rules": digest, "rows": max(count, 0)})
-            tables[table] = {"rows": max(count, 0), "seconds": round(time.monotonic() - table_started, 3)}
+            masked_tables[table] = {"rows": max(count, 0), "seconds": round(time.monotonic() - table_started, 3)}
             reclaimed = False
-            log("masked {0}: {1} rows".format(table, tables[table]["rows"]))
+            log("masked {0}: {1} rows".format(table, masked_tables[table]["rows"]))
         if not reclaimed and not rule["truncate"]:
             db.run(dialect.reclaim.format(dialect.table(table)))
             db.run("UPDATE {0} SET reclaimed = true WHERE relation = %(relation)s".format(dialect.marker),
                    {"relation": table})
-    report = {"database": where, "tables": tables, "columns": columns_masked(rules)}
+    report = {"instance": where, "tables": masked_tables, "columns": columns_masked(rules)}
     report["proof"] = prove(db, rules, samples, where, catalog)
     report["seconds"] = round(time.monotonic() - started, 3)
     return dict(report, samples=samples)
@@ -720,7 +734,7 @@ def prove(db: Database, rules: Rules, samples: Samples, where: str, catalog: Opt
     dialect = db.dialect
     catalog = catalog if catalog is not None else read_catalog(db)
     problems, checked = [], 0
-    for table, rule in sorted(rules["tables"].items()):
+    for table, rule in sorted(tables(rules).items()):
         if rule["truncate"]:
             left = db.rows("SELECT COUNT(*) FROM {0}".format(dialect.table(table)))[0][0]
             if left:

@@ -19,7 +19,7 @@ PHASE_ORDER = ("copy", "prepare", "swap", "restart", "cleanup")
 
 
 def new_run() -> Dict[str, Any]:
-    return {"timeline": [], "calls": {}, "secrets": {}, "snapshots": {}, "waiting": {}}
+    return {"timeline": [], "calls": {}, "secrets": {}, "snapshots": {}, "waiting": {}, "masking": {}}
 
 
 def extend_run(run: Optional[Dict[str, Any]], records: List[Dict[str, Any]], calls: Dict[str, int],
@@ -42,12 +42,18 @@ def extend_run(run: Optional[Dict[str, Any]], records: List[Dict[str, Any]], cal
             timeline.append({key: record[key] for key in ("id", "kind", "phase", "node", "action", "identifier",
                                                           "window", "started", "released", "finished")
                              if key in record})
+    # What the masking steps report (rows per table, the proof on each server), for the summary.
+    masking = dict(run.get("masking") or {})
+    for record in records:
+        for key, name in (("masking", "masked"), ("masking_check", "checked")):
+            if record.get(key):
+                masking[name] = record[key]
     total = dict(run.get("calls") or {})
     for operation, count in calls.items():
         total[operation] = total.get(operation, 0) + count
     return {"timeline": timeline, "calls": total, "secrets": dict(run.get("secrets") or {}, **(secrets or {})),
             "snapshots": dict(run.get("snapshots") or {}, **(snapshots or {})),
-            "waiting": {"for": waits, "since": ended} if waits else {}}
+            "waiting": {"for": waits, "since": ended} if waits else {}, "masking": masking}
 
 
 def call_counts(calls: Dict[str, int]) -> Dict[str, int]:
@@ -73,6 +79,28 @@ def duration_text(seconds: float) -> str:
     if seconds >= 3600:
         return "{0}h {1:02d}m {2:02d}s".format(seconds // 3600, seconds % 3600 // 60, seconds % 60)
     return "{0}m {1:02d}s".format(seconds // 60, seconds % 60)
+
+
+def masking_lines(masking: Dict[str, Any]) -> List[str]:
+    """Rows masked per table, and the proof on each server (real seconds: database work, not AWS's)."""
+    lines = []
+    masked, checked = masking.get("masked") or {}, masking.get("checked") or {}
+    for table, done in sorted((masked.get("tables") or {}).items()):
+        if done.get("resumed"):
+            lines.append("{0} was masked by an earlier run ({1} rows)".format(table, done["rows"]))
+        else:
+            lines.append("masked {0}: {1} rows in {2:.1f} s".format(table, done["rows"], done.get("seconds", 0)))
+    if masked:
+        lines.append("masking {0} (with reclaiming the old row versions and the proof on it): {1:.1f} s".format(
+            masked["instance"], masked["seconds"]))
+    proofs = checked.get("instances") or {}
+    if proofs:
+        first = next(iter(proofs.values()))
+        sampled = max(p["sampled_values"] for p in proofs.values())
+        lines.append("checked {0} masked columns on {1}: every value masked{2} ({3:.1f} s)".format(
+            first["columns_checked"], ", ".join(proofs),
+            ", none of {0} sampled original values left".format(sampled) if sampled else "", checked["seconds"]))
+    return lines
 
 
 def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], mode: str, serial: bool = False,
@@ -135,6 +163,8 @@ def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], m
             name, arn))
     for name, snapshot in snapshots.items():
         lines.append("{0} was kept in the final snapshot {1} before it was deleted".format(name, snapshot))
+    summary["masking"] = run.get("masking") or {}
+    lines += masking_lines(summary["masking"])
     lines.append("API calls: {0} ({1} mutating, {2}).".format(calls["total"], calls["mutating"], describes_text(calls)))
     summary["lines"] = lines
     return summary
