@@ -104,7 +104,7 @@ def _plain(node: Any, path: Tuple[str, ...], lines: Lines) -> Any:
         for key, value in node.value:
             name = str(key.value)
             found[name] = _plain(value, path + (name,), lines)
-            lines.setdefault(path + (name,), key.start_mark.line + 1)
+            lines[path + (name,)] = key.start_mark.line + 1  # an entry's line is its key's
         return found
     if isinstance(node, yaml.SequenceNode):
         return [_plain(item, path + (str(i),), lines) for i, item in enumerate(node.value)]
@@ -466,8 +466,10 @@ def masked_form(dialect: Dialect, column: str, strategy: str, argument: Any, mas
     if strategy == "null":
         return "{0} IS NOT NULL".format(quoted)
     if strategy in ("fixed", "template"):
-        return "{0} IS DISTINCT FROM {1}".format(value, masking) if dialect.name == "postgres" else \
-            "NOT ({0} <=> {1})".format(value, masking)
+        # A fixed value compares in the column's own type (0 and 0.00 are the same number); a template as text.
+        compared = quoted if strategy == "fixed" else value
+        return "{0} IS DISTINCT FROM {1}".format(compared, masking) if dialect.name == "postgres" else \
+            "NOT ({0} <=> {1})".format(compared, masking)
     if strategy == "empty":
         return "{0} <> ''".format(value)
     if strategy == "email":

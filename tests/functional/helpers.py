@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 from devtools.rds_endpoint.testing import is_lock_call
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,9 +101,10 @@ def mutating(endpoint):
     return [call for call in endpoint.mutating_calls() if not is_lock_call(call)]
 
 
-def kill_when(endpoint, playbook, extra_vars, path, reached, timeout=120):
-    """Run `playbook` with `extra_vars` (written to `path`), and kill -9 it (its whole session) as soon as
-    `reached(endpoint)`; the run must not end before."""
+def kill_when(endpoint, playbook, extra_vars, path, reached, timeout=120, every_process=False):
+    """Run `playbook` with `extra_vars` (written to `path`), and kill -9 it (its whole session; with
+    `every_process`, Ansible's workers too, which run in sessions of their own) as soon as `reached(endpoint)`; the
+    run must not end before."""
     path.write_text(json.dumps(extra_vars))
     process = subprocess.Popen([ANSIBLE_PLAYBOOK, playbook, "-e", "@" + str(path)], cwd=ROOT,
                                env=dict(os.environ, **endpoint.env), stdout=subprocess.DEVNULL,
@@ -113,5 +116,11 @@ def kill_when(endpoint, playbook, extra_vars, path, reached, timeout=120):
             assert time.time() < deadline, "the kill point never came"
             time.sleep(0.02)
     finally:
+        workers = psutil.Process(process.pid).children(recursive=True) if every_process else []
         os.killpg(process.pid, signal.SIGKILL)
+        for worker in workers:
+            try:
+                worker.kill()
+            except psutil.NoSuchProcess:
+                pass
         process.wait()

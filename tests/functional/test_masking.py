@@ -9,6 +9,7 @@ import json
 import os
 import time
 
+import psycopg
 import pytest
 
 from devtools import shop
@@ -32,11 +33,24 @@ def masked_email(salt, email):
     return "u{0}@example.invalid".format(hashlib.sha256((salt + email).encode()).hexdigest()[:16])
 
 
+def replayed(endpoint, name, password, timeout=30):
+    """A connection to `name` once it accepts `password`: a replica replays its primary's new password (a managed
+    secret set at the end of the run) a moment later."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return connect(endpoint, name, password)
+        except psycopg.OperationalError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def assert_masked(endpoint, names, password, people, salt=SALT):
     """On each server: every customer of production is there, each masked exactly once; no original value left."""
     names_, emails, phones = ({p[i] for p in people.values()} for i in range(3))
     for name in names:
-        with connect(endpoint, name, password) as conn:
+        with replayed(endpoint, name, password) as conn:
             rows = {row[0]: row[1:] for row in conn.execute("SELECT id, name, email, phone FROM customers")}
             assert sorted(rows) == sorted(people), name
             assert not {r[0] for r in rows.values()} & names_, name
@@ -129,8 +143,9 @@ def test_rules_that_do_not_fit_stop_before_any_name_moves_and_the_fixed_rules_re
     # Check mode: the SQL, and no change.
     checked = run_masked(data_playbook, log, args=("--check",), mask_rules=RULES)
     assert checked.rc == 0, checked
-    assert 'UPDATE "public"."customers" SET "email" = concat(' in checked.out
-    assert 'VACUUM FULL "public"."customers";' in checked.out
+    shown = checked.out.replace('\\"', '"')  # the flight plan's lines are JSON strings
+    assert 'UPDATE "public"."customers" SET "email" = concat(' in shown
+    assert 'VACUUM FULL "public"."customers";' in shown
     assert mutating(data_endpoint) == [] and SALT not in checked.out
 
     unknown = tmp_path / "unknown.yml"
@@ -173,16 +188,29 @@ def test_a_run_killed_while_masking_resumes_without_masking_twice(data_endpoint,
     extra = clone_vars(restart_command=restart_command(log), master_password=DEMO_DATA.password, mask_salt=SALT,
                        mask_rules=str(rules))
 
+    # The test holds the orders table (SHARE lock: reads go on, the masking's UPDATE waits) from the moment the clone
+    # takes the demo's password, so that the kill lands after customers are masked and before orders are.
+    holder = []
+
     def one_table_masked(endpoint):
-        if "temp-mitosis-demo" not in instances(endpoint):
-            return False
         try:
+            if not holder:
+                conn = connect(endpoint, "temp-mitosis-demo", DEMO_DATA.password)
+                conn.execute("BEGIN")
+                conn.execute("LOCK TABLE orders IN SHARE MODE")
+                holder.append(conn)
             with connect(endpoint, "temp-mitosis-demo", DEMO_DATA.password) as conn:
                 return conn.execute("SELECT count(*) FROM mitosis_masking.masked").fetchone()[0] == 1
-        except Exception:  # pylint: disable=broad-except  # not reachable yet, or no marker yet
+        except (KeyError, psycopg.Error):  # no clone yet, not its password yet, no marker yet
             return False
 
-    kill_when(data_endpoint, "playbooks/clone.yml", extra, tmp_path / "killed.json", one_table_masked, timeout=300)
+    try:
+        # Every process of the run, the worker that masks included (it runs in a session of its own).
+        kill_when(data_endpoint, "playbooks/clone.yml", extra, tmp_path / "killed.json", one_table_masked,
+                  timeout=300, every_process=True)
+    finally:
+        for conn in holder:
+            conn.close()
     assert not [c for c in mutating(data_endpoint) if c["new_identifier"]]
     result = data_playbook("playbooks/clone.yml", extra)
     assert result.rc == 0, result
