@@ -59,6 +59,7 @@ functional: venv
 bench: venv
 	$(BIN)/python -m devtools.bench_clone
 	$(BIN)/python -m devtools.bench_plan
+	$(BIN)/python -m devtools.bench_mask
 
 clean:
 	rm -rf $(VENV) .collections tests/output build .pytest_cache

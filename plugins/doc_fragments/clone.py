@@ -111,6 +111,27 @@ options:
         resume a run it started; a run with it copies again whatever clone it finds.
     type: bool
     default: false
+  mask_rules:
+    description:
+      - The path of a YAML file of masking rules (read and checked on the controller before anything else, naming
+        the bad line; see M(mitosis.rds.rds_mask) for its form). With it the new primary is copied without
+        automated backups, masked over a database connection before its backups are switched on and before its
+        replicas are created, and every masked column is then checked on the primary and on each replica, all
+        before any name moves.
+      - On the clone, before anything is masked, every table and column the rules name must exist and every column
+        that looks personal must be masked or listed under C(allow); otherwise the run stops, naming them, and the
+        target keeps serving its old data.
+      - The masking logs in as the master user with O(master_password) or O(master_password_secret); for a target
+        whose password Secrets Manager manages, with a temporary random password the run sets on the clone and keeps
+        in memory only (the managed secret replaces it).
+      - Like O(copy_method), it shapes the plan, so M(mitosis.rds.rds_mitosis_step) reads it only when it plans
+        itself (without a C(plan)). DB instances only.
+    type: raw
+  mask_salt:
+    description:
+      - The salt of the C(hash) and C(email) strategies of O(mask_rules). Never shown. With the same salt, the same
+        value masks to the same text in every refresh; without one, the new primary's resource id is the salt.
+    type: str
   prepare:
     description:
       - Plan a prepare step after the copy and the credentials, before the swap (the caller runs it, for

@@ -171,7 +171,8 @@ steps:
     kind:
       description:
         - What the step does, V(create), V(restore), V(promote), V(modify), V(password), V(manage-secret), V(tag),
-          V(discard), V(swap-out), V(swap-in), V(final-snapshot), V(delete) or V(untag).
+          V(discard), V(mask-login), V(mask), V(mask-check), V(swap-out), V(swap-in), V(final-snapshot), V(delete)
+          or V(untag).
       type: str
       sample: swap-in
     window:
@@ -300,6 +301,12 @@ summary:
       type: dict
     secrets:
       description: The clone's new managed master secrets by target member, as in RV(secrets), for the whole run.
+      type: dict
+    masking:
+      description:
+        - With O(mask_rules), what the masking did, C(masked) (per table C(rows) and C(seconds), or C(resumed); the
+          C(columns); the C(proof) on the new primary; C(seconds)) and C(checked) (per instance, C(columns_checked)
+          and C(sampled_values); C(seconds)).
       type: dict
 diff:
   description: Before and after of the instances the pending steps touch.
