@@ -77,6 +77,7 @@ COVERED = {
     "test_swap_out_and_swap_in": ["swap-out", "swap-in"],
     "test_delete_and_discard": ["delete", "discard"],
     "test_final_snapshot_of_the_retired_primary": ["final-snapshot"],
+    "test_the_masking_steps": ["mask-login", "mask", "mask-check"],
 }
 
 
@@ -363,3 +364,53 @@ def test_final_snapshot_of_the_retired_primary():
     with pytest.raises(MitosisError, match="db-final-x is in status 'failed'"):
         done(step, live_of(instance("old-db")), watch)
     assert step.kept_snapshot() == "db-final-x" and not step.already_done(None, refused("DBSnapshotAlreadyExists"))
+
+
+# --- masking ----------------------------------------------------------------------------------------------------
+
+RULES = {"database": "shop", "tables": {"public.customers": {"email": "email"}}, "allow": []}
+MASKING = {"Engine": "postgres", "Database": "shop", "Rules": RULES}
+
+
+def test_the_masking_steps():
+    desc = instance("temp-db", engine="postgres")
+    managed = dict(desc, MasterUserSecret={"SecretArn": SECRET, "SecretStatus": "creating"})
+    login = make_step("mask-login:db", "copy", "mask-login", "ModifyDBInstance", "temp-db",
+                      {"ApplyImmediately": True, "MasterUserPassword": "(hidden)"}, "db")
+    mask = make_step("mask:db", "copy", "mask", "Mask", "temp-db", MASKING, "db")
+    tag = make_step("tag-masked:db", "copy", "tag", "AddTagsToResource", "temp-db",
+                    {"Tags": [{"Key": "mitosis:masked", "Value": "abc"}]}, "db")
+    check = make_step("mask-check:db", "copy", "mask-check", "CheckMasking", "temp-db",
+                      dict(MASKING, Replicas=["temp-db-r"]), "db")
+    # The temporary password is set again by every run, until the managed secret replaces it.
+    assert marked(login, "copy", desc)[0] == "pending"
+    assert marked(login, "copy", managed)[0] == "done"
+    assert marked(login, "swap", desc)[0] == "done"
+    secrets = Secrets()
+    first = login.call_params(live_of(desc), secrets)["MasterUserPassword"]
+    assert first == secrets.login(login) and len(first) >= 24
+    assert login.call_params(live_of(desc), secrets)["MasterUserPassword"] not in (first, "(hidden)")
+    assert "(hidden)" not in login.detail("refresh") and "memory" in login.detail("refresh")
+    watch = Watch(login, live_of(desc))
+    assert not done(login, live_of(dict(desc, PendingModifiedValues={"MasterUserPassword": "****"})), watch, 0, 99)
+    assert done(login, live_of(desc), watch, 1, 99)
+    # The masking is done once the tag records its rules (with their digest: other rules mask again).
+    assert marked(mask, "copy", desc, others=[tag])[0] == "pending"
+    assert marked(mask, "copy", dict(desc, TagList=[{"Key": "mitosis:masked", "Value": "abc"}]), others=[tag]) == (
+        "done", "temp-db has the tag mitosis:masked=abc")
+    assert marked(mask, "copy", dict(desc, TagList=[{"Key": "mitosis:masked", "Value": "old"}]),
+                  others=[tag])[0] == "pending"
+    assert marked(mask, "swap", desc, others=[tag])[0] == "done"
+    assert not done(mask, live_of(desc))  # not run yet
+    detail = mask.detail("refresh")
+    assert 'UPDATE "public"."customers" SET "email"' in detail and 'VACUUM FULL "public"."customers";' in detail
+    assert "%(salt)s" in detail
+    # Without a password the masking cannot log in: it says so before connecting.
+    with pytest.raises(MitosisError, match="needs the clone's master password"):
+        mask.connect(dict(desc, Endpoint={"Address": "127.0.0.1", "Port": 5432}, MasterUsername="u"), Secrets())
+    # The check runs again in every run of the copy; once the managed secret is there, it ran before it.
+    assert marked(check, "copy", desc)[0] == "pending"
+    assert marked(check, "copy", managed)[0] == "done"
+    assert "temp-db-r" in check.detail("refresh")
+    for step in (mask, check):
+        assert step.grants(lambda kind, name: kind + ":" + name, "prod") == []
