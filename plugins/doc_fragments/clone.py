@@ -125,7 +125,10 @@ options:
         whose password Secrets Manager manages, with a temporary random password the run sets on the clone and keeps
         in memory only (the managed secret replaces it).
       - Like O(copy_method), it shapes the plan, so M(mitosis.rds.rds_mitosis_step) reads it only when it plans
-        itself (without a C(plan)). DB instances only.
+        itself (without a C(plan)).
+      - An Aurora clone is masked through its writer before its readers are created; Aurora keeps continuous
+        backups whatever the run does, so for their retention a point-in-time restore to a time before the masking
+        returns unmasked data (the flight plan says so).
     type: raw
   mask_salt:
     description:

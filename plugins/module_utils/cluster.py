@@ -24,8 +24,9 @@ from .names import (CLEANUP, COMPLETE, COPY, CREATE_MEMBER, DELETE, DELETE_CLUST
                     RESTART_ACTION, RESTORE_CLUSTER_PIT, RESTORE_CLUSTER_SNAPSHOT, SWAP)
 from .plans import (CLONE, COPY_METHODS, POINT_IN_TIME, REPLICA, SNAPSHOT, CloneOptions, Node, Plan, Planner,
                     SnapshotsOf, StepList, TagsOf, check_clones, discard_or_refuse, fail, final_snapshot_name,
-                    new_clone_tags, pick_snapshot, refresh, requested_method, snapshot_reason, swap_phase,
-                    validate_credentials, validate_names, validate_source, validate_unprotected)
+                    mask_params, new_clone_tags, pick_snapshot, refresh, requested_method, snapshot_reason,
+                    swap_phase, validate_credentials, validate_names, validate_source, validate_unprotected)
+from .credentials import managed_secret
 from .steps import Create, Delete, Modify, Restart, Restore, Step, SwapIn, SwapOut
 CLUSTER_ACTIONS = {CLONE: RESTORE_CLUSTER_PIT, POINT_IN_TIME: RESTORE_CLUSTER_PIT, SNAPSHOT: RESTORE_CLUSTER_SNAPSHOT}
 # RestoreDBClusterToPointInTime's RestoreType per copy method.
@@ -348,7 +349,9 @@ def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node], 
     if len(modify) > 1:  # more than ApplyImmediately
         cluster_keys.append(add(Modify, "modify-cluster:" + name, COPY, MODIFY_CLUSTER, temp_c, modify, name,
                                 [restored.key], cluster=True).key)
-    # The first instance created becomes the writer: the target's writer goes first, the readers once it is up.
+    # The first instance created becomes the writer: the target's writer goes first, the readers once it is up
+    # (with masking rules, once the cluster is masked through it).
+    masking = mask_params(cluster, options)
     first = None  # type: Optional[str]
     for node in members:
         inst = node.original or {}
@@ -356,8 +359,13 @@ def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node], 
         step = add(Create, "create:" + node.name, COPY, CREATE_MEMBER, temp_name(node.name),
                    member_params(inst, tags, temp_c, desc.get("Engine", "")), node.name,
                    [first] if first else [restored.key])
+        if first is None and masking:
+            step = built.mask(name, cluster_keys + [step.key], None, masking, options,
+                              managed_secret(desc) is not None, MODIFY_CLUSTER, cluster=True)
         first = first or step.key
-    built.credentials(name, desc, cluster_keys, [], options, action=MODIFY_CLUSTER, cluster=True)
+    waits = [built.mask_check(name, masking, [n.name for n in members], cluster=True).key] if masking else []
+    if not masking or managed_secret(desc) is not None:
+        built.credentials(name, desc, cluster_keys, waits, options, action=MODIFY_CLUSTER, cluster=True)
     built.prepare(name, options, cluster=True)
     copy_keys = list(built.copy_keys)
 
@@ -438,6 +446,13 @@ class ClusterPlanner(Planner):
         mode, why = choose_cluster_method(graph, self.source_cluster, cluster, options)
         discard, notes = discard_or_refuse(phase, target, [n.temp for n in nodes if n.temp is not None], options)
         warnings = validate_credentials([cluster], source, options) + cluster_warnings(cluster) + notes
+        if options.mask_rules:
+            warnings.append(
+                "Aurora keeps continuous backups of {0} from its creation, whatever the run does (its retention is "
+                "at least one day): until that window has passed a point-in-time restore of {1} to a time before "
+                "the masking returns unmasked data. Instances of an Aurora clone share its storage: the readers are "
+                "created once the cluster is masked, and the masking is checked through each.".format(
+                    temp_name(target), target))
         snapshot = None
         if mode == SNAPSHOT:
             if phase == COPY and (cluster.temp is None or discard):

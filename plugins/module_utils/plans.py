@@ -215,7 +215,8 @@ def mask_params(node: Node, options: CloneOptions) -> Optional[Dict[str, Any]]:
              "password: the clone would keep the source's.", node.name,
              "Pass master_password or master_password_secret (the clone gets it before the masking), or let Secrets "
              "Manager manage {0}'s master password (the run then masks with a temporary one).".format(node.name))
-    database = rules.get("database") or desc.get("DBName") or ("postgres" if "postgres" in engine else None)
+    database = rules.get("database") or desc.get("DBName") or desc.get("DatabaseName") or (
+        "postgres" if "postgres" in engine else None)
     if not database:
         fail("mask_rules: {0} names no database (DBName) and the rules none either.".format(node.name), node.name,
              "Add `database: <name>` to the rules file.")
@@ -331,29 +332,33 @@ class StepList:
                      {"Tags": [{"Key": CREDENTIALS_TAG, "Value": options.password_source}]}, root, [reset.key],
                      cluster)
 
-    def mask(self, root: str, after: List[str], backups: Dict[str, Any], params: Dict[str, Any],
-             options: CloneOptions, managed: bool) -> Step:
-        """The masking of the new primary once its own calls (`after`) are done, logged in with the password the run
-        was given or with a temporary one; then the tag that records the rules it applied, then its backups (the
-        step replicas wait for)."""
+    def mask(self, root: str, after: List[str], backups: Optional[Dict[str, Any]], params: Dict[str, Any],
+             options: CloneOptions, managed: bool, action: str = MODIFY, cluster: bool = False) -> Step:
+        """The masking of the new primary (an Aurora clone's cluster) once its own calls (`after`) are done, logged
+        in with the password the run was given or with a temporary one; then the tag that records the rules it
+        applied, then its backups (none for Aurora, whose backups are always on): the step the replicas wait for."""
         temp_root = temp_name(root)
         if managed:
-            login = self.add(MaskLogin, "mask-login:" + root, COPY, MODIFY, temp_root,
-                             {"ApplyImmediately": True, "MasterUserPassword": PASSWORD_PLACEHOLDER}, root, after).key
+            login = self.add(MaskLogin, "mask-login:" + root, COPY, action, temp_root,
+                             {"ApplyImmediately": True, "MasterUserPassword": PASSWORD_PLACEHOLDER}, root, after,
+                             cluster).key
         else:
-            self.credentials(root, None, after, [], options)
+            self.credentials(root, None, after, [], options, action, cluster)
             login = "tag-credentials:" + root
-        rules = params["Rules"]
-        masked = self.add(Mask, "mask:" + root, COPY, MASK_ACTION, temp_root, params, root, after + [login])
-        tag = self.add(Tag, "tag-masked:" + root, COPY, TAG, temp_root,
-                       {"Tags": [{"Key": MASKED_TAG, "Value": rules_digest(rules)}]}, root, [masked.key])
-        return self.add(Modify, "backups:" + root, COPY, MODIFY, temp_root, dict({"ApplyImmediately": True}, **backups),
-                        root, [tag.key])
+        masked = self.add(Mask, "mask:" + root, COPY, MASK_ACTION, temp_root, params, root, after + [login], cluster)
+        gate = self.add(Tag, "tag-masked:" + root, COPY, TAG, temp_root,
+                        {"Tags": [{"Key": MASKED_TAG, "Value": rules_digest(params["Rules"])}]}, root, [masked.key],
+                        cluster)
+        if backups:
+            gate = self.add(Modify, "backups:" + root, COPY, action, temp_root,
+                            dict({"ApplyImmediately": True}, **backups), root, [gate.key], cluster)
+        return gate
 
-    def mask_check(self, root: str, params: Dict[str, Any], replicas: List[str]) -> Step:
-        """The proof on the new primary and each replica, once they all exist."""
+    def mask_check(self, root: str, params: Dict[str, Any], replicas: List[str], cluster: bool = False) -> Step:
+        """The proof on the new primary and each replica (an Aurora clone's instances), once they all exist."""
         return self.add(MaskCheck, "mask-check:" + root, COPY, MASK_CHECK_ACTION, temp_name(root),
-                        dict(params, Replicas=[temp_name(name) for name in replicas]), root, list(self.copy_keys))
+                        dict(params, Replicas=[temp_name(name) for name in replicas]), root, list(self.copy_keys),
+                        cluster)
 
     def prepare(self, root: str, options: CloneOptions, cluster: bool = False) -> None:
         """The caller's prepare tasks see the whole copy; the tag records that they succeeded."""

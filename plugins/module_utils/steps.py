@@ -728,13 +728,16 @@ class Masks(CopyStep):
         return self.params["Rules"]
 
     def connect(self, inst: Description, secrets: Optional[Secrets]) -> masking.Database:
+        """A connection to an instance (its Endpoint) or an Aurora cluster (its writer endpoint)."""
         endpoint = inst.get("Endpoint") or {}
-        if not endpoint.get("Address"):
-            raise MitosisError("{0} has no endpoint to connect to yet.".format(inst["DBInstanceIdentifier"]),
-                               operation="mask", identifier=inst["DBInstanceIdentifier"])
-        return masking.connect(self.params["Engine"], endpoint["Address"], endpoint.get("Port") or 5432,
-                               inst.get("MasterUsername") or "", (secrets or Secrets()).login(self),
-                               self.params["Database"])
+        address, port = (endpoint.get("Address"), endpoint.get("Port")) if isinstance(endpoint, dict) else \
+            (endpoint, inst.get("Port"))
+        name = inst.get("DBInstanceIdentifier") or inst.get("DBClusterIdentifier")
+        if not address:
+            raise MitosisError("{0} has no endpoint to connect to yet.".format(name), operation="mask",
+                               identifier=name)
+        return masking.connect(self.params["Engine"], address, port or 5432, inst.get("MasterUsername") or "",
+                               (secrets or Secrets()).login(self), self.params["Database"])
 
     def detail(self, mode: str) -> str:
         return "\n".join(masking.statements(self.params["Engine"], self.rules))
@@ -800,13 +803,14 @@ class MaskCheck(Masks):
         secrets = secrets or Secrets()
         began = time.monotonic()
         names = [self.identifier] + list(self.params["Replicas"])
-        found = described(rds, [ref(name) for name in names])
+        refs = [self.ref] + [ref(name) for name in self.params["Replicas"]]
+        found = described(rds, refs)
         checked = {}
-        for name in names:
-            if name not in found:
+        for name, key in zip(names, refs):
+            if key not in found:
                 raise MitosisError("{0} is not there to check the masking on.".format(name), operation="mask",
                                    identifier=name)
-            db = self.connect(found[name], secrets)
+            db = self.connect(found[key], secrets)
             try:
                 checked[name] = masking.prove(db, self.rules, secrets.samples, name)
                 if name == self.identifier:

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from devtools import shop
-from devtools.seed import DEMO_DATA, PROD_DATA, Seeder, seed_postgres_data
+from devtools.seed import DEMO_DATA, PROD_DATA, Seeder, seed_aurora_postgres, seed_postgres_data
 
 from .helpers import clone_vars, instances, kill_when, mutating
 from .test_clone import assert_refreshed, assert_safe_history, restart_command, restarts, seeded
@@ -21,6 +21,7 @@ from .test_rows import DEMO_NAMES, connect
 
 RULES = "devtools/playbooks/mask_shop.yml"
 SALT = "pepper-for-the-demo-7"
+AURORA_PASSWORD = "not-a-real-password"  # the seed's
 
 
 def productions_people(endpoint):
@@ -256,3 +257,33 @@ def test_a_broken_rules_file_fails_before_any_change_naming_the_line(endpoint, p
     assert result.rc != 0
     assert "mask_rules: {0}".format(rules) in result.out and expected in result.out, result
     assert endpoint.mutating_calls() == []
+
+
+def test_an_aurora_postgresql_clone_is_masked_through_its_writer_before_its_readers_exist(data_endpoint,
+                                                                                        data_playbook, tmp_path):
+    seeded(data_endpoint, seed_aurora_postgres)
+    rds = data_endpoint.client("rds")
+    prod = rds.describe_db_clusters(DBClusterIdentifier="mitosis-aurora-prod")["DBClusters"][0]
+    with psycopg.connect(host=prod["Endpoint"], port=prod["Port"], user="mitosis", password=AURORA_PASSWORD,
+                         dbname="postgres", autocommit=True) as conn:
+        conn.execute("CREATE DATABASE shop")
+    with shop.connect(prod["Endpoint"], prod["Port"], "mitosis", AURORA_PASSWORD) as conn:
+        shop.load(conn, shop.Dataset(customers=2000, orders=4000, until="2026-12-04", domain="mail.example.com"))
+        people = {row[0]: row[1:] for row in conn.execute("SELECT id, name, email, phone FROM customers")}
+    data_endpoint.clear_calls()
+    log = tmp_path / "restarts.jsonl"
+    result = data_playbook("playbooks/clone.yml", clone_vars(
+        source="mitosis-aurora-prod", target="mitosis-aurora-demo", restart_command=restart_command(log),
+        master_password="Aurora-demo-1", mask_salt=SALT, mask_rules=RULES))
+    assert result.rc == 0, result
+    assert "Aurora keeps continuous backups of temp-mitosis-aurora-demo" in result.out
+    calls = mutating(data_endpoint)
+    masked = next(i for i, c in enumerate(calls) if c["operation"] == "AddTagsToResource"
+                  and "mitosis:masked" in json.dumps(c["params"]))
+    creates = [i for i, c in enumerate(calls) if c["operation"] == "CreateDBInstance"]
+    assert creates[0] < masked < creates[1], calls  # the writer, the masking, then the readers
+    demo = rds.describe_db_clusters(DBClusterIdentifier="mitosis-aurora-demo")["DBClusters"][0]
+    members = [m["DBInstanceIdentifier"] for m in demo["DBClusterMembers"]]
+    assert len(members) == 3
+    for name in members:
+        assert_masked(data_endpoint, [name], "Aurora-demo-1", people)

@@ -273,7 +273,7 @@ def test_mask_statement_per_strategy(engine: str, strategy: str, argument: Any, 
 def test_hash_fits_the_column(engine: str, limit: Optional[int], length: int) -> None:
     dialect = masking.dialect_of(engine)
     catalog = {"s.t": {"c": masking.Column("character varying", limit)}}
-    sql, _ = masking.mask_statement(dialect, "s.t", one_column("hash", None), catalog)
+    sql = masking.mask_statement(dialect, "s.t", one_column("hash", None), catalog)[0]
     assert sql.endswith(", {0})".format(length)), sql
 
 
@@ -787,10 +787,11 @@ def test_pg_salt_is_only_a_parameter(pgdb: PgDb) -> None:
     recording = Recording(pgdb.db)
     report = masking.mask(recording, masking.load_rules(BASE_RULES, "rules.yml"), SALT, pgdb.name)
     assert SALT not in repr(report)
-    assert [sql for sql, _ in recording.sent if SALT in sql] == []
+    sent = [sql for sql, _params in recording.sent]
+    assert [sql for sql in sent if SALT in sql] == []
     updates = [params for sql, params in recording.sent if sql.startswith('UPDATE "public"."customers"')]
     assert len(updates) == 1 and updates[0]["salt"] == SALT
-    assert [sql for sql, _ in recording.sent if sql.startswith("VACUUM FULL")] == ['VACUUM FULL "public"."customers"']
+    assert [sql for sql in sent if sql.startswith("VACUUM FULL")] == ['VACUUM FULL "public"."customers"']
 
 
 @pytest.mark.xfail(strict=True, reason="a `where:` with a % (a LIKE pattern) reaches the driver as a placeholder: "

@@ -15,6 +15,7 @@ from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisErro
 from ansible_collections.mitosis.rds.plugins.module_utils.plans import flight_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import iam_policy
 
+from . import test_cluster
 from .rds_state import ACCOUNT, REGION
 from .test_planner import managed_account, plan_of, seed_account, siblings_account, snapshot_account
 
@@ -124,3 +125,22 @@ def test_an_unmasked_clone_of_an_earlier_run_is_never_swapped_in_by_a_run_withou
     assert step(again, "mask:pg-demo").status == "pending" and step(again, "create:pg-demo").status == "done"
     anew = plan_of(account, "pg-prod", "pg-demo", discard_clone=True, **PASSWORD)
     assert "discard-clone:pg-demo" in keys(anew)
+
+
+def test_an_aurora_clone_is_masked_through_its_writer_before_its_readers_exist():
+    rules = masking.check_rules({"database": "shop", "tables": {"public.customers": {"email": "email"}}})
+    for account, options in ((test_cluster.aurora_account(), PASSWORD), (test_cluster.managed_account(), {})):
+        plan = test_cluster.plan_of(account, mask_rules=rules, **options)
+        writer, readers = "create:demo-w", ["create:demo-a", "create:demo-b"]
+        assert depends(plan, "mask:demo", writer) and step(plan, "mask:demo").cluster
+        for reader in readers:
+            assert depends(plan, reader, "tag-masked:demo") and depends(plan, "mask-check:demo", reader)
+        assert "backups:demo" not in keys(plan)  # Aurora's backups are always on: the flight plan says so
+        assert any("continuous backups" in warning for warning in plan.warnings)
+        assert sorted(step(plan, "mask-check:demo").params["Replicas"]) == ["temp-demo-a", "temp-demo-b",
+                                                                            "temp-demo-w"]
+        if options:
+            assert depends(plan, "mask:demo", "tag-credentials:demo") and "mask-login:demo" not in keys(plan)
+        else:
+            assert step(plan, "mask-login:demo").action == "ModifyDBCluster"
+            assert depends(plan, "manage-secret:demo", "mask-check:demo")
