@@ -19,6 +19,10 @@ Then, on the endpoint's data plane (every PostgreSQL instance a real server), th
 PostgreSQL stack (the postgres-data seed: a primary and two replicas) while a client connects to each of its names
 every 50 ms: how long each name really refused connections, beside the run summary's figure and the time model's.
 
+The same stack is then refreshed again with masking rules (devtools/playbooks/mask_shop.yml): the new primary
+is promoted without backups, masked, its backups switched on, and only then are its replicas created; the time to
+the restart of both runs, and of both plans' critical paths, shows what that ordering costs.
+
 Then the collection's own overhead per step, with the time model off (speed 0).
 """
 
@@ -42,6 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / ".collections"))
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import apply_steps, live_plan  # noqa: E402
 from ansible_collections.mitosis.rds.plugins.module_utils.lock import SETTLE_TIME  # noqa: E402
+from ansible_collections.mitosis.rds.plugins.module_utils.masking import read_rules_file  # noqa: E402
+from ansible_collections.mitosis.rds.plugins.module_utils.plans import CloneOptions  # noqa: E402
+from ansible_collections.mitosis.rds.plugins.module_utils.report import masking_lines  # noqa: E402
 
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 PLAYBOOK = "devtools/bench_clone.yml"
@@ -99,7 +106,7 @@ def cluster_minutes(kind: str, params: dict[str, Any]) -> float:
                        else "cluster-restore-point-in-time")
     if kind in ("swap-out", "swap-in"):
         return minutes("cluster-rename")
-    if kind == "password":
+    if kind in ("password", "mask-login"):
         return minutes("cluster-reset-credentials")
     if kind in ("modify", "manage-secret"):
         return minutes("cluster-modify")
@@ -121,7 +128,7 @@ def step_minutes(step: Any) -> float:
         return minutes("restore-point-in-time")
     if kind in ("restore", "promote", "delete"):
         return minutes(kind)
-    if kind == "password":
+    if kind in ("password", "mask-login"):
         return minutes("reset-credentials")
     if kind == "manage-secret":
         return minutes("modify")
@@ -132,7 +139,8 @@ def step_minutes(step: Any) -> float:
         return minutes("enable-backups") if (params.get("BackupRetentionPeriod") or 0) > 0 else minutes("modify")
     if kind in ("swap-out", "swap-in"):
         return minutes("rename")
-    if kind in ("restart", "prepare", "tag", "untag"):
+    # The masking and its check are database work: real seconds, no simulated AWS minute.
+    if kind in ("restart", "prepare", "tag", "untag", "mask", "mask-check"):
         return 0.0
     raise ValueError("unknown step kind {0!r}".format(kind))
 
@@ -361,8 +369,18 @@ def print_targets(rows: list[dict[str, Any]], speed: float, poll_interval: float
                       row["errors"], "".join(" " + code for code in row["error_codes"])))
 
 
+MASK_RULES = "devtools/playbooks/mask_shop.yml"
+
+
+def to_restart(endpoint: EndpointHandle, run: dict[str, Any], speed: float) -> float:
+    """Simulated minutes from the refresh's first mutating call (the lock's aside) to the restart command."""
+    mutating = [c for c in endpoint.calls() if c["mutating"] and not is_lock_call(c)]
+    return (run["restart"] - mutating[0]["time"]) / speed if run["restart"] and mutating else float("nan")
+
+
 def measured_windows(args: argparse.Namespace) -> None:
-    """The unreachable window of each name as a probing client sees it, on the data plane."""
+    """The unreachable window of each name as a probing client sees it, on the data plane; then what masking's
+    ordering costs, refreshing the same stack again with masking rules."""
     print("\n== Unreachable windows on the data plane: the postgres-data seed's mitosis-demo (a primary, two "
           "replicas; real PostgreSQL servers), default mode, a client connecting to each name every 50 ms")
     with running_endpoint(speed=0.0, data_plane=True) as endpoint:
@@ -375,6 +393,17 @@ def measured_windows(args: argparse.Namespace) -> None:
         with Prober(names, "mitosis", DEMO_DATA.password) as prober:
             run = playbook(endpoint, "postgres-data-default", args.speed, False, args.poll_interval,
                            args.rename_settle_time, timeout, master_password=DEMO_DATA.password)
+        plain = to_restart(endpoint, run, args.speed)
+        endpoint.set_speed(0.0)
+        endpoint.clear_calls()
+        rules = read_rules_file(MASK_RULES)
+        bounds = [lower_bound(live_plan(rds, SOURCE, TARGET, CloneOptions(
+            password_source="master_password", mask_rules=masked))[0].steps)["restart"] for masked in (None, rules)]
+        endpoint.set_speed(args.speed)
+        masked_run = playbook(endpoint, "postgres-data-masked", args.speed, False, args.poll_interval,
+                              args.rename_settle_time, timeout, master_password=DEMO_DATA.password,
+                              mask_rules=MASK_RULES)
+        masked = to_restart(endpoint, masked_run, args.speed)
         endpoint.set_speed(0.0)
     summary = run["summary"].get("unreachable_seconds") or {}
     hold, rename = rename_hold(), minutes("rename")
@@ -389,6 +418,12 @@ def measured_windows(args: argparse.Namespace) -> None:
     print("minutes; measured: the longest span of refused connections the probing client saw; summary: the run's own "
           "figure (swap-out call to the poll that sees the swap-in done); time model: rename hold {0:g} + rename "
           "{1:g} min.".format(hold, rename))
+    print("\n== What masking's ordering costs on the same stack (promoted without backups, masked, backups on, then "
+          "the replicas)")
+    print("to the restart: {0:.1f} min without rules, {1:.1f} min with them: +{2:.1f} min (the plans' critical paths: "
+          "{3:g} and {4:g} min, +{5:g}); the masking itself: {6}".format(
+              plain, masked, masked - plain, bounds[0], bounds[1], bounds[1] - bounds[0],
+              "; ".join(masking_lines(masked_run["summary"].get("masking") or {})[:2])))
 
 
 def overhead(endpoint: EndpointHandle, args: argparse.Namespace) -> None:

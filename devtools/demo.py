@@ -4,9 +4,11 @@ Starts the endpoint on 127.0.0.1 with its data plane, seeds mitosis-prod -> mito
 mitosis-demo-replica (different attributes), shows the flight plan (check mode), runs the clone with a restart
 command, prints the final state; then the same for an Aurora stack (mitosis-aurora-demo, a writer and two readers,
 refreshed from mitosis-aurora-prod with an Aurora clone); then for a PostgreSQL stack whose instances are real
-servers: what the demo application served before, the refresh with a prepare step that scrubs emails, what it serves
-after its restart, each replica's rows beside its primary's, and how long each name refused connections (measured by
-a probing client, beside the time model's figure). Then it stops the endpoint and its servers.
+servers: what the demo application served before, the refresh with masking rules (customers' names, emails and
+phones masked on the clone before its backups and replicas exist), what it serves after its restart, each replica's
+rows beside its primary's, a check that no production email is left on any name, and how long each name refused
+connections (measured by a probing client, beside the time model's figure). Then it stops the endpoint and its
+servers.
 """
 
 import argparse
@@ -25,12 +27,17 @@ from devtools.seed import DEMO_DATA, PROD_DATA, seed_aurora, seed_example, seed_
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / ".collections"))
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import live_plan  # noqa: E402
+from ansible_collections.mitosis.rds.plugins.module_utils.masking import read_rules_file  # noqa: E402
+from ansible_collections.mitosis.rds.plugins.module_utils.plans import CloneOptions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOK = [str(Path(sys.executable).with_name("ansible-playbook")), "playbooks/clone.yml"]
 BUILD = ROOT / "build"
-SCRUB = "devtools/playbooks/scrub_shop.yml"
+MASK_RULES = "devtools/playbooks/mask_shop.yml"
+# The demo's salt, passed like a secret (never shown by the run).
+MASK_SALT = "demo-salt-not-secret"
 APP_STATE = BUILD / "demo-app.json"
+SECRET_OPTIONS = ("master_password", "mask_salt")  # shown as "..." in the command the demo prints
 
 
 def describe(rds, names):
@@ -67,7 +74,12 @@ def refresh(endpoint, source, target, show, args, label, restart_command=None, o
     """The flight plan (check mode), then the refresh with a restart command (by default one that notes that it
     ran); `options` are more extra vars (in a file of the build directory: no password on a command line)."""
     print("Seeded:\n" + show(), flush=True)
-    bound = lower_bound(live_plan(endpoint.client("rds"), source, target)[0].steps)
+    options = options or {}
+    # The plan the run will make: with masking rules, the backups and the replicas wait for the masking.
+    planned = CloneOptions(password_source="master_password" if options.get("master_password") else None,
+                           mask_rules=read_rules_file(str(ROOT / options["mask_rules"]))
+                           if options.get("mask_rules") else None)
+    bound = lower_bound(live_plan(endpoint.client("rds"), source, target, planned)[0].steps)
     endpoint.clear_calls()
     restart_log = BUILD / "demo-restart-{0}.log".format(label)
     BUILD.mkdir(exist_ok=True)
@@ -80,13 +92,13 @@ def refresh(endpoint, source, target, show, args, label, restart_command=None, o
             restart_command or "true", label, restart_log),
         # Durations are reported in simulated AWS time.
         "report_time_scale": 60.0 / args.speed if args.speed else 1.0,
-        **(options or {}),
+        **options,
     }
     extra_file = BUILD / "demo-{0}-vars.json".format(label)
     extra_file.write_text(json.dumps(extra))
     extra_file.chmod(0o600)
     shown = ["-e source=" + source, "-e target=" + target] + [
-        "-e {0}={1}".format(key, "..." if "password" in key else value) for key, value in (options or {}).items()]
+        "-e {0}={1}".format(key, "..." if key in SECRET_OPTIONS else value) for key, value in options.items()]
     env = dict(os.environ, **endpoint.env)
     env.setdefault("ANSIBLE_NOCOLOR", "1")
     # The check-mode run keeps its plan; the refresh runs only while the live plan is that one (approve, then run).
@@ -143,8 +155,20 @@ def rows_by_name(addresses, password):
     return lines, digests
 
 
+def unmasked_left(prod, addresses):
+    """How many of production's customers' emails, names and phones each name still serves (masked: none)."""
+    with shop.connect(*prod, "mitosis", PROD_DATA.password) as conn:
+        originals = {value for row in conn.execute("SELECT name, email, phone FROM customers") for value in row}
+    left = {}
+    for name, address in addresses.items():
+        with shop.connect(*address, "mitosis", DEMO_DATA.password) as conn:
+            served = {value for row in conn.execute("SELECT name, email, phone FROM customers") for value in row}
+        left[name] = len(served & originals)
+    return left
+
+
 def postgres(endpoint, args):
-    """The PostgreSQL stack on the data plane: rows, the application, the scrub, and the measured windows."""
+    """The PostgreSQL stack on the data plane: rows, the application, the masking, and the measured windows."""
     rds = endpoint.client("rds")
     seeded = seed_postgres_data(endpoint.session(), endpoint.url)
     names = [n for n in seeded["instances"] if n.startswith("mitosis-demo")]
@@ -160,10 +184,10 @@ def postgres(endpoint, args):
         with Prober(addresses, "mitosis", DEMO_DATA.password) as prober:
             code = refresh(endpoint, "mitosis-prod", "mitosis-demo", lambda: describe(rds, seeded["instances"]),
                            args, "postgres", restart,
-                           {"prepare_tasks": SCRUB, "master_password": DEMO_DATA.password})
+                           {"mask_rules": MASK_RULES, "mask_salt": MASK_SALT, "master_password": DEMO_DATA.password})
         if code:
             return code
-        print("\nAfter its restart the application serves production's rows, emails scrubbed:\n  {0}".format(
+        print("\nAfter its restart the application serves production's rows, masked:\n  {0}".format(
             json.dumps(app_answer())))
     finally:
         subprocess.run([sys.executable, "-m", "devtools.demo_app", "stop", "--state", str(APP_STATE)], cwd=ROOT,
@@ -173,6 +197,10 @@ def postgres(endpoint, args):
     print("\nEach name's rows (count:md5 of each table, read through the name):\n" + "\n".join(lines))
     same = all(digest == digests["mitosis-demo"] for digest in digests.values())
     print("Every replica's rows equal its primary's: {0}".format("yes" if same else "NO"))
+    left = unmasked_left(prod, addresses)
+    print("Production's emails, names and phones found on the demo names: {0}".format(
+        ", ".join("{0} {1}".format(name, count) for name, count in left.items())))
+    same = same and not any(left.values())
     model = rename_hold() + minutes("rename")
     print("\nHow long each name refused connections (a client connecting every 50 ms; simulated minutes):")
     for name, seconds in prober.longest().items():
