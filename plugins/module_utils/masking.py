@@ -90,11 +90,15 @@ def load_rules(text: str, path: str) -> Rules:
         fail("mask_rules: {0}{1} is not YAML: {2}".format(path, where, getattr(error, "problem", error)),
              "Fix the file's syntax.")
     lines = {}  # type: Lines
-    data = _plain(root, (), lines) if root is not None else None
+    duplicates = []  # type: List[Tuple[str, int]]
+    data = _plain(root, (), lines, duplicates) if root is not None else None
+    if duplicates:
+        fail("mask_rules: {0} line {2}: {1!r} appears twice in its mapping (YAML would keep the last only).".format(
+            path, *duplicates[0]), "Merge the two entries into one.")
     return check_rules(data, lines, path)
 
 
-def _plain(node: Any, path: Tuple[str, ...], lines: Lines) -> Any:
+def _plain(node: Any, path: Tuple[str, ...], lines: Lines, duplicates: List[Tuple[str, int]]) -> Any:
     """A YAML node as plain data, with the line of each key's value in `lines`."""
     import yaml
 
@@ -103,11 +107,13 @@ def _plain(node: Any, path: Tuple[str, ...], lines: Lines) -> Any:
         found = {}
         for key, value in node.value:
             name = str(key.value)
-            found[name] = _plain(value, path + (name,), lines)
+            if name in found:
+                duplicates.append((name, key.start_mark.line + 1))
+            found[name] = _plain(value, path + (name,), lines, duplicates)
             lines[path + (name,)] = key.start_mark.line + 1  # an entry's line is its key's
         return found
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, path + (str(i),), lines) for i, item in enumerate(node.value)]
+        return [_plain(item, path + (str(i),), lines, duplicates) for i, item in enumerate(node.value)]
     return yaml.SafeLoader("").construct_object(node, deep=True)
 
 
@@ -192,7 +198,7 @@ def _table_rule(table: str, rule: Any, where: Tuple[str, ...], bad: Callable[...
     for column, (strategy, argument) in columns.items():
         if strategy == "template":
             for used in TEMPLATE_FIELD.findall(argument):
-                if used in columns and columns[used][0] not in ("fixed", "null", "empty"):
+                if used in columns:
                     bad(where + (column,), "the template of {0}.{1} uses {2}, which a rule masks: the original "
                         "value would be copied into {1}.".format(table, column, used),
                         "Build the template from columns that are not personal (an id, a fixed text).")
@@ -225,7 +231,7 @@ def _strategy(table: str, column: str, strategy: Any, at: Tuple[str, ...], bad: 
         argument = _text(argument)
     if name == "template":
         if not isinstance(argument, str) or "{" not in argument or argument.count("{") != argument.count("}"):
-            bad(at, "template takes a text with {column} fields, e.g. \"user{id}\", not {0!r}.".format(argument),
+            bad(at, "template takes a text with {{column}} fields, e.g. \"user{{id}}\", not {0!r}.".format(argument),
                 known)
         for used in TEMPLATE_FIELD.findall(argument):
             if not COLUMN_NAME.match(used):
@@ -256,7 +262,6 @@ class Dialect:
 
     name = ""
     reclaim = ""
-    concat_empty = ""
 
     def quote(self, name: str) -> str:
         raise NotImplementedError
@@ -281,10 +286,19 @@ class Dialect:
         return "REPEAT('*', {0})".format(count)
 
     def concat(self, parts: Sequence[str]) -> str:
+        """Text joined, a NULL part left out (a template's)."""
         raise NotImplementedError
+
+    def join(self, parts: Sequence[str]) -> str:
+        """Text joined, NULL if a part is NULL (a masked NULL stays NULL)."""
+        return "CONCAT({0})".format(", ".join(parts))
 
     def matches(self, value: str, pattern: str) -> str:
         raise NotImplementedError
+
+    def hex_only(self, value: str) -> str:
+        """True when `value` holds nothing but lower-case hex digits (no regex anchors: those are slow)."""
+        return "NOT ({0})".format(self.matches(value, "[^0-9a-f]"))
 
     def count_if(self, condition: str) -> str:
         return "SUM(CASE WHEN {0} THEN 1 ELSE 0 END)".format(condition)
@@ -317,8 +331,10 @@ class Postgres(Dialect):
         return "%({0})s::text".format(key)
 
     def digest(self, value: str, length: int) -> str:
-        return "left(encode(sha256(convert_to({0} || {1}, 'UTF8')), 'hex'), {2})".format(
-            self.param("salt"), value, length)
+        # Only the bytes the text shows are hex-encoded: half the work of cutting the whole digest's hex.
+        encoded = "encode(substr(sha256(convert_to({0} || {1}, 'UTF8')), 1, {2}), 'hex')".format(
+            self.param("salt"), value, (length + 1) // 2)
+        return encoded if length % 2 == 0 else "left({0}, {1})".format(encoded, length)
 
     def length(self, value: str) -> str:
         return "char_length({0})".format(value)
@@ -326,13 +342,22 @@ class Postgres(Dialect):
     def concat(self, parts: Sequence[str]) -> str:
         return "concat({0})".format(", ".join(parts))
 
+    def join(self, parts: Sequence[str]) -> str:
+        return "({0})".format(" || ".join(parts))
+
     def matches(self, value: str, pattern: str) -> str:
         return "{0} ~ '{1}'".format(value, pattern)
 
     def catalog_sql(self) -> str:
-        return ("SELECT c.table_schema, c.table_name, c.column_name, c.data_type, c.character_maximum_length "
+        # With each column's exact type and its own collation: a table rewrite keeps both.
+        return ("SELECT c.table_schema, c.table_name, c.column_name, c.data_type, c.character_maximum_length, "
+                "format_type(a.atttypid, a.atttypmod), CASE WHEN a.attcollation <> ty.typcollation "
+                "THEN quote_ident(co.collname) END "
                 "FROM information_schema.columns c JOIN information_schema.tables t "
                 "ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+                "JOIN pg_attribute a ON a.attrelid = (quote_ident(c.table_schema) || '.' || "
+                "quote_ident(c.table_name))::regclass AND a.attname = c.column_name "
+                "JOIN pg_type ty ON ty.oid = a.atttypid LEFT JOIN pg_collation co ON co.oid = a.attcollation "
                 "WHERE t.table_type = 'BASE TABLE' AND c.table_schema NOT IN "
                 "('pg_catalog', 'information_schema', '{0}') AND c.table_schema !~ '^pg_' "
                 "ORDER BY c.table_schema, c.table_name, c.ordinal_position".format(MARKER_SCHEMA))
@@ -408,9 +433,12 @@ class Column:
     TEXT_TYPES = ("text", "character varying", "character", "varchar", "char", "tinytext", "mediumtext", "longtext",
                   "citext")
 
-    def __init__(self, data_type: str, max_length: Optional[int]) -> None:
+    def __init__(self, data_type: str, max_length: Optional[int], sql_type: Optional[str] = None,
+                 collation: Optional[str] = None) -> None:
         self.data_type = data_type
         self.max_length = max_length
+        self.sql_type = sql_type or data_type  # with its length: character varying(100)
+        self.collation = collation  # quoted, when not its type's default
 
     @property
     def is_text(self) -> bool:
@@ -418,6 +446,8 @@ class Column:
 
 
 Catalog = Dict[str, Dict[str, Column]]  # schema.table: column: Column
+# A column whose type the flight plan cannot know (no database can be read when the plan is made).
+UNKNOWN_TYPE = Column("text", None, "<its type>")
 
 
 def expression(dialect: Dialect, table: str, column: str, strategy: str, argument: Any, params: Dict[str, Any],
@@ -435,7 +465,8 @@ def expression(dialect: Dialect, table: str, column: str, strategy: str, argumen
         params[key] = argument
         return "%({0})s".format(key)
     if strategy == "email":
-        return dialect.concat(["'u'", dialect.digest(value, EMAIL_HASH_LENGTH), "'@{0}'".format(EMAIL_DOMAIN)])
+        # Joined NULL-strict: a NULL stays NULL (never one shared u@example.invalid).
+        return dialect.join(["'u'", dialect.digest(value, EMAIL_HASH_LENGTH), "'@{0}'".format(EMAIL_DOMAIN)])
     if strategy == "hash":
         return dialect.digest(value, min(HASH_LENGTH, limit or HASH_LENGTH))
     if strategy == "template":
@@ -450,11 +481,11 @@ def expression(dialect: Dialect, table: str, column: str, strategy: str, argumen
         return dialect.concat(parts)
     keep = int(argument)
     length = dialect.length(quoted)
+    # Padded with stars to the value's length; a value no longer than what is kept is all stars.
     if strategy == "keep_last":
-        kept = dialect.concat([dialect.stars("{0} - {1}".format(length, keep)),
-                               "RIGHT({0}, {1})".format(quoted, keep)])
+        kept = "LPAD(RIGHT({0}, {1}), {2}, '*')".format(quoted, keep, length)
     else:
-        kept = dialect.concat(["LEFT({0}, {1})".format(quoted, keep), dialect.stars("{0} - {1}".format(length, keep))])
+        kept = "RPAD(LEFT({0}, {1}), {2}, '*')".format(quoted, keep, length)
     return "CASE WHEN {0} > {1} THEN {2} ELSE {3} END".format(length, keep, kept, dialect.stars(length))
 
 
@@ -473,10 +504,13 @@ def masked_form(dialect: Dialect, column: str, strategy: str, argument: Any, mas
     if strategy == "empty":
         return "{0} <> ''".format(value)
     if strategy == "email":
-        return "NOT ({0})".format(dialect.matches(value, "^u[0-9a-f]{%d}@example[.]invalid$" % EMAIL_HASH_LENGTH))
+        return "NOT ({0} LIKE 'u{1}@{2}' AND {3})".format(value, "_" * EMAIL_HASH_LENGTH, EMAIL_DOMAIN,
+                                                           dialect.hex_only("SUBSTR({0}, 2, {1})".format(
+                                                               value, EMAIL_HASH_LENGTH)))
     if strategy == "hash":
         length = min(HASH_LENGTH, (described.max_length if described else None) or HASH_LENGTH)
-        return "NOT ({0})".format(dialect.matches("RTRIM({0})".format(value), "^[0-9a-f]{%d}$" % length))
+        trimmed = "RTRIM({0})".format(value)
+        return "NOT ({0} = {1} AND {2})".format(dialect.length(trimmed), length, dialect.hex_only(trimmed))
     if strategy == "keep_last":
         return "({0} <> '' AND LEFT({0}, 1) <> '*')".format(value)
     return "({0} <> '' AND RIGHT({0}, 1) <> '*')".format(value)
@@ -496,20 +530,51 @@ def mask_statement(dialect: Dialect, table: str, rule: Dict[str, Any], catalog: 
             for column, (strategy, argument) in sorted(rule["columns"].items())]
     sql = "UPDATE {0} SET {1}".format(dialect.table(table), ", ".join(sets))
     if rule["where"]:
-        sql += " WHERE ({0})".format(rule["where"])
+        sql += " WHERE ({0})".format(_condition(rule))
     return sql, params
 
 
-def statements(engine: str, rules: Rules) -> List[str]:
-    """The SQL a masking runs, per table, as check mode shows it (the salt is a parameter, never shown)."""
+def rewrite_statement(dialect: Dialect, table: str, rule: Dict[str, Any], catalog: Catalog
+                      ) -> Optional[Tuple[str, Dict[str, Any]]]:
+    """PostgreSQL: the same masking as one table rewrite (ALTER TABLE ... ALTER COLUMN ... TYPE <its own type>
+    USING <the masked value>), which writes each row once and leaves no old row version: no VACUUM FULL after it.
+    Each USING reads the row as it was, as an UPDATE's SET does. None where it does not apply."""
+    if dialect.name != "postgres" or rule["truncate"]:
+        return None
+    params = {}  # type: Dict[str, Any]
+    changes = []
+    for column, (strategy, argument) in sorted(rule["columns"].items()):
+        described = catalog[table][column]
+        quoted = dialect.quote(column)
+        masked = expression(dialect, table, column, strategy, argument, params, described)
+        if strategy == "fixed":
+            # A parameter has no type of its own here: the column's (as an UPDATE's SET infers it).
+            masked = "CAST({0} AS {1})".format(masked, "text" if described.is_text else described.sql_type)
+        if rule["where"]:
+            masked = "CASE WHEN ({0}) THEN {1} ELSE {2} END".format(_condition(rule), masked, quoted)
+        changes.append("ALTER COLUMN {0} TYPE {1}{2} USING {3}".format(
+            quoted, described.sql_type, " COLLATE " + described.collation if described.collation else "", masked))
+    return "ALTER TABLE {0} {1}".format(dialect.table(table), ", ".join(changes)), params
+
+
+def _condition(rule: Dict[str, Any]) -> str:
+    """The rule's `where:` as text of a statement run with parameters: a LIKE pattern's % doubled."""
+    return rule["where"].replace("%", "%%")
+
+
+def statements(engine: str, rules: Rules, catalog: Optional[Catalog] = None) -> List[str]:
+    """The SQL a masking runs, per table, as check mode shows it (the salt is a parameter, never shown). Without
+    the database's catalog, a PostgreSQL rewrite names each column's type as `<its type>`."""
     dialect = dialect_of(engine)
     shown = []
     for table, rule in sorted(tables(rules).items()):
-        sql, params = mask_statement(dialect, table, rule)
+        known = catalog if catalog and table in catalog else {table: {column: UNKNOWN_TYPE for column in rule["columns"]}}
+        sql, params = rewrite_statement(dialect, table, rule, known) or mask_statement(dialect, table, rule, catalog)
+        sql = sql.replace("%%", "%")
         for key, value in params.items():
             sql = sql.replace("%({0})s".format(key), "'{0}'".format(str(value).replace("'", "''")))
         shown.append(sql + ";")
-        if not rule["truncate"]:
+        if dialect.name != "postgres" and not rule["truncate"]:
             shown.append(dialect.reclaim.format(dialect.table(table)) + ";")
     return shown
 
@@ -524,18 +589,24 @@ class Database:
         self.dialect = dialect
 
     def rows(self, sql: str, params: Optional[Dict[str, Any]] = None) -> List[Tuple[Any, ...]]:
-        cursor = self.conn.cursor()
-        try:
-            cursor.execute(sql, params or None)
-            return list(cursor.fetchall()) if cursor.description else []
-        finally:
-            cursor.close()
+        return self.execute(sql, params, lambda cursor: list(cursor.fetchall()) if cursor.description else [])
 
     def run(self, sql: str, params: Optional[Dict[str, Any]] = None) -> int:
+        return self.execute(sql, params, lambda cursor: cursor.rowcount)
+
+    def execute(self, sql: str, params: Optional[Dict[str, Any]], result: Callable[[Any], Any]) -> Any:
+        """`sql` run, its `result` read; the database's refusal as a MitosisError (its statement, never the
+        parameters: the salt is one)."""
         cursor = self.conn.cursor()
         try:
-            cursor.execute(sql, params or None)
-            return cursor.rowcount
+            cursor.execute(sql, params)  # a dict, even empty: the driver reads %% as %
+            return result(cursor)
+        except MitosisError:
+            raise
+        except Exception as error:  # pylint: disable=broad-except  # each driver's own errors
+            raise MitosisError("The database refused {0}{1}: {2}".format(
+                sql[:160], "..." if len(sql) > 160 else "", str(error).strip().splitlines()[0]), operation="mask",
+                code="database") from None
         finally:
             cursor.close()
 
@@ -586,8 +657,8 @@ def connect(engine: str, host: str, port: int, user: str, password: str, databas
 
 def read_catalog(db: Database) -> Catalog:
     catalog = {}  # type: Catalog
-    for schema, table, column, data_type, max_length in db.rows(db.dialect.catalog_sql()):
-        catalog.setdefault("{0}.{1}".format(schema, table), {})[column] = Column(data_type, max_length)
+    for schema, table, column, data_type, max_length, *exact in db.rows(db.dialect.catalog_sql()):
+        catalog.setdefault("{0}.{1}".format(schema, table), {})[column] = Column(data_type, max_length, *exact)
     return catalog
 
 
@@ -676,7 +747,7 @@ def mask(db: Database, rules: Rules, salt: str, where: str, log: Callable[[str],
     the old row versions, and prove it on this database; returns the report and the samples for the replicas."""
     started = time.monotonic()
     catalog = check_database(db, rules, where)
-    dialect, digest = db.dialect, rules_digest(rules)
+    dialect = db.dialect
     for sql in dialect.marker_setup():
         db.run(sql)
     marked = {relation: (done_rules, masked, reclaimed)
@@ -684,6 +755,8 @@ def mask(db: Database, rules: Rules, salt: str, where: str, log: Callable[[str],
                   "SELECT relation, rules, masked, reclaimed FROM {0}".format(dialect.marker))}
     masked_tables, samples = {}, {}  # type: Dict[str, Dict[str, Any]], Samples
     for table, rule in sorted(tables(rules).items()):
+        # The table's own rule: fixing another table's rule after a failed run still resumes this one.
+        digest = rules_digest({"table": table, "rule": rules["tables"][table]})
         if table in marked:
             done_rules, masked, reclaimed = marked[table]
             if done_rules != digest:
@@ -693,20 +766,15 @@ def mask(db: Database, rules: Rules, salt: str, where: str, log: Callable[[str],
             masked_tables[table] = {"rows": masked, "resumed": True}
         else:
             table_started = time.monotonic()
-            sql, params = mask_statement(dialect, table, rule, catalog)
             with db.transaction():
                 samples.update(sample(db, table, rule))
-                if rule["truncate"]:
-                    count = db.rows("SELECT COUNT(*) FROM {0}".format(dialect.table(table)))[0][0]
-                    db.run(sql)
-                else:
-                    count = db.run(sql, dict(params, salt=salt))
-                db.run("INSERT INTO {0} (relation, rules, masked) VALUES (%(relation)s, %(rules)s, %(rows)s)".format(
-                    dialect.marker), {"relation": table, "rules": digest, "rows": max(count, 0)})
-            masked_tables[table] = {"rows": max(count, 0), "seconds": round(time.monotonic() - table_started, 3)}
-            reclaimed = False
-            log("masked {0}: {1} rows".format(table, masked_tables[table]["rows"]))
-        if not reclaimed and not rule["truncate"]:
+                count, reclaimed = masked_in_place(db, table, rule, catalog, salt)
+                db.run("INSERT INTO {0} (relation, rules, masked, reclaimed) VALUES (%(relation)s, %(rules)s, "
+                       "%(rows)s, %(reclaimed)s)".format(dialect.marker),
+                       {"relation": table, "rules": digest, "rows": count, "reclaimed": reclaimed})
+            masked_tables[table] = {"rows": count, "seconds": round(time.monotonic() - table_started, 3)}
+            log("masked {0}: {1} rows".format(table, count))
+        if not reclaimed:
             db.run(dialect.reclaim.format(dialect.table(table)))
             db.run("UPDATE {0} SET reclaimed = true WHERE relation = %(relation)s".format(dialect.marker),
                    {"relation": table})
@@ -716,15 +784,37 @@ def mask(db: Database, rules: Rules, salt: str, where: str, log: Callable[[str],
     return dict(report, samples=samples)
 
 
+def masked_in_place(db: Database, table: str, rule: Dict[str, Any], catalog: Catalog, salt: str
+                    ) -> Tuple[int, bool]:
+    """Mask `table` in the current transaction: (rows masked, whether no old row version is left). PostgreSQL
+    rewrites the table once (rewrite_statement); where it cannot (a view or a policy depends on a column) it
+    updates it, and the old row versions are reclaimed after the commit."""
+    dialect = db.dialect
+    condition = " WHERE ({0})".format(_condition(rule)) if rule["where"] else ""
+    count = int(db.rows("SELECT COUNT(*) FROM {0}{1}".format(dialect.table(table), condition), {})[0][0])
+    rewritten = rewrite_statement(dialect, table, rule, catalog)
+    if rewritten is not None:
+        try:
+            with db.transaction():  # a savepoint: a refused rewrite leaves the transaction usable
+                db.run(rewritten[0], dict(rewritten[1], salt=salt))
+            return count, True
+        except MitosisError:
+            pass
+    sql, params = mask_statement(dialect, table, rule, catalog)
+    db.run(sql, dict(params, salt=salt))
+    # A TRUNCATE (PostgreSQL) gives the table new files; MySQL's DELETE leaves pages to reclaim.
+    return count, rule["truncate"] and dialect.name == "postgres"
+
+
 def sample(db: Database, table: str, rule: Dict[str, Any]) -> Samples:
     """Some of the values the masking is about to replace (kept in memory only, for the proof)."""
     dialect = db.dialect
     found = {}  # type: Samples
-    condition = " AND ({0})".format(rule["where"]) if rule["where"] else ""
+    condition = " AND ({0})".format(_condition(rule)) if rule["where"] else ""
     for column in sorted(rule["columns"]):
         value = dialect.text(dialect.quote(column))
         rows = db.rows("SELECT {0} FROM {1} WHERE {0} IS NOT NULL AND {0} <> ''{2} LIMIT {3}".format(
-            value, dialect.table(table), condition, SAMPLE_SIZE))
+            value, dialect.table(table), condition, SAMPLE_SIZE), {})
         found["{0}.{1}".format(table, column)] = [row[0] for row in rows]
     return found
 
@@ -762,7 +852,7 @@ def prove(db: Database, rules: Rules, samples: Samples, where: str, catalog: Opt
                                                                      ", ".join(marks))))
                 names.append((name, "of {0} sampled original values".format(len(originals))))
             checked += 1
-        condition = " WHERE {0}".format(rule["where"]) if rule["where"] else ""
+        condition = " WHERE ({0})".format(_condition(rule)) if rule["where"] else ""
         found = db.rows("SELECT {0} FROM {1}{2}".format(", ".join(counts), dialect.table(table), condition),
                         params)[0]
         problems += ["{0} still holds {1} {2}".format(name, int(left), what)
