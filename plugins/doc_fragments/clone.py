@@ -134,6 +134,13 @@ options:
     description:
       - The salt of the C(hash) and C(email) strategies of O(mask_rules). Never shown. With the same salt, the same
         value masks to the same text in every refresh; without one, the new primary's resource id is the salt.
+      - Mutually exclusive with O(mask_salt_secret).
+    type: str
+  mask_salt_secret:
+    description:
+      - A Secrets Manager secret (name or ARN) holding the salt, as its text or as JSON with a C(salt) key; read
+        when the run plans (so a missing one fails before any change) and when it masks, kept nowhere. The IAM
+        policy allows C(secretsmanager:GetSecretValue) on this secret only.
     type: str
   prepare:
     description:

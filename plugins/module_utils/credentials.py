@@ -55,6 +55,21 @@ def validate_password(engine: str, password: str, where: str) -> None:
                            hint="Choose a password RDS accepts for {0}; nothing was changed.".format(engine))
 
 
+def secret_salt(client: Any, secret_id: str) -> str:
+    """The masking salt a Secrets Manager secret holds: JSON with a `salt` key, or the secret's plain text."""
+    value = call(client, "GetSecretValue", secret_id, SecretId=secret_id).get("SecretString") or ""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        data = value
+    salt = data.get("salt") if isinstance(data, dict) else data if isinstance(data, str) else None
+    if not salt:
+        raise MitosisError("Secret {0} holds no salt.".format(secret_id), operation="GetSecretValue",
+                           identifier=secret_id, hint="Store the salt as the secret's text, or as JSON with a \"salt\" "
+                           "key, or pass mask_salt instead.")
+    return salt
+
+
 def secret_password(client: Any, secret_id: str) -> str:
     """The `password` of a Secrets Manager secret holding JSON, as RDS and most applications store credentials."""
     value = call(client, "GetSecretValue", secret_id, SecretId=secret_id).get("SecretString")

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, NoReturn, Optional, Tuple
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from .aws import HAS_BOTO3, AWSConnection, Counter, MitosisError
-from .credentials import secret_password
+from .credentials import secret_password, secret_salt
 from .executor import PHASES, POLL_INTERVAL, RENAME_SETTLE_TIME, WAIT_TIMEOUT, apply_steps
 from .names import PREPARE, PROTECTED_TAG, RESTART
 from .plans import AUTO, COPY_METHODS, CloneOptions
@@ -55,8 +55,9 @@ CLONE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
     discard_clone=dict(type="bool", default=False),
     mask_rules=dict(type="raw"),
     mask_salt=dict(type="str", no_log=True),
+    mask_salt_secret=dict(type="str", no_log=False),
 )
-CLONE_MUTUALLY_EXCLUSIVE = [["master_password", "master_password_secret"]]
+CLONE_MUTUALLY_EXCLUSIVE = [["master_password", "master_password_secret"], ["mask_salt", "mask_salt_secret"]]
 # A clone needs a source; a rollback puts back what the target's refresh retired.
 CLONE_REQUIRED_IF = [["rollback", False, ["source"]]]
 
@@ -136,7 +137,19 @@ def clone_options(params: Dict[str, Any], connection: AWSConnection, counter: Co
                            protected_tag=(params["protected_tag_key"], params["protected_tag_value"]),
                            rollback=params["rollback"], discard_clone=params["discard_clone"],
                            mask_rules=mask_rules(params["mask_rules"]))
-    return options, Secrets(password if source else None, params["mask_salt"])
+    salts = [params["mask_salt"]] if params["mask_salt"] is not None else []
+
+    def salt() -> str:
+        # Read when the run plans (checked before any change) and by the call that masks; kept nowhere.
+        if not salts:
+            client = connection.client("secretsmanager")
+            counter.watch(client)
+            salts.append(secret_salt(client, params["mask_salt_secret"]))
+        return salts[0]
+
+    if params["mask_salt_secret"] and read_now:
+        salt()
+    return options, Secrets(password if source else None, salt if salts or params["mask_salt_secret"] else None)
 
 
 def mask_rules(given: Any) -> Optional[Dict[str, Any]]:

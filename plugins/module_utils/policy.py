@@ -53,8 +53,10 @@ def _secret_arn(region: str, account: str, name: str) -> str:
     return "arn:{0}:secretsmanager:{1}:{2}:secret:{3}".format(partition_of(region), region, account, name)
 
 
-def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = None) -> Dict[str, Any]:
-    """An IAM policy document (a dict) allowing exactly the calls of `plan` (and reading `secret`)."""
+def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = None,
+               salt_secret: Optional[str] = None) -> Dict[str, Any]:
+    """An IAM policy document (a dict) allowing exactly the calls of `plan` (and reading `secret`, the master
+    password's, and `salt_secret`, the masking salt's)."""
     def arn(kind: str, name: str) -> str:
         return _arn(region, account, kind, name)
 
@@ -70,7 +72,7 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
     # Actions of step kinds the layouts below do not name yet go last, in the order the steps need them.
     named = {action for action, _resources in statements}
     statements += [(action, resources) for action, resources in granted.items() if action not in named]
-    return _document(statements, plan, account, region, secret)
+    return _document(statements, plan, account, region, secret, salt_secret)
 
 
 def instance_statements(plan: Plan, arn: ArnOf, db: Dict[str, List[str]],
@@ -136,19 +138,19 @@ def cluster_statements(plan: Plan, arn: ArnOf, resources: Dict[str, List[str]],
 
 
 def _document(statements: List[Tuple[str, List[str]]], plan: Plan, account: str, region: str,
-              secret: Optional[str]) -> Dict[str, Any]:
+              secret: Optional[str], salt_secret: Optional[str]) -> Dict[str, Any]:
     document = [
         # An action of another service than RDS comes with its own prefix ("route53:GetChange").
         {"Sid": action.split(":")[-1], "Effect": "Allow", "Action": [action if ":" in action else "rds:" + action],
          "Resource": _unique(resources)}
         for action, resources in statements
     ]
-    if secret:
-        # A name matches the six random characters Secrets Manager appends to it.
-        pattern = secret if secret.startswith("arn:") else secret + "-??????"
-        document.append({"Sid": "ReadMasterPasswordSecret", "Effect": "Allow",
-                         "Action": ["secretsmanager:GetSecretValue"],
-                         "Resource": [_secret_arn(region, account, pattern)]})
+    for sid, named in (("ReadMasterPasswordSecret", secret), ("ReadMaskSaltSecret", salt_secret)):
+        if named:
+            # A name matches the six random characters Secrets Manager appends to it.
+            pattern = named if named.startswith("arn:") else named + "-??????"
+            document.append({"Sid": sid, "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+                             "Resource": [_secret_arn(region, account, pattern)]})
     monitoring = _unique(s.params["MonitoringRoleArn"] for s in plan.steps if s.params.get("MonitoringRoleArn"))
     if monitoring:
         # Enhanced Monitoring: RDS is handed the target's monitoring role when it creates or modifies a clone.

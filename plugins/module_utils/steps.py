@@ -73,11 +73,16 @@ class Secrets:
     needed), the masking salt, the temporary password a masking run sets on a clone whose password Secrets Manager
     will manage, and the values the masking replaced (for the proof on the replicas)."""
 
-    def __init__(self, password: Optional[PasswordSource] = None, salt: Optional[str] = None) -> None:
+    def __init__(self, password: Optional[PasswordSource] = None, salt: Optional[Callable[[], str]] = None) -> None:
         self.given = password
-        self.salt = salt
+        self.salt_source = salt
         self.temporary = None  # type: Optional[str]
         self.samples = {}  # type: masking.Samples
+
+    @property
+    def salt(self) -> Optional[str]:
+        """The masking salt the run was given (read from its secret when first needed), or None."""
+        return self.salt_source() if self.salt_source else None
 
     @staticmethod
     def of(given: Any) -> Optional["Secrets"]:

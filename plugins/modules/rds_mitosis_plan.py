@@ -368,7 +368,7 @@ def plan(module):
         sts = module.connection.client("sts")
         counter.watch(sts)
         result["iam_policy"] = iam_policy(the_plan, caller_account(sts), rds.meta.region_name,
-                                          secret=p["master_password_secret"])
+                                          secret=p["master_password_secret"], salt_secret=p["mask_salt_secret"])
     result["api_calls"] = counter.count
     result["run"] = extend_run(None, [], counter.by_operation)
     return result

@@ -12,11 +12,14 @@ import pytest
 
 from ansible_collections.mitosis.rds.plugins.module_utils import masking
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
+from ansible_collections.mitosis.rds.plugins.module_utils.credentials import secret_salt
 from ansible_collections.mitosis.rds.plugins.module_utils.plans import flight_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import iam_policy
+from ansible_collections.mitosis.rds.plugins.module_utils.steps import Secrets
 
 from . import test_cluster
 from .rds_state import ACCOUNT, REGION
+from .test_credentials import FakeSecrets
 from .test_planner import managed_account, plan_of, seed_account, siblings_account, snapshot_account
 
 RULES = masking.check_rules({"database": "shop", "tables": {"public.customers": {"email": "email", "phone": "null"}}})
@@ -66,7 +69,8 @@ def test_the_primary_is_masked_before_its_backups_and_replicas_and_checked_befor
     untag = step(plan, "untag:pg-demo").params["TagKeys"]
     assert "mitosis:mask" in untag and "mitosis:masked" in untag
     text = flight_plan(plan)
-    assert "Mask temp-pg-demo" in text and 'UPDATE "public"."customers" SET' in text
+    assert "Mask temp-pg-demo" in text
+    assert 'ALTER TABLE "public"."customers" ALTER COLUMN "email" TYPE <its type> USING' in text
     # No rules: the promotion switches the backups on itself, as before.
     plain = plan_of(siblings_account(), "pg-prod", "pg-demo", **PASSWORD)
     assert step(plain, "promote:pg-demo").params["BackupRetentionPeriod"] == 1
@@ -144,3 +148,23 @@ def test_an_aurora_clone_is_masked_through_its_writer_before_its_readers_exist()
         else:
             assert step(plan, "mask-login:demo").action == "ModifyDBCluster"
             assert depends(plan, "manage-secret:demo", "mask-check:demo")
+
+
+@pytest.mark.parametrize("stored", ['{"salt": "Pepper-1"}', "Pepper-1"])
+def test_a_salt_secret_is_read_as_json_or_text_and_only_it_is_readable_by_the_policy(stored):
+    assert secret_salt(FakeSecrets(stored), "demo/mask-salt") == "Pepper-1"
+    with pytest.raises(MitosisError, match="holds no salt"):
+        secret_salt(FakeSecrets('{"password": "x"}'), "demo/mask-salt")
+    plan = plan_of(siblings_account(), "pg-prod", "pg-demo", mask_rules=RULES, **PASSWORD)
+    by_sid = {s["Sid"]: s for s in iam_policy(plan, ACCOUNT, REGION, salt_secret="demo/mask-salt")["Statement"]}
+    assert by_sid["ReadMaskSaltSecret"]["Action"] == ["secretsmanager:GetSecretValue"]
+    assert by_sid["ReadMaskSaltSecret"]["Resource"] == [
+        "arn:aws:secretsmanager:{0}:{1}:secret:demo/mask-salt-??????".format(REGION, ACCOUNT)]
+    assert "ReadMasterPasswordSecret" not in by_sid
+
+
+def test_the_salt_of_a_secret_is_read_once_when_first_needed():
+    read = []
+    secrets = Secrets(salt=lambda: read.append(1) or "Pepper-1")
+    assert not read and secrets.salt == "Pepper-1" and read == [1]
+    assert Secrets().salt is None
