@@ -145,7 +145,7 @@ def test_rules_that_do_not_fit_stop_before_any_name_moves_and_the_fixed_rules_re
     checked = run_masked(data_playbook, log, args=("--check",), mask_rules=RULES)
     assert checked.rc == 0, checked
     shown = checked.out.replace('\\"', '"')  # the flight plan's lines are JSON strings
-    assert 'ALTER TABLE "public"."customers" ALTER COLUMN "email" TYPE <its type> USING (\'u\' || encode(' in shown
+    assert 'ALTER TABLE "public"."customers" ALTER COLUMN "email" TYPE <its type> USING' in shown
     assert mutating(data_endpoint) == [] and SALT not in checked.out
 
     unknown = tmp_path / "unknown.yml"
