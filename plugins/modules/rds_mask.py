@@ -130,7 +130,7 @@ sql:
   returned: always
   type: list
   elements: str
-  sample: ["UPDATE \"public\".\"customers\" SET \"email\" = concat('u', ...), ...;", "VACUUM FULL \"public\".\"customers\";"]
+  sample: ["ALTER TABLE \"public\".\"customers\" ALTER COLUMN \"email\" TYPE text USING ('u' || ...), ...;"]
 database:
   description: The database masked (or checked, in check mode).
   returned: always
@@ -191,11 +191,12 @@ def run(module):
     p = module.params
     rules = check_rules(p["rules"])
     engine, host, port, user, database = target_of(module)
-    result = {"changed": not module.check_mode, "sql": statements(engine, rules), "database": database}
     db = connect(engine, host, port, user, p["login_password"], database)
     try:
+        # The statements with each column's own type, once the catalog says the rules fit the database.
+        result = {"changed": not module.check_mode, "database": database,
+                  "sql": statements(engine, rules, check_database(db, rules, host))}
         if module.check_mode:
-            check_database(db, rules, host)
             return result
         report = mask(db, rules, p["salt"], host)
         report.pop("samples")

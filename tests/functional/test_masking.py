@@ -286,3 +286,18 @@ def test_an_aurora_postgresql_clone_is_masked_through_its_writer_before_its_read
     assert len(members) == 3
     for name in members:
         assert_masked(data_endpoint, [name], "Aurora-demo-1", people)
+
+
+def test_the_mask_module_masks_one_database_outside_a_refresh(data_endpoint, data_playbook):
+    seeded(data_endpoint, seed_postgres_data)
+    people = productions_people(data_endpoint)
+    extra = {"identifier": "mitosis-prod", "rules": RULES, "password": PROD_DATA.password, "salt": SALT}
+    checked = data_playbook("tests/functional/playbooks/mask.yml", extra, args=("--check", "-vvv"))
+    assert checked.rc == 0, checked
+    assert 'ALTER TABLE \\"public\\".\\"customers\\" ALTER COLUMN \\"email\\" TYPE text USING' in checked.out
+    assert SALT not in checked.out and PROD_DATA.password not in checked.out
+    assert productions_people(data_endpoint) == people  # check mode changed nothing
+    result = data_playbook("tests/functional/playbooks/mask.yml", extra, args=("-vvv",))
+    assert result.rc == 0, result
+    assert SALT not in result.out and PROD_DATA.password not in result.out
+    assert_masked(data_endpoint, ["mitosis-prod", "mitosis-prod-replica"], PROD_DATA.password, people)
