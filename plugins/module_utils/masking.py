@@ -7,10 +7,11 @@ The rules (a YAML file) say, per table, how each personal column is replaced, or
 anything is masked, the database's catalog is read: every table and column the rules name must exist, and every
 column that looks personal (by its name, or by sampled values that look like emails or phone numbers) must be masked
 by a rule or listed in `allow`. Then each table is masked with one set-based statement, in a transaction of its own
-that also records the table in a marker table, so that an interrupted run resumes without masking a table twice;
-then the table's old row versions are reclaimed (VACUUM FULL, OPTIMIZE TABLE). The proof reads every masked column
-again, on the primary and on each replica: every value has the masked form, and none of a sample of the replaced
-values remains.
+that also records the table in a marker table, so that an interrupted run resumes without masking a table twice.
+No old row version of a masked table survives: PostgreSQL rewrites the table (ALTER TABLE ... TYPE <the same> USING
+<the masked value>), or updates it and then runs VACUUM FULL; MySQL and MariaDB update it, then OPTIMIZE TABLE. The
+proof reads every masked column again, on the primary and on each replica: every value has the masked form, and none
+of a sample of the replaced values remains.
 
 Plain Python: the connection is a DB-API one (psycopg 3, PyMySQL), imported only when a database is reached.
 """
@@ -42,6 +43,8 @@ HASH_LENGTH = 32
 # Where an interrupted run finds the tables it masked already (PostgreSQL: a schema of its own; MySQL: a table).
 MARKER_SCHEMA = "mitosis_masking"
 MARKER_TABLE = "mitosis_masking"
+# The setting that holds the salt during a PostgreSQL table rewrite (its transaction only).
+SALT_SETTING = "mitosis_masking.salt"
 SAMPLE_SIZE = 20
 CONTENT_SAMPLE = 200
 # Columns that look personal by name (the coverage guard): matched anywhere in the lower-cased name.
@@ -222,8 +225,8 @@ def _strategy(table: str, column: str, strategy: Any, at: Tuple[str, ...], bad: 
     name, argument = next(iter(strategy.items()))
     if name not in WITH_ARGUMENT:
         bad(at, "unknown strategy {0!r} for {1}.{2}.".format(name, table, column), known)
-    if name in ("keep_first", "keep_last") and (not isinstance(argument, int) or isinstance(argument, bool)
-                                               or argument < 0):
+    counts = isinstance(argument, int) and not isinstance(argument, bool) and argument >= 0
+    if name in ("keep_first", "keep_last") and not counts:
         bad(at, "{0} takes a number of characters, not {1!r}.".format(name, argument), known)
     if name == "fixed":
         if argument is None or isinstance(argument, (dict, list)):
@@ -352,12 +355,13 @@ class Postgres(Dialect):
         # With each column's exact type and its own collation: a table rewrite keeps both.
         return ("SELECT c.table_schema, c.table_name, c.column_name, c.data_type, c.character_maximum_length, "
                 "format_type(a.atttypid, a.atttypmod), CASE WHEN a.attcollation <> ty.typcollation "
-                "THEN quote_ident(co.collname) END "
+                "THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END "
                 "FROM information_schema.columns c JOIN information_schema.tables t "
                 "ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
                 "JOIN pg_attribute a ON a.attrelid = (quote_ident(c.table_schema) || '.' || "
                 "quote_ident(c.table_name))::regclass AND a.attname = c.column_name "
                 "JOIN pg_type ty ON ty.oid = a.atttypid LEFT JOIN pg_collation co ON co.oid = a.attcollation "
+                "LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace "
                 "WHERE t.table_type = 'BASE TABLE' AND c.table_schema NOT IN "
                 "('pg_catalog', 'information_schema', '{0}') AND c.table_schema !~ '^pg_' "
                 "ORDER BY c.table_schema, c.table_name, c.ordinal_position".format(MARKER_SCHEMA))
@@ -504,9 +508,8 @@ def masked_form(dialect: Dialect, column: str, strategy: str, argument: Any, mas
     if strategy == "empty":
         return "{0} <> ''".format(value)
     if strategy == "email":
-        return "NOT ({0} LIKE 'u{1}@{2}' AND {3})".format(value, "_" * EMAIL_HASH_LENGTH, EMAIL_DOMAIN,
-                                                           dialect.hex_only("SUBSTR({0}, 2, {1})".format(
-                                                               value, EMAIL_HASH_LENGTH)))
+        digits = dialect.hex_only("SUBSTR({0}, 2, {1})".format(value, EMAIL_HASH_LENGTH))
+        return "NOT ({0} LIKE 'u{1}@{2}' AND {3})".format(value, "_" * EMAIL_HASH_LENGTH, EMAIL_DOMAIN, digits)
     if strategy == "hash":
         length = min(HASH_LENGTH, (described.max_length if described else None) or HASH_LENGTH)
         trimmed = "RTRIM({0})".format(value)
@@ -525,8 +528,8 @@ def mask_statement(dialect: Dialect, table: str, rule: Dict[str, Any], catalog: 
         return ("TRUNCATE {0}" if dialect.name == "postgres" else "DELETE FROM {0}").format(
             dialect.table(table)), params
     described = (catalog or {}).get(table, {})
-    sets = ["{0} = {1}".format(dialect.quote(column), expression(dialect, table, column, strategy, argument, params,
-                                                                  described.get(column)))
+    sets = ["{0} = {1}".format(dialect.quote(column),
+                               expression(dialect, table, column, strategy, argument, params, described.get(column)))
             for column, (strategy, argument) in sorted(rule["columns"].items())]
     sql = "UPDATE {0} SET {1}".format(dialect.table(table), ", ".join(sets))
     if rule["where"]:
@@ -554,7 +557,14 @@ def rewrite_statement(dialect: Dialect, table: str, rule: Dict[str, Any], catalo
             masked = "CASE WHEN ({0}) THEN {1} ELSE {2} END".format(_condition(rule), masked, quoted)
         changes.append("ALTER COLUMN {0} TYPE {1}{2} USING {3}".format(
             quoted, described.sql_type, " COLLATE " + described.collation if described.collation else "", masked))
-    return "ALTER TABLE {0} {1}".format(dialect.table(table), ", ".join(changes)), params
+    # PostgreSQL binds no parameter in ALTER TABLE (a utility statement): the rules' texts are literals of it (a %
+    # doubled, as the statement runs with parameters), the salt is read from the transaction's setting that
+    # masked_in_place sets (never text of a statement).
+    sql = "ALTER TABLE {0} {1}".format(dialect.table(table), ", ".join(changes)).replace(
+        dialect.param("salt"), "current_setting('{0}')".format(SALT_SETTING))
+    for key, value in params.items():
+        sql = sql.replace("%({0})s".format(key), "'{0}'".format(str(value).replace("'", "''").replace("%", "%%")))
+    return sql, {}
 
 
 def _condition(rule: Dict[str, Any]) -> str:
@@ -568,7 +578,7 @@ def statements(engine: str, rules: Rules, catalog: Optional[Catalog] = None) -> 
     dialect = dialect_of(engine)
     shown = []
     for table, rule in sorted(tables(rules).items()):
-        known = catalog if catalog and table in catalog else {table: {column: UNKNOWN_TYPE for column in rule["columns"]}}
+        known = {table: {column: (catalog or {}).get(table, {}).get(column, UNKNOWN_TYPE) for column in rule["columns"]}}
         sql, params = rewrite_statement(dialect, table, rule, known) or mask_statement(dialect, table, rule, catalog)
         sql = sql.replace("%%", "%")
         for key, value in params.items():
@@ -711,10 +721,10 @@ def uncovered(db: Database, rules: Rules, catalog: Catalog) -> List[str]:
             if not described.is_text:
                 continue
             value = dialect.quote(column)
+            looks = [dialect.count_if(dialect.matches("v", pattern)) for pattern in (EMAIL_VALUE, PHONE_VALUE)]
             row = db.rows("SELECT COUNT(*), {0}, {1} FROM (SELECT {2} AS v FROM {3} WHERE {2} IS NOT NULL "
-                          "LIMIT {4}) sampled".format(dialect.count_if(dialect.matches("v", EMAIL_VALUE)),
-                                                       dialect.count_if(dialect.matches("v", PHONE_VALUE)),
-                                                       value, dialect.table(table), CONTENT_SAMPLE))[0]
+                          "LIMIT {4}) sampled".format(looks[0], looks[1], value, dialect.table(table),
+                                                      CONTENT_SAMPLE))[0]
             total, emails, phones = (int(x or 0) for x in row)
             if total and emails >= CONTENT_SHARE * total:
                 found.append("{0}.{1} (its values look like emails)".format(table, column))
@@ -768,11 +778,12 @@ def mask(db: Database, rules: Rules, salt: str, where: str, log: Callable[[str],
             table_started = time.monotonic()
             with db.transaction():
                 samples.update(sample(db, table, rule))
-                count, reclaimed = masked_in_place(db, table, rule, catalog, salt)
+                count, reclaimed, refused = masked_in_place(db, table, rule, catalog, salt)
                 db.run("INSERT INTO {0} (relation, rules, masked, reclaimed) VALUES (%(relation)s, %(rules)s, "
                        "%(rows)s, %(reclaimed)s)".format(dialect.marker),
                        {"relation": table, "rules": digest, "rows": count, "reclaimed": reclaimed})
-            masked_tables[table] = {"rows": count, "seconds": round(time.monotonic() - table_started, 3)}
+            masked_tables[table] = dict({"rows": count, "seconds": round(time.monotonic() - table_started, 3)},
+                                        **({"rewrite_refused": refused} if refused else {}))
             log("masked {0}: {1} rows".format(table, count))
         if not reclaimed:
             db.run(dialect.reclaim.format(dialect.table(table)))
@@ -785,10 +796,10 @@ def mask(db: Database, rules: Rules, salt: str, where: str, log: Callable[[str],
 
 
 def masked_in_place(db: Database, table: str, rule: Dict[str, Any], catalog: Catalog, salt: str
-                    ) -> Tuple[int, bool]:
-    """Mask `table` in the current transaction: (rows masked, whether no old row version is left). PostgreSQL
-    rewrites the table once (rewrite_statement); where it cannot (a view or a policy depends on a column) it
-    updates it, and the old row versions are reclaimed after the commit."""
+                    ) -> Tuple[int, bool, Optional[str]]:
+    """Mask `table` in the current transaction: (rows masked, whether no old row version is left, why the rewrite
+    was refused). PostgreSQL rewrites the table once (rewrite_statement); where it cannot (a view or a policy
+    depends on a column) it updates it, and the old row versions are reclaimed after the commit."""
     dialect = db.dialect
     condition = " WHERE ({0})".format(_condition(rule)) if rule["where"] else ""
     count = int(db.rows("SELECT COUNT(*) FROM {0}{1}".format(dialect.table(table), condition), {})[0][0])
@@ -796,14 +807,18 @@ def masked_in_place(db: Database, table: str, rule: Dict[str, Any], catalog: Cat
     if rewritten is not None:
         try:
             with db.transaction():  # a savepoint: a refused rewrite leaves the transaction usable
-                db.run(rewritten[0], dict(rewritten[1], salt=salt))
-            return count, True
-        except MitosisError:
-            pass
+                # The salt as a setting of this transaction only: ALTER TABLE takes no parameter.
+                db.run("SELECT set_config('{0}', %(salt)s, true)".format(SALT_SETTING), {"salt": salt})
+                db.run(*rewritten)
+            return count, True, None
+        except MitosisError as error:
+            refused = error.message.rsplit(": ", 1)[-1]  # the database's reason, for the report
+    else:
+        refused = None
     sql, params = mask_statement(dialect, table, rule, catalog)
     db.run(sql, dict(params, salt=salt))
     # A TRUNCATE (PostgreSQL) gives the table new files; MySQL's DELETE leaves pages to reclaim.
-    return count, rule["truncate"] and dialect.name == "postgres"
+    return count, rule["truncate"] and dialect.name == "postgres", refused
 
 
 def sample(db: Database, table: str, rule: Dict[str, Any]) -> Samples:

@@ -89,7 +89,9 @@ def masking_lines(masking: Dict[str, Any]) -> List[str]:
         if done.get("resumed"):
             lines.append("{0} was masked by an earlier run ({1} rows)".format(table, done["rows"]))
         else:
-            lines.append("masked {0}: {1} rows in {2:.1f} s".format(table, done["rows"], done.get("seconds", 0)))
+            lines.append("masked {0}: {1} rows in {2:.1f} s{3}".format(
+                table, done["rows"], done.get("seconds", 0), " (an UPDATE and VACUUM FULL: the table rewrite was "
+                "refused: {0})".format(done["rewrite_refused"]) if done.get("rewrite_refused") else ""))
     if masked:
         lines.append("masking {0} (with reclaiming the old row versions and the proof on it): {1:.1f} s".format(
             masked["instance"], masked["seconds"]))

@@ -10,7 +10,7 @@ module: rds_mask
 short_description: Mask personal data in a PostgreSQL, MySQL or MariaDB database by rules, and prove it
 version_added: 0.2.0
 description:
-  - Applies masking rules (a YAML file, read on the controller) to one database over a normal connection: the
+  - Applies masking rules (a YAML file, read on the controller) to one database over a normal connection, the
     database named by the rules on an RDS instance (O(db_instance_identifier)) or on any server (O(login_host)).
     The refresh of M(mitosis.rds.rds_mitosis_step) uses the same code on the new primary, before its backups and
     replicas; this module is for a database outside a refresh (a restored snapshot, a developer's copy).
@@ -18,11 +18,13 @@ description:
     its name: email, phone, mobile, name, address, street, city, zip, postal, birth, ssn, tax, passport, iban, card,
     ip, ...; or by sampled values that look like emails or phone numbers) must be masked by a rule or listed under
     C(allow). Otherwise the module fails, naming each such column, and changes nothing."
-  - Then each table is masked with one statement (an C(UPDATE) of all its rules' columns, or C(TRUNCATE)) in a
-    transaction of its own that also records the table in a marker table, so a run stopped in the middle resumes
-    without masking a table twice; its old row versions are reclaimed (C(VACUUM FULL), C(OPTIMIZE TABLE)); every
-    masked column is checked (each value has the masked form, none of a sample of the replaced values remains);
-    the marker goes.
+  - Then each table is masked with one statement in a transaction of its own that also records the table in a
+    marker table, so a run stopped in the middle resumes without masking a table twice. On PostgreSQL the statement
+    rewrites the table once (C(ALTER TABLE ... ALTER COLUMN ... TYPE <its own type> USING <the masked value>)),
+    which leaves no old row version; where a view or a policy depends on a masked column, an C(UPDATE) then
+    C(VACUUM FULL). On MySQL and MariaDB an C(UPDATE), then C(OPTIMIZE TABLE). C(truncate) empties the table.
+    Then every masked column is checked (each value has the masked form, none of a sample of the replaced values
+    remains), and the marker goes.
   - "The rules file: C(tables) maps C(schema.table) (MySQL and MariaDB: C(database.table)) to C(truncate) or to a
     mapping of columns to strategies: C(email) (C(u<hash>@example.invalid), unique, deterministic), C(hash) (salted,
     deterministic, fits the column), C(null), C(empty), C({fixed: value}), C({template: 'user{id}'}) (from other
@@ -41,7 +43,7 @@ options:
     required: true
   db_instance_identifier:
     description:
-      - An RDS DB instance whose database is masked: its endpoint, port, engine, master user and database
+      - An RDS DB instance whose database is masked; its endpoint, port, engine, master user and database
         (C(DBName)) come from C(DescribeDBInstances).
       - Exactly one of O(db_instance_identifier) and O(login_host).
     type: str

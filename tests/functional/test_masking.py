@@ -136,8 +136,8 @@ def wait(condition, timeout=120):
         time.sleep(0.2)
 
 
-def test_rules_that_do_not_fit_stop_before_any_name_moves_and_the_fixed_rules_resume(data_endpoint, data_playbook,
-                                                                                    tmp_path):
+def test_rules_that_do_not_fit_stop_before_any_name_moves_and_the_fixed_rules_resume(
+        data_endpoint, data_playbook, tmp_path):
     seeded(data_endpoint, seed_postgres_data)
     people = productions_people(data_endpoint)
     log = tmp_path / "restarts.jsonl"
@@ -222,8 +222,8 @@ def test_a_run_killed_while_masking_resumes_without_masking_twice(data_endpoint,
         assert conn.execute("SELECT count(*) FROM orders WHERE total <> 0").fetchone()[0] == 0
 
 
-def test_a_managed_target_is_masked_with_a_temporary_password_the_managed_secret_replaces(data_endpoint,
-                                                                                         data_playbook, tmp_path):
+def test_a_managed_target_is_masked_with_a_temporary_password_the_managed_secret_replaces(
+        data_endpoint, data_playbook, tmp_path):
     seeded(data_endpoint, seed_postgres_data)
     Seeder(data_endpoint.session(), data_endpoint.url).manage_password("mitosis-demo")
     data_endpoint.clear_calls()
@@ -244,8 +244,8 @@ def test_a_managed_target_is_masked_with_a_temporary_password_the_managed_secret
 
 @pytest.mark.parametrize("text, expected", [
     ("tables: [oops", "line 1"),
-    ("tables:\n  public.customers:\n    email: scramble\n", "line 3: unknown strategy 'scramble' for "
-                                                              "public.customers.email"),
+    ("tables:\n  public.customers:\n    email: scramble\n",
+     "line 3: unknown strategy 'scramble' for public.customers.email"),
     ("tables:\n  customers:\n    email: email\n", "line 2: 'customers' is not a schema.table name"),
 ])
 def test_a_broken_rules_file_fails_before_any_change_naming_the_line(endpoint, playbook, tmp_path, text, expected):
@@ -258,8 +258,8 @@ def test_a_broken_rules_file_fails_before_any_change_naming_the_line(endpoint, p
     assert endpoint.mutating_calls() == []
 
 
-def test_an_aurora_postgresql_clone_is_masked_through_its_writer_before_its_readers_exist(data_endpoint,
-                                                                                        data_playbook, tmp_path):
+def test_an_aurora_postgresql_clone_is_masked_through_its_writer_before_its_readers_exist(
+        data_endpoint, data_playbook, tmp_path):
     seeded(data_endpoint, seed_aurora_postgres)
     rds = data_endpoint.client("rds")
     prod = rds.describe_db_clusters(DBClusterIdentifier="mitosis-aurora-prod")["DBClusters"][0]

@@ -56,8 +56,8 @@ def test_the_primary_is_masked_before_its_backups_and_replicas_and_checked_befor
     assert mask.params == {"Engine": "postgres", "Database": "shop", "Rules": RULES}
     assert depends(plan, "mask:pg-demo", "tag-credentials:pg-demo") and depends(plan, "mask:pg-demo",
                                                                                 "promote:pg-demo")
-    assert step(plan, "tag-masked:pg-demo").params["Tags"] == [{"Key": "mitosis:masked",
-                                                                 "Value": masking.rules_digest(RULES)}]
+    digest = masking.rules_digest(RULES)
+    assert step(plan, "tag-masked:pg-demo").params["Tags"] == [{"Key": "mitosis:masked", "Value": digest}]
     backups = step(plan, "backups:pg-demo")
     assert backups.params["BackupRetentionPeriod"] == 1 and backups.depends_on == ["tag-masked:pg-demo"]
     for replica in ("pg-demo-r1", "pg-demo-r2"):

@@ -404,7 +404,7 @@ def test_the_masking_steps():
     assert not done(mask, live_of(desc))  # not run yet
     detail = mask.detail("refresh")
     assert 'ALTER TABLE "public"."customers" ALTER COLUMN "email" TYPE <its type> USING' in detail
-    assert "%(salt)s" in detail
+    assert "%(salt)s" not in detail and "mitosis_masking.salt" in detail  # a setting, never the salt
     # Without a password the masking cannot log in: it says so before connecting.
     with pytest.raises(MitosisError, match="needs the clone's master password"):
         mask.connect(dict(desc, Endpoint={"Address": "127.0.0.1", "Port": 5432}, MasterUsername="u"), Secrets())
