@@ -726,7 +726,23 @@ class MaskLogin(Resets, CopyStep):
 
 
 class Masks(CopyStep):
-    """A step that connects to the clone's database (the rules, engine and database are its parameters)."""
+    """A step that connects to the clone's database (the rules, engine and database are its parameters); it runs
+    when it starts, and its report goes into the run's record under `reported`."""
+
+    reported = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.report = None  # type: Optional[Dict[str, Any]]
+
+    def complete(self, live: Live, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        return self.report is not None and super().complete(live, watch, now, settle_time, region)
+
+    def result(self) -> Dict[str, Any]:
+        found = super().result()
+        if self.report is not None:
+            found[self.reported] = self.report
+        return found
 
     @property
     def rules(self) -> masking.Rules:
@@ -754,10 +770,7 @@ class Mask(Recorded, Masks):
 
     kind = "mask"
     records = MASKED_TAG
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.report = None  # type: Optional[Dict[str, Any]]
+    reported = "masking"
 
     def start(self, rds: Any, live: Live, secrets: Optional[Secrets], region: Optional[str]) -> Optional[str]:
         inst = live[self.ref]
@@ -772,18 +785,9 @@ class Mask(Recorded, Masks):
         self.report = report
         return None
 
-    def complete(self, live: Live, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
-        return self.report is not None and super().complete(live, watch, now, settle_time, region)
-
-    def result(self) -> Dict[str, Any]:
-        found = super().result()
-        if self.report is not None:
-            found["masking"] = self.report
-        return found
-
     def detail(self, mode: str) -> str:
-        return "(masks {0} on {1}, database {2}, before its backups and replicas; then reclaims the old row " \
-               "versions)\n".format(", ".join(sorted(self.rules["tables"])), self.identifier,
+        return "(masks {0} on {1}, database {2}, before its backups and replicas; no old row version is left; " \
+               "the salt is never shown)\n".format(", ".join(sorted(self.rules["tables"])), self.identifier,
                                     self.params["Database"]) + super().detail(mode)
 
 
@@ -792,10 +796,7 @@ class MaskCheck(Masks):
     values the masking replaced remains. Then the masking's marker goes."""
 
     kind = "mask-check"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.report = None  # type: Optional[Dict[str, Any]]
+    reported = "masking_check"
 
     def mark_clone(self, ctx: Marking, clone: Optional[Description]) -> None:
         if managed_secret(clone) is not None:
@@ -824,15 +825,6 @@ class MaskCheck(Masks):
                 db.close()
         self.report = {"instances": checked, "seconds": round(time.monotonic() - began, 3)}
         return None
-
-    def complete(self, live: Live, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
-        return self.report is not None and super().complete(live, watch, now, settle_time, region)
-
-    def result(self) -> Dict[str, Any]:
-        found = super().result()
-        if self.report is not None:
-            found["masking_check"] = self.report
-        return found
 
     def detail(self, mode: str) -> str:
         return "(checks every masked column on {0} and its replicas {1}: the masked form, none of the replaced " \
