@@ -26,7 +26,6 @@ from .plans import (CLONE, COPY_METHODS, POINT_IN_TIME, REPLICA, SNAPSHOT, Clone
                     SnapshotsOf, StepList, TagsOf, check_clones, discard_or_refuse, fail, final_snapshot_name,
                     mask_params, new_clone_tags, pick_snapshot, refresh, requested_method, snapshot_reason,
                     swap_phase, validate_credentials, validate_names, validate_source, validate_unprotected)
-from .credentials import managed_secret
 from .steps import Create, Delete, Modify, Restart, Restore, Step, SwapIn, SwapOut
 CLUSTER_ACTIONS = {CLONE: RESTORE_CLUSTER_PIT, POINT_IN_TIME: RESTORE_CLUSTER_PIT, SNAPSHOT: RESTORE_CLUSTER_SNAPSHOT}
 # RestoreDBClusterToPointInTime's RestoreType per copy method.
@@ -360,12 +359,11 @@ def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node], 
                    member_params(inst, tags, temp_c, desc.get("Engine", "")), node.name,
                    [first] if first else [restored.key])
         if first is None and masking:
-            step = built.mask(name, cluster_keys + [step.key], None, masking, options,
-                              managed_secret(desc) is not None, MODIFY_CLUSTER, cluster=True)
+            step = built.mask(name, desc, cluster_keys + [step.key], None, masking, options, MODIFY_CLUSTER,
+                              cluster=True)
         first = first or step.key
     waits = [built.mask_check(name, masking, [n.name for n in members], cluster=True).key] if masking else []
-    if not masking or managed_secret(desc) is not None:
-        built.credentials(name, desc, cluster_keys, waits, options, action=MODIFY_CLUSTER, cluster=True)
+    built.credentials(name, desc, cluster_keys, waits, options, action=MODIFY_CLUSTER, cluster=True)
     built.prepare(name, options, cluster=True)
     copy_keys = list(built.copy_keys)
 

@@ -19,7 +19,6 @@ from .credentials import manages_password
 from .graph import Graph, describe_instances, discover, name_forms, old_name, rejected_name, strip_prefix, temp_name
 from .names import (CLEANUP, COMPLETE, COPY, CREATE, DELETE, MODIFY, PROMOTE, RESTART, RESTART_ACTION, RESTORE,
                     RESTORE_PIT, SNAPSHOT_ACTION, SWAP)
-from .credentials import managed_secret
 from .plans import (AUTO, CLONE, COPY_METHODS, POINT_IN_TIME, REPLICA, SNAPSHOT, CloneOptions, Instance, Node, Plan,
                     Planner, SnapshotsOf, StepList, TagsOf, check_clones, discard_or_refuse, fail, final_snapshot_name,
                     mask_params, new_clone_tags, pick_snapshot, requested_method, snapshot_reason, swap_phase,
@@ -219,16 +218,15 @@ def build_steps(source: str, nodes: List[Node], tags_of: TagsOf, snapshot: Optio
             if len(params) > 1:
                 ready = add(Modify, "modify:" + node.name, COPY, MODIFY, temp, params, node.name, [ready.key])
         if node is root and masking:
-            ready = built.mask(root.name, [s.key for s in built.steps if s.node == root.name], backup_params(desc),
-                               masking, options, managed_secret(desc) is not None)
+            ready = built.mask(root.name, desc, [s.key for s in built.steps if s.node == root.name],
+                               backup_params(desc), masking, options)
         feeds[node.name] = ready.key
 
     waits = [built.mask_check(root.name, masking, [n.name for n in nodes[1:]]).key] if masking else []
     # RDS makes no replica of an instance whose password it manages: the managed secret waits for every replica
     # of the clone (the swap does anyway).
-    if not masking or managed_secret(root.original) is not None:
-        built.credentials(root.name, root.original, [s.key for s in built.steps if s.node == root.name],
-                          [s.key for s in built.steps if s.creates and s.node != root.name] + waits, options)
+    built.credentials(root.name, root.original, [s.key for s in built.steps if s.node == root.name],
+                      [s.key for s in built.steps if s.creates and s.node != root.name] + waits, options)
     built.prepare(root.name, options)
     copy_keys = built.copy_keys
 

@@ -318,6 +318,8 @@ class StepList:
         like the target's (after `manage_after` too), or the password given, recorded by a tag."""
         temp_root = temp_name(root)
         secret = managed_secret(secret_holder)
+        if any(s.key == "password:" + root for s in self.steps):
+            return  # set before the masking (mask)
         if secret is not None:
             params = {"ApplyImmediately": True, "ManageMasterUserPassword": True}
             if secret.get("KmsKeyId"):
@@ -332,13 +334,14 @@ class StepList:
                      {"Tags": [{"Key": CREDENTIALS_TAG, "Value": options.password_source}]}, root, [reset.key],
                      cluster)
 
-    def mask(self, root: str, after: List[str], backups: Optional[Dict[str, Any]], params: Dict[str, Any],
-             options: CloneOptions, managed: bool, action: str = MODIFY, cluster: bool = False) -> Step:
+    def mask(self, root: str, secret_holder: Optional[Instance], after: List[str], backups: Optional[Dict[str, Any]],
+             params: Dict[str, Any], options: CloneOptions, action: str = MODIFY, cluster: bool = False) -> Step:
         """The masking of the new primary (an Aurora clone's cluster) once its own calls (`after`) are done, logged
-        in with the password the run was given or with a temporary one; then the tag that records the rules it
-        applied, then its backups (none for Aurora, whose backups are always on): the step the replicas wait for."""
+        in with the password the run was given or, when Secrets Manager will manage it (`secret_holder`'s), with a
+        temporary one; then the tag that records the rules it applied, then its backups (none for Aurora, whose
+        backups are always on): the step the replicas wait for."""
         temp_root = temp_name(root)
-        if managed:
+        if managed_secret(secret_holder) is not None:
             login = self.add(MaskLogin, "mask-login:" + root, COPY, action, temp_root,
                              {"ApplyImmediately": True, "MasterUserPassword": PASSWORD_PLACEHOLDER}, root, after,
                              cluster).key
