@@ -9,7 +9,7 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
-from ansible_collections.mitosis.rds.plugins.module_utils.masking import read_rules_file
+from ansible_collections.mitosis.rds.plugins.module_utils.masking import read_rules_option
 
 
 class ActionModule(ActionBase):
@@ -19,10 +19,9 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
-        if isinstance(args.get("rules"), str):
-            try:
-                args["rules"] = read_rules_file(args["rules"])
-            except MitosisError as error:
-                return dict(result, failed=True, **error.to_result())
+        try:
+            read_rules_option(args, "rules")
+        except MitosisError as error:
+            return dict(result, failed=True, **error.to_result())
         result.update(self._execute_module(module_args=args, task_vars=task_vars))
         return result

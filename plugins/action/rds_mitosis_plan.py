@@ -20,7 +20,7 @@ from ansible.playbook.task import Task
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
-from ansible_collections.mitosis.rds.plugins.module_utils.masking import read_rules_file
+from ansible_collections.mitosis.rds.plugins.module_utils.masking import read_rules_option
 
 TASK_FILE_OPTIONS = ("prepare_tasks", "restart_tasks")
 # What /bin/sh runs without looking for a program (the restart command's first word may be one of these).
@@ -46,8 +46,7 @@ class ActionModule(ActionBase):
             except MitosisError as error:
                 return dict(result, failed=True, **error.to_result())
         try:
-            if isinstance(args.get("mask_rules"), str) and args["mask_rules"].strip():
-                args["mask_rules"] = read_rules_file(args["mask_rules"])
+            read_rules_option(args, "mask_rules")
             check_command(str(args.get("restart_command") or ""))
             if isinstance(args.get("approved_plan"), str):
                 args["approved_plan"] = self._approved_plan_file(args["approved_plan"])

@@ -13,7 +13,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import HAS_BOTO3, MitosisError
-from ansible_collections.mitosis.rds.plugins.module_utils.masking import read_rules_file
+from ansible_collections.mitosis.rds.plugins.module_utils.masking import read_rules_option
 from ansible_collections.mitosis.rds.plugins.module_utils.module import (
     AWS_ARGUMENT_SPEC, CLONE_REQUIRED_IF, STEP_ARGUMENT_SPEC, STEP_MUTUALLY_EXCLUSIVE, STEP_REQUIRED_ONE_OF,
     check_ranges, connection_from, run_step)
@@ -35,8 +35,7 @@ class ActionModule(ActionBase):
                                           required_one_of=STEP_REQUIRED_ONE_OF, required_if=CLONE_REQUIRED_IF)
         args = dict(self._task.args)
         try:
-            if isinstance(args.get("mask_rules"), str) and args["mask_rules"].strip():
-                args["mask_rules"] = read_rules_file(args["mask_rules"])
+            read_rules_option(args, "mask_rules")
         except MitosisError as error:
             return dict(result, failed=True, **error.to_result())
         validated = validator.validate(args)

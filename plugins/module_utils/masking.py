@@ -67,6 +67,13 @@ def fail(message: str, hint: Optional[str] = None, identifier: Optional[str] = N
 
 # --- the rules file ------------------------------------------------------------------------------------------------
 
+def read_rules_option(args: Dict[str, Any], option: str) -> None:
+    """An action plugin's `option`, when it names a rules file: the rules it holds, read on the controller."""
+    given = args.get(option)
+    if isinstance(given, str) and given.strip():
+        args[option] = read_rules_file(given)
+
+
 def read_rules_file(given: str) -> Rules:
     """The rules of the file `given` (relative to the directory ansible-playbook runs in), read on the controller."""
     path = os.path.abspath(os.path.expanduser(given))
