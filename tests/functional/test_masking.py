@@ -149,9 +149,10 @@ def test_rules_that_do_not_fit_stop_before_any_name_moves_and_the_fixed_rules_re
     assert mutating(data_endpoint) == [] and SALT not in checked.out
 
     unknown = tmp_path / "unknown.yml"
-    unknown.write_text("database: shop\ntables:\n  public.customers:\n    mail: email\n")
+    unknown.write_text("database: shop\ntables:\n  public.customers:\n    mail: email\n  public.clients: truncate\n")
     result = run_masked(data_playbook, log, mask_rules=str(unknown))
     assert result.rc != 0
+    assert "table public.clients does not exist" in result.out, result
     assert "column public.customers.mail does not exist" in result.out, result
     uncovered = tmp_path / "uncovered.yml"
     uncovered.write_text("database: shop\ntables:\n  public.customers:\n    name: hash\n    email: email\n")
