@@ -786,9 +786,10 @@ class Mask(Recorded, Masks):
         return None
 
     def detail(self, mode: str) -> str:
+        masked = ", ".join(sorted(self.rules["tables"]))
         return "(masks {0} on {1}, database {2}, before its backups and replicas; no old row version is left; " \
-               "the salt is never shown)\n".format(", ".join(sorted(self.rules["tables"])), self.identifier,
-                                    self.params["Database"]) + super().detail(mode)
+               "the salt is never shown)\n".format(masked, self.identifier, self.params["Database"]) + \
+            super().detail(mode)
 
 
 class MaskCheck(Masks):
