@@ -159,6 +159,8 @@ def install(sim: Simulation) -> None:
 
 
 def _save_automated_backup(instance: DBInstance) -> None:
+    if not instance.backup_retention_period:
+        return  # backups off: RDS takes no automated snapshot (moto took one at every create)
     name = common.automated_snapshot_name(instance.db_instance_identifier, instance.backend.database_snapshots)
     instance.add_event("DB_INSTANCE_BACKUP_START")
     instance.backend.create_auto_snapshot(instance.db_instance_identifier, name)
@@ -217,6 +219,8 @@ def _create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstan
         # moto's restore copies the source's attributes, its secret included: RDS recreates none.
         for key in (*_SECRET_OPTIONS, "master_user_secret"):
             db_kwargs.pop(key, None)
+        if "mitosis_retention" in db_kwargs:
+            db_kwargs["backup_retention_period"] = db_kwargs.pop("mitosis_retention")[0]
     else:
         common.refuse_password_with_secret(
             db_kwargs.get("manage_master_user_password"), db_kwargs.get("master_user_password")
@@ -281,8 +285,12 @@ def _restore_db_instance_from_db_snapshot(
     self: RDSBackend, from_snapshot_id: str, overrides: dict[str, Any]
 ) -> DBInstance:
     overrides = {k: v for k, v in overrides.items() if k not in _SECRET_OPTIONS}
+    # moto drops every false override, BackupRetentionPeriod=0 among them (the snapshot's retention applied): it goes
+    # to the create wrapped, so that the restored instance starts with backups off, as RDS restores it.
+    retention = overrides.get("backup_retention_period")
     db = _moto["restore_db_instance_from_db_snapshot"](
-        self, from_snapshot_id, {**overrides, "mitosis_restore": True}
+        self, from_snapshot_id,
+        {**overrides, "mitosis_restore": True, **({"mitosis_retention": (retention,)} if retention is not None else {})},
     )
     # moto copies these from the snapshot's instance; a restored instance starts on its own.
     db.source_db_instance_identifier = None
