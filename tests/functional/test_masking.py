@@ -230,12 +230,20 @@ def test_a_managed_target_is_masked_with_a_temporary_password_the_managed_secret
     data_endpoint.clear_calls()
     people = productions_people(data_endpoint)
     log = tmp_path / "restarts.jsonl"
+    # A restore this time (to the latest restorable time), without backups until it is masked.
     result = data_playbook("playbooks/clone.yml", clone_vars(restart_command=restart_command(log), mask_rules=RULES,
-                                                             mask_salt=SALT), args=("-vvv",))
+                                                             mask_salt=SALT, copy_method="point_in_time"),
+                           args=("-vvv",))
     assert result.rc == 0, result
-    temporary = [c for c in mutating(data_endpoint) if c["operation"] == "ModifyDBInstance"
+    calls = mutating(data_endpoint)
+    restore = next(i for i, c in enumerate(calls) if c["operation"] == "RestoreDBInstanceToPointInTime")
+    assert calls[restore]["params"]["BackupRetentionPeriod"] == 0
+    temporary = [i for i, c in enumerate(calls) if c["operation"] == "ModifyDBInstance"
                  and "MasterUserPassword" in c["params"]]
-    assert len(temporary) == 1 and temporary[0]["identifier"] == "temp-mitosis-demo"
+    backups = next(i for i, c in enumerate(calls) if c["operation"] == "ModifyDBInstance"
+                   and c["params"].get("BackupRetentionPeriod"))
+    assert len(temporary) == 1 and calls[temporary[0]]["identifier"] == "temp-mitosis-demo"
+    assert restore < temporary[0] < backups
     secret = instances(data_endpoint)["mitosis-demo"]["MasterUserSecret"]["SecretArn"]
     password = json.loads(data_endpoint.client("secretsmanager").get_secret_value(SecretId=secret)[
         "SecretString"])["password"]
