@@ -120,36 +120,36 @@ def clone_options(params: Dict[str, Any], connection: AWSConnection, counter: Co
     A password from a secret is read once, when first needed (at once with `read_now`, to validate a plan)."""
     given, secret_id = params["master_password"], params["master_password_secret"]
     source = "master_password" if given is not None else "master_password_secret " + secret_id if secret_id else None
-    cache = [given] if given is not None else []
-
-    def password() -> str:
-        if not cache:
-            client = connection.client("secretsmanager")
-            counter.watch(client)
-            cache.append(secret_password(client, secret_id))
-        return cache[0]
-
+    password = secret_reader(given, secret_id, secret_password, connection, counter)
     options = CloneOptions(copy_method=params["copy_method"], restore_snapshot=params["restore_snapshot"],
                            snapshot_identifier=params["snapshot_identifier"], password_source=source,
-                           password=password() if source and read_now else None,
+                           password=password() if password and read_now else None,
                            prepare=params["prepare"] or bool(params.get("prepare_tasks")),
                            final_snapshot=params["final_snapshot"],
                            protected_tag=(params["protected_tag_key"], params["protected_tag_value"]),
                            rollback=params["rollback"], discard_clone=params["discard_clone"],
                            mask_rules=mask_rules(params["mask_rules"]))
-    salts = [params["mask_salt"]] if params["mask_salt"] is not None else []
+    salt = secret_reader(params["mask_salt"], params["mask_salt_secret"], secret_salt, connection, counter)
+    if params["mask_salt_secret"] and read_now:
+        salt()  # checked before any change
+    return options, Secrets(password, salt)
 
-    def salt() -> str:
-        # Read when the run plans (checked before any change) and by the call that masks; kept nowhere.
-        if not salts:
+
+def secret_reader(given: Optional[str], secret_id: Optional[str], read: Callable[[Any, str], str],
+                  connection: AWSConnection, counter: Counter) -> Optional[Callable[[], str]]:
+    """The value given, or the one a Secrets Manager secret holds, read once when first needed and kept nowhere
+    else; None when neither is given."""
+    if given is None and not secret_id:
+        return None
+    cache = [given] if given is not None else []
+
+    def value() -> str:
+        if not cache:
             client = connection.client("secretsmanager")
             counter.watch(client)
-            salts.append(secret_salt(client, params["mask_salt_secret"]))
-        return salts[0]
-
-    if params["mask_salt_secret"] and read_now:
-        salt()
-    return options, Secrets(password if source else None, salt if salts or params["mask_salt_secret"] else None)
+            cache.append(read(client, secret_id or ""))
+        return cache[0]
+    return value
 
 
 def mask_rules(given: Any) -> Optional[Dict[str, Any]]:
