@@ -284,13 +284,12 @@ def clone(endpoint: EndpointHandle, scenario: str, serial: bool, args: argparse.
     mutating = [c for c in calls if c["mutating"] and not is_lock_call(c)]
     errors = [c for c in calls if c["error"]]
     describes = [c for c in calls if c["operation"] in DESCRIBES]
-    first = mutating[0]["time"] if mutating else calls[0]["time"]
     span = calls[-1]["time"] - calls[0]["time"]
     return {
         "scenario": scenario, "mode": mode, "nodes": len(plan.node_names()), "depth": depth(plan),
         "steps": len([s for s in plan.steps if s.kind != "restart"]),
         "bound": serial_expected(plan.steps) if serial else lower_bound(plan.steps),
-        "to_restart": (run["restart"] - first) / args.speed if run["restart"] else float("nan"),
+        "to_restart": to_restart(calls, run, args.speed),
         "to_end": summary.get("total_seconds", float("nan")) / 60.0,
         "unreachable": max((summary.get("unreachable_seconds") or {"-": float("nan")}).values()) / 60.0,
         "mutating": len(mutating), "describes": len(describes),
@@ -372,10 +371,12 @@ def print_targets(rows: list[dict[str, Any]], speed: float, poll_interval: float
 MASK_RULES = "devtools/playbooks/mask_shop.yml"
 
 
-def to_restart(endpoint: EndpointHandle, run: dict[str, Any], speed: float) -> float:
-    """Simulated minutes from the refresh's first mutating call (the lock's aside) to the restart command."""
-    mutating = [c for c in endpoint.calls() if c["mutating"] and not is_lock_call(c)]
-    return (run["restart"] - mutating[0]["time"]) / speed if run["restart"] and mutating else float("nan")
+def to_restart(calls: list[dict[str, Any]], run: dict[str, Any], speed: float) -> float:
+    """Simulated minutes from the refresh's first mutating call (the lock's aside; the first call without one) to
+    the restart command."""
+    mutating = [c for c in calls if c["mutating"] and not is_lock_call(c)]
+    first = mutating[0]["time"] if mutating else calls[0]["time"]
+    return (run["restart"] - first) / speed if run["restart"] else float("nan")
 
 
 def measured_windows(args: argparse.Namespace) -> None:
@@ -393,7 +394,7 @@ def measured_windows(args: argparse.Namespace) -> None:
         with Prober(names, "mitosis", DEMO_DATA.password) as prober:
             run = playbook(endpoint, "postgres-data-default", args.speed, False, args.poll_interval,
                            args.rename_settle_time, timeout, master_password=DEMO_DATA.password)
-        plain = to_restart(endpoint, run, args.speed)
+        plain = to_restart(endpoint.calls(), run, args.speed)
         endpoint.set_speed(0.0)
         endpoint.clear_calls()
         rules = read_rules_file(MASK_RULES)
@@ -403,7 +404,7 @@ def measured_windows(args: argparse.Namespace) -> None:
         masked_run = playbook(endpoint, "postgres-data-masked", args.speed, False, args.poll_interval,
                               args.rename_settle_time, timeout, master_password=DEMO_DATA.password,
                               mask_rules=MASK_RULES)
-        masked = to_restart(endpoint, masked_run, args.speed)
+        masked = to_restart(endpoint.calls(), masked_run, args.speed)
         endpoint.set_speed(0.0)
     summary = run["summary"].get("unreachable_seconds") or {}
     hold, rename = rename_hold(), minutes("rename")

@@ -758,12 +758,13 @@ def check_database(db: Database, rules: Rules, where: str) -> Catalog:
 Samples = Dict[str, List[Any]]  # schema.table.column: some of the values the masking replaced
 
 
-def mask(db: Database, rules: Rules, salt: str, where: str, log: Callable[[str], None] = lambda text: None
-         ) -> Dict[str, Any]:
+def mask(db: Database, rules: Rules, salt: str, where: str, log: Callable[[str], None] = lambda text: None,
+         catalog: Optional[Catalog] = None) -> Dict[str, Any]:
     """Mask every table of the rules not masked yet (one transaction each, recorded in the marker table), reclaim
-    the old row versions, and prove it on this database; returns the report and the samples for the replicas."""
+    the old row versions, and prove it on this database; returns the report and the samples for the replicas.
+    `catalog`: what check_database returned for these rules, when the caller checked them already."""
     started = time.monotonic()
-    catalog = check_database(db, rules, where)
+    catalog = catalog if catalog is not None else check_database(db, rules, where)
     dialect = db.dialect
     for sql in dialect.marker_setup():
         db.run(sql)

@@ -196,11 +196,11 @@ def run(module):
     db = connect(engine, host, port, user, p["login_password"], database)
     try:
         # The statements with each column's own type, once the catalog says the rules fit the database.
-        result = {"changed": not module.check_mode, "database": database,
-                  "sql": statements(engine, rules, check_database(db, rules, host))}
+        catalog = check_database(db, rules, host)
+        result = {"changed": not module.check_mode, "database": database, "sql": statements(engine, rules, catalog)}
         if module.check_mode:
             return result
-        report = mask(db, rules, p["salt"], host)
+        report = mask(db, rules, p["salt"], host, catalog=catalog)
         report.pop("samples")
         forget_markers(db)
     finally:
