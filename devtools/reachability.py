@@ -5,13 +5,17 @@ bench, on the data plane; the collection's summary and the time model give their
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import urllib.parse
+import urllib.request
 from typing import Any, Dict, Iterable, List, Tuple
 
 import psycopg
 
 Window = Tuple[float, float]
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def name_addresses(rds: Any, names: Iterable[str]) -> Dict[str, Tuple[str, int]]:
@@ -21,6 +25,24 @@ def name_addresses(rds: Any, names: Iterable[str]) -> Dict[str, Tuple[str, int]]
         endpoint = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["Endpoint"]
         found[name] = (endpoint["Address"], endpoint["Port"])
     return found
+
+
+def resolve(endpoint: Any, name: str) -> str:
+    """The address of `name` (a Route 53 CNAME record's name or an instance's identifier) on the endpoint's data plane,
+    as a resolver answers it: its `GET /_mitosis/resolve` control route. `endpoint` is the endpoint's URL or a
+    testing.EndpointHandle."""
+    if hasattr(endpoint, "resolve"):
+        return endpoint.resolve(name)
+    url = "{0}/_mitosis/resolve?{1}".format(str(endpoint).rstrip("/"), urllib.parse.urlencode({"name": name}))
+    with _NO_PROXY.open(url, timeout=30) as response:
+        return json.load(response)["address"]
+
+
+def record_addresses(endpoint: Any, names: Iterable[str], port: int) -> Dict[str, Tuple[str, int]]:
+    """Each DNS record name's address (`resolve`) and `port` (the port of the instances its value names): what a Prober
+    connects to, to see a switch by DNS as the application does. The record's listener passes each new connection on
+    to whatever the record points at for DNS clients at that moment."""
+    return {name: (resolve(endpoint, name), port) for name in names}
 
 
 class Prober:

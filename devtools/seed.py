@@ -592,7 +592,51 @@ def seed_aurora_cross_vpc(session: boto3.Session | None, endpoint_url: str) -> d
     return seed_aurora(session, endpoint_url, cross_vpc=True)
 
 
+# The zone of the application's records in the DNS scenarios (swap_method=dns), and its records: name -> instance.
+DNS_ZONE = "demo.internal"
+DNS_RECORDS = {"db.demo.internal": "mitosis-demo"}
+DNS_TTL = 60
+
+
+def dns_records(
+    session: boto3.Session | None,
+    endpoint_url: str,
+    records: dict[str, str],
+    zone: str = DNS_ZONE,
+    ttl: int = DNS_TTL,
+) -> dict[str, Any]:
+    """A private hosted zone `zone` whose CNAME records point at the instances' endpoints, as an application
+    switched by DNS reaches its stack."""
+    seeder = Seeder(session, endpoint_url)
+    route53 = seeder.client("route53")
+    found = route53.list_hosted_zones_by_name(DNSName=zone + ".")["HostedZones"]
+    zone_id = next((z["Id"] for z in found if z["Name"] == zone + "."), None)
+    if zone_id is None:
+        zone_id = route53.create_hosted_zone(
+            Name=zone, CallerReference=f"mitosis-{time.time()}",
+            HostedZoneConfig={"Comment": "the demo application's names", "PrivateZone": True},
+            VPC={"VPCRegion": "us-east-1", "VPCId": seeder.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]},
+        )["HostedZone"]["Id"]
+    changes = []
+    for name, identifier in records.items():
+        endpoint = seeder.rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]["Endpoint"]
+        changes.append({"Action": "UPSERT", "ResourceRecordSet": {
+            "Name": name, "Type": "CNAME", "TTL": ttl, "ResourceRecords": [{"Value": endpoint["Address"]}]}})
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+    seeder.settle()
+    return {"zone": zone, "zone_id": zone_id.split("/")[-1], "records": records, "ttl": ttl}
+
+
+def seed_dns(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
+    """The example, whose application reaches mitosis-demo through db.demo.internal and its replica through
+    db-ro.demo.internal (a private zone demo.internal)."""
+    summary = seed_example(session, endpoint_url)
+    records = dict(DNS_RECORDS, **{"db-ro.demo.internal": "mitosis-demo-replica"})
+    return {**summary, "dns": dns_records(session, endpoint_url, records)}
+
+
 SCENARIOS = {
+    "dns": seed_dns,
     "example": seed_example,
     "cross-vpc": seed_cross_vpc,
     "cascade": seed_cascade,

@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from moto.core.parse import EC2QueryParser, QueryParser
+from moto.core.parse import EC2QueryParser, QueryParser, RestXMLParser
+from moto.core.request import Request
+from moto.core.routing import get_service_router
 from moto.core.utils import get_service_model
 
 _SECRET = re.compile(r"password|secret|sessiontoken|tokencode", re.IGNORECASE)
@@ -28,7 +30,10 @@ class ApiRequest:
 
     @property
     def identifier(self) -> str | None:
-        """The instance the call is about, else the cluster (a member's create names its instance)."""
+        """The instance the call is about, else the cluster (a member's create names its instance); for Route 53, the
+        hosted zone's id (without `/hostedzone/`)."""
+        if self.service == "route53":
+            return _zone_id(self.operation, self.params)
         # A point-in-time restore names the instance it creates TargetDBInstanceIdentifier.
         for key in ("DBInstanceIdentifier", "TargetDBInstanceIdentifier", "DBClusterIdentifier"):
             if key in self.params:
@@ -73,9 +78,30 @@ def parse_request(environ: dict[str, Any], body: bytes) -> ApiRequest:
             params = parser.parse({"values": fields})
         elif protocol == "json" and body:
             params = json.loads(body)
+        elif protocol == "rest-xml" and not operation:
+            operation, params = _parse_rest_xml(service, environ, body)
     except Exception:  # an operation or service botocore does not model: keep the raw fields
         pass
     return ApiRequest(service, region, operation, protocol, params)
+
+
+def _parse_rest_xml(service: str, environ: dict[str, Any], body: bytes) -> tuple[str, dict[str, Any]]:
+    """A REST-XML request (Route 53): the operation whose `http.method` and `http.requestUri` match the request's, and
+    its parameters (URI labels by their member names, e.g. `Id` as `HostedZoneId`; the query string; the XML body)."""
+    request = Request(environ)
+    operation, uri_params = get_service_router(service).match(request)
+    parser = RestXMLParser(operation, map_type=dict)
+    params = parser.parse({"method": request.method, "values": request.args, "headers": request.headers,
+                           "body": body, "url_path": request.path, "url_params": uri_params})
+    return operation.name, params
+
+
+def _zone_id(operation: str | None, params: dict[str, Any]) -> str | None:
+    """The hosted zone a Route 53 call names (`HostedZoneId`, or the `Id` of a call about a hosted zone)."""
+    zone = params.get("HostedZoneId")
+    if zone is None and operation and "HostedZone" in operation:
+        zone = params.get("Id")
+    return str(zone).rsplit("/", 1)[-1] if zone else None
 
 
 class CallLog:

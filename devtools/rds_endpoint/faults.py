@@ -39,7 +39,8 @@ class Fault:
 
     def matches(self, request: ApiRequest) -> bool:
         return self.operation == request.operation and (
-            self.identifier is None or self.identifier == request.identifier
+            # Compared without case: a Route 53 call's identifier is its hosted zone's id, in upper case.
+            self.identifier is None or self.identifier == (request.identifier or "").lower()
         )
 
     @property

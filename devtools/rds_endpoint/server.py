@@ -19,8 +19,9 @@ from moto.core.utils import get_service_model
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.rds.exceptions import DBInstanceAlreadyExists
+from moto.rds.models import rds_backends
 
-from . import cluster_model, rds_model
+from . import cluster_model, rds_model, route53_model
 from .dataplane import cluster as dataplane_cluster
 from .dataplane import model as dataplane_model
 from .dataplane.process import Client as DataPlaneClient
@@ -69,6 +70,7 @@ class Endpoint:
         if self.plane is not None:
             dataplane_model.install(self.plane, self.sim)
             dataplane_cluster.install(self.plane, self.sim)
+        route53_model.install(self.sim, self.plane)
         self.calls = CallLog()
         self.faults = FaultSet()
         for spec in faults or []:
@@ -100,10 +102,17 @@ class Endpoint:
             ("POST", "cluster-status"): self._set_cluster_status,
             ("POST", "check-cluster-password"): self._check_cluster_password,
             ("GET", "servers"): self._servers,
+            ("GET", "resolve"): self._resolve,
         }
+        # On the data plane a DNS record switches when its time comes, requests or not (a client's cached answer
+        # expires on its own): while a Route 53 change waits, the time model is ticked here too.
+        self.stopping = threading.Event()
+        if self.plane is not None:
+            threading.Thread(target=self._tick_dns, daemon=True, name="dns-ticker").start()
 
     def close(self) -> None:
         """Stop the data plane's servers (the endpoint's own state dies with its process)."""
+        self.stopping.set()
         if self.plane is not None:
             self.plane.close()
 
@@ -155,6 +164,15 @@ class Endpoint:
                 flush=True,
             )
         return response
+
+    def _tick_dns(self) -> None:
+        while not self.stopping.wait(0.02):
+            try:
+                with self.lock:
+                    if route53_model.waiting():
+                        self.sim.tick()
+            except Exception as error:  # pylint: disable=broad-except  # the next request's tick shows it again
+                print("dns ticker: {0}: {1}".format(type(error).__name__, error), file=sys.stderr, flush=True)
 
     def _mfa_refused(self, request: ApiRequest) -> bool:
         if (request.service, request.operation) != ("sts", "AssumeRole"):
@@ -214,6 +232,19 @@ class Endpoint:
         if self.plane is None:
             return _json(404, {"error": "no data plane: start the endpoint with --data-plane"})
         return _json(200, {"servers": self.plane.describe()})
+
+    def _resolve(self, body: Any, query: dict[str, str]) -> Response:
+        """A name's address on the data plane, as a resolver answers it: a Route 53 CNAME record's name, or a DB
+        instance's identifier (its Endpoint.Address)."""
+        if self.plane is None:
+            return _json(404, {"error": "no data plane: start the endpoint with --data-plane"})
+        name = route53_model.record_name(query["name"])
+        if route53_model.is_record(name):
+            return _json(200, {"name": name, "address": self.plane.address(name)})
+        db = rds_backends[DEFAULT_ACCOUNT_ID][query.get("region", "us-east-1")].databases.get(name)
+        if db is None:
+            return _json(404, {"error": f"no record or instance named {name}"})
+        return _json(200, {"name": name, "address": db.address})
 
     def _check_password(self, body: Any, query: dict[str, str]) -> Response:
         # Answers only whether it matches: the password itself never leaves the endpoint.
@@ -284,6 +315,7 @@ class Endpoint:
         self.sim.reset()
         if self.plane is not None:
             self.plane.reset()
+        route53_model.reset()
         self.calls.clear()
         self.faults.clear()
         return _json(200, {"reset": True})

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,6 +142,12 @@ class EndpointHandle:
     def servers(self) -> dict[str, dict[str, Any]]:
         """The data plane's servers by resource id (an endpoint started with data_plane=True)."""
         return self.control("GET", "servers")["servers"]
+
+    def resolve(self, name: str) -> str:
+        """The address `name` has on the data plane, as a resolver answers it: a Route 53 CNAME record's name (its
+        own address, whose listener passes connections on to the record's value), or a DB instance's identifier.
+        Raises ControlError (status 404) for an unknown name or without the data plane."""
+        return self.control("GET", "resolve?" + urllib.parse.urlencode({"name": name}))["address"]
 
     def set_speed(self, factor: float) -> None:
         self.control("POST", "speed", {"factor": factor})

@@ -1,7 +1,9 @@
 """The time model: a mutating RDS call walks its instance (or cluster) through AWS statuses over time.
 
 Nothing runs in the background. Each operation knows when its phases start; `tick()` (called
-before every request) applies, in time order, every phase change that is due. One simulated
+before every request) applies, in time order, every phase change that is due. (One exception: on the data
+plane, while a Route 53 change or a record's TTL is pending, server.py ticks every 20 ms, so that a DNS
+record switches at its time with no request.) `schedule` runs an action after some simulated minutes. One simulated
 minute lasts `speed` real seconds, so speed 0 completes every operation on the next request.
 Tests may override the duration of a kind of operation, on every instance or one (`set_duration`).
 """
@@ -45,6 +47,9 @@ OPERATIONS: dict[str, tuple[float, list[tuple[str, float]]]] = {
     # `renaming` under the old name, then the new name `available` (no reboot).
     "cluster-rename": (5, [("renaming", 1.0)]),
     "cluster-delete": (5, [("deleting", 1.0)]),
+    # Route 53 ChangeResourceRecordSets: the change is PENDING until it has reached every Route 53 server (AWS:
+    # typically within 60 s), then INSYNC (route53_model.py); an identifier names the hosted zone.
+    "dns-change": (1, [("PENDING", 1.0)]),
 }
 
 
@@ -134,6 +139,18 @@ class Simulation:
         if op is not None and op.on_cancel:
             op.on_cancel()
 
+    def schedule(self, minutes: float, action: Callable[[], None]) -> None:
+        """Run `action` once `minutes` simulated minutes have passed (at the tick that finds it due; `advance`,
+        `settle` and `set_speed` move it as they move operations). At speed 0, or after no time, it runs now."""
+        if minutes * self.speed <= 0:
+            action()
+            return
+        timer = _Timer()
+        now = time.time()
+        op = Operation("timer", timer, next(self._seq), [timer.status], [now, now + minutes * self.speed],
+                       on_done=action, final_status=None)
+        self._ops[id(timer)] = op
+
     def claimed(self, backend: Any, identifier: str) -> bool:
         return any(op.claim == (backend, identifier) for op in self._ops.values())
 
@@ -206,8 +223,18 @@ class Simulation:
         self.tick()
 
 
+class _Timer:
+    """What a scheduled action runs as: an operation of its own."""
+
+    status = "waiting"
+    timeline_name = None
+
+
 def _name(resource: Any) -> str | None:
-    """An instance's identifier, or a cluster's (an instance also has its cluster's)."""
-    return getattr(resource, "db_instance_identifier", None) or getattr(
-        resource, "db_cluster_identifier", None
+    """An instance's identifier, or a cluster's (an instance also has its cluster's); else the name another kind of
+    resource gives itself (`timeline_name`: a Route 53 change's hosted zone)."""
+    return (
+        getattr(resource, "db_instance_identifier", None)
+        or getattr(resource, "db_cluster_identifier", None)
+        or getattr(resource, "timeline_name", None)
     )

@@ -161,6 +161,7 @@ class Dataflow:
             self.waiting.remove(step)
             self.running[step.key] = step
             self.watches[step.key] = Watch(step, self.live)
+            self.watches[step.key].time_scale = self.time_scale
             self.since[step.key] = self.clock()
             self.records[step.key] = dict(step.result(), status="changed", started=self.wall())
             self.progress("{0}: started".format(step.label))
@@ -200,14 +201,15 @@ def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str
                 check_mode: bool = False, wait: bool = True, serial: bool = False, wait_timeout: float = WAIT_TIMEOUT,
                 poll_interval: float = POLL_INTERVAL, settle_time: float = RENAME_SETTLE_TIME,
                 time_scale: float = 1.0, progress: Optional[Progress] = None,
-                sleep: Callable[[float], None] = time.sleep, alive: Callable[[], bool] = lambda: True) -> Dict[str, Any]:
+                sleep: Callable[[float], None] = time.sleep, alive: Callable[[], bool] = lambda: True,
+                route53: Any = None) -> Dict[str, Any]:
     """Apply the chosen steps of a plan (given, or computed from live state with `options`); returns the module
     result. `password` gives the clone's new master password when a step sets it; `prepared` says the caller ran
-    its prepare step, so what follows it may run."""
+    its prepare step, so what follows it may run; `route53` is the client of a switch by DNS."""
     if plan:
-        the_plan, graph = marked_plan(rds, source, target, plan, bool(options and options.rollback))
+        the_plan, graph = marked_plan(rds, source, target, plan, bool(options and options.rollback), route53)
     else:
-        the_plan, graph = live_plan(rds, source, target, options)
+        the_plan, graph = live_plan(rds, source, target, options, route53=route53)
     chosen, todo, results = the_plan.select(steps, phases or list(PHASES), check_mode, prepared)
     diff = {"before": {}, "after": {}}  # type: Dict[str, Dict[str, Any]]
     for step in todo:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import time
 import traceback
-from typing import Any, Callable, Dict, NoReturn, Optional, Tuple
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from .aws import HAS_BOTO3, AWSConnection, Counter, MitosisError
 from .credentials import secret_password, secret_salt
+from .dns import dns_plan_of
 from .executor import PHASES, POLL_INTERVAL, RENAME_SETTLE_TIME, WAIT_TIMEOUT, apply_steps
 from .names import PREPARE, PROTECTED_TAG, RESTART
-from .plans import AUTO, COPY_METHODS, CloneOptions
+from .plans import AUTO, COPY_METHODS, DNS, RENAME, SWAP_METHODS, CloneOptions
 from .masking import check_rules
 from .steps import Secrets
 from .report import extend_run, summarize
@@ -56,10 +57,13 @@ CLONE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
     mask_rules=dict(type="raw"),
     mask_salt=dict(type="str", no_log=True),
     mask_salt_secret=dict(type="str", no_log=False),
+    swap_method=dict(type="str", default=RENAME, choices=list(SWAP_METHODS)),
+    dns_zone=dict(type="str"),
+    keep_previous=dict(type="bool", default=False),
 )
 CLONE_MUTUALLY_EXCLUSIVE = [["master_password", "master_password_secret"], ["mask_salt", "mask_salt_secret"]]
 # A clone needs a source; a rollback puts back what the target's refresh retired.
-CLONE_REQUIRED_IF = [["rollback", False, ["source"]]]
+CLONE_REQUIRED_IF = [["rollback", False, ["source"]], ["swap_method", DNS, ["dns_zone"]]]
 
 # How a run applies its steps (docs: the mitosis.rds.clone.run fragment): rds_mitosis_step's options, which
 # rds_mitosis_plan takes too, to check them before the run takes its lock.
@@ -128,7 +132,8 @@ def clone_options(params: Dict[str, Any], connection: AWSConnection, counter: Co
                            final_snapshot=params["final_snapshot"],
                            protected_tag=(params["protected_tag_key"], params["protected_tag_value"]),
                            rollback=params["rollback"], discard_clone=params["discard_clone"],
-                           mask_rules=mask_rules(params["mask_rules"]))
+                           mask_rules=mask_rules(params["mask_rules"]), swap_method=params["swap_method"],
+                           dns_zone=params["dns_zone"], keep_previous=params["keep_previous"])
     salt = secret_reader(params["mask_salt"], params["mask_salt_secret"], secret_salt, connection, counter)
     if params["mask_salt_secret"] and read_now:
         salt()  # checked before any change
@@ -150,6 +155,16 @@ def secret_reader(given: Optional[str], secret_id: Optional[str], read: Callable
             cache.append(read(client, secret_id or ""))
         return cache[0]
     return value
+
+
+def route53_client(connection: AWSConnection, counter: Counter, swap_method: str,
+                   plan: Optional[List[Dict[str, Any]]] = None) -> Any:
+    """The Route 53 client of a switch by DNS (asked for, or a plan handed back that has a switch), else None."""
+    if swap_method != DNS and not dns_plan_of(plan or []):
+        return None
+    client = connection.client("route53")
+    counter.watch(client)
+    return client
 
 
 def mask_rules(given: Any) -> Optional[Dict[str, Any]]:
@@ -174,6 +189,7 @@ def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool
     source = params["source"] or ""
     result = apply_steps(
         rds, source, params["target"], plan=params["plan"], steps=keys, phases=params["phases"],
+        route53=route53_client(connection, counter, params["swap_method"], params["plan"]),
         options=options, password=secrets, prepared=params["prepared"], check_mode=check_mode,
         wait=params["wait"], serial=params["serial"], wait_timeout=params["wait_timeout"],
         poll_interval=params["poll_interval"],

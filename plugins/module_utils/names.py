@@ -36,6 +36,8 @@ RESTART_ACTION = "Restart"
 PREPARE_ACTION = "Prepare"
 MASK_ACTION = "Mask"
 MASK_CHECK_ACTION = "CheckMasking"
+# Route 53: a switch by DNS moves the stack's records in one change batch.
+SWITCH_ACTION = "ChangeResourceRecordSets"
 
 # Tags a run writes on its clones, so that a resumed run knows what is done. Never copied from a target.
 OWN_TAG_PREFIX = "mitosis:"
@@ -48,6 +50,13 @@ CREDENTIALS_TAG = "mitosis:credentials"
 # its create or restore call, that it must be masked before it goes live.
 MASKED_TAG = "mitosis:masked"
 MASK_TAG, MASK_REQUIRED = "mitosis:mask", "required"
+# A switch by DNS (swap_method=dns): every clone carries its generation (a or b, the suffix of its name), for good;
+# the new primary records that the records point at it and are in sync; a previous generation kept for a way back
+# (keep_previous) is marked on its primary, and a rollback marks the generation it rejects.
+GENERATION_TAG = "mitosis:generation"
+SWITCHED_TAG = "mitosis:switched"
+KEPT_TAG = "mitosis:kept"
+REJECTED_TAG = "mitosis:rejected"
 # A target graph member with this tag is never replaced (the key and value are options).
 PROTECTED_TAG = "mitosis:protected"
 # A run's lock (lock.py): the lock's own calls write and remove it, never the plan.

@@ -162,21 +162,18 @@ def choose_method(graph: Graph, source: str, target_inst: Optional[Instance], op
     return REPLICA, "source and target share a VPC: a read replica of {0}, then promoted".format(source)
 
 
-def build_steps(source: str, nodes: List[Node], tags_of: TagsOf, snapshot: Optional[Dict[str, Any]],
-                phase: str = COPY, method: str = REPLICA, options: Optional[CloneOptions] = None,
-                discard: bool = False) -> List[Step]:
-    """Every step of a whole clone, each depending only on what it really needs; with `discard`, the deletes of
-    an earlier run's clones first, leaves first.
-
-    Tags are read only for the nodes whose clone is still to be created."""
-    options = options or CloneOptions()
-    built = StepList()
-    add = built.add
+def build_copy(source: str, nodes: List[Node], tags_of: TagsOf, snapshot: Optional[Dict[str, Any]], phase: str,
+               method: str, options: CloneOptions, discard: bool, built: StepList) -> StepList:
+    """The steps of the copy into the clones (`built.clone_of` names each node's), each depending only on what it
+    really needs, after the steps `built` holds already (names cleared for the copy); with `discard`, the deletes of
+    an earlier run's clones first, leaves first. Tags are read only for the nodes whose clone is still to be
+    created."""
+    add, clone_of = built.add, built.clone_of
     # The step after which a node's clone can feed replicas (its backups are on).
     feeds = {}  # type: Dict[str, str]
 
     root = nodes[0]
-    discards = []  # type: List[str]
+    discards = [s.key for s in built.steps]
     by_name = nodes_by_name(nodes)
     for node in reversed(nodes) if discard else ():
         if node.temp is not None:
@@ -186,7 +183,7 @@ def build_steps(source: str, nodes: List[Node], tags_of: TagsOf, snapshot: Optio
     masking = mask_params(root, options)
     for node in nodes:
         desc = node.original
-        temp = temp_name(node.name)
+        temp = clone_of(node.name)
         tags = new_clone_tags(node, node is root, tags_of, phase, discard, options)
         if node is root and method in RESTORE_ACTIONS:
             if method == SNAPSHOT:
@@ -213,7 +210,7 @@ def build_steps(source: str, nodes: List[Node], tags_of: TagsOf, snapshot: Optio
                 add(Modify, "modify:" + node.name, COPY, MODIFY, temp, params, node.name, [ready.key])
         else:
             ready = add(Create, "create:" + node.name, COPY, CREATE, temp,
-                        create_replica_params(desc, tags, temp_name(node.parent)), node.name, [feeds[node.parent]])
+                        create_replica_params(desc, tags, clone_of(node.parent)), node.name, [feeds[node.parent]])
             params = modify_params(desc, enable_backups=bool(node.children))
             if len(params) > 1:
                 ready = add(Modify, "modify:" + node.name, COPY, MODIFY, temp, params, node.name, [ready.key])
@@ -228,7 +225,17 @@ def build_steps(source: str, nodes: List[Node], tags_of: TagsOf, snapshot: Optio
     built.credentials(root.name, root.original, [s.key for s in built.steps if s.node == root.name],
                       [s.key for s in built.steps if s.creates and s.node != root.name] + waits, options)
     built.prepare(root.name, options)
-    copy_keys = built.copy_keys
+    return built
+
+
+def build_steps(source: str, nodes: List[Node], tags_of: TagsOf, snapshot: Optional[Dict[str, Any]],
+                phase: str = COPY, method: str = REPLICA, options: Optional[CloneOptions] = None,
+                discard: bool = False) -> List[Step]:
+    """Every step of a whole clone: the copy into temp-* clones, the swap of the names, the restart and the cleanup
+    of the old-* instances."""
+    options = options or CloneOptions()
+    built = build_copy(source, nodes, tags_of, snapshot, phase, method, options, discard, StepList())
+    add, copy_keys, root = built.add, built.copy_keys, nodes[0]
 
     # The swap starts only once the whole copy is in place. Each name then moves on its own: X moves
     # aside, and temp-X takes the name as soon as it is free (the executor's rule for swap-in).

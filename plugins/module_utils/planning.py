@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 mitosis.rds developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one place that chooses a planner: a graph of DB instances, an Aurora cluster, or a rollback.
+"""The one place that chooses a planner: a graph of DB instances, an Aurora cluster, a rollback, or a switch by DNS
+(of either).
 
 A new plan reads the live state with filtered describes from the target (and the source); a plan handed back by
 the caller is marked again by the planner of its kind, from one describe of the names it holds.
@@ -13,9 +14,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .aws import paginate
 from .cluster import ClusterPlanner, cluster_names, cluster_snapshots_of, discover_cluster
+from .dns import DnsPlanner, dns_plan_of
 from .graph import Graph, discover, tag_reader
 from .planner import InstancePlanner
-from .plans import CloneOptions, Plan, Planner
+from .plans import DNS, CloneOptions, Plan, Planner
 from .rollback import RollbackPlanner
 from .steps import snapshots_named
 
@@ -30,11 +32,17 @@ def instance_snapshots_of(rds: Any):
 
 
 def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions] = None,
-              previous_resource_ids: Optional[List[str]] = None) -> Tuple[Plan, Graph]:
+              previous_resource_ids: Optional[List[str]] = None, route53: Any = None) -> Tuple[Plan, Graph]:
     """The plan computed from live state, read with filtered describes from the target and the source (a rollback,
-    with `options.rollback`, reads the target's graph only); with that live state."""
+    with `options.rollback`, reads the target's graph only; a switch by DNS reads the zone's records through
+    `route53` first); with that live state."""
     options = options or CloneOptions()
     region = rds.meta.region_name
+    if options.swap_method == DNS:
+        dns = DnsPlanner("" if options.rollback else source, target, options, tag_reader(rds),
+                         instance_snapshots_of(rds), route53)
+        graph = dns.read(rds)
+        return dns.plan(graph, previous_resource_ids), graph
     graph = discover(rds, "" if options.rollback else source, target, region)
     clusters = cluster_names(rds, source, target, graph)
     planner: Planner
@@ -49,9 +57,14 @@ def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions
     return planner.plan(graph, previous_resource_ids), graph
 
 
-def handed_plan(source: str, target: str, steps: List[Dict[str, Any]], rollback: bool = False) -> Plan:
-    """A plan handed back by the caller (as returned by rds_mitosis_plan or rds_mitosis_step), unmarked: an Aurora
-    cluster's when a step acts on a cluster, a rollback's when asked or without a source."""
+def handed_plan(source: str, target: str, steps: List[Dict[str, Any]], rollback: bool = False,
+                route53: Any = None) -> Plan:
+    """A plan handed back by the caller (as returned by rds_mitosis_plan or rds_mitosis_step), unmarked: a switch by
+    DNS when it has a switch step, an Aurora cluster's when a step acts on a cluster, a rollback's when asked or
+    without a source."""
+    if dns_plan_of(steps):
+        return DnsPlanner(source, target, CloneOptions(rollback=rollback, swap_method=DNS), route53=route53).handed(
+            steps)
     if any(step.get("cluster") for step in steps):
         return ClusterPlanner(source, target).handed(steps)
     if rollback or not source:
@@ -60,7 +73,7 @@ def handed_plan(source: str, target: str, steps: List[Dict[str, Any]], rollback:
 
 
 def marked_plan(rds: Any, source: str, target: str, steps: List[Dict[str, Any]],
-                rollback: bool = False) -> Tuple[Plan, Graph]:
-    """A plan handed over by the caller, marked again from one describe of the names it holds."""
-    plan = handed_plan(source, target, steps, rollback)
+                rollback: bool = False, route53: Any = None) -> Tuple[Plan, Graph]:
+    """A plan handed over by the caller, marked again from one describe of the names it holds (and the records)."""
+    plan = handed_plan(source, target, steps, rollback, route53)
     return plan.planner.remark(rds, plan)

@@ -16,22 +16,27 @@ from typing import Any, Callable, Dict, List, NoReturn, Optional, Tuple
 
 from .aws import MitosisError
 from .credentials import PASSWORD_PLACEHOLDER, managed_secret, validate_password
-from .graph import (OLD, PREFIXES, REJECTED, TEMP, Graph, arn_of, created_of, identifier_of, old_name, ref,
-                    rejected_name, resource_id_of, status_of, temp_name)
+from .graph import (OLD, PREFIXES, REJECTED, TEMP, Graph, arn_of, created_of, identifier_of, name_forms, old_name,
+                    ref, rejected_name, resource_id_of, status_of, temp_name)
 from .masking import dialect_of, rules_digest
-from .names import (CLEANUP, COPY, CREDENTIALS_TAG, LOCK_TAG_PREFIX, MASK_ACTION, MASK_CHECK_ACTION, MASK_REQUIRED,
-                    MASK_TAG, MASKED_TAG, MODIFY, OWN_TAG_PREFIX, PENDING, PREPARE, PREPARE_ACTION, PREPARE_REQUIRED,
-                    PREPARE_TAG, PREPARED_TAG, PROTECTED_TAG, ROLLBACK, SWAP, TAG, UNTAG)
+from .names import (CLEANUP, COPY, CREDENTIALS_TAG, GENERATION_TAG, LOCK_TAG_PREFIX, MASK_ACTION, MASK_CHECK_ACTION,
+                    MASK_REQUIRED, MASK_TAG, MASKED_TAG, MODIFY, OWN_TAG_PREFIX, PENDING, PREPARE, PREPARE_ACTION,
+                    PREPARE_REQUIRED, PREPARE_TAG, PREPARED_TAG, PROTECTED_TAG, ROLLBACK, SWAP, TAG, UNTAG)
 from .steps import (Discard, ManageSecret, Marking, Mask, MaskCheck, MaskLogin, Modify, Password, Prepare, Step, Tag,
                     Untag, Words, has_tag, mark_steps)
 
 MAX_IDENTIFIER = 63
+# The run's tag that stays on the refreshed stack: a clone's generation (swap_method=dns).
+DURABLE_TAGS = [GENERATION_TAG]
 # The flight plan fits a terminal of 100 columns (Ansible's default output adds its own indent and quotes).
 FLIGHT_PLAN_WIDTH = 96
 DETAIL_INDENT = " " * 10
 # How the new primary gets the source's data; a rollback plan's mode is ROLLBACK.
 AUTO, REPLICA, POINT_IN_TIME, SNAPSHOT = "auto", "replica", "point_in_time", "snapshot"
 CLONE = "clone"  # Aurora's copy-on-write clone (cluster.py)
+# How the clone takes the target's place: renames (X moves aside, temp-X takes its name) or a Route 53 switch.
+RENAME, DNS = "rename", "dns"
+SWAP_METHODS = (RENAME, DNS)
 COPY_METHODS = (AUTO, REPLICA, CLONE, POINT_IN_TIME, SNAPSHOT)
 # What waits for the caller's prepare step while it is pending.
 AFTER_PREPARE = (PREPARE, SWAP, CLEANUP)
@@ -78,7 +83,8 @@ class CloneOptions:
                  snapshot_identifier: Optional[str] = None, password: Optional[str] = None,
                  password_source: Optional[str] = None, prepare: bool = False, final_snapshot: bool = False,
                  protected_tag: Tuple[str, str] = (PROTECTED_TAG, "true"), rollback: bool = False,
-                 discard_clone: bool = False, mask_rules: Optional[Dict[str, Any]] = None) -> None:
+                 discard_clone: bool = False, mask_rules: Optional[Dict[str, Any]] = None,
+                 swap_method: str = RENAME, dns_zone: Optional[str] = None, keep_previous: bool = False) -> None:
         self.copy_method = copy_method
         self.restore_snapshot = restore_snapshot
         self.snapshot_identifier = snapshot_identifier
@@ -90,6 +96,9 @@ class CloneOptions:
         self.rollback = rollback  # plan the rollback of the target's refresh instead of a clone
         self.discard_clone = discard_clone  # delete an earlier run's temp-* clones and copy again
         self.mask_rules = mask_rules  # checked rules (masking.check_rules): mask the clone before backups and replicas
+        self.swap_method = swap_method  # rename the instances, or move the Route 53 records of `dns_zone` (dns.py)
+        self.dns_zone = dns_zone
+        self.keep_previous = keep_previous  # dns: keep the generation the switch left behind, for a way back
 
 
 def requested_method(options: CloneOptions, source: str) -> str:
@@ -281,7 +290,7 @@ def new_clone_tags(node: Node, root: bool, tags_of: Callable[[Dict[str, Any]], L
     that a prepare step must succeed before it goes live."""
     if phase != COPY or (node.temp is not None and not discard):
         return []
-    tags = own_tags(tags_of(node.original or {}))
+    tags = own_tags(tags_of(node.original or {})) + getattr(node, "clone_tags", [])
     if root and options.prepare:
         tags.append({"Key": PREPARE_TAG, "Value": PREPARE_REQUIRED})
     if root and options.mask_rules:
@@ -292,9 +301,10 @@ def new_clone_tags(node: Node, root: bool, tags_of: Callable[[Dict[str, Any]], L
 class StepList:
     """The steps of a plan as they are built, with the copy (and prepare) steps the swap waits for."""
 
-    def __init__(self) -> None:
+    def __init__(self, clone_of: Callable[[str], str] = temp_name) -> None:
         self.steps = []  # type: List[Step]
         self.copy_keys = []  # type: List[str]
+        self.clone_of = clone_of  # the name of a node's clone
 
     def add(self, kind: type, key: str, step_phase: str, action: str, identifier: str, params: Dict[str, Any],
             node: str, depends_on: List[str], cluster: bool = False) -> Step:
@@ -316,7 +326,7 @@ class StepList:
                     options: CloneOptions, action: str = MODIFY, cluster: bool = False) -> None:
         """The new primary's (or cluster's) credentials, once its own calls (`after`) are done: a managed secret
         like the target's (after `manage_after` too), or the password given, recorded by a tag."""
-        temp_root = temp_name(root)
+        temp_root = self.clone_of(root)
         secret = managed_secret(secret_holder)
         if any(s.key == "password:" + root for s in self.steps):
             return  # set before the masking (mask)
@@ -340,7 +350,7 @@ class StepList:
         in with the password the run was given or, when Secrets Manager will manage it (`secret_holder`'s), with a
         temporary one; then the tag that records the rules it applied, then its backups (none for Aurora, whose
         backups are always on): the step the replicas wait for."""
-        temp_root = temp_name(root)
+        temp_root = self.clone_of(root)
         if managed_secret(secret_holder) is not None:
             login = self.add(MaskLogin, "mask-login:" + root, COPY, action, temp_root,
                              {"ApplyImmediately": True, "MasterUserPassword": PASSWORD_PLACEHOLDER}, root, after,
@@ -359,31 +369,34 @@ class StepList:
 
     def mask_check(self, root: str, params: Dict[str, Any], replicas: List[str], cluster: bool = False) -> Step:
         """The proof on the new primary and each replica (an Aurora clone's instances), once they all exist."""
-        return self.add(MaskCheck, "mask-check:" + root, COPY, MASK_CHECK_ACTION, temp_name(root),
-                        dict(params, Replicas=[temp_name(name) for name in replicas]), root, list(self.copy_keys),
+        return self.add(MaskCheck, "mask-check:" + root, COPY, MASK_CHECK_ACTION, self.clone_of(root),
+                        dict(params, Replicas=[self.clone_of(name) for name in replicas]), root, list(self.copy_keys),
                         cluster)
 
     def prepare(self, root: str, options: CloneOptions, cluster: bool = False) -> None:
         """The caller's prepare tasks see the whole copy; the tag records that they succeeded."""
         if not options.prepare:
             return
-        temp_root = temp_name(root)
+        temp_root = self.clone_of(root)
         self.add(Prepare, "prepare:" + root, PREPARE, PREPARE_ACTION, temp_root, {}, root, list(self.copy_keys),
                  cluster)
         # The tag waits for the whole copy itself too: the executor leaves the caller's steps to the caller.
         self.add(Tag, "tag-prepared:" + root, PREPARE, TAG, temp_root,
                  {"Tags": [{"Key": PREPARED_TAG, "Value": "true"}]}, root, list(self.copy_keys), cluster)
 
-    def untag(self, root: str, holders: List[Optional[Instance]], restart: Step, cluster: bool = False) -> None:
+    def untag(self, root: str, holders: List[Optional[Instance]], restart: Step, cluster: bool = False,
+              identifier: Optional[str] = None) -> None:
         """The run's own tags served the resume; the refreshed stack keeps only the target's tags (an earlier
         run's included, when this one writes none: read from every holder of the name, so the step stays in the
         plan once the target has moved aside)."""
-        own = [t["Key"] for s in self.steps for t in s.params.get("Tags") or [] if t["Key"].startswith(OWN_TAG_PREFIX)]
+        own = [t["Key"] for s in self.steps for t in s.params.get("Tags") or [] if t["Key"].startswith(OWN_TAG_PREFIX)
+               and t["Key"] not in DURABLE_TAGS]
         own += [t["Key"] for inst in holders for t in (inst or {}).get("TagList") or []
                 if t["Key"].startswith(OWN_TAG_PREFIX) and not t["Key"].startswith(LOCK_TAG_PREFIX)
-                and t["Key"] not in own]
+                and t["Key"] not in own + DURABLE_TAGS]
         if own:
-            self.add(Untag, "untag:" + root, CLEANUP, UNTAG, root, {"TagKeys": own}, root, [restart.key], cluster)
+            self.add(Untag, "untag:" + root, CLEANUP, UNTAG, identifier or root, {"TagKeys": own}, root, [restart.key],
+                     cluster)
 
 
 def assign_waves(steps: List[Step]) -> None:
@@ -453,9 +466,9 @@ def check_clones(nodes: List[Node], outside: str, fits: str) -> None:
                  "Delete the leftover instance {0} (or rename it) and run again.".format(temp))
 
 
-def clone_facts(graph: Graph, node: str, cluster: bool = False) -> Dict[str, Any]:
-    """How to reach the clone temp-`node` (an instance, or an Aurora cluster's writer and reader endpoints)."""
-    inst = graph.instances.get(ref(temp_name(node), cluster)) or {}
+def clone_facts(graph: Graph, node: str, name: str, cluster: bool = False) -> Dict[str, Any]:
+    """How to reach `node`'s clone `name` (an instance, or an Aurora cluster's writer and reader endpoints)."""
+    inst = graph.instances.get(ref(name, cluster)) or {}
     endpoint = inst.get("Endpoint") or {}
     found = {"identifier": inst.get("DBClusterIdentifier" if cluster else "DBInstanceIdentifier"), "node": node,
              "address": endpoint if cluster else endpoint.get("Address"),
@@ -544,11 +557,24 @@ class Plan:
         """How to reach the new primary (an Aurora clone: its cluster's writer endpoint) and every temp-* instance
         before the swap (the prepare step's variable)."""
         names = self.node_names()
-        if not graph.instances.get(ref(temp_name(names[0]), self.root_is_cluster)):
+        if not graph.instances.get(ref(self.clone_name(names[0]), self.root_is_cluster)):
             return {}
         members = names[1:] if self.root_is_cluster else names
-        return dict(clone_facts(graph, names[0], self.root_is_cluster),
-                    instances=[clone_facts(graph, n) for n in members if graph.get(temp_name(n))])
+        return dict(clone_facts(graph, names[0], self.clone_name(names[0]), self.root_is_cluster),
+                    instances=[clone_facts(graph, n, self.clone_name(n)) for n in members
+                               if graph.get(self.clone_name(n))])
+
+    def clone_name(self, node: str) -> str:
+        """The name of a node's clone before the swap."""
+        return temp_name(node)
+
+    def lock_target(self) -> str:
+        """The name the run's lock (lock.py) is read under."""
+        return self.target
+
+    def lock_names(self) -> List[str]:
+        """Every name the run's lock can be on (the IAM policy's tagging of them)."""
+        return name_forms(self.target)
 
     def new_secrets(self, graph: Graph) -> Dict[str, str]:
         """The managed master secrets the clone got, by target member (the application must read these)."""

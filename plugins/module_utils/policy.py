@@ -100,7 +100,7 @@ def instance_statements(plan: Plan, arn: ArnOf, db: Dict[str, List[str]],
     if RESTORE_PIT in db:
         statements.append((RESTORE_PIT, groups + db[RESTORE_PIT]))
     # The run's lock (rds_mitosis_lock) is a tag on whichever instance holds the target's name.
-    lock = [arn("db", n) for n in name_forms(plan.target)]
+    lock = [arn("db", n) for n in plan.lock_names()]
     statements.append((TAG, _unique(created + lock)))
     db[UNTAG] = db.get(UNTAG, []) + lock
     if "DescribeDBSnapshots" in db and RESTORE not in db:

@@ -22,7 +22,7 @@ from .aws import FAILED_STATUSES, MitosisError, call, paginate
 from .credentials import managed_secret, secret_active
 from .graph import arn_of, described, parse_reference, ref, resource_id_of, status_of
 from .names import (CLEANUP, COMPLETE, COPY, CREDENTIALS_TAG, DONE, MASKED_TAG, MODIFY, PENDING, PREPARE,
-                    PREPARED_TAG, REBOOT, RESTORE_PIT, ROLLBACK, SWAP, UNTAG)
+                    PREPARED_TAG, REBOOT, RESTORE_PIT, ROLLBACK, SWAP, SWITCHED_TAG, UNTAG)
 
 Description = Dict[str, Any]
 Live = Dict[str, Description]  # descriptions by ref: instances by name, clusters by ref(name, cluster=True)
@@ -140,6 +140,7 @@ class Watch:
         self.busy_seen = False  # a rename's reboot, a password reset: the change was seen under way
         self.available_since = None  # type: Optional[float]
         self.snapshot_status = None  # type: Optional[str]  # a final snapshot's, read at each poll
+        self.time_scale = 1.0  # reported seconds per real second (the embedded endpoint's simulated clock)
         inst = {}  # type: Description
         if step is not None and live is not None:
             inst = live.get(step.ref) or live.get(step.new_ref) or {}
@@ -162,11 +163,15 @@ class Watch:
 class Words:
     """How a planner speaks of its plan in the marks: a refresh's clone, a rollback's original instance."""
 
-    def __init__(self, complete: str, swapped_in: str, retired: str, swap_finished: Optional[str] = None) -> None:
+    def __init__(self, complete: str, swapped_in: str, retired: str, swap_finished: Optional[str] = None,
+                 concluded: Optional[str] = None, restart_pending: Optional[str] = None) -> None:
         self.complete = complete  # why every step is done once the plan is complete ({0}: the node)
         self.swapped_in = swapped_in  # what holds a name once its swap-in is done
         self.retired = retired  # the prefix of the names the cleanup deletes
         self.swap_finished = swap_finished  # why every swap step is done in the cleanup, when it says so
+        # Why the restart is done once the cleanup is, and why it runs (again) until then.
+        self.concluded = concluded or "every {0}* instance is deleted".format(retired)
+        self.restart_pending = restart_pending or "runs (again) before any {0}* instance is deleted".format(retired)
 
 
 class Marking:
@@ -185,6 +190,13 @@ class Marking:
 
     def parent(self, inst: Optional[Description]) -> Optional[str]:
         return self.graph.parent(inst["DBInstanceIdentifier"]) if inst else None
+
+
+def gone(ctx: Marking, step: "Step") -> bool:
+    """The instance a step acts on is gone: the one it names by resource id under any name, else its name's."""
+    if step.resource_id:
+        return all(resource_id_of(inst) != step.resource_id for inst in ctx.graph.instances.values())
+    return ctx.held(step.ref) is None
 
 
 def _summary(inst: Optional[Description]) -> Dict[str, Any]:
@@ -207,6 +219,8 @@ class Step:
     creates = False  # makes its instance: started before others, whose modify could make its source busy
     takes_freed_name = False  # may start as soon as the name it takes is free, before the step freeing it is done
     retires = False  # deletes what a swap moved aside: never before the swap has finished
+    concludes = False  # the restart runs (again) until this cleanup step is done: a delete, keeping a generation
+    clears = False  # clears a name for the copy (an earlier run's clone, a kept generation) before it starts
     makes_secret = False  # RDS creates a managed secret with the caller's permissions
     skipped_when_met = False  # when its postcondition holds already, it is done without a call
     met = "already has these values"  # why, then
@@ -299,6 +313,10 @@ class Step:
 
     def after_marking(self, ctx: Marking) -> None:
         """What the step's mark means for the other steps of the plan."""
+
+    def concluded(self, ctx: Marking) -> bool:
+        """A cleanup step that `concludes` the refresh is over: what it retires is gone."""
+        return gone(ctx, self)
 
     # --- applying ----------------------------------------------------------------------------------------------
 
@@ -891,6 +909,7 @@ class Discard(Deletes, CopyStep):
     skipped_when_met = True
     met = "is deleted"
     in_node_order = False  # leaves first
+    clears = True
 
     def mark_clone(self, ctx: Marking, clone: Optional[Description]) -> None:
         if resource_id_of(clone) != self.resource_id:
@@ -902,21 +921,27 @@ class Discard(Deletes, CopyStep):
 
     def after_marking(self, ctx: Marking) -> None:
         if self.status == PENDING:
-            # The earlier run's clones hold these names until they are deleted: everything of the copy is done again.
-            for step in ctx.steps:
-                if step.phase in (COPY, PREPARE) and not isinstance(step, Discard):
-                    step.pending("copied again once the earlier run's clones are deleted")
+            clear_for_copy(ctx, "copied again once the earlier run's clones are deleted")
+
+
+def clear_for_copy(ctx: Marking, why: str) -> None:
+    """Names are being cleared for the copy: every step of the copy is (done again) after that."""
+    for step in ctx.steps:
+        if step.phase in (COPY, PREPARE) and not step.clears:
+            step.pending(why)
 
 
 class Delete(Deletes):
-    """The delete of what the swap moved aside, leaves first, once the restart succeeded."""
+    """The delete of what the swap moved aside (the generation a switch by DNS retired), leaves first, once the
+    restart succeeded."""
 
     kind = "delete"
     retires = True
+    concludes = True
 
     def mark(self, ctx: Marking) -> None:
         retired = ctx.held(self.ref)
-        if ctx.phase == CLEANUP and retired is None:
+        if ctx.phase == CLEANUP and gone(ctx, self):
             self.done("{0} is deleted".format(self.identifier))
         elif status_of(retired) == "deleting":
             self.pending("delete in progress")
@@ -939,7 +964,7 @@ class FinalSnapshot(Step):
     kind = "final-snapshot"
 
     def mark(self, ctx: Marking) -> None:
-        if ctx.phase == CLEANUP and ctx.held(self.ref) is None:
+        if ctx.phase == CLEANUP and gone(ctx, self):
             self.done("{0} is deleted, after its final snapshot".format(self.identifier))
 
     @property
@@ -1000,21 +1025,149 @@ class Restart(Step):
     def mark(self, ctx: Marking) -> None:
         if ctx.phase != CLEANUP:
             return
-        retired = [s for s in ctx.steps if s.retires]
-        if all(ctx.held(s.ref) is None for s in retired):
-            self.done("every {0}* instance is deleted".format(ctx.words.retired))
+        if all(s.concluded(ctx) for s in ctx.steps if s.concludes):
+            self.done(ctx.words.concluded)
         else:
-            self.pending("runs (again) before any {0}* instance is deleted".format(ctx.words.retired))
+            self.pending(ctx.words.restart_pending)
 
     def detail(self, mode: str) -> str:
         return "(runs the restart task; the application reconnects to the {0} {1})".format(
             "original" if mode == ROLLBACK else "new", self.identifier)
 
 
+class Retire(Renames):
+    """A generation a switch by DNS left behind moves aside (to old-*, a rollback's rejected one to rej-*), that very
+    instance: no record points at it, so no name the application uses moves. Before the copy when it was kept for a
+    way back (it holds the names the copy takes), else after the restart."""
+
+    kind = "retire"
+    in_node_order = False
+
+    @property
+    def clears(self) -> bool:  # type: ignore[override]
+        return self.phase == COPY
+
+    def mark(self, ctx: Marking) -> None:
+        held = ctx.held(self.ref)
+        if held is None or resource_id_of(held) != self.resource_id:
+            self.done("{0} is no longer {1}".format(self.identifier, self.resource_id))
+        elif status_of(held) == "renaming":
+            self.pending("rename in progress")
+
+    def after_marking(self, ctx: Marking) -> None:
+        if self.status == PENDING and self.clears:
+            clear_for_copy(ctx, "copied once the kept generation has moved aside")
+
+
+class Switch(Step):
+    """The switch by DNS: one Route 53 change batch (atomic) moves every record of the stack to its clone's endpoint.
+    Done once Route 53 reports the change in sync and the records' TTL has passed (resolvers have forgotten the old
+    answers); the tag step after it records that on the new primary. Sent again by a run that finds the records
+    moved but not that tag: the same change, in sync at once."""
+
+    kind = "switch"
+    route53 = None  # type: Any  # the planner's Route 53 client
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.change_id = None  # type: Optional[str]
+        self.change_status = None  # type: Optional[str]
+
+    @property
+    def label(self) -> str:
+        return "{0} {1}".format(self.action, self.params["Zone"])
+
+    @property
+    def ttl(self) -> int:
+        return max(record["TTL"] for record in self.params["Records"])
+
+    def mark(self, ctx: Marking) -> None:
+        if has_tag(ctx.held(self.ref), SWITCHED_TAG):
+            self.done("the records point at the clones, in sync ({0} has the tag {1})".format(
+                self.identifier, SWITCHED_TAG))
+        elif all(getattr(ctx.graph, "records", {}).get(r["Name"], {}).get("Holder") == self.params["Clones"][
+                r["Node"]] for r in self.params["Records"]):
+            self.pending("the records point at the clones already: sent again and waited for, since the run that "
+                         "sent it stopped before it was in sync")
+
+    def call(self, rds: Any, live: Live, secrets: Optional[Secrets] = None) -> None:
+        clones = described(rds, self.params["Clones"].values())
+        changes = []
+        for record in self.params["Records"]:
+            name = self.params["Clones"][record["Node"]]
+            address = ((clones.get(name) or {}).get("Endpoint") or {}).get("Address")
+            if not address:
+                raise MitosisError("{0} has no endpoint to point {1} at.".format(name, record["Name"]),
+                                   operation=self.action, identifier=name)
+            changes.append({"Action": "UPSERT", "ResourceRecordSet": {
+                "Name": record["Name"], "Type": "CNAME", "TTL": record["TTL"], "ResourceRecords": [{"Value": address}]}})
+        answer = call(self.route53, self.action, self.params["Zone"], HostedZoneId=self.params["HostedZoneId"],
+                      ChangeBatch={"Comment": "mitosis.rds: {0} switches to {1}".format(
+                          self.node, self.identifier), "Changes": changes})
+        self.change_id = answer["ChangeInfo"]["Id"]
+        self.change_status = answer["ChangeInfo"]["Status"]
+
+    def poll(self, rds: Any, watch: Watch) -> None:
+        if self.change_id and self.change_status != "INSYNC":
+            self.change_status = call(self.route53, "GetChange", self.change_id, Id=self.change_id)[
+                "ChangeInfo"]["Status"]
+
+    def complete(self, live: Live, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        # In sync, then the TTL: until then a resolver may still answer with the old endpoint.
+        return self.change_status == "INSYNC" and watch.settled(now, self.ttl / watch.time_scale)
+
+    def not_yet(self, error: MitosisError) -> bool:
+        return super().not_yet(error) or error.code == "PriorRequestNotComplete"
+
+    def detail(self, mode: str) -> str:
+        lines = ["UPSERT {0} CNAME TTL={1}: {2} -> the endpoint of {3}".format(
+            r["Name"], r["TTL"], r["Value"], self.params["Clones"][r["Node"]]) for r in self.params["Records"]]
+        return "\n".join(["(one change batch in hosted zone {0}; waits until Route 53 reports it INSYNC, then {1} s, "
+                          "the records' TTL)".format(self.params["HostedZoneId"], self.ttl)] + lines)
+
+    def diff(self, graph: Any) -> Dict[str, Any]:
+        records = self.params["Records"]
+        return {"before": {r["Name"]: r["Value"] for r in records},
+                "after": {r["Name"]: "the endpoint of " + self.params["Clones"][r["Node"]] for r in records}}
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        partition = arn("db", "x").split(":")[1]
+        zone = ["arn:{0}:route53:::hostedzone/{1}".format(partition, self.params["HostedZoneId"])]
+        # Planning finds the zone (by id, or by name: a list of every zone) and reads its records.
+        return [("route53:GetHostedZone", zone), ("route53:ListHostedZonesByName", ["*"]),
+                ("route53:ListResourceRecordSets", zone), ("route53:" + self.action, zone),
+                ("route53:GetChange", ["arn:{0}:route53:::change/*".format(partition)])]
+
+
+class Switched(Tag):
+    """The record, on the new primary, that the switch is in sync: the restart waits for it."""
+
+    kind = "switched"
+
+    def mark(self, ctx: Marking) -> None:
+        tag = self.params["Tags"][0]
+        if has_tag(ctx.held(self.ref), tag["Key"]):
+            self.done("{0} has the tag {1}".format(self.identifier, tag["Key"]))
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        return [(self.action, [arn("db", self.identifier)])]
+
+
+class Keep(Switched):
+    """keep_previous: the generation the switch left behind stays, marked on its primary, for a way back in one
+    change (the rollback); the next refresh retires it first."""
+
+    kind = "keep"
+    concludes = True
+
+    def concluded(self, ctx: Marking) -> bool:
+        return has_tag(ctx.held(self.ref), self.params["Tags"][0]["Key"])
+
+
 # The step kinds, by the name a plan's dicts carry.
 KINDS = {cls.kind: cls for cls in (Create, Restore, Promote, Modify, Password, ManageSecret, Tag, Prepare, Discard,
                                    MaskLogin, Mask, MaskCheck, SwapOut, SwapIn, Restart, FinalSnapshot, Delete,
-                                   Untag)}
+                                   Untag, Retire, Switch, Switched, Keep)}
 
 
 def make_step(key: str, phase: str, kind: str, action: str, identifier: str, params: Dict[str, Any], node: str,

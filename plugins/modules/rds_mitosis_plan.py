@@ -328,7 +328,7 @@ from ansible_collections.mitosis.rds.plugins.module_utils.aws import Counter
 from ansible_collections.mitosis.rds.plugins.module_utils.planning import live_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.module import (
     CLONE_ARGUMENT_SPEC, CLONE_MUTUALLY_EXCLUSIVE, CLONE_REQUIRED_IF, RUN_ARGUMENT_SPEC, MitosisModule,
-    clone_options)
+    clone_options, route53_client)
 from ansible_collections.mitosis.rds.plugins.module_utils.plans import flight_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import caller_account, iam_policy
 from ansible_collections.mitosis.rds.plugins.module_utils.report import extend_run
@@ -339,7 +339,8 @@ def plan(module):
     rds = module.connection.client("rds")
     counter = Counter(rds)
     options, _password = clone_options(p, module.connection, counter, read_now=True)
-    the_plan, _graph = live_plan(rds, p["source"] or "", p["target"], options, p["previous_resource_ids"])
+    the_plan, _graph = live_plan(rds, p["source"] or "", p["target"], options, p["previous_resource_ids"],
+                                 route53_client(module.connection, counter, p["swap_method"]))
     for warning in the_plan.warnings:
         module.module.warn(warning)
     text = flight_plan(the_plan)
@@ -359,6 +360,8 @@ def plan(module):
         "pending": len(the_plan.pending),
         "nodes": the_plan.node_names(),
         "retiring_resource_ids": the_plan.retiring_resource_ids(),
+        # Where the run's lock lives: a switch by DNS locks the stack's root member (target may name its record).
+        "lock_target": the_plan.lock_target(),
         "run_options": {name: p[name] for name in ("source", "target", "rollback") + tuple(RUN_ARGUMENT_SPEC)
                         if p[name] is not None},
         # Checked and resolved on the controller by the action plugin.

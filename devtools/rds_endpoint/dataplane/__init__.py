@@ -174,6 +174,11 @@ class DataPlane:
         server = self.servers.get(key) if key else None
         self.names.point(name, port, (server.host, server.port) if server else None)
 
+    def point_record(self, record: str, value: Optional[str]) -> None:
+        """The DNS record `record` points at `value` (an instance's address or a name) for new connections now; None:
+        they are refused (Names.alias)."""
+        self.names.alias(record, value)
+
     def reset(self) -> None:
         """Every server stopped and removed, every name and snapshot forgotten (the endpoint's reset)."""
         for key in list(self.servers):

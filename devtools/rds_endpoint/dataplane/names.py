@@ -128,6 +128,8 @@ class Names:
         self.block = block
         self.addresses: Dict[str, str] = {}
         self.listeners: Dict[Tuple[str, int], Listener] = {}
+        # A DNS record's name -> the name it points at (a CNAME): new connections to the record go to that name.
+        self.aliases: Dict[str, str] = {}
         self.servers = 0
         self.lock = threading.Lock()
 
@@ -150,9 +152,36 @@ class Names:
             listener = self.listeners.get(key)
             if listener is None and target is None:
                 return
+            new = listener is None
             if listener is None:
                 listener = self.listeners[key] = Listener(self.address_unlocked(name), port)
+            records = [record for record, aliased in self.aliases.items() if aliased == name] if new else []
         listener.point(target)
+        for record in records:  # records pointing at the name listen on its new port too
+            self.point(record, port, (listener.host, port))
+
+    def alias(self, record: str, value: Optional[str]) -> None:
+        """The record `record` points at `value` now (a name, or a name's address; None: nothing): a new connection
+        to the record's address, on any port the value's name listens on, goes to the value's name; on any other port
+        it is refused. A value no name holds (a host outside the endpoint) is refused too."""
+        with self.lock:
+            self.address_unlocked(record)
+            target = None
+            if value is not None:
+                owners = [name for name, address in self.addresses.items() if address == value]
+                target = owners[0] if owners else (value if value in self.addresses else None)
+            if target is None:
+                self.aliases.pop(record, None)
+                ports = set()
+            else:
+                self.aliases[record] = target
+                ports = {port for (name, port) in self.listeners if name == target}
+            stale = [port for (name, port) in self.listeners if name == record and port not in ports]
+            address = self.addresses.get(target) if target else None
+        for port in stale:
+            self.point(record, port, None)
+        for port in ports:
+            self.point(record, port, (address, port))
 
     def address_unlocked(self, name: str) -> str:
         if name not in self.addresses:
