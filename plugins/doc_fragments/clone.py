@@ -21,6 +21,10 @@ options:
         the cleanup, while the C(old-*) instances exist. Each clone X moves aside to C(rej-X), C(old-X) takes its name
         back, the caller restarts the application, then the C(rej-*) instances are deleted, leaves first. No source
         is needed; the options that shape a clone do not apply.
+      - With O(swap_method=dns), possible while the generation a refresh left exists (kept with O(keep_previous), or
+        before its cleanup): the live generation is tagged C(mitosis:rejected), one change batch points the records
+        back at the earlier generation (waited for until in sync and the TTL), the caller restarts the application,
+        then the rejected generation is renamed to C(rej-*) and deleted.
     type: bool
     default: false
   target:
@@ -109,6 +113,38 @@ options:
         the tag C(mitosis:prepare=required) and is never swapped in unprepared), or to start a stale copy over.
       - Once the swap has started it does not apply (the plan warns, and the refresh goes on). Leave it out when you
         resume a run it started; a run with it copies again whatever clone it finds.
+    type: bool
+    default: false
+  swap_method:
+    description:
+      - How the clone takes the target's place.
+      - V(rename) (the default) renames the instances, X to C(old-X) and C(temp-X) to X; each name is unreachable
+        while it moves (minutes).
+      - V(dns) keeps every instance name and moves the application's names instead, the CNAME records of
+        O(dns_zone) that point at the target stack's endpoints. The stack is cloned into the other generation's
+        names (C(<X>-a) or C(<X>-b), alternating; the first refresh of X clones into C(<X>-a)), with the target's
+        attributes; then one Route 53 change batch (atomic) points every record at its clone's endpoint, and the run
+        waits until Route 53 reports it C(INSYNC) and then the records' TTL, before the restart. Then the generation
+        the records left is renamed to C(old-*) and deleted (or kept, O(keep_previous)). No name the application
+        uses is ever unreachable.
+      - With V(dns), O(target) may name the record of the primary (for example C(db.demo.internal)) or the primary
+        instance, and the IAM policy allows C(route53:ChangeResourceRecordSets) on that zone only, with
+        C(route53:GetChange) and the zone's reads. DB instances only (not Aurora yet).
+    type: str
+    choices: [rename, dns]
+    default: rename
+  dns_zone:
+    description:
+      - With O(swap_method=dns), the Route 53 hosted zone (private or public) of the records the application uses,
+        by id (C(Z0123456789ABC)) or by name (C(demo.internal)). Required then.
+      - Planning fails before any change when the zone does not exist, when no CNAME record of it points at the
+        stack, when O(target) names a record that points at no DB instance, or when a record's TTL is over an hour.
+    type: str
+  keep_previous:
+    description:
+      - With O(swap_method=dns), keep the generation the switch leaves instead of deleting it (its primary gets the
+        tag C(mitosis:kept=true)), so that going back is one change of the records (O(rollback=true)). The next
+        refresh retires it first (renamed to C(old-*), deleted) and clones into its names.
     type: bool
     default: false
   mask_rules:

@@ -22,7 +22,8 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from .aws import MitosisError, call, paginate
-from .graph import OLD, REJECTED, Graph, created_of, describe_instances, graph_of, identifier_of, resource_id_of
+from .graph import (OLD, REJECTED, Graph, created_of, describe_instances, dns_name_forms, generation_forms,
+                    generation_name, graph_of, identifier_of, resource_id_of)
 from .names import (CLEANUP, COMPLETE, COPY, DELETE, GENERATION_TAG, KEPT_TAG, MODIFY, REJECTED_TAG, RESTART,
                     RESTART_ACTION, ROLLBACK, SNAPSHOT_ACTION, SWAP, SWITCH_ACTION, SWITCHED_TAG, TAG)
 from .planner import RESTORE_ACTIONS, build_copy, choose_method, validate
@@ -31,7 +32,6 @@ from .plans import (MAX_IDENTIFIER, REPLICA, CloneOptions, Instance, Node, Plan,
                     validate_unprotected)
 from .steps import (Delete, Discard, FinalSnapshot, Keep, Restart, Retire, Step, Switch, Switched, Words, has_tag)
 
-GENERATIONS = ("a", "b")
 # Longer and a resolver keeps the old endpoint so long that the switch is no quicker than a rename.
 MAX_TTL = 3600
 ZONE_ID = re.compile(r"^(/hostedzone/)?[A-Z0-9]{1,32}$")
@@ -41,21 +41,6 @@ DNS_WORDS = Words("the refresh is complete: the records of {0} point at its new 
                   restart_pending="runs (again) before the generation the switch left is retired or kept")
 DNS_ROLLBACK_WORDS = Words("the rollback is complete: the records of {0} point at the earlier generation again",
                            "the original instance", REJECTED)
-
-
-def generation_name(base: str, generation: str) -> str:
-    return "{0}-{1}".format(base, generation)
-
-
-def generation_forms(base: str) -> List[str]:
-    """The names a member X can hold as the live generation: X (before its first switch), X-a and X-b."""
-    return [base] + [generation_name(base, g) for g in GENERATIONS]
-
-
-def dns_name_forms(base: str) -> List[str]:
-    """Every name of member X in a stack switched by DNS: its generations, and those moved aside to old-* or rej-*."""
-    forms = generation_forms(base)
-    return forms + [OLD + n for n in forms] + [REJECTED + n for n in forms[1:]]
 
 
 def generation_of(inst: Optional[Instance]) -> str:
@@ -246,6 +231,7 @@ class DnsPlanner(Planner):
     back to the generation an earlier refresh left."""
 
     nodes_are = "stack"
+    in_order = False  # the members of the live generation, whichever order a plan's steps name them in
 
     def __init__(self, source: str, target: str, options: Optional[CloneOptions] = None,
                  tags_of: Optional[TagsOf] = None, snapshots_of: Optional[SnapshotsOf] = None,

@@ -51,6 +51,25 @@ def name_forms(name: str) -> List[str]:
     return [name, temp_name(name), old_name(name), rejected_name(name)]
 
 
+# A stack switched by DNS (dns.py) holds member X as X before its first switch, then as X-a or X-b.
+GENERATIONS = ("a", "b")
+
+
+def generation_name(base: str, generation: str) -> str:
+    return "{0}-{1}".format(base, generation)
+
+
+def generation_forms(base: str) -> List[str]:
+    """The names a member X can hold as the live generation: X (before its first switch), X-a and X-b."""
+    return [base] + [generation_name(base, g) for g in GENERATIONS]
+
+
+def dns_name_forms(base: str) -> List[str]:
+    """Every name of member X in a stack switched by DNS: its generations, and those moved aside to old-* or rej-*."""
+    forms = generation_forms(base)
+    return forms + [OLD + n for n in forms] + [REJECTED + n for n in forms[1:]]
+
+
 # Aurora clusters and DB instances have separate namespaces: where both sit in one dict (the executor's view of
 # live state), a cluster is keyed by this prefix and its name (a colon is never part of an identifier).
 CLUSTER_REF = "cluster:"

@@ -30,7 +30,8 @@ import uuid
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .aws import MitosisError, call
-from .graph import arn_of, describe_clusters, describe_instances, graph_of, identifier_of, name_forms, strip_prefix
+from .graph import (PREFIXES, arn_of, created_of, describe_clusters, describe_instances, dns_name_forms, graph_of,
+                    identifier_of, name_forms, strip_prefix)
 from .names import LOCK_TAG_PREFIX
 
 # A lock older than this (seconds) counts as stale: its run is taken to be gone. 12 hours.
@@ -286,11 +287,13 @@ def describe_holder(holder: Dict[str, Any]) -> str:
 class LockState:
     """The target's instances (X, temp-X, old-X, rej-X as found) and the locks they carry."""
 
-    def __init__(self, target: str, instances: Iterable[Dict[str, Any]]) -> None:
+    def __init__(self, target: str, instances: Iterable[Dict[str, Any]], dns: bool = False) -> None:
         self.target = target
         self.by_name = {identifier_of(i): i for i in instances}
         self.locks: Dict[str, Lock] = {}
-        for name in name_forms(target):  # X first: its value wins when a key is on several instances
+        self.dns = dns
+        self.forms = dns_name_forms(target) if dns else name_forms(target)
+        for name in self.forms:  # X first: its value wins when a key is on several instances
             inst = self.by_name.get(name)
             for tag in (inst or {}).get("TagList") or []:
                 key = tag.get("Key") or ""
@@ -300,12 +303,17 @@ class LockState:
                     lock.carriers.append((name, arn_of(inst)))
 
     def home(self) -> Dict[str, Any]:
-        """The instance holding the target's root name: X, else temp-X, else old-X, else rej-X (name_forms order)."""
-        for name in name_forms(self.target):
-            if name in self.by_name:
-                return self.by_name[name]
+        """The instance holding the target's root name: X, else temp-X, else old-X, else rej-X (name_forms order). In
+        a stack switched by DNS, its newest generation (the clone, once it exists: the records leave the other)."""
+        held = [name for name in self.forms if name in self.by_name]
+        if self.dns:
+            # Newest first among the generations, then what moved aside (in forms order: sorting is stable).
+            held.sort(key=lambda name: created_of(self.by_name[name]), reverse=True)
+            held.sort(key=lambda name: name.startswith(PREFIXES))
+        for name in held:
+            return self.by_name[name]
         raise MitosisError("Target {0} was not found: no instance is named {1}.".format(
-            self.target, ", ".join(name_forms(self.target))), operation="DescribeDBInstances",
+            self.target, ", ".join(self.forms)), operation="DescribeDBInstances",
             identifier=self.target, hint="Check the target name and the region/credentials you use.")
 
     def judge(self, now: datetime.datetime, max_age: int, me: Identity, alive: Callable[[int], bool]) -> None:
@@ -317,14 +325,14 @@ class LockState:
         return sorted(self.locks.values(), key=lambda lock: lock.order)
 
 
-def read_state(client: Any, target: str) -> LockState:
+def read_state(client: Any, target: str, dns: bool = False) -> LockState:
     """One filtered DescribeDBInstances of the target's name forms (X, temp-X, old-X, rej-X); when no instance
     holds any of them, the target is an Aurora cluster, and when one is an Aurora instance the target is its
     cluster: the clusters that hold the cluster's names (a lock never sits on an instance of a cluster)."""
-    found = describe_instances(client, name_forms(target))
+    found = describe_instances(client, dns_name_forms(target) if dns else name_forms(target))
     clustered = [inst["DBClusterIdentifier"] for inst in found if inst.get("DBClusterIdentifier")]
     if found and not clustered:
-        return LockState(target, found)
+        return LockState(target, found, dns)
     cluster = strip_prefix(clustered[0]) if clustered else target
     return LockState(cluster, describe_clusters(client, name_forms(cluster)))
 
@@ -352,7 +360,7 @@ def _holder_dicts(state: LockState) -> List[Dict[str, Any]]:
 def acquire(client: Any, target: str, run_id: str, now: datetime.datetime, user: str, host: str,
             pid: Optional[int], max_age: int = LOCK_MAX_AGE, break_lock: bool = False, settle: float = SETTLE_TIME,
             sleep: Callable[[float], None] = time.sleep, alive: Callable[[int], bool] = process_alive,
-            check_mode: bool = False) -> Dict[str, Any]:
+            check_mode: bool = False, dns: bool = False) -> Dict[str, Any]:
     """Take the target's lock for run `run_id`, or raise LockHeld naming the run that holds it.
 
     1. Read the locks (X, temp-X, old-X, rej-X). Another run's lock that is not stale refuses this run before it
@@ -381,7 +389,7 @@ def acquire(client: Any, target: str, run_id: str, now: datetime.datetime, user:
 
     def running(other: int) -> bool:
         return other == pid or alive(other)  # our own process is running
-    state = read_state(client, target)
+    state = read_state(client, target, dns)
     home = state.home()
     state.judge(now, max_age, me, running)
     mine = state.locks.get(run_id)
@@ -420,7 +428,7 @@ def acquire(client: Any, target: str, run_id: str, now: datetime.datetime, user:
              Tags=[{"Key": lock_key(run_id), "Value": value}])
     sleep(settle)
 
-    state = read_state(client, target)
+    state = read_state(client, target, dns)
     state.judge(now + datetime.timedelta(seconds=settle), max_age, me, running)
     mine = state.locks.get(run_id)
     if mine is None:
@@ -447,11 +455,11 @@ def _result(changed: bool, held: bool, refused: bool, run_id: str, state: LockSt
             "msg": msg, "warnings": warnings, "calls": calls}
 
 
-def release(client: Any, target: str, run_id: str, check_mode: bool = False) -> Dict[str, Any]:
+def release(client: Any, target: str, run_id: str, check_mode: bool = False, dns: bool = False) -> Dict[str, Any]:
     """Remove our key from whichever of X, temp-X, old-X, rej-X carries it. Nothing to remove is fine (idempotent),
     and so is a target that no longer exists: a release runs at the end of a run, after a failure too."""
     validate_run_id(run_id)
-    state = read_state(client, target)
+    state = read_state(client, target, dns)
     mine = state.locks.pop(run_id, None)
     calls = remove_keys(client, [mine], check_mode=check_mode) if mine else []
     if mine:
@@ -466,10 +474,11 @@ def release(client: Any, target: str, run_id: str, check_mode: bool = False) -> 
 
 
 def inspect(client: Any, target: str, max_age: int, now: datetime.datetime, user: Optional[str] = None,
-            host: Optional[str] = None, alive: Callable[[int], bool] = process_alive) -> List[Dict[str, Any]]:
+            host: Optional[str] = None, alive: Callable[[int], bool] = process_alive,
+            dns: bool = False) -> List[Dict[str, Any]]:
     """The target's lock holders, earliest first, with their age and staleness (for check mode and the
     flight plan). Raises MitosisError when none of X, temp-X, old-X, rej-X exists."""
-    state = read_state(client, target)
+    state = read_state(client, target, dns)
     state.home()  # none of the names exists -> MitosisError
     state.judge(now, max_age, this_identity(user, host), alive)
     return _holder_dicts(state)

@@ -68,6 +68,14 @@ options:
     type: str
     choices: [present, absent, query]
     default: present
+  swap_method:
+    description:
+      - How the target's refresh swaps (see M(mitosis.rds.rds_mitosis_plan)). With V(dns), O(target) is the root
+        member's name as the plan's C(lock_target) returns it, and the lock is on its newest generation
+        (C(<target>), C(<target>-a) or C(<target>-b)), else on one moved aside (C(old-*), C(rej-*)).
+    type: str
+    choices: [rename, dns]
+    default: rename
   run_id:
     description:
       - The run's id, the suffix of its tag key. Letters, digits, C(_), C(.) and C(-), at most 64.
@@ -256,6 +264,7 @@ from ansible_collections.mitosis.rds.plugins.module_utils.lock import (
     LOCK_MAX_AGE, SETTLE_TIME, acquire, check_source, holders_text, inspect, new_run_id, proc_parent, ps_parent, release,
     run_pid, this_identity, utc_now)
 from ansible_collections.mitosis.rds.plugins.module_utils.module import MitosisModule
+from ansible_collections.mitosis.rds.plugins.module_utils.plans import DNS, RENAME, SWAP_METHODS
 
 
 def run_process(module):
@@ -269,21 +278,22 @@ def lock(module):
     rds = module.connection.client("rds")
     now = utc_now()
     user, host = this_identity(p["user"], p["host"])
+    dns = p["swap_method"] == DNS
     if p["state"] == "query":
-        holders = inspect(rds, p["target"], p["lock_max_age"], now, user, host)
+        holders = inspect(rds, p["target"], p["lock_max_age"], now, user, host, dns=dns)
         result = {"changed": False, "held": any(h["run_id"] == p["run_id"] for h in holders), "holders": holders,
                   "msg": holders_text(p["target"], holders)}
         if p["run_id"]:
             result["run_id"] = p["run_id"]
         return result
     if p["state"] == "absent":
-        result = release(rds, p["target"], p["run_id"], check_mode=module.check_mode)
+        result = release(rds, p["target"], p["run_id"], check_mode=module.check_mode, dns=dns)
     else:
         if p["source"]:
             check_source(rds, p["source"], p["lock_max_age"], now, user, host)
         result = acquire(rds, p["target"], p["run_id"] or new_run_id(), now, user, host, run_process(module),
                          max_age=p["lock_max_age"], break_lock=p["break_lock"], settle=p["settle_time"],
-                         check_mode=module.check_mode)
+                         check_mode=module.check_mode, dns=dns)
     for warning in result.pop("warnings"):
         module.module.warn(warning)
     return result
@@ -301,6 +311,7 @@ def main():
             settle_time=dict(type="float", default=SETTLE_TIME),
             user=dict(type="str"),
             host=dict(type="str"),
+            swap_method=dict(type="str", default=RENAME, choices=list(SWAP_METHODS)),
         ),
         required_if=[("state", "absent", ["run_id"])],
         supports_check_mode=True,
