@@ -622,8 +622,9 @@ def dns_records(
         endpoint = seeder.rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]["Endpoint"]
         changes.append({"Action": "UPSERT", "ResourceRecordSet": {
             "Name": name, "Type": "CNAME", "TTL": ttl, "ResourceRecords": [{"Value": endpoint["Address"]}]}})
-    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
-    seeder.settle()
+    if changes:
+        route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+        seeder.settle()
     return {"zone": zone, "zone_id": zone_id.split("/")[-1], "records": records, "ttl": ttl}
 
 

@@ -147,6 +147,15 @@ options:
         refresh retires it first (renamed to C(old-*), deleted) and clones into its names.
     type: bool
     default: false
+  dns_create:
+    description:
+      - With O(swap_method=dns), when no record of O(dns_zone) points at the stack yet (a first switch by DNS), create
+        them first, one CNAME record per member named C(<instance>.<zone>) (for example
+        C(mitosis-demo.demo.internal)) with a TTL of 60 s, pointing at today's instances (one change batch, waited
+        for until in sync); the refresh then moves them. Point the application at these names.
+      - O(target) then names the primary instance.
+    type: bool
+    default: false
   mask_rules:
     description:
       - The path of a YAML file of masking rules (read and checked on the controller before anything else, naming

@@ -30,10 +30,13 @@ from .planner import RESTORE_ACTIONS, build_copy, choose_method, validate
 from .plans import (MAX_IDENTIFIER, REPLICA, CloneOptions, Instance, Node, Plan, Planner, SnapshotsOf, StepList,
                     TagsOf, discard_or_refuse, fail, final_snapshot_name, pick_snapshot, validate_credentials,
                     validate_unprotected)
-from .steps import (Delete, Discard, FinalSnapshot, Keep, Restart, Retire, Step, Switch, Switched, Words, has_tag)
+from .steps import (CreateRecords, Delete, Discard, FinalSnapshot, Keep, Restart, Retire, Step, Switch, Switched, Words,
+                    has_tag)
 
 # Longer and a resolver keeps the old endpoint so long that the switch is no quicker than a rename.
 MAX_TTL = 3600
+# The TTL of the records dns_create makes: resolvers follow a switch within a minute.
+NEW_RECORD_TTL = 60
 ZONE_ID = re.compile(r"^(/hostedzone/)?[A-Z0-9]{1,32}$")
 
 DNS_WORDS = Words("the refresh is complete: the records of {0} point at its new generation", "the clone", OLD,
@@ -205,7 +208,7 @@ class DnsPlan(Plan):
 
     @property
     def switch(self) -> Step:
-        return next(s for s in self.steps if isinstance(s, Switch))
+        return next(s for s in self.steps if s.kind == Switch.kind)
 
     def clone_name(self, node: str) -> str:
         return self.switch.params["Clones"].get(node, node)
@@ -213,7 +216,7 @@ class DnsPlan(Plan):
     def subject(self) -> str:
         count = len(self.nodes) or len(self.node_names())
         return "the stack behind {0} in zone {1} ({2} node{3}, switched by DNS)".format(
-            ", ".join(r["Name"] for r in self.switch.params["Records"]), self.switch.params["Zone"], count,
+            ", ".join(host_of(r["Name"]) for r in self.switch.params["Records"]), host_of(self.switch.params["Zone"]), count,
             "" if count == 1 else "s")
 
     def retiring_resource_ids(self) -> List[str]:
@@ -284,11 +287,14 @@ class DnsPlanner(Planner):
         pointed = {r["Holder"] for r in records.values() if r["Holder"]}
         live = [n for n in generation_forms(self.base) if n in pointed]
         existing = [n for n in generation_forms(self.base) if n in graph]
+        if not live and self.options.dns_create and not self.options.rollback and len(existing) == 1:
+            live = existing  # its records are created first (create_records)
         if not live:
             fail("No CNAME record of zone {0} points at the endpoint of {1}: swap_method=dns moves the records the "
                  "application uses, and finds none.".format(zone.name, " or ".join(existing) or self.base),
-                 self.base, "Point the application's record at the primary's endpoint (aws route53 "
-                 "change-resource-record-sets), or pass swap_method=rename.")
+                 self.base, "Point the application's records at the stack's endpoints (aws route53 "
+                 "change-resource-record-sets), or pass dns_create=true to create them (<instance>.{0}), or pass "
+                 "swap_method=rename.".format(host_of(zone.name)))
         if len(live) > 1:
             fail("Records of zone {0} point at {1}: two generations of the same stack.".format(
                 zone.name, " and ".join(live)), self.base,
@@ -306,13 +312,18 @@ class DnsPlanner(Planner):
         return nodes
 
     def stack_records(self, graph: Graph, nodes: List[Node]) -> List[Dict[str, Any]]:
-        """The records that point at the stack's live generation, each with its member."""
+        """The records that point at the stack's live generation, each with its member; with dns_create and none
+        yet, the records to create: `<instance>.<zone>` for each member, pointing at its endpoint."""
         live = {identifier_of(n.live): n.name for n in nodes}  # type: ignore[attr-defined]
         found = []
         for record in graph.records.values():  # type: ignore[attr-defined]
             if record["Holder"] in live:
                 found.append({"Name": record["Name"], "TTL": record["TTL"], "Value": record["Value"],
                               "Node": live[record["Holder"]]})
+        if not found and self.options.dns_create:
+            found = [{"Name": "{0}.{1}".format(name, graph.zone.name), "TTL": NEW_RECORD_TTL,  # type: ignore
+                      "Value": (graph.get(name) or {}).get("Endpoint", {}).get("Address"), "Node": node}
+                     for name, node in live.items()]
         return sorted(found, key=lambda r: r["Name"])
 
     # --- checks and phase ---------------------------------------------------------------------------------------
@@ -430,7 +441,9 @@ class DnsPlanner(Planner):
         built = StepList(lambda node: clone_of[node])
         self.clear_kept(built, nodes, phase)
         build_copy(source, nodes, self.tags_of, snapshot, phase, mode, options, discard, built)
-        restart = self.switch_steps(built, root, records, list(built.copy_keys), [n.name for n in nodes], clone_of)
+        created = self.create_records(built, graph, root, records)
+        restart = self.switch_steps(built, root, records, list(built.copy_keys) + created, [n.name for n in nodes],
+                                    clone_of)
         retired = root.retired  # type: ignore[attr-defined]
         if options.keep_previous:
             keep = built.add(Keep, "keep:" + root.name, CLEANUP, TAG, identifier_of(retired),
@@ -460,6 +473,19 @@ class DnsPlanner(Planner):
                                  after + ["delete-kept:" + c for c in node.children
                                           if any(n.name == c and n.cleared for n in nodes)])  # type: ignore
                 gone.resource_id = resource_id_of(inst)
+
+    def create_records(self, built: StepList, graph: Graph, root: Node, records: List[Dict[str, Any]]) -> List[str]:
+        """dns_create: the stack's records, pointing at its live generation, before anything else."""
+        if not self.options.dns_create:
+            return []
+        holders = {r["Holder"] for r in graph.records.values()}  # type: ignore[attr-defined]
+        if any(identifier_of(n.live) in holders for n in [root]):  # type: ignore[attr-defined]
+            return []
+        params = {"HostedZoneId": "", "Zone": "", "Records": records,
+                  "Clones": {r["Node"]: r["Name"].split(".")[0] for r in records}}
+        step = built.add(CreateRecords, "create-records:" + root.name, COPY, SWITCH_ACTION,
+                         identifier_of(root.live), params, root.name, [])  # type: ignore[attr-defined]
+        return [step.key]
 
     def switch_steps(self, built: StepList, root: Node, records: List[Dict[str, Any]], after: List[str],
                      members: List[str], clone_of: Dict[str, str]) -> Step:
@@ -516,9 +542,10 @@ class DnsPlanner(Planner):
         return built.steps
 
     def mark(self, plan: Plan, graph: Graph, nodes: List[Node], phase: str) -> None:
-        switch = plan.switch  # type: ignore[attr-defined]
-        switch.route53 = self.route53
-        switch.params.update(HostedZoneId=graph.zone.zone_id, Zone=graph.zone.name)  # type: ignore[attr-defined]
+        for step in plan.steps:
+            if isinstance(step, Switch):
+                step.route53 = self.route53
+                step.params.update(HostedZoneId=graph.zone.zone_id, Zone=graph.zone.name)  # type: ignore
         super().mark(plan, graph, nodes, phase)
 
     def handed(self, steps: List[Dict[str, Any]]) -> Plan:

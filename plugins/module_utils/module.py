@@ -60,6 +60,7 @@ CLONE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
     swap_method=dict(type="str", default=RENAME, choices=list(SWAP_METHODS)),
     dns_zone=dict(type="str"),
     keep_previous=dict(type="bool", default=False),
+    dns_create=dict(type="bool", default=False),
 )
 CLONE_MUTUALLY_EXCLUSIVE = [["master_password", "master_password_secret"], ["mask_salt", "mask_salt_secret"]]
 # A clone needs a source; a rollback puts back what the target's refresh retired.
@@ -133,7 +134,8 @@ def clone_options(params: Dict[str, Any], connection: AWSConnection, counter: Co
                            protected_tag=(params["protected_tag_key"], params["protected_tag_value"]),
                            rollback=params["rollback"], discard_clone=params["discard_clone"],
                            mask_rules=mask_rules(params["mask_rules"]), swap_method=params["swap_method"],
-                           dns_zone=params["dns_zone"], keep_previous=params["keep_previous"])
+                           dns_zone=params["dns_zone"], keep_previous=params["keep_previous"],
+                           dns_create=params["dns_create"])
     salt = secret_reader(params["mask_salt"], params["mask_salt_secret"], secret_salt, connection, counter)
     if params["mask_salt_secret"] and read_now:
         salt()  # checked before any change

@@ -84,7 +84,8 @@ class CloneOptions:
                  password_source: Optional[str] = None, prepare: bool = False, final_snapshot: bool = False,
                  protected_tag: Tuple[str, str] = (PROTECTED_TAG, "true"), rollback: bool = False,
                  discard_clone: bool = False, mask_rules: Optional[Dict[str, Any]] = None,
-                 swap_method: str = RENAME, dns_zone: Optional[str] = None, keep_previous: bool = False) -> None:
+                 swap_method: str = RENAME, dns_zone: Optional[str] = None, keep_previous: bool = False,
+                 dns_create: bool = False) -> None:
         self.copy_method = copy_method
         self.restore_snapshot = restore_snapshot
         self.snapshot_identifier = snapshot_identifier
@@ -99,6 +100,7 @@ class CloneOptions:
         self.swap_method = swap_method  # rename the instances, or move the Route 53 records of `dns_zone` (dns.py)
         self.dns_zone = dns_zone
         self.keep_previous = keep_previous  # dns: keep the generation the switch left behind, for a way back
+        self.dns_create = dns_create  # dns: create the stack's records when none points at it yet
 
 
 def requested_method(options: CloneOptions, source: str) -> str:

@@ -1099,13 +1099,18 @@ class Switch(Step):
             if not address:
                 raise MitosisError("{0} has no endpoint to point {1} at.".format(name, record["Name"]),
                                    operation=self.action, identifier=name)
-            changes.append({"Action": "UPSERT", "ResourceRecordSet": {
-                "Name": record["Name"], "Type": "CNAME", "TTL": record["TTL"], "ResourceRecords": [{"Value": address}]}})
+            changes.append(self.change(record, address))
         answer = call(self.route53, self.action, self.params["Zone"], HostedZoneId=self.params["HostedZoneId"],
                       ChangeBatch={"Comment": "mitosis.rds: {0} switches to {1}".format(
                           self.node, self.identifier), "Changes": changes})
         self.change_id = answer["ChangeInfo"]["Id"]
         self.change_status = answer["ChangeInfo"]["Status"]
+
+    @staticmethod
+    def change(record: Dict[str, Any], address: str) -> Dict[str, Any]:
+        """The change of one record: pointed at `address`."""
+        return {"Action": "UPSERT", "ResourceRecordSet": {"Name": record["Name"], "Type": "CNAME", "TTL": record["TTL"],
+                                                          "ResourceRecords": [{"Value": address}]}}
 
     def poll(self, rds: Any, watch: Watch) -> None:
         if self.change_id and self.change_status != "INSYNC":
@@ -1139,6 +1144,34 @@ class Switch(Step):
                 ("route53:GetChange", ["arn:{0}:route53:::change/*".format(partition)])]
 
 
+class CreateRecords(Switch):
+    """dns_create: the stack's records, created pointing at its live generation (`Clones`: what each points at), in
+    one change batch, before the copy's switch moves them; done once Route 53 has it in sync."""
+
+    kind = "records"
+
+    @property
+    def ttl(self) -> int:
+        return 0  # new names: no resolver has an older answer
+
+    def mark(self, ctx: Marking) -> None:
+        if all(getattr(ctx.graph, "records", {}).get(r["Name"]) for r in self.params["Records"]):
+            self.done("the records exist")
+
+    def change(self, record: Dict[str, Any], address: str) -> Dict[str, Any]:
+        return dict(super().change(record, address), Action="CREATE")
+
+    def detail(self, mode: str) -> str:
+        return "\n".join(["(one change batch in hosted zone {0}; waits until Route 53 reports it INSYNC)".format(
+            self.params["HostedZoneId"])] + ["CREATE {0} CNAME TTL={1}: the endpoint of {2}".format(
+                r["Name"], r["TTL"], self.params["Clones"][r["Node"]]) for r in self.params["Records"]])
+
+    def diff(self, graph: Any) -> Dict[str, Any]:
+        records = self.params["Records"]
+        return {"before": {r["Name"]: None for r in records},
+                "after": {r["Name"]: "the endpoint of " + self.params["Clones"][r["Node"]] for r in records}}
+
+
 class Switched(Tag):
     """The record, on the new primary, that the switch is in sync: the restart waits for it."""
 
@@ -1167,7 +1200,7 @@ class Keep(Switched):
 # The step kinds, by the name a plan's dicts carry.
 KINDS = {cls.kind: cls for cls in (Create, Restore, Promote, Modify, Password, ManageSecret, Tag, Prepare, Discard,
                                    MaskLogin, Mask, MaskCheck, SwapOut, SwapIn, Restart, FinalSnapshot, Delete,
-                                   Untag, Retire, Switch, Switched, Keep)}
+                                   Untag, Retire, Switch, CreateRecords, Switched, Keep)}
 
 
 def make_step(key: str, phase: str, kind: str, action: str, identifier: str, params: Dict[str, Any], node: str,
