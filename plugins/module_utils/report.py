@@ -40,7 +40,7 @@ def extend_run(run: Optional[Dict[str, Any]], records: List[Dict[str, Any]], cal
     for record in records:
         if record.get("status") == "changed" and "finished" in record:
             timeline.append({key: record[key] for key in ("id", "kind", "phase", "node", "action", "identifier",
-                                                          "window", "started", "released", "finished")
+                                                          "window", "started", "released", "finished", "records")
                              if key in record})
     # What the masking steps report (rows per table, the proof on each server), for the summary.
     masking = dict(run.get("masking") or {})
@@ -160,6 +160,12 @@ def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], m
         lines.append("total: " + duration_text(summary["total_seconds"]))
     for node, seconds in unreachable.items():
         lines.append("{0} was unreachable for {1} during the swap".format(strip_prefix(node), duration_text(seconds)))
+    for switch in [e for e in timeline if e.get("kind") == "switch"]:
+        summary["switch_seconds"] = scaled(switch["finished"] - switch["started"])
+        lines.append("{0} moved to {1} in one Route 53 change, in sync and past their TTL after {2}: no name the "
+                     "application uses was unreachable".format(", ".join(switch.get("records") or []),
+                                                               switch["identifier"],
+                                                               duration_text(summary["switch_seconds"])))
     for name, arn in secrets.items():
         lines.append("{0}'s master password is in a new managed secret (the application must read it): {1}".format(
             name, arn))

@@ -1124,6 +1124,9 @@ class Switch(Step):
     def not_yet(self, error: MitosisError) -> bool:
         return super().not_yet(error) or error.code == "PriorRequestNotComplete"
 
+    def result(self) -> Dict[str, Any]:
+        return dict(super().result(), records=[r["Name"].rstrip(".") for r in self.params["Records"]])
+
     def detail(self, mode: str) -> str:
         lines = ["UPSERT {0} CNAME TTL={1}: {2} -> the endpoint of {3}".format(
             r["Name"], r["TTL"], r["Value"], self.params["Clones"][r["Node"]]) for r in self.params["Records"]]
