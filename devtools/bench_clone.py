@@ -37,10 +37,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from devtools.reachability import Prober, name_addresses
+from devtools.reachability import Prober, name_addresses, record_addresses
 from devtools.rds_endpoint.testing import EndpointHandle, is_lock_call, running_endpoint
 from devtools.rds_endpoint.timeline import OPERATIONS
-from devtools.seed import DEMO_DATA, Seeder, _demo_replica, seed_aurora, seed_cascade, seed_example, seed_postgres_data
+from devtools.seed import (DEMO_DATA, DNS_TTL, DNS_ZONE, Seeder, _demo_replica, dns_records, seed_aurora, seed_cascade,
+                           seed_example, seed_postgres_data)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / ".collections"))
@@ -54,6 +55,10 @@ ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 PLAYBOOK = "devtools/bench_clone.yml"
 OUTPUT = ROOT / "build" / "bench"
 SOURCE, TARGET = "mitosis-prod", "mitosis-demo"
+# The application's records of the postgres-data stack, for the switch by DNS: record -> instance.
+DNS_RECORDS = {"db.demo.internal": TARGET, "db-ro-a.demo.internal": "mitosis-demo-replica-a",
+               "db-ro-b.demo.internal": "mitosis-demo-replica-b"}
+PRIMARY_RECORD = "db.demo.internal"
 # Every step in default mode within this factor of the critical path; names unreachable as long at most
 # (times the same factor) as the rename hold plus one rename.
 BOUND_FACTOR = 1.10
@@ -137,8 +142,14 @@ def step_minutes(step: Any) -> float:
     if kind == "modify":
         # A new replica has backups off: turning them on is the longer modify.
         return minutes("enable-backups") if (params.get("BackupRetentionPeriod") or 0) > 0 else minutes("modify")
-    if kind in ("swap-out", "swap-in"):
+    if kind in ("swap-out", "swap-in", "retire"):
         return minutes("rename")
+    if kind in ("switch", "records"):
+        # In sync after Route 53's propagation; a switch then waits the records' TTL (seconds).
+        ttl = max([r.get("TTL") or 0 for r in params.get("Records") or []] or [0]) if kind == "switch" else 0
+        return minutes("dns-change") + ttl / 60.0
+    if kind in ("switched", "keep"):
+        return 0.0
     # The masking and its check are database work: real seconds, no simulated AWS minute.
     if kind in ("restart", "prepare", "tag", "untag", "mask", "mask-check"):
         return 0.0
@@ -406,6 +417,7 @@ def measured_windows(args: argparse.Namespace) -> None:
                               mask_rules=MASK_RULES)
         masked = to_restart(endpoint.calls(), masked_run, args.speed)
         endpoint.set_speed(0.0)
+        dns = switch_by_dns(endpoint, args, timeout)
     summary = run["summary"].get("unreachable_seconds") or {}
     hold, rename = rename_hold(), minutes("rename")
     # The summary's window runs from the swap-out call to the poll that sees the swap-in done: within a poll of
@@ -419,12 +431,47 @@ def measured_windows(args: argparse.Namespace) -> None:
     print("minutes; measured: the longest span of refused connections the probing client saw; summary: the run's own "
           "figure (swap-out call to the poll that sees the swap-in done); time model: rename hold {0:g} + rename "
           "{1:g} min.".format(hold, rename))
+    print("\n== The same stack switched by DNS (swap_method=dns): its application's records {0} (zone {1}, TTL {2} s) "
+          "move in one Route 53 change to the clones <name>-a, a client connecting through each record every 50 ms"
+          .format(", ".join(DNS_RECORDS), DNS_ZONE, DNS_TTL))
+    print("{0:<28} {1:>9} {2:>12}".format("record", "measured", "its instance"))
+    for record, seconds in dns["windows"].items():
+        print("{0:<28} {1:>9.1f} {2:>12}".format(record, seconds / args.speed, DNS_RECORDS[record]))
+    longest_rename = max(prober.longest().values()) / args.speed
+    longest_dns = max(dns["windows"].values()) / args.speed
+    print("unreachable window, the longest of the stack's names (minutes): rename {0:.1f}, dns {1:.1f} (a switch "
+          "by DNS {2}); to the restart: rename {3:.1f} min, dns {4:.1f} min (dns waits the change in sync, {5:g} min, "
+          "and the TTL); the switch itself: {6}".format(
+              longest_rename, longest_dns, verdict(longest_dns == 0.0), plain, dns["to_restart"],
+              minutes("dns-change"), "; ".join(dns["switch"])))
     print("\n== What masking's ordering costs on the same stack (promoted without backups, masked, backups on, then "
           "the replicas)")
     print("to the restart: {0:.1f} min without rules, {1:.1f} min with them: +{2:.1f} min (the plans' critical paths: "
           "{3:g} and {4:g} min, +{5:g}); the masking itself: {6}".format(
               plain, masked, masked - plain, bounds[0], bounds[1], bounds[1] - bounds[0],
               "; ".join(masking_lines(masked_run["summary"].get("masking") or {})[:2])))
+
+
+def switch_by_dns(endpoint: EndpointHandle, args: argparse.Namespace, timeout: float) -> dict[str, Any]:
+    """The postgres-data stack again, reached through Route 53 records, refreshed with swap_method=dns while a client
+    connects through each record: its windows (real seconds), the simulated minutes to the restart, the summary's
+    line about the switch."""
+    endpoint.set_speed(0.0)
+    endpoint.reset()
+    seed_postgres_data(endpoint.session(), endpoint.url)
+    dns_records(endpoint.session(), endpoint.url, DNS_RECORDS, DNS_ZONE, DNS_TTL)
+    port = name_addresses(endpoint.client("rds"), [TARGET])[TARGET][1]
+    records = record_addresses(endpoint, DNS_RECORDS, port)
+    endpoint.clear_calls()
+    endpoint.set_speed(args.speed)
+    with Prober(records, "mitosis", DEMO_DATA.password) as prober:
+        run = playbook(endpoint, "postgres-data-dns", args.speed, False, args.poll_interval, args.rename_settle_time,
+                       timeout, target=PRIMARY_RECORD, master_password=DEMO_DATA.password, swap_method="dns",
+                       dns_zone=DNS_ZONE)
+    endpoint.set_speed(0.0)
+    switched = [line for line in run["summary"]["lines"] if "Route 53" in line]
+    return {"windows": prober.longest(), "to_restart": to_restart(endpoint.calls(), run, args.speed),
+            "switch": switched}
 
 
 def overhead(endpoint: EndpointHandle, args: argparse.Namespace) -> None:

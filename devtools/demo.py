@@ -7,8 +7,9 @@ refreshed from mitosis-aurora-prod with an Aurora clone); then for a PostgreSQL 
 servers: what the demo application served before, the refresh with masking rules (customers' names, emails and
 phones masked on the clone before its backups and replicas exist), what it serves after its restart, each replica's
 rows beside its primary's, a check that no production email is left on any name, and how long each name refused
-connections (measured by a probing client, beside the time model's figure). Then it stops the endpoint and its
-servers.
+connections (measured by a probing client, beside the time model's figure); then the same PostgreSQL stack reached
+through Route 53 records and refreshed with swap_method=dns, the application on the primary's record, and the
+windows measured through each record. Then it stops the endpoint and its servers.
 """
 
 import argparse
@@ -20,10 +21,11 @@ import time
 from pathlib import Path
 
 from devtools import shop
-from devtools.bench_clone import lower_bound, minutes, rename_hold
-from devtools.reachability import Prober, name_addresses
+from devtools.bench_clone import DNS_RECORDS, PRIMARY_RECORD, lower_bound, minutes, rename_hold
+from devtools.reachability import Prober, name_addresses, record_addresses
 from devtools.rds_endpoint.testing import is_lock_call, running_endpoint
-from devtools.seed import DEMO_DATA, PROD_DATA, seed_aurora, seed_example, seed_postgres_data
+from devtools.seed import (DEMO_DATA, DNS_TTL, DNS_ZONE, PROD_DATA, dns_records, seed_aurora, seed_example,
+                           seed_postgres_data)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / ".collections"))
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import live_plan  # noqa: E402
@@ -78,8 +80,10 @@ def refresh(endpoint, source, target, show, args, label, restart_command=None, o
     # The plan the run will make: with masking rules, the backups and the replicas wait for the masking.
     planned = CloneOptions(password_source="master_password" if options.get("master_password") else None,
                            mask_rules=read_rules_file(str(ROOT / options["mask_rules"]))
-                           if options.get("mask_rules") else None)
-    bound = lower_bound(live_plan(endpoint.client("rds"), source, target, planned)[0].steps)
+                           if options.get("mask_rules") else None, swap_method=options.get("swap_method", "rename"),
+                           dns_zone=options.get("dns_zone"))
+    bound = lower_bound(live_plan(endpoint.client("rds"), source, target, planned,
+                                  route53=endpoint.client("route53"))[0].steps)
     endpoint.clear_calls()
     restart_log = BUILD / "demo-restart-{0}.log".format(label)
     BUILD.mkdir(exist_ok=True)
@@ -207,7 +211,59 @@ def postgres(endpoint, args):
         print("  {0:<24} measured {1:5.1f} min   time model: {2:g} min (rename hold {3:g} + rename {4:g}), plus up "
               "to a poll of the run either side".format(
                   name, seconds / args.speed, model, rename_hold(), minutes("rename")))
-    return 0 if same else 1
+    if not same:
+        return 1
+    print("\n\n=== The same PostgreSQL stack switched by DNS: the application reaches it through Route 53 records "
+          "(zone {0}), and the refresh moves them\n".format(DNS_ZONE), flush=True)
+    return postgres_dns(endpoint, args, max(prober.longest().values()))
+
+
+def postgres_dns(endpoint, args, rename_window):
+    """The PostgreSQL stack again, its application on the primary's record: a refresh with swap_method=dns, and the
+    windows a client measures through each record."""
+    endpoint.reset()
+    rds = endpoint.client("rds")
+    seed_postgres_data(endpoint.session(), endpoint.url)
+    zone = dns_records(endpoint.session(), endpoint.url, DNS_RECORDS, DNS_ZONE, DNS_TTL)
+    port = name_addresses(rds, ["mitosis-demo"])["mitosis-demo"][1]
+    records = record_addresses(endpoint, DNS_RECORDS, port)
+    print("Records of {0}: {1}".format(DNS_ZONE, ", ".join("{0} -> {1}".format(r, n) for r, n in DNS_RECORDS.items())))
+    app = start_app(*records[PRIMARY_RECORD])
+    try:
+        print("The demo application reads {0} ({1}:{2}). It serves:\n  {3}".format(
+            PRIMARY_RECORD, *records[PRIMARY_RECORD], json.dumps(app_answer())), flush=True)
+        restart = "cd {0} && {1} -m devtools.demo_app restart --state {2}".format(ROOT, sys.executable, APP_STATE)
+        with Prober(records, "mitosis", DEMO_DATA.password) as prober:
+            code = refresh(endpoint, "mitosis-prod", PRIMARY_RECORD,
+                           lambda: describe(rds, sorted(i["DBInstanceIdentifier"] for i in
+                                                        rds.describe_db_instances()["DBInstances"])),
+                           args, "postgres-dns", restart,
+                           {"swap_method": "dns", "dns_zone": DNS_ZONE, "mask_rules": MASK_RULES,
+                            "mask_salt": MASK_SALT, "master_password": DEMO_DATA.password})
+        if code:
+            return code
+        print("\nAfter its restart the application, still on {0}, serves production's rows, masked:\n  {1}".format(
+            PRIMARY_RECORD, json.dumps(app_answer())))
+    finally:
+        subprocess.run([sys.executable, "-m", "devtools.demo_app", "stop", "--state", str(APP_STATE)], cwd=ROOT,
+                       check=False)
+        app.wait()
+    route53 = endpoint.client("route53")
+    values = {r["Name"].rstrip("."): r["ResourceRecords"][0]["Value"] for r in route53.list_resource_record_sets(
+        HostedZoneId=zone["zone_id"])["ResourceRecordSets"] if r["Type"] == "CNAME"}
+    by_address = {i["Endpoint"]["Address"]: i["DBInstanceIdentifier"]
+                  for i in rds.describe_db_instances()["DBInstances"]}
+    print("The records now point at: {0}".format(", ".join("{0} -> {1}".format(r, by_address.get(v, v))
+                                                           for r, v in sorted(values.items()))))
+    left = unmasked_left(name_addresses(rds, ["mitosis-prod"])["mitosis-prod"], records)
+    print("Production's emails, names and phones found through the records: {0}".format(
+        ", ".join("{0} {1}".format(name, count) for name, count in left.items())))
+    print("\nHow long each record refused connections (a client connecting every 50 ms; simulated minutes):")
+    for name, seconds in prober.longest().items():
+        print("  {0:<24} measured {1:5.1f} min".format(name, seconds / args.speed))
+    print("The longest window of a name the application uses: {0:.1f} min by rename, {1:.1f} min by DNS.".format(
+        rename_window / args.speed, max(prober.longest().values()) / args.speed))
+    return 0 if not any(left.values()) and not any(prober.longest().values()) else 1
 
 
 def main(argv=None):

@@ -73,6 +73,8 @@ def validate(graph: Graph, source: str, target: str, nodes: List[Node]) -> None:
     root = nodes[0]
     if root.current is None and root.temp is None and root.old is None:
         fail("Target instance {0} was not found in region {1}.".format(target, graph.region), target,
+             "An instance identifier has no dot: to refresh the stack behind a Route 53 record, pass "
+             "swap_method=dns and dns_zone." if "." in target else
              "Check the identifier and the region/credentials you use.")
     if source in graph.cross_region_parents:
         fail("{0} is a cross-region read replica of {1}; mitosis.rds clones within one region."

@@ -4,10 +4,6 @@ while the refresh clones into the other generation, moves the records in one cha
 left; production's rows are served after the restart. The next refresh uses the other generation; with
 keep_previous the previous generation stays, and the rollback brings its data back in one change."""
 
-import json
-
-import pytest
-
 from devtools import shop
 from devtools.reachability import Prober, record_addresses
 from devtools.seed import DEMO_DATA, PROD_DATA, dns_records, seed_postgres_data
@@ -65,59 +61,76 @@ def generation(suffix):
     return {record: name + suffix for record, name in RECORDS.items()}
 
 
-def test_a_refresh_by_dns_never_refuses_the_application_and_alternates_generations(data_endpoint, data_playbook,
-                                                                                   tmp_path):
+def marker(endpoint, record):
+    """The marker row written through `record` (the demo application's own data), or None."""
+    address = record_addresses(endpoint, [record], 5430)[record]
+    with shop.connect(address[0], address[1], "mitosis", DEMO_DATA.password) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS demo_marker (generation text)")
+        found = conn.execute("SELECT generation FROM demo_marker").fetchone()
+        return found[0] if found else None
+
+
+def write_marker(endpoint, record, text):
+    address = record_addresses(endpoint, [record], 5430)[record]
+    with shop.connect(address[0], address[1], "mitosis", DEMO_DATA.password) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS demo_marker (generation text)")
+        conn.execute("INSERT INTO demo_marker VALUES (%s)", (text,))
+
+
+def probed(endpoint, run):
+    """`run()`'s result, while a client connects through the primary's record every 100 ms; with its windows."""
+    with Prober(record_addresses(endpoint, [PRIMARY], 5430), "mitosis", DEMO_DATA.password, interval=0.1) as prober:
+        result = run()
+    return result, prober.windows()
+
+
+def test_refreshes_by_dns_alternate_generations_never_refuse_the_application_and_roll_back_in_one_change(
+        data_endpoint, data_playbook, tmp_path):
     zone = seed_dns_stack(data_endpoint)
     old_data = served(data_endpoint, PRIMARY)
     log = tmp_path / "restarts.jsonl"
-    probes = record_addresses(data_endpoint, [PRIMARY], 5430)
-    with Prober(probes, "mitosis", DEMO_DATA.password, interval=0.1) as prober:
-        result = data_playbook("playbooks/clone.yml", dns_vars(log))
+
+    # 1. The first refresh clones into the -a generation; the application is never refused.
+    result, windows = probed(data_endpoint, lambda: data_playbook("playbooks/clone.yml", dns_vars(log)))
     assert result.rc == 0, result
-    assert prober.windows() == {PRIMARY: []}
+    assert windows == {PRIMARY: []}
     assert len(restarts(log)) == 1
     assert holders(data_endpoint, zone["zone_id"]) == generation("-a")
     assert served(data_endpoint, PRIMARY) == production(data_endpoint) != old_data
-    live = sorted(instances(data_endpoint))
-    assert live == sorted(["mitosis-prod", "mitosis-prod-replica"] + list(generation("-a").values())), live
+    assert sorted(instances(data_endpoint)) == sorted(["mitosis-prod", "mitosis-prod-replica"]
+                                                      + list(generation("-a").values()))
     # No name the application uses moved: only the generation the records left was renamed, then deleted.
     renamed = [(c["identifier"], c["new_identifier"]) for c in mutating(data_endpoint) if c["new_identifier"]]
     assert sorted(renamed) == sorted((n, "old-" + n) for n in RECORDS.values())
+    deleted = [c["identifier"] for c in mutating(data_endpoint) if c["operation"] == "DeleteDBInstance"]
+    assert sorted(deleted) == sorted("old-" + n for n in RECORDS.values())
     changes = [c for c in mutating(data_endpoint) if c["operation"] == "ChangeResourceRecordSets"]
     assert len(changes) == 1 and len(changes[0]["params"]["ChangeBatch"]["Changes"]) == 3
+    assert "in one Route 53 change" in result.out and DEMO_DATA.password not in result.out
 
+    # 2. The same command with keep_previous clones into -b and keeps -a, whose data the application changed.
+    write_marker(data_endpoint, PRIMARY, "written on -a")
     data_endpoint.clear_calls()
-    result = data_playbook("playbooks/clone.yml", dns_vars(log))
+    result, windows = probed(data_endpoint, lambda: data_playbook("playbooks/clone.yml",
+                                                                  dns_vars(log, keep_previous=True)))
     assert result.rc == 0, result
+    assert windows == {PRIMARY: []}
     assert holders(data_endpoint, zone["zone_id"]) == generation("-b")
-    assert sorted(instances(data_endpoint)) == sorted(["mitosis-prod", "mitosis-prod-replica"]
-                                                      + list(generation("-b").values()))
-    deleted = sorted(c["identifier"] for c in mutating(data_endpoint) if c["operation"] == "DeleteDBInstance")
-    assert deleted == sorted("old-" + n for n in generation("-a").values())
-
-
-def test_keep_previous_then_a_rollback_in_one_change_serves_the_old_data_again(data_endpoint, data_playbook, tmp_path):
-    zone = seed_dns_stack(data_endpoint)
-    old_data = served(data_endpoint, PRIMARY)
-    log = tmp_path / "restarts.jsonl"
-    result = data_playbook("playbooks/clone.yml", dns_vars(log, keep_previous=True))
-    assert result.rc == 0, result
-    assert served(data_endpoint, PRIMARY) == production(data_endpoint)
-    assert set(RECORDS.values()) < set(instances(data_endpoint)), "the previous generation is kept"
+    assert marker(data_endpoint, PRIMARY) is None  # production's data, fresh
+    assert set(generation("-a").values()) < set(instances(data_endpoint)), "the previous generation is kept"
     assert not [c for c in mutating(data_endpoint) if c["operation"] == "DeleteDBInstance"]
 
+    # 3. The rollback moves the records back in one change: the -a generation's data is served again.
     data_endpoint.clear_calls()
-    probes = record_addresses(data_endpoint, [PRIMARY], 5430)
-    with Prober(probes, "mitosis", DEMO_DATA.password, interval=0.1) as prober:
-        result = data_playbook("playbooks/rollback.yml", dict(FAST, target=PRIMARY, swap_method="dns", dns_zone=ZONE,
-                                                              restart_command=restart_command(log)))
+    result, windows = probed(data_endpoint, lambda: data_playbook("playbooks/rollback.yml", dict(
+        FAST, target=PRIMARY, swap_method="dns", dns_zone=ZONE, restart_command=restart_command(log))))
     assert result.rc == 0, result
-    assert prober.windows() == {PRIMARY: []}
-    assert holders(data_endpoint, zone["zone_id"]) == RECORDS
-    assert served(data_endpoint, PRIMARY) == old_data
-    changes = [c for c in mutating(data_endpoint) if c["operation"] == "ChangeResourceRecordSets"]
-    assert len(changes) == 1
-    assert sorted(instances(data_endpoint)) == sorted(["mitosis-prod", "mitosis-prod-replica"] + list(RECORDS.values()))
-    assert len(restarts(log)) == 2
-    assert json.dumps(result.out).count(DEMO_DATA.password) == 0
-    pytest.importorskip("psycopg")
+    assert windows == {PRIMARY: []}
+    assert holders(data_endpoint, zone["zone_id"]) == generation("-a")
+    assert marker(data_endpoint, PRIMARY) == "written on -a"
+    assert len([c for c in mutating(data_endpoint) if c["operation"] == "ChangeResourceRecordSets"]) == 1
+    deleted = [c["identifier"] for c in mutating(data_endpoint) if c["operation"] == "DeleteDBInstance"]
+    assert sorted(deleted) == sorted("rej-" + n for n in generation("-b").values())
+    assert sorted(instances(data_endpoint)) == sorted(["mitosis-prod", "mitosis-prod-replica"]
+                                                      + list(generation("-a").values()))
+    assert len(restarts(log)) == 3
