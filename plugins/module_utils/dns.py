@@ -60,6 +60,18 @@ def base_of(inst: Instance) -> str:
     return name[:-len(generation) - 1] if generation else name
 
 
+def generations(graph: Graph, base: str, forms: List[str]) -> List[Instance]:
+    """The instances under `forms` of member `base` that are its generations: a clone of a switch by DNS carries
+    its generation; only the original (`base`, or it moved aside) may carry none. Another instance that happens to
+    be called `<base>-a` is not one."""
+    found = []
+    for name in forms:
+        inst = graph.get(name)
+        if inst is not None and (unaside(name) == base or generation_of(inst)):
+            found.append(inst)
+    return found
+
+
 def host_of(value: Optional[str]) -> str:
     return str(value or "").lower().rstrip(".")
 
@@ -157,10 +169,10 @@ class DnsNode(Node):
         live_name, born = identifier_of(live), created_of(live)
         generation = generation_of(live)
         self.next_name = generation_name(base, "b" if generation == "a" else "a")
-        others = [graph.get(n) or {} for n in generation_forms(base) if n != live_name and graph.get(n)]
+        others = generations(graph, base, [n for n in generation_forms(base) if n != live_name])
         self.newer = [i for i in others if created_of(i) > born]
         self.older = [i for i in others if created_of(i) <= born]
-        self.aside = [graph.get(n) or {} for n in dns_name_forms(base) if n.startswith((OLD, REJECTED)) and graph.get(n)]
+        self.aside = generations(graph, base, [n for n in dns_name_forms(base) if n.startswith((OLD, REJECTED))])
         self.clone_tags = [{"Key": GENERATION_TAG, "Value": self.next_name[-1]}]
         self.current = live
         self.temp = None  # type: Optional[Instance]
@@ -285,8 +297,8 @@ class DnsPlanner(Planner):
         zone = graph.zone  # type: ignore[attr-defined]
         records = graph.records  # type: ignore[attr-defined]
         pointed = {r["Holder"] for r in records.values() if r["Holder"]}
-        live = [n for n in generation_forms(self.base) if n in pointed]
-        existing = [n for n in generation_forms(self.base) if n in graph]
+        existing = [identifier_of(i) for i in generations(graph, self.base, generation_forms(self.base))]
+        live = [n for n in existing if n in pointed]
         if not live and self.options.dns_create and not self.options.rollback and len(existing) == 1:
             live = existing  # its records are created first (create_records)
         if not live:

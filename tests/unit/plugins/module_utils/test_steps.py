@@ -11,8 +11,10 @@ import pytest
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
 from ansible_collections.mitosis.rds.plugins.module_utils.cluster import ClusterGraph
+from ansible_collections.mitosis.rds.plugins.module_utils.dns import DNS_ROLLBACK_WORDS, DNS_WORDS
 from ansible_collections.mitosis.rds.plugins.module_utils.plans import REFRESH_WORDS, ROLLBACK_WORDS
-from ansible_collections.mitosis.rds.plugins.module_utils.steps import KINDS, Marking, Secrets, Watch, make_step, mark_steps
+from ansible_collections.mitosis.rds.plugins.module_utils.steps import (KINDS, Marking, Secrets, Watch, gone, make_step,
+                                                                        mark_steps)
 
 from .rds_state import REGION, cluster, instance, member
 
@@ -29,10 +31,13 @@ def live_of(*descs):
                         [d for d in descs if "DBInstanceIdentifier" not in d], REGION).instances
 
 
-def marked(step, phase, *descs, others=(), words=REFRESH_WORDS):
-    """The step's mark (status, reason) from the live `descs` in `phase`, among `others`."""
+def marked(step, phase, *descs, others=(), words=REFRESH_WORDS, records=None):
+    """The step's mark (status, reason) from the live `descs` in `phase`, among `others`; with `records`, the Route 53
+    records a switch by DNS reads (by name, each with the instance it points at, as dns.DnsGraph has them)."""
     graph = ClusterGraph([d for d in descs if "DBInstanceIdentifier" in d],
                          [d for d in descs if "DBInstanceIdentifier" not in d], REGION)
+    if records is not None:
+        graph.records = records
     mark_steps(Marking(phase, graph, [step] + list(others), words))
     return step.status, step.reason
 
@@ -78,6 +83,10 @@ COVERED = {
     "test_delete_and_discard": ["delete", "discard"],
     "test_final_snapshot_of_the_retired_primary": ["final-snapshot"],
     "test_the_masking_steps": ["mask-login", "mask", "mask-check"],
+    "test_retire_moves_that_very_generation_aside": ["retire"],
+    "test_switch_moves_every_record_in_one_change_then_waits_for_sync_and_the_ttl": ["switch"],
+    "test_records_are_created_pointing_at_the_live_generation": ["records"],
+    "test_switched_and_keep_are_marked_by_their_tags": ["switched", "keep"],
 }
 
 
@@ -414,3 +423,273 @@ def test_the_masking_steps():
     assert "temp-db-r" in check.detail("refresh")
     for step in (mask, check):
         assert step.grants(lambda kind, name: kind + ":" + name, "prod") == []
+
+
+# --- swap_method=dns: retire, switch, records, switched, keep ---------------------------------------------------
+
+ZONE = "demo.internal."
+ZONE_ID = "Z0DEMO"
+ARN = "arn:{0}:rds:us-east-1:123456789012:{1}:{2}"
+
+
+def arn_in(partition="aws"):
+    return lambda kind, name: ARN.format(partition, kind, name)
+
+
+def address(name):
+    return "{0}.c1abc.us-east-1.rds.amazonaws.com".format(name)
+
+
+def reachable(name, **attrs):
+    """An instance with its endpoint, as a record's value names it."""
+    return instance(name, Endpoint={"Address": address(name), "Port": 3306}, **attrs)
+
+
+def pointing(holders, ttl=60):
+    """The zone's records by name, each with the instance it points at (`holders`: record name -> instance)."""
+    return {name: {"Name": name, "TTL": ttl, "Value": address(holder), "Holder": holder}
+            for name, holder in holders.items()}
+
+
+class FakeRoute53:
+    """Records each change batch; GetChange answers `statuses` in turn (the last one from then on)."""
+
+    def __init__(self, statuses=("PENDING", "INSYNC")):
+        self.changes = []
+        self.polls = []
+        self.statuses = list(statuses)
+
+    def change_resource_record_sets(self, HostedZoneId, ChangeBatch):  # pylint: disable=invalid-name
+        self.changes.append({"HostedZoneId": HostedZoneId, "ChangeBatch": ChangeBatch})
+        return {"ChangeInfo": {"Id": "/change/C{0}".format(len(self.changes)), "Status": "PENDING"}}
+
+    def get_change(self, Id):  # pylint: disable=invalid-name
+        self.polls.append(Id)
+        status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        return {"ChangeInfo": {"Id": Id, "Status": status}}
+
+
+RECORDS = [{"Name": "db-ro.demo.internal.", "TTL": 30, "Value": address("demo-r"), "Node": "demo-r"},
+           {"Name": "db.demo.internal.", "TTL": 60, "Value": address("demo"), "Node": "demo"}]
+TO_A = {"demo": "demo-a", "demo-r": "demo-r-a"}
+
+
+def switch_step(kind="switch", clones=None, records=None):
+    return make_step("{0}:demo".format("create-records" if kind == "records" else kind), "copy" if kind == "records"
+                     else "swap", kind, "ChangeResourceRecordSets", "demo-a" if kind == "switch" else "demo",
+                     {"HostedZoneId": ZONE_ID, "Zone": ZONE, "Records": records or RECORDS,
+                      "Clones": clones or TO_A}, "demo")
+
+
+def test_retire_moves_that_very_generation_aside():
+    live = reachable("demo")
+    moved = dict(live, DBInstanceIdentifier="old-demo")
+    retire = make_step("retire:demo", "cleanup", "retire", "ModifyDBInstance", "demo",
+                       {"ApplyImmediately": True, "NewDBInstanceIdentifier": "old-demo"}, "demo")
+    retire.resource_id = live["DbiResourceId"]
+    assert retire.to_dict()["resource_id"] == "db-DEMO" and retire.kind == "retire" and not retire.in_node_order
+    # Marked by the instance it retires, under whatever name holds it.
+    assert marked(retire, "cleanup", live) == ("pending", "")
+    assert marked(retire, "cleanup", dict(live, DBInstanceStatus="renaming")) == ("pending", "rename in progress")
+    assert marked(retire, "cleanup", moved) == ("done", "demo is no longer db-DEMO")
+    assert marked(retire, "cleanup", dict(live, DbiResourceId="db-OTHER")) == ("done", "demo is no longer db-DEMO")
+    assert marked(retire, "swap", live)[0] == "pending"  # the phase does not make it done, unlike a swap's renames
+    # A cleanup retire clears no name for the copy; one before the copy (a kept generation) does.
+    create = make_step("create:demo", "copy", "create", "CreateDBInstanceReadReplica", "demo-a",
+                       {"SourceDBInstanceIdentifier": "prod"}, "demo")
+    assert not retire.clears
+    kept = make_step("retire-kept:demo", "copy", "retire", "ModifyDBInstance", "demo-a",
+                     {"ApplyImmediately": True, "NewDBInstanceIdentifier": "old-demo-a"}, "demo")
+    kept.resource_id = "db-DEMOA"
+    assert kept.clears
+    clone = reachable("demo-a", parent="prod")
+    assert marked(kept, "copy", clone, others=[create]) == ("pending", "")
+    assert create.status == "pending" and create.reason == "copied once the kept generation has moved aside"
+    assert marked(kept, "copy", dict(clone, DBInstanceIdentifier="old-demo-a"), others=[create])[0] == "done"
+    assert create.status == "pending" and create.reason == ""  # the new generation is not there yet
+    # Applying: the rename of that instance, complete after its reboot.
+    watch = Watch(retire, live_of(live))
+    assert watch.resource_id == "db-DEMO"
+    assert not done(retire, live_of(live), watch, 0, 99)
+    assert not done(retire, live_of(moved), watch, 0, 99)  # the first `available` comes before the reboot
+    assert not done(retire, live_of(dict(moved, DBInstanceStatus="rebooting")), watch, 1, 99)
+    assert done(retire, live_of(moved), watch, 2, 99)
+    # Another instance under the new name is not the one moved aside.
+    assert not done(retire, live_of(reachable("old-demo", DbiResourceId="db-ELSE")), Watch(retire), 0, 0)
+    assert retire.in_progress(live_of(dict(live, DBInstanceStatus="renaming")))
+    assert retire.in_progress(live_of(dict(live, PendingModifiedValues={"DBInstanceIdentifier": "old-demo"})))
+    assert retire.in_progress(live_of(moved)) and not retire.in_progress(live_of(live))
+    assert retire.not_yet(refused("InvalidDBInstanceState")) and not retire.already_done(None, refused("Throttling"))
+    assert retire.grants(arn_in(), "prod") == [
+        ("ModifyDBInstance", [ARN.format("aws", "db", "demo"), ARN.format("aws", "db", "old-demo")]),
+        ("RebootDBInstance", [ARN.format("aws", "db", "demo"), ARN.format("aws", "db", "old-demo")])]
+
+
+def test_switch_moves_every_record_in_one_change_then_waits_for_sync_and_the_ttl():
+    step = switch_step()
+    assert step.ttl == 60 and step.label == "ChangeResourceRecordSets demo.internal."
+    # Marking: done once the new primary records the switch; pending, to be sent again, while only the records moved.
+    clone = reachable("demo-a", _tags=[])
+    assert marked(step, "swap", clone, records=pointing({"db.demo.internal.": "demo", "db-ro.demo.internal.":
+                                                         "demo-r"})) == ("pending", "")
+    moved = pointing({"db.demo.internal.": "demo-a", "db-ro.demo.internal.": "demo-r-a"})
+    status, reason = marked(step, "swap", clone, records=moved)
+    assert status == "pending" and reason.startswith("the records point at the clones already: sent again")
+    half = pointing({"db.demo.internal.": "demo-a", "db-ro.demo.internal.": "demo-r"})
+    assert marked(step, "swap", clone, records=half) == ("pending", "")
+    tagged = dict(clone, TagList=[{"Key": "mitosis:switched", "Value": "true"}])
+    assert marked(step, "swap", tagged, records=moved) == (
+        "done", "the records point at the clones, in sync (demo-a has the tag mitosis:switched)")
+    assert marked(step, "swap", clone)[0] == "pending"  # a graph without records: nothing says they moved
+    # Applying: one change batch of UPSERTs to the clones' endpoints, then GetChange until INSYNC.
+    route53 = FakeRoute53()
+    step.route53 = route53
+    rds = FakeRDS(reachable("demo-a"), reachable("demo-r-a"), reachable("demo"))
+    live = live_of(reachable("demo-a"))
+    assert step.start(rds, live, None, REGION) is None
+    assert route53.changes == [{"HostedZoneId": ZONE_ID, "ChangeBatch": {
+        "Comment": "mitosis.rds: demo switches to demo-a",
+        "Changes": [{"Action": "UPSERT", "ResourceRecordSet": {"Name": "db-ro.demo.internal.", "Type": "CNAME",
+                                                               "TTL": 30, "ResourceRecords": [
+                                                                   {"Value": address("demo-r-a")}]}},
+                    {"Action": "UPSERT", "ResourceRecordSet": {"Name": "db.demo.internal.", "Type": "CNAME",
+                                                               "TTL": 60, "ResourceRecords": [
+                                                                   {"Value": address("demo-a")}]}}]}}]
+    watch = Watch(step, live)
+    watch.time_scale = 60.0  # 60 reported seconds per real second: the TTL of 60 s lasts 1 s
+    assert not done(step, live, watch, 0, 0)
+    step.poll(rds, watch)
+    assert route53.polls == ["/change/C1"] and not done(step, live, watch, 1, 0)  # still PENDING
+    step.poll(rds, watch)
+    assert step.change_status == "INSYNC"
+    # In sync at 10: the TTL runs from there, whatever the rename settle time.
+    assert not done(step, live, watch, 10, 999)
+    assert not done(step, live, watch, 10.5, 999)
+    assert done(step, live, watch, 11, 999)
+    step.poll(rds, watch)
+    assert len(route53.polls) == 2  # in sync: never asked again
+    # Without a time scale the TTL is waited for in full.
+    slow = switch_step()
+    slow.route53 = FakeRoute53(("INSYNC",))
+    slow.call(rds, live)
+    slow_watch = Watch(slow, live)
+    slow.poll(rds, slow_watch)
+    assert not done(slow, live, slow_watch, 100, 0) and not done(slow, live, slow_watch, 159, 0)
+    assert done(slow, live, slow_watch, 160, 0)
+    # A clone without an endpoint yet: nothing is sent.
+    lost = switch_step()
+    lost.route53 = FakeRoute53()
+    with pytest.raises(MitosisError, match="demo-r-a has no endpoint to point db-ro.demo.internal. at"):
+        lost.call(FakeRDS(reachable("demo-a"), instance("demo-r-a")), live)
+    assert lost.route53.changes == []
+    # Refusals: Route 53 still busy with an earlier change means "later".
+    assert step.not_yet(refused("PriorRequestNotComplete")) and step.not_yet(refused("InvalidDBInstanceState"))
+    assert not step.not_yet(refused("InvalidChangeBatch")) and not step.already_done(None, refused("InvalidChangeBatch"))
+    assert not step.in_progress(live) and not step.caller and not step.concludes
+    # What the run records and shows.
+    assert step.result()["records"] == ["db-ro.demo.internal", "db.demo.internal"]
+    detail = step.detail("replica")
+    assert "hosted zone Z0DEMO" in detail and "then 60 s, the records' TTL" in detail
+    assert "UPSERT db.demo.internal. CNAME TTL=60: {0} -> the endpoint of demo-a".format(address("demo")) in detail
+    assert step.diff(None) == {"before": {"db-ro.demo.internal.": address("demo-r"), "db.demo.internal.":
+                                          address("demo")},
+                               "after": {"db-ro.demo.internal.": "the endpoint of demo-r-a",
+                                         "db.demo.internal.": "the endpoint of demo-a"}}
+    # IAM: Route 53 on that hosted zone only (and the changes it makes), in the plan's partition.
+    for partition in ("aws", "aws-cn"):
+        zone = ["arn:{0}:route53:::hostedzone/Z0DEMO".format(partition)]
+        assert step.grants(arn_in(partition), "prod") == [
+            ("route53:GetHostedZone", zone), ("route53:ListHostedZonesByName", ["*"]),
+            ("route53:ListResourceRecordSets", zone), ("route53:ChangeResourceRecordSets", zone),
+            ("route53:GetChange", ["arn:{0}:route53:::change/*".format(partition)])]
+
+
+def test_records_are_created_pointing_at_the_live_generation():
+    records = [dict(r, Name=r["Node"] + ".demo.internal.") for r in RECORDS]
+    step = switch_step("records", clones={"demo": "demo", "demo-r": "demo-r"}, records=records)
+    assert step.kind == "records" and step.ttl == 0
+    live = reachable("demo")
+    assert marked(step, "copy", live, records={}) == ("pending", "")
+    assert marked(step, "copy", live, records=pointing({"demo.demo.internal.": "demo"})) == ("pending", "")
+    assert marked(step, "copy", live, records=pointing({"demo.demo.internal.": "demo", "demo-r.demo.internal.":
+                                                        "demo-r"})) == ("done", "the records exist")
+    # Marked by the records alone: the tag that marks a switch does not count.
+    assert marked(step, "copy", dict(live, TagList=[{"Key": "mitosis:switched", "Value": "true"}]),
+                  records={})[0] == "pending"
+    route53 = FakeRoute53(("INSYNC",))
+    step.route53 = route53
+    rds = FakeRDS(reachable("demo"), reachable("demo-r"))
+    step.start(rds, live_of(live), None, REGION)
+    changes = route53.changes[0]["ChangeBatch"]["Changes"]
+    assert [(c["Action"], c["ResourceRecordSet"]["Name"], c["ResourceRecordSet"]["ResourceRecords"][0]["Value"])
+            for c in changes] == [("CREATE", "demo-r.demo.internal.", address("demo-r")),
+                                  ("CREATE", "demo.demo.internal.", address("demo"))]
+    watch = Watch(step, live_of(live))
+    assert not done(step, live_of(live), watch, 0, 99)  # not polled yet
+    step.poll(rds, watch)
+    assert done(step, live_of(live), watch, 0, 99)  # in sync: no resolver has an older answer to forget
+    assert step.detail("replica").split("\n")[1:] == ["CREATE demo-r.demo.internal. CNAME TTL=30: the endpoint of "
+                                                      "demo-r", "CREATE demo.demo.internal. CNAME TTL=60: the "
+                                                      "endpoint of demo"]
+    assert step.diff(None)["before"] == {"demo-r.demo.internal.": None, "demo.demo.internal.": None}
+    assert ("route53:ChangeResourceRecordSets", ["arn:aws:route53:::hostedzone/Z0DEMO"]) in step.grants(arn_in(), "")
+
+
+def test_switched_and_keep_are_marked_by_their_tags():
+    switched = make_step("tag-switched:demo", "swap", "switched", "AddTagsToResource", "demo-a",
+                         {"Tags": [{"Key": "mitosis:switched", "Value": "true"}]}, "demo")
+    clone = reachable("demo-a")
+    tagged = dict(clone, TagList=[{"Key": "mitosis:switched", "Value": "yes"}])
+    for phase in ("swap", "cleanup"):  # its tag, not the phase, says it is done
+        assert marked(switched, phase, clone) == ("pending", "")
+        assert marked(switched, phase, tagged) == ("done", "demo-a has the tag mitosis:switched")
+    assert done(switched, live_of(tagged)) and not done(switched, live_of(clone))
+    assert switched.call_params(live_of(clone), None)["ResourceName"] == clone["DBInstanceArn"]
+    assert switched.start(None, live_of(tagged), None, REGION) == "demo-a already has these values"
+    # Also on an instance the run did not create (a rollback's rejected generation): the grant is its own.
+    assert switched.grants(arn_in(), "prod") == [("AddTagsToResource", [ARN.format("aws", "db", "demo-a")])]
+    assert not switched.concludes and not switched.in_progress(live_of(clone))
+
+    keep = make_step("keep:demo", "cleanup", "keep", "AddTagsToResource", "demo",
+                     {"Tags": [{"Key": "mitosis:kept", "Value": "true"}]}, "demo")
+    previous = reachable("demo")
+    keep.resource_id = previous["DbiResourceId"]
+    kept = dict(previous, TagList=[{"Key": "mitosis:kept", "Value": "true"}])
+    assert marked(keep, "cleanup", previous) == ("pending", "")
+    assert marked(keep, "cleanup", kept) == ("done", "demo has the tag mitosis:kept")
+    assert done(keep, live_of(kept)) and not done(keep, live_of(previous))
+    assert keep.grants(arn_in(), "prod") == [("AddTagsToResource", [ARN.format("aws", "db", "demo")])]
+    # Keeping the previous generation concludes the refresh: the restart runs until it is kept.
+    assert keep.concludes
+    restart = make_step("restart:demo", "restart", "restart", "Restart", "demo-a", {}, "demo")
+    assert marked(restart, "cleanup", previous, others=[keep], words=DNS_WORDS) == (
+        "pending", "runs (again) before the generation the switch left is retired or kept")
+    assert marked(restart, "cleanup", kept, others=[keep], words=DNS_WORDS) == (
+        "done", "the generation the switch left is retired (or kept, with keep_previous)")
+    assert marked(restart, "swap", kept, others=[keep], words=DNS_WORDS)[0] == "pending"
+
+
+def test_the_retired_generation_is_gone_only_once_no_name_holds_it():
+    """A delete of the generation a switch left is marked by its resource id: under its name before the retire, under
+    old-* after it, it is not gone; the restart runs until it is."""
+    previous = reachable("demo")
+    delete = make_step("delete:demo", "cleanup", "delete", "DeleteDBInstance", "old-demo", {"SkipFinalSnapshot": True},
+                       "demo")
+    delete.resource_id = previous["DbiResourceId"]
+    restart = make_step("restart:demo", "restart", "restart", "Restart", "demo-a", {}, "demo")
+    clone = reachable("demo-a")
+    for live in (previous, dict(previous, DBInstanceIdentifier="old-demo")):
+        assert marked(delete, "cleanup", live, clone)[0] == "pending"
+        assert marked(restart, "cleanup", live, clone, others=[delete], words=DNS_WORDS)[0] == "pending"
+        graph = ClusterGraph([live, clone], [], REGION)
+        assert not gone(Marking("cleanup", graph, [delete], DNS_WORDS), delete)
+    # Another instance under old-demo is not the retired one.
+    assert marked(delete, "cleanup", reachable("old-demo", DbiResourceId="db-ELSE")) == ("done", "old-demo is deleted")
+    assert marked(restart, "cleanup", clone, others=[delete], words=DNS_WORDS)[1] == DNS_WORDS.concluded
+    # Without a resource id, the name tells.
+    plain = make_step("delete:x", "cleanup", "delete", "DeleteDBInstance", "old-x", {}, "x")
+    graph = ClusterGraph([reachable("old-x")], [], REGION)
+    assert not gone(Marking("cleanup", graph, [plain], DNS_WORDS), plain)
+    assert gone(Marking("cleanup", ClusterGraph([], [], REGION), [plain], DNS_WORDS), plain)
+    # A rollback's words: the rejected generation goes to rej-*.
+    assert DNS_ROLLBACK_WORDS.retired == "rej-" and DNS_WORDS.retired == "old-"
