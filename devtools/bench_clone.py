@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from devtools.reachability import Prober, name_addresses, record_addresses
+from devtools.reachability import Prober, name_addresses, records_of
 from devtools.rds_endpoint.testing import EndpointHandle, is_lock_call, running_endpoint
 from devtools.rds_endpoint.timeline import OPERATIONS
 from devtools.seed import (DEMO_DATA, DNS_TTL, DNS_ZONE, Seeder, _demo_replica, dns_records, seed_aurora, seed_cascade,
@@ -460,8 +460,7 @@ def switch_by_dns(endpoint: EndpointHandle, args: argparse.Namespace, timeout: f
     endpoint.reset()
     seed_postgres_data(endpoint.session(), endpoint.url)
     dns_records(endpoint.session(), endpoint.url, DNS_RECORDS, DNS_ZONE, DNS_TTL)
-    port = name_addresses(endpoint.client("rds"), [TARGET])[TARGET][1]
-    records = record_addresses(endpoint, DNS_RECORDS, port)
+    records = records_of(endpoint, endpoint.client("rds"), DNS_RECORDS)
     endpoint.clear_calls()
     endpoint.set_speed(args.speed)
     with Prober(records, "mitosis", DEMO_DATA.password) as prober:

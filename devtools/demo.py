@@ -22,7 +22,7 @@ from pathlib import Path
 
 from devtools import shop
 from devtools.bench_clone import DNS_RECORDS, PRIMARY_RECORD, lower_bound, minutes, rename_hold
-from devtools.reachability import Prober, name_addresses, record_addresses
+from devtools.reachability import Prober, name_addresses, records_of
 from devtools.rds_endpoint.testing import is_lock_call, running_endpoint
 from devtools.seed import (DEMO_DATA, DNS_TTL, DNS_ZONE, PROD_DATA, dns_records, seed_aurora, seed_example,
                            seed_postgres_data)
@@ -225,8 +225,7 @@ def postgres_dns(endpoint, args, rename_window):
     rds = endpoint.client("rds")
     seed_postgres_data(endpoint.session(), endpoint.url)
     zone = dns_records(endpoint.session(), endpoint.url, DNS_RECORDS, DNS_ZONE, DNS_TTL)
-    port = name_addresses(rds, ["mitosis-demo"])["mitosis-demo"][1]
-    records = record_addresses(endpoint, DNS_RECORDS, port)
+    records = records_of(endpoint, rds, DNS_RECORDS)
     print("Records of {0}: {1}".format(DNS_ZONE, ", ".join("{0} -> {1}".format(r, n) for r, n in DNS_RECORDS.items())))
     app = start_app(*records[PRIMARY_RECORD])
     try:

@@ -45,6 +45,12 @@ def record_addresses(endpoint: Any, names: Iterable[str], port: int) -> Dict[str
     return {name: (resolve(endpoint, name), port) for name in names}
 
 
+def records_of(endpoint: Any, rds: Any, records: Dict[str, str]) -> Dict[str, Tuple[str, int]]:
+    """Each record's address and the port of the instance it points at (`records`: record -> instance)."""
+    ports = name_addresses(rds, records.values())
+    return {name: (resolve(endpoint, name), ports[instance][1]) for name, instance in records.items()}
+
+
 class Prober:
     """One thread per name, a connection attempt every `interval` seconds; `windows()` the spans of failures,
     each from the first failed attempt to the next successful one."""

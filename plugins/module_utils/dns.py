@@ -227,9 +227,9 @@ class DnsPlan(Plan):
 
     def subject(self) -> str:
         count = len(self.nodes) or len(self.node_names())
+        records = ", ".join(host_of(r["Name"]) for r in self.switch.params["Records"])
         return "the stack behind {0} in zone {1} ({2} node{3}, switched by DNS)".format(
-            ", ".join(host_of(r["Name"]) for r in self.switch.params["Records"]), host_of(self.switch.params["Zone"]), count,
-            "" if count == 1 else "s")
+            records, host_of(self.switch.params["Zone"]), count, "" if count == 1 else "s")
 
     def retiring_resource_ids(self) -> List[str]:
         return [s.resource_id for s in self.steps if s.concludes and s.resource_id]
@@ -347,12 +347,12 @@ class DnsPlanner(Planner):
                  "far.".format(identifier_of(root.live), root.live["DBClusterIdentifier"]),  # type: ignore
                  root.name, "Use swap_method=rename for an Aurora cluster.")
         for node in nodes:
-            longest = max(len(OLD + generation_name(node.name, "a")), len(REJECTED + generation_name(node.name, "a")))
-            if longest > MAX_IDENTIFIER:
+            aside = OLD + generation_name(node.name, "a")  # as long as rej-<X>-a
+            if len(aside) > MAX_IDENTIFIER:
                 fail("{0} is too long for a switch by DNS: its generation moved aside, {1}, would have {2} "
-                     "characters and RDS allows {3}.".format(node.name, OLD + generation_name(node.name, "a"),
-                                                            longest, MAX_IDENTIFIER), node.name,
-                     "Shorten the instance identifier to at most {0} characters.".format(MAX_IDENTIFIER - 6))
+                     "characters and RDS allows {3}.".format(node.name, aside, len(aside), MAX_IDENTIFIER), node.name,
+                     "Shorten the instance identifier to at most {0} characters.".format(
+                         MAX_IDENTIFIER - len(aside) + len(node.name)))
             if len(node.older) > 1:  # type: ignore[attr-defined]
                 fail("{0} has two generations that no record points at: {1}.".format(
                     node.name, ", ".join(identifier_of(i) for i in node.older)), node.name,  # type: ignore
@@ -589,4 +589,3 @@ class DnsCheckNode(Node):
 def dns_plan_of(steps: List[Dict[str, Any]]) -> bool:
     """A plan handed back is a switch by DNS when it has a switch step."""
     return any(s.get("kind") == Switch.kind for s in steps)
-
