@@ -22,7 +22,7 @@ options:
         back, the caller restarts the application, then the C(rej-*) instances are deleted, leaves first. No source
         is needed; the options that shape a clone do not apply.
       - With O(swap_method=dns), possible while the generation a refresh left exists (kept with O(keep_previous), or
-        before its cleanup): the live generation is tagged C(mitosis:rejected), one change batch points the records
+        before its cleanup); the live generation is tagged C(mitosis:rejected), one change batch points the records
         back at the earlier generation (waited for until in sync and the TTL), the caller restarts the application,
         then the rejected generation is renamed to C(rej-*) and deleted.
     type: bool

@@ -134,7 +134,7 @@ def instance_at(rds: Any, value: str) -> Optional[Instance]:
     """The instance whose endpoint `value` (a CNAME's value) is: by the endpoint's first label (the identifier on
     AWS), else among all the account's instances of the region."""
     host = host_of(value)
-    label = host.split(".")[0]
+    label = host.split(".", maxsplit=1)[0]
     for inst in describe_instances(rds, [label]) if re.match(r"^[a-z][a-z0-9-]*$", label) else []:
         if host_of((inst.get("Endpoint") or {}).get("Address")) == host:
             return inst
@@ -494,7 +494,7 @@ class DnsPlanner(Planner):
         if any(identifier_of(n.live) in holders for n in [root]):  # type: ignore[attr-defined]
             return []
         params = {"HostedZoneId": "", "Zone": "", "Records": records,
-                  "Clones": {r["Node"]: r["Name"].split(".")[0] for r in records}}
+                  "Clones": {r["Node"]: r["Name"].split(".", maxsplit=1)[0] for r in records}}
         step = built.add(CreateRecords, "create-records:" + root.name, COPY, SWITCH_ACTION,
                          identifier_of(root.live), params, root.name, [])  # type: ignore[attr-defined]
         return [step.key]

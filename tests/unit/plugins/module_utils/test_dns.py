@@ -339,8 +339,9 @@ def test_a_rollback_refuses_when_there_is_no_earlier_generation():
     assert "keep_previous=true" in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="bug: a finished rollback planned with the ids it retired "
-                                                          "(COMPLETE) crashes building its steps (identifier_of(None))")
+@pytest.mark.xfail(strict=True, raises=TypeError,
+                   reason="bug: a finished rollback planned with the ids it retired (COMPLETE) crashes building its "
+                          "steps (identifier_of(None))")
 def test_a_finished_rollback_is_complete_with_the_ids_it_retired():
     back = PRODUCTION + stack("", 1, root_tags=[KEPT])
     plan = plan_of(back, records_at(""), previous_resource_ids=[rid("demo-a"), rid("demo-r-a")], rollback=True)
@@ -369,6 +370,28 @@ def test_a_replica_record_on_the_generation_the_plan_retires_is_refused():
     half = [record(PRIMARY, "demo-a"), record(READER, "demo-r")]
     with pytest.raises(MitosisError):
         plan_of(PRODUCTION + stack("", 1) + stack("a", 5), half)
+
+
+def test_two_generations_no_record_points_at_are_refused():
+    leftovers = PRODUCTION + stack("", 1) + stack("a", 3) + stack("b", 5)
+    with pytest.raises(MitosisError, match="demo has two generations that no record points at: demo, demo-a") as info:
+        plan_of(leftovers, records_at("b"))
+    assert "Delete the one that is a leftover" in str(info.value)
+
+
+def test_a_name_too_long_for_its_generation_moved_aside_is_refused():
+    longest = "d" * 57  # old-<57>-a has 63 characters, what RDS allows
+    live = PRODUCTION + [member(longest, 1)]
+    dns = planner()
+    dns.base = longest
+    assert dns.plan(graph_of(live, [record(PRIMARY, longest)])).step("create:" + longest).identifier == longest + "-a"
+    too_long = "d" * 58
+    dns.base = too_long
+    refused = "{0} is too long for a switch by DNS: its generation moved aside, old-{0}-a, would have 64 characters " \
+              "and RDS allows 63".format(too_long)
+    with pytest.raises(MitosisError, match=refused) as info:
+        dns.plan(graph_of(PRODUCTION + [member(too_long, 1)], [record(PRIMARY, too_long)]))
+    assert "at most 57 characters" in str(info.value)
 
 
 def test_a_ttl_over_an_hour_is_refused():
@@ -485,15 +508,15 @@ def test_the_iam_policy_allows_route53_on_that_zone_only():
     assert db_names(by_sid["DeleteDBInstance"]) == ["old-demo", "old-demo-r"]
     assert set(db_names(by_sid["ModifyDBInstance"])) >= {"demo", "old-demo", "demo-r", "old-demo-r"}
     # dns_create needs nothing more on Route 53.
-    created = iam_policy(plan_of(PRODUCTION + stack("", 1), [], dns_create=True), ACCOUNT, REGION)
-    assert statements(created)["ChangeResourceRecordSets"]["Resource"] == zone
+    making = iam_policy(plan_of(PRODUCTION + stack("", 1), [], dns_create=True), ACCOUNT, REGION)
+    assert statements(making)["ChangeResourceRecordSets"]["Resource"] == zone
     # A kept generation is deleted under old-*, and a rollback's rejected one under rej-*.
     kept = plan_of(PRODUCTION + stack("a", 1, root_tags=[KEPT]) + stack("b", 5), records_at("b"))
     assert db_names(statements(iam_policy(kept, ACCOUNT, REGION))["DeleteDBInstance"]) == [
         "old-demo-a", "old-demo-b", "old-demo-r-a", "old-demo-r-b"]
     back = plan_of(PRODUCTION + stack("", 1, root_tags=[KEPT]) + stack("a", 5), records_at("a"), rollback=True)
-    assert db_names(statements(iam_policy(back, ACCOUNT, REGION))["DeleteDBInstance"]) == ["rej-demo-a",
-                                                                                            "rej-demo-r-a"]
+    deleted = statements(iam_policy(back, ACCOUNT, REGION))["DeleteDBInstance"]
+    assert db_names(deleted) == ["rej-demo-a", "rej-demo-r-a"]
 
 
 def test_the_lock_of_a_stack_switched_by_dns_is_on_its_newest_generation():
@@ -663,7 +686,8 @@ def test_read_finds_the_stack_behind_a_record_and_every_generation_of_it():
     pages = [[{"Name": r["Name"], "Type": "CNAME", "TTL": r["TTL"], "ResourceRecords": [{"Value": r["Value"]}]}
               for r in records_at("a")]]
     dns = DnsPlanner("prod", TARGET, CloneOptions(swap_method="dns", dns_zone="demo.internal"),
-                     tags_of=lambda desc: [], snapshots_of=lambda name, identifier: [], route53=FakeRoute53(ZONES, pages))
+                     tags_of=lambda desc: [], snapshots_of=lambda name, identifier: [],
+                     route53=FakeRoute53(ZONES, pages))
     graph = dns.read(rds)
     assert dns.base == "demo"
     assert sorted(graph.instances) == ["demo", "demo-a", "demo-r", "demo-r-a", "prod"]
@@ -777,7 +801,7 @@ def test_keep_previous_then_a_rollback_puts_the_records_back_in_one_change():
     world = demo_world()
     world.run(keep_previous=True)
     batches = world.batches
-    plan, order = world.run(rollback=True)
+    plan, _order = world.run(rollback=True)
     assert plan.phase == "swap" and world.batches == batches + 1
     assert world.holders() == {PRIMARY: "demo", READER: "demo-r"}
     assert sorted(world.account.instances) == ["demo", "demo-r", "prod"]

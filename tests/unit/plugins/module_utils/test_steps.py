@@ -13,8 +13,9 @@ from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisErro
 from ansible_collections.mitosis.rds.plugins.module_utils.cluster import ClusterGraph
 from ansible_collections.mitosis.rds.plugins.module_utils.dns import DNS_ROLLBACK_WORDS, DNS_WORDS
 from ansible_collections.mitosis.rds.plugins.module_utils.plans import REFRESH_WORDS, ROLLBACK_WORDS
-from ansible_collections.mitosis.rds.plugins.module_utils.steps import (KINDS, Marking, Secrets, Watch, gone, make_step,
+from ansible_collections.mitosis.rds.plugins.module_utils.steps import (KINDS, Marking, Secrets, Watch, make_step,
                                                                         mark_steps)
+from ansible_collections.mitosis.rds.plugins.module_utils.steps import gone as is_gone
 
 from .rds_state import REGION, cluster, instance, member
 
@@ -584,7 +585,8 @@ def test_switch_moves_every_record_in_one_change_then_waits_for_sync_and_the_ttl
     assert lost.route53.changes == []
     # Refusals: Route 53 still busy with an earlier change means "later".
     assert step.not_yet(refused("PriorRequestNotComplete")) and step.not_yet(refused("InvalidDBInstanceState"))
-    assert not step.not_yet(refused("InvalidChangeBatch")) and not step.already_done(None, refused("InvalidChangeBatch"))
+    assert not step.not_yet(refused("InvalidChangeBatch"))
+    assert not step.already_done(None, refused("InvalidChangeBatch"))
     assert not step.in_progress(live) and not step.caller and not step.concludes
     # What the run records and shows.
     assert step.result()["records"] == ["db-ro.demo.internal", "db.demo.internal"]
@@ -682,14 +684,14 @@ def test_the_retired_generation_is_gone_only_once_no_name_holds_it():
         assert marked(delete, "cleanup", live, clone)[0] == "pending"
         assert marked(restart, "cleanup", live, clone, others=[delete], words=DNS_WORDS)[0] == "pending"
         graph = ClusterGraph([live, clone], [], REGION)
-        assert not gone(Marking("cleanup", graph, [delete], DNS_WORDS), delete)
+        assert not is_gone(Marking("cleanup", graph, [delete], DNS_WORDS), delete)
     # Another instance under old-demo is not the retired one.
     assert marked(delete, "cleanup", reachable("old-demo", DbiResourceId="db-ELSE")) == ("done", "old-demo is deleted")
     assert marked(restart, "cleanup", clone, others=[delete], words=DNS_WORDS)[1] == DNS_WORDS.concluded
     # Without a resource id, the name tells.
     plain = make_step("delete:x", "cleanup", "delete", "DeleteDBInstance", "old-x", {}, "x")
     graph = ClusterGraph([reachable("old-x")], [], REGION)
-    assert not gone(Marking("cleanup", graph, [plain], DNS_WORDS), plain)
-    assert gone(Marking("cleanup", ClusterGraph([], [], REGION), [plain], DNS_WORDS), plain)
+    assert not is_gone(Marking("cleanup", graph, [plain], DNS_WORDS), plain)
+    assert is_gone(Marking("cleanup", ClusterGraph([], [], REGION), [plain], DNS_WORDS), plain)
     # A rollback's words: the rejected generation goes to rej-*.
     assert DNS_ROLLBACK_WORDS.retired == "rej-" and DNS_WORDS.retired == "old-"
