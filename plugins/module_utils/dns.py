@@ -357,6 +357,14 @@ class DnsPlanner(Planner):
                 fail("{0} has two generations that no record points at: {1}.".format(
                     node.name, ", ".join(identifier_of(i) for i in node.older)), node.name,  # type: ignore
                     "Delete the one that is a leftover, then run again.")
+        others = {identifier_of(i): n.name for n in nodes for i in n.newer + n.older + n.aside}  # type: ignore
+        for record in graph.records.values():  # type: ignore[attr-defined]
+            if record["Holder"] in others:
+                fail("Record {0} points at {1}, while the other records of the stack point at the generation of {2}: "
+                     "a switch moves every record of the stack at once.".format(
+                         record["Name"], record["Holder"], identifier_of(root.live)), record["Name"],  # type: ignore
+                     "Point {0} at the generation the other records point at (or delete it), then run again.".format(
+                         record["Name"]))
         for record in self.stack_records(graph, nodes):
             if record["TTL"] > MAX_TTL:
                 fail("Record {0} has a TTL of {1} s: resolvers would keep the old endpoint for so long after the "
@@ -393,7 +401,12 @@ class DnsPlanner(Planner):
         else:
             phase = COPY
         for node in nodes:
-            node.after_switch() if phase == CLEANUP else node.before_switch()  # type: ignore[attr-defined]
+            if phase == COMPLETE:
+                node.switching(node.live, None)  # type: ignore[attr-defined]
+            elif phase == CLEANUP:
+                node.after_switch()  # type: ignore[attr-defined]
+            else:
+                node.before_switch()  # type: ignore[attr-defined]
         return phase
 
     def classify_rollback(self, nodes: List[Node], previous_resource_ids: Optional[List[str]]) -> str:
@@ -411,14 +424,17 @@ class DnsPlanner(Planner):
         for node in nodes:
             if phase == SWAP:  # the records go back to the older generation; the live one is rejected
                 node.switching((node.older or [None])[0], node.live)  # type: ignore[attr-defined]
-            else:
+            elif phase == CLEANUP:
                 node.switching(node.live, (node.newer + node.aside_as(REJECTED) or [None])[0])  # type: ignore
+            else:
+                node.switching(node.live, None)  # type: ignore[attr-defined]
         return phase
 
     def check_phase(self, nodes: List[Node], phase: str) -> None:
         """Deletion protection on an instance the run retires would block it: refused up front."""
+        kept = self.options.keep_previous and not self.options.rollback
         for node in nodes:
-            for inst in [node.retired] + node.cleared:  # type: ignore[attr-defined]
+            for inst in ([] if kept else [node.retired]) + node.cleared:  # type: ignore[attr-defined]
                 if inst and inst.get("DeletionProtection") and phase != COMPLETE:
                     name = identifier_of(inst)
                     fail("{0} has deletion protection enabled, which would block its retirement once the records "
@@ -457,7 +473,7 @@ class DnsPlanner(Planner):
         restart = self.switch_steps(built, root, records, list(built.copy_keys) + created, [n.name for n in nodes],
                                     clone_of)
         retired = root.retired  # type: ignore[attr-defined]
-        if options.keep_previous:
+        if options.keep_previous and retired is not None:
             keep = built.add(Keep, "keep:" + root.name, CLEANUP, TAG, identifier_of(retired),
                              {"Tags": [{"Key": KEPT_TAG, "Value": "true"}]}, root.name, [restart.key])
             keep.resource_id = resource_id_of(retired)
@@ -471,20 +487,21 @@ class DnsPlanner(Planner):
         """A generation kept for a way back holds names the copy takes: it moves aside to old-* and goes first."""
         if phase != COPY:
             return
-        for node in reversed(nodes):
+        deletes = {}  # type: Dict[str, List[str]]  # the delete keys of each member's kept instances
+        for node in reversed(nodes):  # leaves first
+            deletes[node.name] = []
             for inst in node.cleared:  # type: ignore[attr-defined]
                 name = unaside(identifier_of(inst))
-                after = []  # type: List[str]
+                after = [key for child in node.children for key in deletes.get(child, [])]
                 if not identifier_of(inst).startswith(OLD):
-                    retire = built.add(Retire, "retire-kept:" + node.name, COPY, MODIFY, name,
+                    retire = built.add(Retire, "retire-kept:" + name, COPY, MODIFY, name,
                                        {"ApplyImmediately": True, "NewDBInstanceIdentifier": OLD + name}, node.name, [])
                     retire.resource_id = resource_id_of(inst)
-                    after = [retire.key]
-                gone = built.add(Discard, "delete-kept:" + node.name, COPY, DELETE, OLD + name,
-                                 {"SkipFinalSnapshot": True}, node.name,
-                                 after + ["delete-kept:" + c for c in node.children
-                                          if any(n.name == c and n.cleared for n in nodes)])  # type: ignore
+                    after.append(retire.key)
+                gone = built.add(Discard, "delete-kept:" + name, COPY, DELETE, OLD + name, {"SkipFinalSnapshot": True},
+                                 node.name, after)
                 gone.resource_id = resource_id_of(inst)
+                deletes[node.name].append(gone.key)
 
     def create_records(self, built: StepList, graph: Graph, root: Node, records: List[Dict[str, Any]]) -> List[str]:
         """dns_create: the stack's records, pointing at its live generation, before anything else."""
@@ -506,8 +523,10 @@ class DnsPlanner(Planner):
         params = {"HostedZoneId": "", "Zone": "", "Records": records, "Clones": {n: clone_of[n] for n in members}}
         switch = built.add(Switch, "switch:" + root.name, SWAP, SWITCH_ACTION, clone_root, params, root.name, after)
         switch.route53 = self.route53
+        left = identifier_of(root.retired) if root.retired else identifier_of(root.live)  # type: ignore
         switched = built.add(Switched, "tag-switched:" + root.name, SWAP, TAG, clone_root,
-                             {"Tags": [{"Key": SWITCHED_TAG, "Value": "true"}]}, root.name, [switch.key])
+                             {"Tags": [{"Key": SWITCHED_TAG, "Value": "from " + unaside(left)}]}, root.name,
+                             [switch.key])
         return built.add(Restart, "restart:" + root.name, RESTART, RESTART_ACTION, clone_root, {}, root.name,
                          [switched.key])
 
@@ -544,7 +563,7 @@ class DnsPlanner(Planner):
         """Mark the generation the records leave as rejected, move the records back, restart, retire it to rej-*."""
         root = nodes[0]
         built = StepList()
-        rejected = root.retired  # type: ignore[attr-defined]
+        rejected = root.retired or root.live  # type: ignore[attr-defined]  # (a complete rollback: all done)
         mark = built.add(Switched, "tag-rejected:" + root.name, SWAP, TAG, identifier_of(rejected),
                          {"Tags": [{"Key": REJECTED_TAG, "Value": "true"}]}, root.name, [])
         clone_of = {n.name: n.clone_name for n in nodes}  # type: ignore[attr-defined]

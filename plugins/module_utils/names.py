@@ -50,9 +50,9 @@ CREDENTIALS_TAG = "mitosis:credentials"
 # its create or restore call, that it must be masked before it goes live.
 MASKED_TAG = "mitosis:masked"
 MASK_TAG, MASK_REQUIRED = "mitosis:mask", "required"
-# A switch by DNS (swap_method=dns): every clone carries its generation (a or b, the suffix of its name), for good;
-# the new primary records that the records point at it and are in sync; a previous generation kept for a way back
-# (keep_previous) is marked on its primary, and a rollback marks the generation it rejects.
+# A switch by DNS (swap_method=dns): every clone carries its generation (a or b, the suffix of its name), and the new
+# primary that the records point at it and are in sync ("from <the generation they left>"), both for good; a previous
+# generation kept for a way back (keep_previous) is marked on its primary, and a rollback marks the one it rejects.
 GENERATION_TAG = "mitosis:generation"
 SWITCHED_TAG = "mitosis:switched"
 KEPT_TAG = "mitosis:kept"

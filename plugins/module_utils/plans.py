@@ -21,13 +21,16 @@ from .graph import (OLD, PREFIXES, REJECTED, TEMP, Graph, arn_of, created_of, id
 from .masking import dialect_of, rules_digest
 from .names import (CLEANUP, COPY, CREDENTIALS_TAG, GENERATION_TAG, LOCK_TAG_PREFIX, MASK_ACTION, MASK_CHECK_ACTION,
                     MASK_REQUIRED, MASK_TAG, MASKED_TAG, MODIFY, OWN_TAG_PREFIX, PENDING, PREPARE, PREPARE_ACTION,
-                    PREPARE_REQUIRED, PREPARE_TAG, PREPARED_TAG, PROTECTED_TAG, ROLLBACK, SWAP, TAG, UNTAG)
+                    PREPARE_REQUIRED, PREPARE_TAG, PREPARED_TAG, PROTECTED_TAG, ROLLBACK, SWAP, SWITCHED_TAG, TAG,
+                    UNTAG)
 from .steps import (Discard, ManageSecret, Marking, Mask, MaskCheck, MaskLogin, Modify, Password, Prepare, Step, Tag,
                     Untag, Words, has_tag, mark_steps)
 
 MAX_IDENTIFIER = 63
-# The run's tag that stays on the refreshed stack: a clone's generation (swap_method=dns).
-DURABLE_TAGS = [GENERATION_TAG]
+# The run's tags that stay on the refreshed stack (swap_method=dns): a clone's generation, and on its primary the
+# switch that put it live (its value names the generation the records left, so an older one is never mistaken for a
+# later switch's).
+DURABLE_TAGS = [GENERATION_TAG, SWITCHED_TAG]
 # The flight plan fits a terminal of 100 columns (Ansible's default output adds its own indent and quotes).
 FLIGHT_PLAN_WIDTH = 96
 DETAIL_INDENT = " " * 10

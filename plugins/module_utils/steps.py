@@ -912,9 +912,10 @@ class Discard(Deletes, CopyStep):
     clears = True
 
     def mark_clone(self, ctx: Marking, clone: Optional[Description]) -> None:
-        if resource_id_of(clone) != self.resource_id:
+        # The very instance, under any name (a kept generation is deleted once renamed to old-*).
+        if gone(ctx, self):
             self.done("{0} is deleted".format(self.identifier))
-        elif status_of(clone) == "deleting":
+        elif status_of(clone) == "deleting" and resource_id_of(clone) == self.resource_id:
             self.pending("delete in progress")
         else:
             self.pending("a copy an earlier run made ({0})".format(self.resource_id))
@@ -1082,9 +1083,11 @@ class Switch(Step):
         return max(record["TTL"] for record in self.params["Records"])
 
     def mark(self, ctx: Marking) -> None:
-        if has_tag(ctx.held(self.ref), SWITCHED_TAG):
-            self.done("the records point at the clones, in sync ({0} has the tag {1})".format(
-                self.identifier, SWITCHED_TAG))
+        tag = next((t for s in ctx.steps if isinstance(s, Switched) for t in s.params["Tags"]
+                    if t["Key"] == SWITCHED_TAG), None)
+        if tag and has_tag(ctx.held(self.ref), tag["Key"], tag["Value"]):
+            self.done("the records point at the clones, in sync ({0} has the tag {1}={2})".format(
+                self.identifier, tag["Key"], tag["Value"]))
         elif all(getattr(ctx.graph, "records", {}).get(r["Name"], {}).get("Holder") == self.params["Clones"][
                 r["Node"]] for r in self.params["Records"]):
             self.pending("the records point at the clones already: sent again and waited for, since the run that "
@@ -1176,14 +1179,15 @@ class CreateRecords(Switch):
 
 
 class Switched(Tag):
-    """The record, on the new primary, that the switch is in sync: the restart waits for it."""
+    """The record, on the new primary, that the switch is in sync (the value names the generation the records
+    left, so that an older record on the same instance is not this switch's): the restart waits for it."""
 
     kind = "switched"
 
     def mark(self, ctx: Marking) -> None:
         tag = self.params["Tags"][0]
-        if has_tag(ctx.held(self.ref), tag["Key"]):
-            self.done("{0} has the tag {1}".format(self.identifier, tag["Key"]))
+        if has_tag(ctx.held(self.ref), tag["Key"], tag["Value"]):
+            self.done("{0} has the tag {1}={2}".format(self.identifier, tag["Key"], tag["Value"]))
 
     def grants(self, arn: ArnOf, source: str) -> Grants:
         return [(self.action, [arn("db", self.identifier)])]
