@@ -290,6 +290,13 @@ retiring_resource_ids:
   returned: always
   type: list
   elements: str
+lock_target:
+  description:
+    - The name M(mitosis.rds.rds_mitosis_lock) keeps the run's lock under, O(target) itself, or with
+      O(swap_method=dns) the root member's name (O(target) may name its record).
+  returned: always
+  type: str
+  sample: mitosis-demo
 iam_policy:
   description: The minimal IAM policy document for the planned calls, one statement per action.
   returned: when O(iam_policy=true)
