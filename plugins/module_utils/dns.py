@@ -30,7 +30,7 @@ from .planner import RESTORE_ACTIONS, build_copy, choose_method, validate
 from .plans import (MAX_IDENTIFIER, REPLICA, CloneOptions, Instance, Node, Plan, Planner, SnapshotsOf, StepList,
                     TagsOf, discard_or_refuse, fail, final_snapshot_name, pick_snapshot, validate_credentials,
                     validate_unprotected)
-from .steps import (CreateRecords, Delete, Discard, FinalSnapshot, Keep, Restart, Retire, Step, Switch, Switched, Words,
+from .steps import (CreateRecords, Delete, DeleteKept, FinalSnapshot, Keep, Restart, Retire, Step, Switch, Switched, Words,
                     has_tag)
 
 # Longer and a resolver keeps the old endpoint so long that the switch is no quicker than a rename.
@@ -498,7 +498,7 @@ class DnsPlanner(Planner):
                                        {"ApplyImmediately": True, "NewDBInstanceIdentifier": OLD + name}, node.name, [])
                     retire.resource_id = resource_id_of(inst)
                     after.append(retire.key)
-                gone = built.add(Discard, "delete-kept:" + name, COPY, DELETE, OLD + name, {"SkipFinalSnapshot": True},
+                gone = built.add(DeleteKept, "delete-kept:" + name, COPY, DELETE, OLD + name, {"SkipFinalSnapshot": True},
                                  node.name, after)
                 gone.resource_id = resource_id_of(inst)
                 deletes[node.name].append(gone.key)
@@ -523,10 +523,11 @@ class DnsPlanner(Planner):
         params = {"HostedZoneId": "", "Zone": "", "Records": records, "Clones": {n: clone_of[n] for n in members}}
         switch = built.add(Switch, "switch:" + root.name, SWAP, SWITCH_ACTION, clone_root, params, root.name, after)
         switch.route53 = self.route53
-        left = identifier_of(root.retired) if root.retired else identifier_of(root.live)  # type: ignore
+        left = root.retired or root.live  # type: ignore[attr-defined]
+        # The instance the records leave, by name and resource id: the same value never comes back.
         switched = built.add(Switched, "tag-switched:" + root.name, SWAP, TAG, clone_root,
-                             {"Tags": [{"Key": SWITCHED_TAG, "Value": "from " + unaside(left)}]}, root.name,
-                             [switch.key])
+                             {"Tags": [{"Key": SWITCHED_TAG, "Value": "from {0} {1}".format(
+                                 unaside(identifier_of(left)), resource_id_of(left))}]}, root.name, [switch.key])
         return built.add(Restart, "restart:" + root.name, RESTART, RESTART_ACTION, clone_root, {}, root.name,
                          [switched.key])
 

@@ -910,6 +910,8 @@ class Discard(Deletes, CopyStep):
     met = "is deleted"
     in_node_order = False  # leaves first
     clears = True
+    what = "a copy an earlier run made ({0})"
+    then = "copied again once the earlier run's clones are deleted"
 
     def mark_clone(self, ctx: Marking, clone: Optional[Description]) -> None:
         # The very instance, under any name (a kept generation is deleted once renamed to old-*).
@@ -918,11 +920,20 @@ class Discard(Deletes, CopyStep):
         elif status_of(clone) == "deleting" and resource_id_of(clone) == self.resource_id:
             self.pending("delete in progress")
         else:
-            self.pending("a copy an earlier run made ({0})".format(self.resource_id))
+            self.pending(self.what.format(self.resource_id))
 
     def after_marking(self, ctx: Marking) -> None:
         if self.status == PENDING:
-            clear_for_copy(ctx, "copied again once the earlier run's clones are deleted")
+            clear_for_copy(ctx, self.then)
+
+
+class DeleteKept(Discard):
+    """The delete of a generation a switch by DNS kept for a way back (keep_previous), once moved aside to old-*,
+    before the copy takes its names."""
+
+    kind = "delete-kept"
+    what = "the generation an earlier refresh kept ({0})"
+    then = "copied once the kept generation is deleted"
 
 
 def clear_for_copy(ctx: Marking, why: str) -> None:
@@ -1189,6 +1200,9 @@ class Switched(Tag):
         if has_tag(ctx.held(self.ref), tag["Key"], tag["Value"]):
             self.done("{0} has the tag {1}={2}".format(self.identifier, tag["Key"], tag["Value"]))
 
+    def holds(self, inst: Description, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        return all(has_tag(inst, tag["Key"], tag["Value"]) for tag in self.params["Tags"])
+
     def grants(self, arn: ArnOf, source: str) -> Grants:
         return [(self.action, [arn("db", self.identifier)])]
 
@@ -1207,7 +1221,7 @@ class Keep(Switched):
 # The step kinds, by the name a plan's dicts carry.
 KINDS = {cls.kind: cls for cls in (Create, Restore, Promote, Modify, Password, ManageSecret, Tag, Prepare, Discard,
                                    MaskLogin, Mask, MaskCheck, SwapOut, SwapIn, Restart, FinalSnapshot, Delete,
-                                   Untag, Retire, Switch, CreateRecords, Switched, Keep)}
+                                   Untag, Retire, Switch, CreateRecords, Switched, Keep, DeleteKept)}
 
 
 def make_step(key: str, phase: str, kind: str, action: str, identifier: str, params: Dict[str, Any], node: str,

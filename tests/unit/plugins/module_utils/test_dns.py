@@ -30,7 +30,15 @@ PRIMARY, READER, UNRELATED = "db.demo.internal.", "db-ro.demo.internal.", "app.d
 TARGET = "db.demo.internal"
 KEPT = {"Key": "mitosis:kept", "Value": "true"}
 REJECTED = {"Key": "mitosis:rejected", "Value": "true"}
-SWITCHED = {"Key": "mitosis:switched", "Value": "true"}
+GENERATION_A = {"Key": "mitosis:generation", "Value": "a"}
+# The switch's record from a run of an older version (or of another switch): not this switch's.
+OLDER_SWITCHED = {"Key": "mitosis:switched", "Value": "true"}
+
+
+def switched(left, resource_id=None):
+    """The tag a switch writes on the primary it puts live, for good: it names the instance the records left, by name
+    and resource id (an instance created again under that name is another one)."""
+    return {"Key": "mitosis:switched", "Value": "from {0} {1}".format(left, resource_id or rid(left))}
 
 
 def address(name):
@@ -133,7 +141,7 @@ def test_a_first_refresh_clones_into_generation_a_and_switches_every_record_of_t
         ("create:demo-r", "create", "demo-r-a"), ("switch:demo", "switch", "demo-a"),
         ("tag-switched:demo", "switched", "demo-a"), ("restart:demo", "restart", "demo-a"),
         ("retire:demo-r", "retire", "demo-r"), ("delete:demo-r", "delete", "old-demo-r"),
-        ("retire:demo", "retire", "demo"), ("delete:demo", "delete", "old-demo"), ("untag:demo", "untag", "demo-a")]
+        ("retire:demo", "retire", "demo"), ("delete:demo", "delete", "old-demo")]
     assert all(s.status == "pending" for s in plan.steps)
     # The clones carry their generation, for good; the replica's clone replicates from the primary's.
     generation = {"Key": "mitosis:generation", "Value": "a"}
@@ -150,7 +158,8 @@ def test_a_first_refresh_clones_into_generation_a_and_switches_every_record_of_t
     assert switch.params["Clones"] == {"demo": "demo-a", "demo-r": "demo-r-a"}
     assert plan.records == [READER, PRIMARY] and switch.ttl == 60
     assert set(switch.depends_on) == {"create:demo", "promote:demo", "create:demo-r"}
-    assert plan.step("tag-switched:demo").params["Tags"] == [SWITCHED]
+    # The new primary records the switch, naming the instance the records left.
+    assert plan.step("tag-switched:demo").params["Tags"] == [switched("demo")]
     assert plan.step("tag-switched:demo").depends_on == ["switch:demo"]
     assert plan.step("restart:demo").depends_on == ["tag-switched:demo"]
     # Then the generation the records left: moved aside to old-*, that very instance, then deleted, leaves first.
@@ -160,8 +169,8 @@ def test_a_first_refresh_clones_into_generation_a_and_switches_every_record_of_t
     assert retire.depends_on == ["restart:demo"]
     assert plan.step("delete:demo").depends_on == ["retire:demo", "delete:demo-r"]
     assert plan.step("delete:demo-r").depends_on == ["retire:demo-r"]
-    # The generation tag stays; the run's other tags go.
-    assert plan.step("untag:demo").params == {"TagKeys": ["mitosis:switched"]}
+    # The run's tags here are durable (the generation, the switch): no untag step.
+    assert plan.step("untag:demo") is None
     # What the plan says about itself.
     assert plan.node_names() == ["demo", "demo-r"] and plan.clone_name("demo-r") == "demo-r-a"
     assert plan.lock_target() == "demo" and plan.lock_names() == dns_name_forms("demo")
@@ -198,8 +207,7 @@ def test_a_copy_under_way_is_the_clone_and_goes_on():
 
 
 def test_an_older_generation_that_no_record_points_at_is_the_cleanup():
-    switched = PRODUCTION + stack("", 1) + stack("a", 5, root_tags=[SWITCHED])
-    plan = plan_of(switched, records_at("a"))
+    plan = plan_of(PRODUCTION + stack("", 1) + stack("a", 5, root_tags=[switched("demo")]), records_at("a"))
     assert plan.phase == "cleanup"
     # The records point at the newer generation: it is the clone, and the older one is retired.
     assert plan.switch.params["Clones"] == {"demo": "demo-a", "demo-r": "demo-r-a"}
@@ -208,22 +216,32 @@ def test_an_older_generation_that_no_record_points_at_is_the_cleanup():
     assert all(marks[k] == "done" for k in ("create:demo", "promote:demo", "create:demo-r", "switch:demo",
                                             "tag-switched:demo"))
     assert all(marks[k] == "pending" for k in ("restart:demo", "retire:demo", "delete:demo", "retire:demo-r",
-                                               "delete:demo-r", "untag:demo"))
+                                               "delete:demo-r"))
+    # The switch's record stays on the new primary: nothing untags it.
+    assert plan.step("untag:demo") is None
+    assert plan.step("switch:demo").reason == "the records point at the clones, in sync (demo-a has the tag " \
+                                              "mitosis:switched=from demo db-DEMO)"
     assert plan.step("restart:demo").reason == DNS_WORDS.restart_pending
-    # Records moved but not yet recorded in sync: the same change is sent again and waited for.
-    plan = plan_of(PRODUCTION + stack("", 1) + stack("a", 5), records_at("a"))
-    assert plan.phase == "cleanup" and status(plan)["switch:demo"] == "pending"
-    assert plan.step("switch:demo").reason.startswith("the records point at the clones already")
+    # Records moved but not yet recorded in sync: the same change is sent again and waited for. A mitosis:switched
+    # of another value is an older switch's record, not this one's.
+    for tags in ([], [OLDER_SWITCHED], [switched("demo-b")]):
+        plan = plan_of(PRODUCTION + stack("", 1) + stack("a", 5, root_tags=tags), records_at("a"))
+        assert plan.phase == "cleanup", tags
+        assert status(plan)["switch:demo"] == status(plan)["tag-switched:demo"] == "pending", tags
+        assert plan.step("switch:demo").reason.startswith("the records point at the clones already"), tags
     # Once moved aside, the older generation is found under old-*; once deleted, the restart is done.
     aside = [member("old-demo", 1), member("old-demo-r", 2, parent="old-demo")]
     for index, inst in enumerate(aside):
         inst["DbiResourceId"] = rid(["demo", "demo-r"][index])
-    plan = plan_of(PRODUCTION + aside + stack("a", 5, root_tags=[SWITCHED]), records_at("a"))
+    plan = plan_of(PRODUCTION + aside + stack("a", 5, root_tags=[switched("demo")]), records_at("a"))
     assert plan.phase == "cleanup"
     assert status(plan)["retire:demo"] == status(plan)["retire:demo-r"] == "done"
+    # The switch's record names the instance the records left as it was called then, not old-demo.
+    assert plan.step("tag-switched:demo").params == {"Tags": [switched("demo")]}
+    assert status(plan)["switch:demo"] == status(plan)["tag-switched:demo"] == "done"
     assert status(plan)["delete:demo"] == "pending"
     # Once a member's retired instance is gone, a new plan has no step for it.
-    plan = plan_of(PRODUCTION + aside[:1] + stack("a", 5, root_tags=[SWITCHED]), records_at("a"))
+    plan = plan_of(PRODUCTION + aside[:1] + stack("a", 5, root_tags=[switched("demo")]), records_at("a"))
     assert plan.phase == "cleanup" and plan.step("delete:demo-r") is None and plan.step("retire:demo-r") is None
     assert status(plan)["delete:demo"] == "pending" and status(plan)["restart:demo"] == "pending"
 
@@ -232,21 +250,27 @@ def test_a_kept_generation_is_cleared_before_the_copy_takes_its_names():
     kept = stack("a", 1, root_tags=[KEPT])
     plan = plan_of(PRODUCTION + kept + stack("b", 5), records_at("b"))
     assert plan.phase == "copy"
+    # A step per kept instance, keyed by its name: moved aside to old-*, then deleted, leaves first.
     assert [(s.key, s.kind, s.identifier, s.params.get("NewDBInstanceIdentifier")) for s in plan.steps[:4]] == [
-        ("retire-kept:demo-r", "retire", "demo-r-a", "old-demo-r-a"),
-        ("delete-kept:demo-r", "discard", "old-demo-r-a", None),
-        ("retire-kept:demo", "retire", "demo-a", "old-demo-a"),
-        ("delete-kept:demo", "discard", "old-demo-a", None)]
-    assert plan.step("retire-kept:demo").resource_id == plan.step("delete-kept:demo").resource_id == rid("demo-a")
-    assert plan.step("delete-kept:demo").depends_on == ["retire-kept:demo", "delete-kept:demo-r"]
-    clearing = {"retire-kept:demo-r", "delete-kept:demo-r", "retire-kept:demo", "delete-kept:demo"}
+        ("retire-kept:demo-r-a", "retire", "demo-r-a", "old-demo-r-a"),
+        ("delete-kept:demo-r-a", "delete-kept", "old-demo-r-a", None),
+        ("retire-kept:demo-a", "retire", "demo-a", "old-demo-a"),
+        ("delete-kept:demo-a", "delete-kept", "old-demo-a", None)]
+    assert plan.step("retire-kept:demo-a").resource_id == plan.step("delete-kept:demo-a").resource_id == rid("demo-a")
+    assert plan.step("retire-kept:demo-r-a").resource_id == plan.step("delete-kept:demo-r-a").resource_id == \
+        rid("demo-r-a")
+    assert sorted(plan.step("delete-kept:demo-a").depends_on) == ["delete-kept:demo-r-a", "retire-kept:demo-a"]
+    assert plan.step("delete-kept:demo-r-a").depends_on == ["retire-kept:demo-r-a"]
+    clearing = {"retire-kept:demo-r-a", "delete-kept:demo-r-a", "retire-kept:demo-a", "delete-kept:demo-a"}
+    # The run that moves the kept generation aside also deletes it: its delete waits while it exists.
+    assert all(status(plan)[k] == "pending" for k in clearing)
     # The copy goes into the kept generation's names once they are free.
     assert plan.step("create:demo").identifier == "demo-a"
     for step in plan.steps:
         if step.phase == "copy" and step.key not in clearing:
             assert clearing <= ancestors(plan, step.key), step.key
     assert clearing <= set(plan.switch.depends_on)
-    assert plan.step("create:demo").reason == "copied once the kept generation has moved aside"
+    assert plan.step("create:demo").reason == "copied once the kept generation is deleted"
     # The generation the switch leaves (b) is retired as usual after the restart.
     assert plan.step("retire:demo").identifier == "demo-b"
     # A kept generation already moved aside: only its delete.
@@ -255,16 +279,41 @@ def test_a_kept_generation_is_cleared_before_the_copy_takes_its_names():
     plan = plan_of(PRODUCTION + aside + stack("b", 5), records_at("b"))
     assert plan.phase == "copy"
     assert [s.key for s in plan.steps if s.key.startswith(("retire-kept:", "delete-kept:"))] == [
-        "delete-kept:demo-r", "delete-kept:demo"]
-    assert status(plan)["delete-kept:demo"] == "pending"
-    assert plan.step("create:demo").reason == "copied again once the earlier run's clones are deleted"
+        "delete-kept:demo-r-a", "delete-kept:demo-a"]
+    assert status(plan)["delete-kept:demo-a"] == status(plan)["delete-kept:demo-r-a"] == "pending"
+    assert plan.step("create:demo").reason == "copied once the kept generation is deleted"
+    # Once the replica is gone, only the primary's delete is left.
+    plan = plan_of(PRODUCTION + aside[:1] + stack("b", 5), records_at("b"))
+    assert [(s.key, s.status) for s in plan.steps if s.key.startswith(("retire-kept:", "delete-kept:"))] == [
+        ("delete-kept:demo-a", "pending")]
+    assert plan.step("delete-kept:demo-a").depends_on == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug: delete-kept is marked done while the kept generation still holds its "
-                                       "name, so the run that moves it aside to old-* never deletes it")
 def test_the_run_that_moves_a_kept_generation_aside_also_deletes_it():
     plan = plan_of(PRODUCTION + stack("a", 1, root_tags=[KEPT]) + stack("b", 5), records_at("b"))
-    assert status(plan)["delete-kept:demo"] == "pending"
+    assert status(plan)["delete-kept:demo-a"] == "pending"
+    assert status(plan)["retire-kept:demo-a"] == "pending"
+
+
+def test_each_kept_instance_of_a_member_has_steps_of_its_own():
+    """A kept generation (demo-a) and a leftover already moved aside (old-demo) are both cleared: each under its own
+    key, a parent's delete after every delete of its children."""
+    leftover = [member("old-demo", 0), member("old-demo-r", 0, parent="old-demo")]
+    plan = plan_of(PRODUCTION + stack("a", 1, root_tags=[KEPT]) + stack("b", 5) + leftover, records_at("b"))
+    assert plan.phase == "copy"
+    clearing = [(s.key, s.kind, s.identifier, s.resource_id) for s in plan.steps
+                if s.key.startswith(("retire-kept:", "delete-kept:"))]
+    assert sorted(clearing) == sorted([
+        ("retire-kept:demo-r-a", "retire", "demo-r-a", rid("demo-r-a")),
+        ("delete-kept:demo-r-a", "delete-kept", "old-demo-r-a", rid("demo-r-a")),
+        ("delete-kept:demo-r", "delete-kept", "old-demo-r", rid("old-demo-r")),
+        ("retire-kept:demo-a", "retire", "demo-a", rid("demo-a")),
+        ("delete-kept:demo-a", "delete-kept", "old-demo-a", rid("demo-a")),
+        ("delete-kept:demo", "delete-kept", "old-demo", rid("old-demo"))])
+    children = {"delete-kept:demo-r-a", "delete-kept:demo-r"}
+    assert set(plan.step("delete-kept:demo-a").depends_on) == children | {"retire-kept:demo-a"}
+    assert set(plan.step("delete-kept:demo").depends_on) == children
+    assert {key for key, _kind, _name, _id in clearing} <= set(plan.switch.depends_on)
 
 
 def test_a_finished_refresh_is_complete_with_the_ids_it_retired():
@@ -272,6 +321,9 @@ def test_a_finished_refresh_is_complete_with_the_ids_it_retired():
     assert plan.phase == "complete"
     assert {s.status for s in plan.steps} == {"done"}
     assert plan.step("switch:demo").reason == "the refresh is complete: the records of demo point at its new generation"
+    # Nothing is left to retire: no step moves aside or deletes anything, and no id is retiring.
+    assert [s.kind for s in plan.steps] == ["create", "promote", "create", "switch", "switched", "restart"]
+    assert plan.retiring_resource_ids() == []
     # Without them, or when they name the live generation, it is the next refresh.
     assert plan_of(PRODUCTION + stack("a", 5), records_at("a")).phase == "copy"
     assert plan_of(PRODUCTION + stack("a", 5), records_at("a"), previous_resource_ids=[rid("demo-a")]).phase == "copy"
@@ -287,18 +339,21 @@ def test_keep_previous_keeps_the_generation_the_switch_leaves():
     assert plan.retiring_resource_ids() == [rid("demo")]
     assert not [s for s in plan.steps if s.kind in ("retire", "delete")]
     # After the switch, the restart runs until the previous generation is marked kept.
-    after = PRODUCTION + stack("", 1) + stack("a", 5, root_tags=[SWITCHED])
+    after = PRODUCTION + stack("", 1) + stack("a", 5, root_tags=[switched("demo")])
     plan = plan_of(after, records_at("a"), keep_previous=True)
     assert plan.phase == "cleanup" and status(plan)["keep:demo"] == status(plan)["restart:demo"] == "pending"
-    kept = PRODUCTION + stack("", 1, root_tags=[KEPT]) + stack("a", 5, root_tags=[SWITCHED])
+    assert status(plan)["switch:demo"] == "done"
+    kept = PRODUCTION + stack("", 1, root_tags=[KEPT]) + stack("a", 5, root_tags=[switched("demo")])
     plan = plan_of(kept, records_at("a"), previous_resource_ids=[rid("demo")], keep_previous=True)
     assert plan.phase == "complete" and {s.status for s in plan.steps} == {"done"}
+    # Complete: the kept generation is no longer this run's to keep.
+    assert plan.step("keep:demo") is None and plan.retiring_resource_ids() == []
 
 
 # --- a rollback -------------------------------------------------------------------------------------------------
 
 def test_a_rollback_moves_the_records_back_in_one_change_then_retires_the_rejected_generation():
-    kept = PRODUCTION + stack("", 1, root_tags=[KEPT]) + stack("a", 5, root_tags=[SWITCHED])
+    kept = PRODUCTION + stack("", 1, root_tags=[KEPT]) + stack("a", 5, root_tags=[switched("demo")])
     plan = plan_of(kept, records_at("a"), rollback=True)
     assert (plan.phase, plan.mode, plan.source) == ("swap", "rollback", "")
     assert plan.planner.words is DNS_ROLLBACK_WORDS
@@ -308,15 +363,22 @@ def test_a_rollback_moves_the_records_back_in_one_change_then_retires_the_reject
         ("retire:demo-r", "retire", "demo-r-a"), ("delete:demo-r", "delete", "rej-demo-r-a"),
         ("retire:demo", "retire", "demo-a"), ("delete:demo", "delete", "rej-demo-a"), ("untag:demo", "untag", "demo")]
     assert plan.step("tag-rejected:demo").params == {"Tags": [REJECTED]}
+    # The switch back records itself on the original primary, naming the generation the records leave.
+    assert plan.step("tag-switched:demo").params == {"Tags": [switched("demo-a")]}
     assert plan.switch.params["Clones"] == {"demo": "demo", "demo-r": "demo-r"}
     assert plan.switch.depends_on == ["tag-rejected:demo"]
     assert plan.step("retire:demo").params["NewDBInstanceIdentifier"] == "rej-demo-a"
     assert plan.step("retire:demo").resource_id == rid("demo-a")
-    assert sorted(plan.step("untag:demo").params["TagKeys"]) == ["mitosis:kept", "mitosis:rejected",
-                                                                 "mitosis:switched"]
+    # mitosis:switched is durable: the untag leaves it.
+    assert sorted(plan.step("untag:demo").params["TagKeys"]) == ["mitosis:kept", "mitosis:rejected"]
+    assert plan.step("untag:demo").depends_on == ["restart:demo"]
     assert all(s.status == "pending" for s in plan.steps)
+    # A mitosis:switched of another value on the original (an older switch's) does not record this switch.
+    older = PRODUCTION + stack("", 1, root_tags=[KEPT, OLDER_SWITCHED]) + stack("a", 5, root_tags=[switched("demo")])
+    assert status(plan_of(older, records_at("a"), rollback=True))["switch:demo"] == "pending"
     # The records back on the earlier generation, the newer one rejected: the cleanup.
-    back = PRODUCTION + stack("", 1, root_tags=[KEPT, SWITCHED]) + stack("a", 5, root_tags=[SWITCHED, REJECTED])
+    back = PRODUCTION + stack("", 1, root_tags=[KEPT, switched("demo-a")]) + stack(
+        "a", 5, root_tags=[switched("demo"), REJECTED])
     plan = plan_of(back, records_at(""), rollback=True)
     assert plan.phase == "cleanup"
     assert plan.step("retire:demo").identifier == "demo-a" and plan.switch.params["Clones"]["demo"] == "demo"
@@ -327,9 +389,12 @@ def test_a_rollback_moves_the_records_back_in_one_change_then_retires_the_reject
     # Moved aside to rej-*, the rejected generation is still the one the cleanup deletes.
     rejected = [member("rej-demo-a", 5, tags=[REJECTED]), member("rej-demo-r-a", 6, parent="rej-demo-a")]
     rejected[0]["DbiResourceId"], rejected[1]["DbiResourceId"] = rid("demo-a"), rid("demo-r-a")
-    plan = plan_of(PRODUCTION + stack("", 1, root_tags=[KEPT, SWITCHED]) + rejected, records_at(""), rollback=True)
+    plan = plan_of(PRODUCTION + stack("", 1, root_tags=[KEPT, switched("demo-a")]) + rejected, records_at(""),
+                   rollback=True)
     assert plan.phase == "cleanup" and plan.step("delete:demo").identifier == "rej-demo-a"
     assert status(plan)["retire:demo"] == "done" and status(plan)["delete:demo"] == "pending"
+    assert plan.step("tag-switched:demo").params == {"Tags": [switched("demo-a")]}
+    assert status(plan)["switch:demo"] == status(plan)["tag-switched:demo"] == "done"
 
 
 def test_a_rollback_refuses_when_there_is_no_earlier_generation():
@@ -339,13 +404,19 @@ def test_a_rollback_refuses_when_there_is_no_earlier_generation():
     assert "keep_previous=true" in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="bug: a finished rollback planned with the ids it retired (COMPLETE) crashes building its "
-                          "steps (identifier_of(None))")
 def test_a_finished_rollback_is_complete_with_the_ids_it_retired():
-    back = PRODUCTION + stack("", 1, root_tags=[KEPT])
+    back = PRODUCTION + stack("", 1, root_tags=[KEPT, switched("demo-a")])
     plan = plan_of(back, records_at(""), previous_resource_ids=[rid("demo-a"), rid("demo-r-a")], rollback=True)
-    assert plan.phase == "complete"
+    assert plan.phase == "complete" and plan.mode == "rollback"
+    assert {s.status for s in plan.steps} == {"done"}
+    assert plan.step("switch:demo").reason == "the rollback is complete: the records of demo point at the earlier " \
+                                              "generation again"
+    # Nothing is left to retire: no step moves aside or deletes anything, and no id is retiring.
+    assert not [s for s in plan.steps if s.kind in ("retire", "delete", "delete-kept", "keep")]
+    assert plan.retiring_resource_ids() == []
+    # Without the ids, there is nothing to roll back to.
+    with pytest.raises(MitosisError, match="nothing to roll back to"):
+        plan_of(back, records_at(""), rollback=True)
 
 
 # --- refusals before any change ---------------------------------------------------------------------------------
@@ -364,12 +435,28 @@ def test_records_on_two_generations_are_refused():
         plan_of(PRODUCTION + stack("", 1) + stack("a", 5), both)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: only the root's records are checked for two generations: a replica's "
-                                       "record left on the generation the plan retires is silently left dangling")
 def test_a_replica_record_on_the_generation_the_plan_retires_is_refused():
     half = [record(PRIMARY, "demo-a"), record(READER, "demo-r")]
-    with pytest.raises(MitosisError):
+    with pytest.raises(MitosisError, match=r"Record db-ro\.demo\.internal\. points at demo-r, while the other records "
+                                           r"of the stack point at the generation of demo-a: a switch moves every "
+                                           r"record of the stack at once") as info:
         plan_of(PRODUCTION + stack("", 1) + stack("a", 5), half)
+    assert info.value.identifier == READER
+    assert info.value.hint == "Point db-ro.demo.internal. at the generation the other records point at (or delete " \
+                              "it), then run again."
+    # Any record of the zone on a member's other instance: a newer one (a copy under way), one moved aside.
+    copying = [member("demo-a", 5, parent="prod"), member("demo-r-a", 6, parent="demo-a")]
+    aside = [member("old-demo", 1), member("old-demo-r", 2, parent="old-demo")]
+    legacy = "legacy.demo.internal."
+    for instances, records, holder, live in (
+            (stack("", 1) + copying, records_at("") + [record(legacy, "demo-r-a")], "demo-r-a", "demo"),
+            (aside + stack("a", 5), records_at("a") + [record(legacy, "old-demo-r")], "old-demo-r", "demo-a"),
+            (stack("", 1) + stack("a", 5), records_at("a") + [record(legacy, "demo-r")], "demo-r", "demo-a")):
+        with pytest.raises(MitosisError, match="Record {0} points at {1}, while the other records of the stack point "
+                                               "at the generation of {2}".format(legacy, holder, live)):
+            plan_of(PRODUCTION + instances, records)
+    # A record of the zone on an instance outside the stack is none of its business.
+    assert plan_of(PRODUCTION + stack("", 1), records_at("") + [record(legacy, "prod")]).phase == "copy"
 
 
 def test_two_generations_no_record_points_at_are_refused():
@@ -428,6 +515,27 @@ def test_deletion_protection_on_a_generation_to_retire_is_refused():
     with pytest.raises(MitosisError, match="demo-a has deletion protection"):
         plan_of(PRODUCTION + stack("", 1, root_tags=[KEPT]) + stack("a", 5, DeletionProtection=True), records_at("a"),
                 rollback=True)
+
+
+def test_deletion_protection_on_the_generation_keep_previous_keeps_is_no_obstacle():
+    # The live generation, which this refresh only keeps: before and after the switch.
+    plan = plan_of(PRODUCTION + stack("", 1, DeletionProtection=True), records_at(""), keep_previous=True)
+    assert plan.phase == "copy" and plan.step("keep:demo").identifier == "demo"
+    after = PRODUCTION + stack("", 1, DeletionProtection=True) + stack("a", 5, root_tags=[switched("demo")])
+    plan = plan_of(after, records_at("a"), keep_previous=True)
+    assert plan.phase == "cleanup" and plan.step("keep:demo").identifier == "demo"
+    # A kept generation this run clears is deleted: still refused.
+    with pytest.raises(MitosisError, match="demo-a has deletion protection enabled, which would block its "
+                                           "retirement"):
+        plan_of(PRODUCTION + stack("a", 1, root_tags=[KEPT], DeletionProtection=True) + stack("b", 5),
+                records_at("b"), keep_previous=True)
+    plan = plan_of(PRODUCTION + stack("a", 1, root_tags=[KEPT]) + stack("b", 5, DeletionProtection=True),
+                   records_at("b"), keep_previous=True)
+    assert plan.step("keep:demo").identifier == "demo-b" and plan.step("delete-kept:demo-a").identifier == "old-demo-a"
+    # A rollback deletes the generation it rejects, keep_previous or not.
+    with pytest.raises(MitosisError, match="demo-a has deletion protection"):
+        plan_of(PRODUCTION + stack("", 1, root_tags=[KEPT]) + stack("a", 5, DeletionProtection=True), records_at("a"),
+                rollback=True, keep_previous=True)
 
 
 def test_an_aurora_member_is_refused():
@@ -780,32 +888,45 @@ def test_a_refresh_resumes_from_every_interruption_and_never_leaves_a_record_on_
         finished = planner(keep_previous=keep_previous).plan(world.graph(), retiring)
         assert finished.phase == "complete" and not finished.pending, cut
         if keep_previous:
-            assert KEPT in world.account.instances["demo"]["_tags"], cut
-        if cut <= keys.index("switch:demo"):
-            assert world.batches == 1, cut
-            assert [t["Key"] for t in world.account.instances["demo-a"]["_tags"]] == ["mitosis:generation"], cut
+            assert world.account.instances["demo"]["_tags"] == [KEPT], cut
+        # The change is sent once; again only by the run that finds the records moved but not yet recorded in sync.
+        resent = keys.index("switch:demo") < cut <= keys.index("tag-switched:demo")
+        assert world.batches == (2 if resent else 1), cut
+        # The new generation keeps its durable tags, and only those.
+        assert world.account.instances["demo-a"]["_tags"] == [GENERATION_A, switched("demo")], cut
+        assert world.account.instances["demo-r-a"]["_tags"] == [GENERATION_A], cut
 
 
 def test_generations_alternate_refresh_after_refresh():
     world = demo_world()
-    for generation in ("a", "b", "a"):
+    for generation, left in (("a", "demo"), ("b", "demo-a"), ("a", "demo-b")):
         plan, _order = world.run()
         assert plan.step("create:demo").identifier == "demo-" + generation
         assert world.holders() == {PRIMARY: "demo-" + generation, READER: "demo-r-" + generation}
+        assert world.account.instances["demo-" + generation]["_tags"] == [
+            {"Key": "mitosis:generation", "Value": generation}, switched(left)]
         assert sorted(world.account.instances) == sorted(["prod", "demo-" + generation, "demo-r-" + generation])
         assert planner().plan(world.graph(), plan.retiring_resource_ids()).phase == "complete"
     assert world.batches == 3
 
 
-def test_keep_previous_then_a_rollback_puts_the_records_back_in_one_change():
+def kept_world():
+    """The demo stack refreshed once with keep_previous: the records on demo-a, demo kept."""
     world = demo_world()
     world.run(keep_previous=True)
+    return world
+
+
+def test_keep_previous_then_a_rollback_puts_the_records_back_in_one_change():
+    world = kept_world()
     batches = world.batches
     plan, _order = world.run(rollback=True)
     assert plan.phase == "swap" and world.batches == batches + 1
     assert world.holders() == {PRIMARY: "demo", READER: "demo-r"}
     assert sorted(world.account.instances) == ["demo", "demo-r", "prod"]
-    assert [t["Key"] for t in world.account.instances["demo"]["_tags"]] == []
+    # The rollback's own tags are gone; the switch's record stays, naming the generation the records left.
+    assert world.account.instances["demo"]["_tags"] == [switched("demo-a")]
+    assert not world.account.instances["demo-r"].get("_tags")
     with pytest.raises(MitosisError, match="nothing to roll back to"):
         world.run(rollback=True)
     # The stack refreshes again from there.
@@ -813,34 +934,51 @@ def test_keep_previous_then_a_rollback_puts_the_records_back_in_one_change():
     assert plan.step("create:demo").identifier == "demo-a" and world.holders()[PRIMARY] == "demo-a"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: with keep_previous, the next refresh moves the kept generation aside to "
-                                       "old-* but never deletes it (delete-kept is marked done before the retire)")
-def test_a_second_refresh_with_keep_previous_retires_the_kept_generation():
-    world = demo_world()
+def test_a_second_rollback_to_the_same_generation_moves_the_records_back_again():
+    """Refresh with keep_previous, roll back, then the same again: the original primary still carries the record of
+    the first rollback's switch (mitosis:switched=from demo-a, durable), whose value is the second one's too."""
+    world = kept_world()
+    world.run(rollback=True)
     world.run(keep_previous=True)
+    assert world.holders() == {PRIMARY: "demo-a", READER: "demo-r-a"} and world.batches == 3
+    plan, _order = world.run(rollback=True)
+    # Never a record on an instance the rollback deleted.
+    assert world.holders() == {PRIMARY: "demo", READER: "demo-r"}
+    assert plan.phase == "swap" and plan.step("switch:demo").status == "pending" and world.batches == 4
+    assert sorted(world.account.instances) == ["demo", "demo-r", "prod"]
+
+
+def test_a_second_refresh_with_keep_previous_retires_the_kept_generation():
+    world = kept_world()
     world.run(keep_previous=True)
     assert sorted(world.account.instances) == ["demo-a", "demo-b", "demo-r-a", "demo-r-b", "prod"]
+    assert world.holders() == {PRIMARY: "demo-b", READER: "demo-r-b"} and world.batches == 2
+    assert world.account.instances["demo-a"]["_tags"] == [GENERATION_A, switched("demo"), KEPT]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the cleanup's untag removes mitosis:switched, so a run resumed after it "
-                                       "sends the switch's change batch again and waits for the TTL again")
 def test_a_cleanup_resumed_after_its_untag_sends_no_second_change():
-    world = demo_world()
-    _plan, order = world.run()
-    cut = [s.key for s in order].index("untag:demo") + 1
-    world = demo_world()
-    world.run(cut)
-    assert world.batches == 1
-    plan, _order = world.run()
-    assert plan.step("switch:demo").status == "done" and world.batches == 1
+    """The untag leaves mitosis:switched: a run resumed after it still finds the switch done."""
+    _plan, order = kept_world().run(rollback=True)
+    keys = [s.key for s in order]
+    assert keys.index("untag:demo") < keys.index("delete:demo")
+    world = kept_world()
+    world.run(keys.index("untag:demo") + 1, rollback=True)
+    assert world.batches == 2 and world.account.instances["demo"]["_tags"] == [switched("demo-a")]
+    plan, _order = world.run(rollback=True)
+    assert plan.phase == "cleanup" and plan.step("switch:demo").status == "done" and world.batches == 2
+    assert sorted(world.account.instances) == ["demo", "demo-r", "prod"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a run resumed between the switch and its tag marks the untag done (no "
-                                       "mitosis:switched yet), then tags: mitosis:switched stays on the new primary")
-def test_a_run_resumed_after_the_switch_leaves_none_of_its_tags():
-    world = demo_world()
-    _plan, order = world.run()
+def test_a_run_resumed_after_the_switch_leaves_only_the_durable_tags():
+    _plan, order = demo_world().run()
     world = demo_world()
     world.run([s.key for s in order].index("switch:demo") + 1)
     world.run()
-    assert [t["Key"] for t in world.account.instances["demo-a"]["_tags"]] == ["mitosis:generation"]
+    assert world.account.instances["demo-a"]["_tags"] == [GENERATION_A, switched("demo")]
+    # A rollback resumed after its switch: of its tags, only the switch's record stays.
+    _plan, order = kept_world().run(rollback=True)
+    world = kept_world()
+    world.run([s.key for s in order].index("switch:demo") + 1, rollback=True)
+    world.run(rollback=True)
+    assert world.holders() == {PRIMARY: "demo", READER: "demo-r"}
+    assert world.account.instances["demo"]["_tags"] == [switched("demo-a")]

@@ -81,7 +81,7 @@ COVERED = {
     "test_tag_and_untag_of_an_instance_and_of_an_aurora_cluster": ["tag", "untag"],
     "test_prepare_and_restart_are_the_callers": ["prepare", "restart"],
     "test_swap_out_and_swap_in": ["swap-out", "swap-in"],
-    "test_delete_and_discard": ["delete", "discard"],
+    "test_delete_and_discard": ["delete", "discard", "delete-kept"],
     "test_final_snapshot_of_the_retired_primary": ["final-snapshot"],
     "test_the_masking_steps": ["mask-login", "mask", "mask-check"],
     "test_retire_moves_that_very_generation_aside": ["retire"],
@@ -352,10 +352,29 @@ def test_delete_and_discard(is_cluster):
     assert create.status == "pending" and "copied again" in create.reason
     newer = dict(clone, **{resource: "r-new"})
     assert marked(discard, "copy", newer, others=[create]) == ("done", "temp-db is deleted")
+    # That very copy under another name (a kept generation moved aside to old-*) is not deleted yet.
+    renamed = dict(clone, **{"DBClusterIdentifier" if is_cluster else "DBInstanceIdentifier": "old-temp-db"})
+    assert marked(discard, "copy", renamed, others=[create]) == (
+        "pending", "a copy an earlier run made ({0})".format(clone[resource]))
+    assert marked(discard, "copy", renamed, newer, others=[create])[0] == "pending"
+    assert marked(discard, "copy", dict(renamed, **{status: "deleting"}), newer, others=[create])[0] == "pending"
     assert done(discard, live_of(newer), Watch(discard)) and not done(discard, live_of(clone), Watch(discard))
     assert discard.start(None, live_of(newer), None, REGION) == "temp-db is deleted"
     assert discard.in_progress(live_of(dict(clone, **{status: "deleting"})))
     assert discard.already_done(None, refused(gone)) and not discard.retires
+
+    # A generation kept for a way back, moved aside to old-*: deleted before the copy takes its names, as a discard.
+    kept = make("old-db-a")
+    delete_kept = make_step("delete-kept:db-a", "copy", "delete-kept", action, "old-db-a", {}, "db",
+                            cluster=is_cluster)
+    delete_kept.resource_id = kept[resource]
+    assert marked(delete_kept, "copy", kept, others=[create]) == (
+        "pending", "the generation an earlier refresh kept ({0})".format(kept[resource]))
+    assert create.reason == "copied once the kept generation is deleted"
+    still = dict(kept, **{"DBClusterIdentifier" if is_cluster else "DBInstanceIdentifier": "db-a"})
+    assert marked(delete_kept, "copy", still, others=[create])[0] == "pending"
+    assert marked(delete_kept, "copy", others=[create]) == ("done", "old-db-a is deleted")
+    assert delete_kept.clears and not delete_kept.retires and not delete_kept.in_node_order
 
 
 # --- final-snapshot ---------------------------------------------------------------------------------------------
@@ -482,6 +501,27 @@ def switch_step(kind="switch", clones=None, records=None):
                       "Clones": clones or TO_A}, "demo")
 
 
+def switched_step(value="from demo"):
+    """The tag a switch to demo-a writes (its value names the instance the records left)."""
+    return make_step("tag-switched:demo", "swap", "switched", "AddTagsToResource", "demo-a",
+                     {"Tags": [{"Key": "mitosis:switched", "Value": value}]}, "demo")
+
+
+def switch_tag(value):
+    return [{"Key": "mitosis:switched", "Value": value}]
+
+
+class FakeTagging:
+    """Records each AddTagsToResource call."""
+
+    def __init__(self):
+        self.calls = []
+
+    def add_tags_to_resource(self, **params):
+        self.calls.append(params)
+        return {}
+
+
 def test_retire_moves_that_very_generation_aside():
     live = reachable("demo")
     moved = dict(live, DBInstanceIdentifier="old-demo")
@@ -529,19 +569,27 @@ def test_retire_moves_that_very_generation_aside():
 def test_switch_moves_every_record_in_one_change_then_waits_for_sync_and_the_ttl():
     step = switch_step()
     assert step.ttl == 60 and step.label == "ChangeResourceRecordSets demo.internal."
-    # Marking: done once the new primary records the switch; pending, to be sent again, while only the records moved.
+    # Marking: done once the new primary records the switch (the plan's tag step, with its value); pending, to be
+    # sent again, while only the records moved.
+    tag = switched_step()
     clone = reachable("demo-a", _tags=[])
-    assert marked(step, "swap", clone, records=pointing({"db.demo.internal.": "demo", "db-ro.demo.internal.":
-                                                         "demo-r"})) == ("pending", "")
+    before = pointing({"db.demo.internal.": "demo", "db-ro.demo.internal.": "demo-r"})
+    assert marked(step, "swap", clone, records=before, others=[tag]) == ("pending", "")
     moved = pointing({"db.demo.internal.": "demo-a", "db-ro.demo.internal.": "demo-r-a"})
-    status, reason = marked(step, "swap", clone, records=moved)
+    status, reason = marked(step, "swap", clone, records=moved, others=[tag])
     assert status == "pending" and reason.startswith("the records point at the clones already: sent again")
     half = pointing({"db.demo.internal.": "demo-a", "db-ro.demo.internal.": "demo-r"})
-    assert marked(step, "swap", clone, records=half) == ("pending", "")
-    tagged = dict(clone, TagList=[{"Key": "mitosis:switched", "Value": "true"}])
-    assert marked(step, "swap", tagged, records=moved) == (
-        "done", "the records point at the clones, in sync (demo-a has the tag mitosis:switched)")
-    assert marked(step, "swap", clone)[0] == "pending"  # a graph without records: nothing says they moved
+    assert marked(step, "swap", clone, records=half, others=[tag]) == ("pending", "")
+    tagged = dict(clone, TagList=switch_tag("from demo"))
+    assert marked(step, "swap", tagged, records=moved, others=[tag]) == (
+        "done", "the records point at the clones, in sync (demo-a has the tag mitosis:switched=from demo)")
+    # An older switch's record on the same instance (another value) is not this switch's.
+    for value in ("true", "from demo-b"):
+        older = dict(clone, TagList=switch_tag(value))
+        status, reason = marked(step, "swap", older, records=moved, others=[tag])
+        assert status == "pending" and reason.startswith("the records point at the clones already"), value
+        assert marked(step, "swap", older, records=before, others=[tag]) == ("pending", ""), value
+    assert marked(step, "swap", clone, others=[tag])[0] == "pending"  # a graph without records: nothing says they moved
     # Applying: one change batch of UPSERTs to the clones' endpoints, then GetChange until INSYNC.
     route53 = FakeRoute53()
     step.route53 = route53
@@ -638,13 +686,14 @@ def test_records_are_created_pointing_at_the_live_generation():
 
 
 def test_switched_and_keep_are_marked_by_their_tags():
-    switched = make_step("tag-switched:demo", "swap", "switched", "AddTagsToResource", "demo-a",
-                         {"Tags": [{"Key": "mitosis:switched", "Value": "true"}]}, "demo")
+    switched = switched_step()
     clone = reachable("demo-a")
-    tagged = dict(clone, TagList=[{"Key": "mitosis:switched", "Value": "yes"}])
-    for phase in ("swap", "cleanup"):  # its tag, not the phase, says it is done
+    tagged = dict(clone, TagList=switch_tag("from demo"))
+    for phase in ("swap", "cleanup"):  # its tag, with its value, not the phase, says it is done
         assert marked(switched, phase, clone) == ("pending", "")
-        assert marked(switched, phase, tagged) == ("done", "demo-a has the tag mitosis:switched")
+        assert marked(switched, phase, tagged) == ("done", "demo-a has the tag mitosis:switched=from demo")
+        for value in ("true", "from demo-b"):  # an older switch's record
+            assert marked(switched, phase, dict(clone, TagList=switch_tag(value))) == ("pending", ""), value
     assert done(switched, live_of(tagged)) and not done(switched, live_of(clone))
     assert switched.call_params(live_of(clone), None)["ResourceName"] == clone["DBInstanceArn"]
     assert switched.start(None, live_of(tagged), None, REGION) == "demo-a already has these values"
@@ -658,7 +707,7 @@ def test_switched_and_keep_are_marked_by_their_tags():
     keep.resource_id = previous["DbiResourceId"]
     kept = dict(previous, TagList=[{"Key": "mitosis:kept", "Value": "true"}])
     assert marked(keep, "cleanup", previous) == ("pending", "")
-    assert marked(keep, "cleanup", kept) == ("done", "demo has the tag mitosis:kept")
+    assert marked(keep, "cleanup", kept) == ("done", "demo has the tag mitosis:kept=true")
     assert done(keep, live_of(kept)) and not done(keep, live_of(previous))
     assert keep.grants(arn_in(), "prod") == [("AddTagsToResource", [ARN.format("aws", "db", "demo")])]
     # Keeping the previous generation concludes the refresh: the restart runs until it is kept.
@@ -669,6 +718,19 @@ def test_switched_and_keep_are_marked_by_their_tags():
     assert marked(restart, "cleanup", kept, others=[keep], words=DNS_WORDS) == (
         "done", "the generation the switch left is retired (or kept, with keep_previous)")
     assert marked(restart, "swap", kept, others=[keep], words=DNS_WORDS)[0] == "pending"
+
+
+def test_switched_writes_its_value_over_an_older_record_of_the_switch():
+    """The instance a rollback switches back to may carry an older switch's record (mitosis:switched is durable):
+    the step is done only with its own value, so it is applied, and complete, only with that value."""
+    switched = switched_step("from demo-b")
+    older = reachable("demo-a", TagList=switch_tag("from demo"))
+    assert marked(switched, "swap", older) == ("pending", "")
+    assert not done(switched, live_of(older))
+    assert done(switched, live_of(dict(older, TagList=switch_tag("from demo-b"))))
+    tagging = FakeTagging()
+    assert switched.start(tagging, live_of(older), None, REGION) is None
+    assert tagging.calls == [{"ResourceName": older["DBInstanceArn"], "Tags": switch_tag("from demo-b")}]
 
 
 def test_the_retired_generation_is_gone_only_once_no_name_holds_it():
