@@ -30,8 +30,8 @@ from .planner import RESTORE_ACTIONS, build_copy, choose_method, validate
 from .plans import (MAX_IDENTIFIER, REPLICA, CloneOptions, Instance, Node, Plan, Planner, SnapshotsOf, StepList,
                     TagsOf, discard_or_refuse, fail, final_snapshot_name, pick_snapshot, validate_credentials,
                     validate_unprotected)
-from .steps import (CreateRecords, Delete, DeleteKept, FinalSnapshot, Keep, Restart, Retire, Step, Switch, Switched, Words,
-                    has_tag)
+from .steps import (CreateRecords, Delete, DeleteKept, FinalSnapshot, Keep, Restart, Retire, Step, Switch, Switched,
+                    Words, has_tag)
 
 # Longer and a resolver keeps the old endpoint so long that the switch is no quicker than a rename.
 MAX_TTL = 3600
@@ -498,8 +498,8 @@ class DnsPlanner(Planner):
                                        {"ApplyImmediately": True, "NewDBInstanceIdentifier": OLD + name}, node.name, [])
                     retire.resource_id = resource_id_of(inst)
                     after.append(retire.key)
-                gone = built.add(DeleteKept, "delete-kept:" + name, COPY, DELETE, OLD + name, {"SkipFinalSnapshot": True},
-                                 node.name, after)
+                gone = built.add(DeleteKept, "delete-kept:" + name, COPY, DELETE, OLD + name,
+                                 {"SkipFinalSnapshot": True}, node.name, after)
                 gone.resource_id = resource_id_of(inst)
                 deletes[node.name].append(gone.key)
 
