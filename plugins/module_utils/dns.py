@@ -108,12 +108,12 @@ def find_zone(route53: Any, given: str) -> Tuple[str, str]:
     found = call(route53, "ListHostedZonesByName", name, DNSName=name, MaxItems="100")["HostedZones"]
     named = [z for z in found if host_of(z["Name"]) == host_of(name)]
     if not named:
-        fail("dns_zone: no Route 53 hosted zone is called {0}.".format(name), name,
+        fail("dns_zone: no Route 53 hosted zone is called {0}.".format(host_of(name)), name,
              "Pass the id (aws route53 list-hosted-zones) or the name of the zone that holds the application's "
              "records.")
     if len(named) > 1:
         fail("dns_zone: {0} hosted zones are called {1} (a private and a public one, or several private ones)."
-             .format(len(named), name), name,
+             .format(len(named), host_of(name)), name,
              "Pass the id of the one that holds the application's records: {0}.".format(
                  ", ".join(z["Id"].split("/")[-1] for z in named)))
     return named[0]["Id"].split("/")[-1], named[0]["Name"]
@@ -472,6 +472,8 @@ class DnsPlanner(Planner):
         created = self.create_records(built, graph, root, records)
         restart = self.switch_steps(built, root, records, list(built.copy_keys) + created, [n.name for n in nodes],
                                     clone_of)
+        # The clone's own tags (the keep's mark is the generation it leaves): gathered before the cleanup's steps.
+        built.untag(root.name, [root.temp], restart, identifier=clone_of[root.name])
         retired = root.retired  # type: ignore[attr-defined]
         if options.keep_previous and retired is not None:
             keep = built.add(Keep, "keep:" + root.name, CLEANUP, TAG, identifier_of(retired),
@@ -479,7 +481,6 @@ class DnsPlanner(Planner):
             keep.resource_id = resource_id_of(retired)
         else:
             self.retire(built, nodes, OLD, restart, options.final_snapshot)
-        built.untag(root.name, [root.temp], restart, identifier=clone_of[root.name])
         return DnsPlan(source, self.target, built.steps, nodes, mode, phase, snapshot, why, warnings,
                        discard=options.discard_clone, records=[r["Name"] for r in records])
 
@@ -609,3 +610,8 @@ class DnsCheckNode(Node):
 def dns_plan_of(steps: List[Dict[str, Any]]) -> bool:
     """A plan handed back is a switch by DNS when it has a switch step."""
     return any(s.get("kind") == Switch.kind for s in steps)
+
+
+def dns_creates(steps: List[Dict[str, Any]]) -> bool:
+    """A plan handed back creates the stack's records (dns_create) when it has that step."""
+    return any(s.get("kind") == CreateRecords.kind for s in steps)

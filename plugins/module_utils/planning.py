@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .aws import paginate
 from .cluster import ClusterPlanner, cluster_names, cluster_snapshots_of, discover_cluster
-from .dns import DnsPlanner, dns_plan_of
+from .dns import DnsPlanner, dns_creates, dns_plan_of
 from .graph import Graph, discover, tag_reader
 from .planner import InstancePlanner
 from .plans import DNS, CloneOptions, Plan, Planner
@@ -63,8 +63,8 @@ def handed_plan(source: str, target: str, steps: List[Dict[str, Any]], rollback:
     DNS when it has a switch step, an Aurora cluster's when a step acts on a cluster, a rollback's when asked or
     without a source."""
     if dns_plan_of(steps):
-        return DnsPlanner(source, target, CloneOptions(rollback=rollback, swap_method=DNS), route53=route53).handed(
-            steps)
+        options = CloneOptions(rollback=rollback, swap_method=DNS, dns_create=dns_creates(steps))
+        return DnsPlanner(source, target, options, route53=route53).handed(steps)
     if any(step.get("cluster") for step in steps):
         return ClusterPlanner(source, target).handed(steps)
     if rollback or not source:
