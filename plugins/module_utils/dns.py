@@ -26,7 +26,7 @@ from .graph import (OLD, REJECTED, Graph, created_of, describe_instances, dns_na
                     generation_name, graph_of, identifier_of, resource_id_of)
 from .names import (CLEANUP, COMPLETE, COPY, DELETE, GENERATION_TAG, KEPT_TAG, MODIFY, REJECTED_TAG, RESTART,
                     RESTART_ACTION, ROLLBACK, SNAPSHOT_ACTION, SWAP, SWITCH_ACTION, SWITCHED_TAG, TAG)
-from .planner import RESTORE_ACTIONS, build_copy, choose_method, validate
+from .planner import build_copy, choose_method, copy_method_of, validate
 from .plans import (MAX_IDENTIFIER, REPLICA, CloneOptions, Instance, Node, Plan, Planner, SnapshotsOf, StepList,
                     TagsOf, discard_or_refuse, fail, final_snapshot_name, pick_snapshot, validate_credentials,
                     validate_unprotected)
@@ -584,12 +584,8 @@ class DnsPlanner(Planner):
     def handed(self, steps: List[Dict[str, Any]]) -> Plan:
         built = [Step.from_dict(s) for s in steps]
         self.base = next((s.node for s in built if s.in_node_order), "")
-        mode = ROLLBACK if self.options.rollback else REPLICA
-        for step in built:
-            for method, action in RESTORE_ACTIONS.items():
-                if step.action == action:
-                    mode = method
-        plan = DnsPlan(self.source, self.target, built, [], mode, "")
+        plan = DnsPlan(self.source, self.target, built, [], copy_method_of(
+            built, ROLLBACK if self.options.rollback else REPLICA), "")
         plan.planner = self
         return plan
 

@@ -351,14 +351,15 @@ class InstancePlanner(Planner):
         if next((s.node for s in built if s.in_node_order), None) != self.target:
             fail("The plan given is not a plan for the graph of {0}.".format(self.target), self.target,
                  "Pass the `plan` returned by mitosis.rds.rds_mitosis_plan for the same source and target.")
-        mode = REPLICA
-        for step in built:
-            for method, action in RESTORE_ACTIONS.items():
-                if step.action == action:
-                    mode = method
-        plan = Plan(self.source, self.target, built, [], mode, "")
+        plan = Plan(self.source, self.target, built, [], copy_method_of(built), "")
         plan.planner = self
         return plan
+
+
+def copy_method_of(steps: List[Step], default: str = REPLICA) -> str:
+    """The copy method of a plan handed back: the restore it makes, else `default`."""
+    methods = {action: method for method, action in RESTORE_ACTIONS.items()}
+    return next((methods[s.action] for s in steps if s.action in methods), default)
 
 
 def plan_clone(graph: Graph, source: str, target: str, tags_of: TagsOf, snapshots_of: SnapshotsOf,
