@@ -46,10 +46,10 @@ sanity: venv
 	$(BIN)/python -m devtools.sanity $(SANITY_ARGS)
 
 unit: venv
-	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 tests/unit $(PYTEST_ARGS)
 
 endpoint-tests: venv
-	$(BIN)/python -m pytest -q tests/endpoint $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 tests/endpoint $(PYTEST_ARGS)
 
 functional: venv
 	mkdir -p tests/output

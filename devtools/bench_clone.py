@@ -440,10 +440,10 @@ def measured_windows(args: argparse.Namespace) -> None:
     longest_rename = max(prober.longest().values()) / args.speed
     longest_dns = max(dns["windows"].values()) / args.speed
     print("unreachable window, the longest of the stack's names (minutes): rename {0:.1f}, dns {1:.1f} (a switch "
-          "by DNS {2}); to the restart: rename {3:.1f} min, dns {4:.1f} min (dns waits the change in sync, {5:g} min, "
-          "and the TTL); the switch itself: {6}".format(
-              longest_rename, longest_dns, verdict(longest_dns == 0.0), plain, dns["to_restart"],
-              minutes("dns-change"), "; ".join(dns["switch"])))
+          "by DNS {2}); to the restart: rename {3:.1f} min, dns {4:.1f} min (the plans' critical paths: {5:g} and "
+          "{6:g}; dns waits for the change in sync, {7:g} min, and the TTL instead of the renames); the switch itself: "
+          "{8}".format(longest_rename, longest_dns, verdict(longest_dns == 0.0), plain, dns["to_restart"], bounds[0],
+                       dns["bound"], minutes("dns-change"), "; ".join(dns["switch"])))
     print("\n== What masking's ordering costs on the same stack (promoted without backups, masked, backups on, then "
           "the replicas)")
     print("to the restart: {0:.1f} min without rules, {1:.1f} min with them: +{2:.1f} min (the plans' critical paths: "
@@ -461,6 +461,9 @@ def switch_by_dns(endpoint: EndpointHandle, args: argparse.Namespace, timeout: f
     seed_postgres_data(endpoint.session(), endpoint.url)
     dns_records(endpoint.session(), endpoint.url, DNS_RECORDS, DNS_ZONE, DNS_TTL)
     records = records_of(endpoint, endpoint.client("rds"), DNS_RECORDS)
+    planned = CloneOptions(password_source="master_password", swap_method="dns", dns_zone=DNS_ZONE)
+    bound = lower_bound(live_plan(endpoint.client("rds"), SOURCE, PRIMARY_RECORD, planned,
+                                  route53=endpoint.client("route53"))[0].steps)["restart"]
     endpoint.clear_calls()
     endpoint.set_speed(args.speed)
     with Prober(records, "mitosis", DEMO_DATA.password) as prober:
@@ -470,7 +473,7 @@ def switch_by_dns(endpoint: EndpointHandle, args: argparse.Namespace, timeout: f
     endpoint.set_speed(0.0)
     switched = [line for line in run["summary"]["lines"] if "Route 53" in line]
     return {"windows": prober.longest(), "to_restart": to_restart(endpoint.calls(), run, args.speed),
-            "switch": switched}
+            "switch": switched, "bound": bound}
 
 
 def overhead(endpoint: EndpointHandle, args: argparse.Namespace) -> None:

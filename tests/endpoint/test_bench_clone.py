@@ -43,6 +43,21 @@ def test_durations_come_from_the_endpoint():
     assert bench_clone.step_minutes(step("x", "restart")) == 0
 
 
+def test_a_switch_by_dns_waits_for_the_change_in_sync_and_the_ttl_instead_of_renames():
+    copy = [s["id"] for s in seed_plan()[:5]]
+    records = [{"Name": "db.demo.internal.", "TTL": 60}, {"Name": "db-ro.demo.internal.", "TTL": 120}]
+    steps = seed_plan()[:5] + [
+        step("switch:d", "switch", copy, Records=records),
+        step("tag-switched:d", "switched", ["switch:d"]),
+        step("restart:d", "restart", ["tag-switched:d"]),
+        step("retire:r", "retire", ["restart:d"]), step("retire:d", "retire", ["restart:d"]),
+        step("delete:r", "delete", ["retire:r"]), step("delete:d", "delete", ["retire:d", "delete:r"])]
+    # The copy's 37, the change in sync (1) and the longest TTL (2): the restart after 40, not 53; the old
+    # generation's renames (10) and two deletes after it.
+    assert bench_clone.step_minutes(steps[5]) == OPERATIONS["dns-change"][0] + 2
+    assert bench_clone.lower_bound(steps) == {"restart": 40, "end": 60}
+
+
 def test_a_swap_in_waits_for_the_name_not_for_the_reboot():
     steps = [step("out", "swap-out"), step("in", "swap-in", ["out"]), step("restart", "restart", ["in"])]
     assert bench_clone.lower_bound(steps) == {"restart": 16, "end": 16}
