@@ -179,13 +179,13 @@ def test_a_rollback_of_a_cluster_is_refused_before_any_change(endpoint, playbook
     assert mutating(endpoint) == []
 
 
+# An instance's rename and delete are killed mid-step in test_clone; here the cluster's own steps (unit tests resume an
+# Aurora plan from every state).
 @pytest.mark.parametrize("operation, identifier, kind", [
     ("CreateDBInstance", "temp-mitosis-aurora-demo-2", "create"),
     ("ModifyDBCluster", TARGET, "cluster-rename"),
-    ("ModifyDBInstance", "temp-mitosis-aurora-demo-1", "rename"),
-    ("DeleteDBInstance", "old-mitosis-aurora-demo-3", "delete"),
     ("DeleteDBCluster", "old-" + TARGET, "cluster-delete"),
-], ids=["copy", "swap-cluster", "swap-instance", "cleanup-instances", "cleanup-cluster"])
+], ids=["copy", "swap-cluster", "cleanup-cluster"])
 def test_resume_after_a_kill_at_each_phase(endpoint, playbook, tmp_path, operation, identifier, kind):
     before = seeded(endpoint)
     endpoint.set_speed(0.05)

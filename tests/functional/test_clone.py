@@ -114,8 +114,13 @@ def test_check_mode_changes_nothing(endpoint, playbook, tmp_path):
     assert '"exists": false' in result.out or "exists: false" in result.out
 
 
-@pytest.mark.parametrize("index", range(len(SEED_MUTATING_CALLS)),
-                         ids=["{0}-{1}".format(i + 1, c[1]) for i, c in enumerate(SEED_MUTATING_CALLS)])
+# One boundary of each kind of call, through real runs (the planner's unit tests resume from every state): the
+# copy's first create, the promotion, a replica's modify, a swap-out, a swap-in, a delete.
+BOUNDARIES = (0, 1, 4, 6, 8, 9)
+
+
+@pytest.mark.parametrize("index", BOUNDARIES,
+                         ids=["{0}-{1}".format(i + 1, SEED_MUTATING_CALLS[i][1]) for i in BOUNDARIES])
 def test_resume_after_a_failure_at_every_step_boundary(endpoint, playbook, tmp_path, index):
     operation, identifier = SEED_MUTATING_CALLS[index]
     before = seeded(endpoint)

@@ -20,7 +20,8 @@ TTL = 5
 
 
 def dns_vars(log, **extra):
-    return dict(FAST, source="mitosis-prod", target=PRIMARY, swap_method="dns", dns_zone=ZONE,
+    # The run's TTL wait scaled like the endpoint's clock (speed 0: the records move at once).
+    return dict(FAST, source="mitosis-prod", target=PRIMARY, swap_method="dns", dns_zone=ZONE, report_time_scale=60,
                 master_password=DEMO_DATA.password, restart_command=restart_command(log), **extra)
 
 
@@ -123,7 +124,8 @@ def test_refreshes_by_dns_alternate_generations_never_refuse_the_application_and
     # 3. The rollback moves the records back in one change: the -a generation's data is served again.
     data_endpoint.clear_calls()
     result, windows = probed(data_endpoint, lambda: data_playbook("playbooks/rollback.yml", dict(
-        FAST, target=PRIMARY, swap_method="dns", dns_zone=ZONE, restart_command=restart_command(log))))
+        FAST, target=PRIMARY, swap_method="dns", dns_zone=ZONE, report_time_scale=60,
+        restart_command=restart_command(log))))
     assert result.rc == 0, result
     assert windows == {PRIMARY: []}
     assert holders(data_endpoint, zone["zone_id"]) == generation("-a")
