@@ -58,7 +58,7 @@ endpoint-tests: venv bytecode
 
 functional: venv bytecode
 	mkdir -p tests/output
-	$(BIN)/python -m pytest -q -n $(FUNCTIONAL_WORKERS) --basetemp=tests/output/functional tests/functional $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(FUNCTIONAL_WORKERS) --dist worksteal --basetemp=tests/output/functional tests/functional $(PYTEST_ARGS)
 
 # Not part of `make test`: clone runs with the time model on (~10 minutes), then planning by account size.
 bench: venv
