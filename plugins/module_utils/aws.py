@@ -14,6 +14,7 @@ try:
     import boto3
     import botocore
     from botocore.config import Config
+    from botocore.credentials import DeferredRefreshableCredentials
     from botocore.exceptions import BotoCoreError, ClientError
     HAS_BOTO3 = True
 except ImportError:  # reported by the module layer with missing_required_lib
@@ -34,6 +35,10 @@ FAILED_STATUSES: FrozenSet[str] = frozenset([
     "inaccessible-encryption-credentials-recoverable", "insufficient-capacity", "stopped",
     "storage-config-upgrade",
 ])
+
+
+# The AWS error codes of credentials that expired (a role session lasts an hour when chained from another).
+EXPIRED_CODES: FrozenSet[str] = frozenset(["ExpiredToken", "ExpiredTokenException", "RequestExpired"])
 
 
 class MitosisError(Exception):
@@ -82,7 +87,7 @@ def from_aws_error(exc: BaseException, operation: str, identifier: Optional[str]
     message = "{0}{1} failed: {2}".format(operation, target, aws_message)
     if code:
         message = "{0} ({1})".format(message, code)
-    if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
+    if code in EXPIRED_CODES:
         hint = (hint or "") + (" The AWS credentials expired. Get fresh credentials (a new MFA token) and run the "
                                "same command again: the clone resumes where it stopped.")
     return MitosisError(message, operation=operation, identifier=identifier, code=code,
@@ -132,6 +137,28 @@ class AWSConnection:
     @property
     def region_name(self) -> Optional[str]:
         return self.session().region_name
+
+    def like(self, profile: Optional[str] = None) -> "AWSConnection":
+        """A connection to the same region and endpoint with the credentials of `profile`."""
+        return AWSConnection(region=self.region_name, profile=profile, endpoint_url=self.endpoint_url,
+                             validate_certs=self.validate_certs, aws_ca_bundle=self.aws_ca_bundle)
+
+    def assumed(self, role_arn: str, session_name: str = "mitosis-rds") -> "AWSConnection":
+        """A connection to the same region and endpoint as `role_arn`, assumed with this connection's credentials
+        and assumed again before each session ends (a role session chained from another lasts at most an hour)."""
+        sts = self.client("sts")
+
+        def assume() -> Dict[str, str]:
+            found = call(sts, "AssumeRole", role_arn, RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+            return {"access_key": found["AccessKeyId"], "secret_key": found["SecretAccessKey"],
+                    "token": found["SessionToken"], "expiry_time": found["Expiration"].isoformat()}
+
+        other = self.like()
+        core = botocore.session.Session()
+        # botocore's own refreshing credentials: assumed again shortly before they expire, in the middle of a wait.
+        core._credentials = DeferredRefreshableCredentials(refresh_using=assume, method="assume-role")
+        other._session = boto3.session.Session(botocore_session=core, region_name=self.region_name)
+        return other
 
 
 def call(client: BaseClient, operation: str, identifier: Optional[str] = None, **params: Any) -> Dict[str, Any]:

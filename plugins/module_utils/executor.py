@@ -16,13 +16,14 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Dict, List, Optional, Set
 
+from .accounts import SourceAccount
 from .aws import MitosisError
 from .graph import described, status_of
 from .names import CLEANUP, COPY, DONE, PREPARE, RESUME_HINT, SWAP
 from .planning import live_plan, marked_plan
 from .plans import CloneOptions, Plan
 from .report import duration_text
-from .steps import Secrets, Step, Watch
+from .steps import SOURCE_ACCOUNT, Secrets, Step, Watch
 
 PHASES = (COPY, PREPARE, SWAP, CLEANUP)
 # Defaults of the step module (its argument spec reads them from here).
@@ -43,8 +44,9 @@ class Dataflow:
                  settle_time: float = RENAME_SETTLE_TIME, time_scale: float = 1.0, progress: Optional[Progress] = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
                  wall: Callable[[], float] = time.time, alive: Callable[[], bool] = lambda: True,
-                 password: Optional[Any] = None) -> None:
+                 password: Optional[Any] = None, source_rds: Any = None) -> None:
         self.rds = rds
+        self.source_rds = source_rds  # a refresh across accounts: the source account's client
         self.password = Secrets.of(password)
         self.plan = plan
         self.live = live
@@ -118,10 +120,21 @@ class Dataflow:
         # A create needs its source available: start it before a modify makes that source busy.
         return sorted(ready, key=lambda s: not s.creates)
 
+    def client(self, step: Step) -> Any:
+        """The client of the account the step acts in."""
+        return self.source_rds if step.account == SOURCE_ACCOUNT else self.rds
+
     def _collect(self) -> None:
         now = self.clock()
         for key, step in list(self.running.items()):
-            step.poll(self.rds, self.watches[key])
+            try:
+                step.poll(self.client(step), self.watches[key])
+            except MitosisError as error:
+                if not step.deferred(error):
+                    raise
+                del self.running[key]
+                self._defer(step, error)
+                continue
             if key not in self.free and step.released(self.live, self.watches[key]):
                 self.free.add(key)
                 self.records[key]["released"] = self.wall()
@@ -146,11 +159,16 @@ class Dataflow:
             if step.ref not in self.watched:
                 continue  # its instance is read at the next poll, before anything is called
             try:
-                reason = step.start(self.rds, self.live, self.password, self.region)
+                reason = step.start(self.client(step), self.live, self.password, self.region)
             except MitosisError as error:
                 if step.not_yet(error):
                     continue
-                if not step.already_done(self.rds, error):
+                if step.deferred(error):
+                    self.waiting.remove(step)
+                    self._defer(step, error)
+                    skipped = True
+                    continue
+                if not step.already_done(self.client(step), error):
                     error.hint = (error.hint + " " if error.hint else "") + RESUME_HINT
                     raise
                 reason = "an earlier attempt of this call did it"
@@ -173,6 +191,14 @@ class Dataflow:
         self.free.add(step.key)
         self.records[step.key] = dict(step.result(), status="skipped", reason=reason)
         self.progress("{0}: skipped, {1}".format(step.label, reason))
+
+    def _defer(self, step: Step, error: MitosisError) -> None:
+        """Leave `step` to the next run (which does it before anything else) and go on without it."""
+        self.done.add(step.key)
+        self.free.add(step.key)
+        reason = "left to the next run, which does it first: {0}".format(error.message)
+        self.records[step.key] = dict(step.result(), status="deferred", reason=reason)
+        self.progress("{0}: {1}".format(step.label, reason))
 
     def _check_timeouts(self) -> None:
         now = self.clock()
@@ -202,14 +228,15 @@ def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str
                 poll_interval: float = POLL_INTERVAL, settle_time: float = RENAME_SETTLE_TIME,
                 time_scale: float = 1.0, progress: Optional[Progress] = None,
                 sleep: Callable[[float], None] = time.sleep, alive: Callable[[], bool] = lambda: True,
-                route53: Any = None) -> Dict[str, Any]:
+                route53: Any = None, account: Optional[SourceAccount] = None) -> Dict[str, Any]:
     """Apply the chosen steps of a plan (given, or computed from live state with `options`); returns the module
     result. `password` gives the clone's new master password when a step sets it; `prepared` says the caller ran
-    its prepare step, so what follows it may run; `route53` is the client of a switch by DNS."""
+    its prepare step, so what follows it may run; `route53` is the client of a switch by DNS, `account` the source
+    account of a refresh across accounts."""
     if plan:
-        the_plan, graph = marked_plan(rds, source, target, plan, bool(options and options.rollback), route53)
+        the_plan, graph = marked_plan(rds, source, target, plan, bool(options and options.rollback), route53, account)
     else:
-        the_plan, graph = live_plan(rds, source, target, options, route53=route53)
+        the_plan, graph = live_plan(rds, source, target, options, route53=route53, account=account)
     chosen, todo, results = the_plan.select(steps, phases or list(PHASES), check_mode, prepared)
     diff = {"before": {}, "after": {}}  # type: Dict[str, Dict[str, Any]]
     for step in todo:
@@ -224,12 +251,13 @@ def apply_steps(rds: Any, source: str, target: str, plan: Optional[List[Dict[str
             show("{0}: would run".format(step.label))
     elif not wait:
         for step in todo:
-            step.call(rds, graph.instances, password)
+            step.call(account.rds if account and step.account == SOURCE_ACCOUNT else rds, graph.instances, password)
             results[step.key] = dict(step.result(), status="changed", started=time.time())
     else:
         flow = Dataflow(rds, the_plan, todo, dict(graph.instances), serial=serial, wait_timeout=wait_timeout,
                         poll_interval=poll_interval, settle_time=settle_time, time_scale=time_scale,
-                        progress=progress, sleep=sleep, alive=alive, password=password)
+                        progress=progress, sleep=sleep, alive=alive, password=password,
+                        source_rds=account.rds if account else None)
         retiring = the_plan.retiring_resource_ids()
         results.update(flow.run())
         # Once the last old-* instance is gone, only the retired instances' ids tell a finished clone from a new one.

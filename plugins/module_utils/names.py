@@ -38,6 +38,10 @@ MASK_ACTION = "Mask"
 MASK_CHECK_ACTION = "CheckMasking"
 # Route 53: a switch by DNS moves the stack's records in one change batch.
 SWITCH_ACTION = "ChangeResourceRecordSets"
+# A refresh across accounts: the snapshot copies that carry the data, the share, their deletes.
+COPY_SNAPSHOT = "CopyDBSnapshot"
+SHARE_SNAPSHOT = "ModifyDBSnapshotAttribute"
+DELETE_SNAPSHOT = "DeleteDBSnapshot"
 
 # Tags a run writes on its clones, so that a resumed run knows what is done. Never copied from a target.
 OWN_TAG_PREFIX = "mitosis:"
@@ -57,6 +61,10 @@ GENERATION_TAG = "mitosis:generation"
 SWITCHED_TAG = "mitosis:switched"
 KEPT_TAG = "mitosis:kept"
 REJECTED_TAG = "mitosis:rejected"
+# A refresh across accounts: the snapshot copies a run makes carry the refresh they are for ("<target account>:<target>")
+# and the clone the copy it was restored from, for good (a later refresh never takes that copy for its own).
+REFRESH_TAG = "mitosis:refresh"
+SNAPSHOT_TAG = "mitosis:snapshot"
 # A target graph member with this tag is never replaced (the key and value are options).
 PROTECTED_TAG = "mitosis:protected"
 # A run's lock (lock.py): the lock's own calls write and remove it, never the plan.

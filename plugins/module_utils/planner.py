@@ -70,23 +70,30 @@ def validate(graph: Graph, source: str, target: str, nodes: List[Node]) -> None:
     """Checks that must pass before any change; each error names the instance and what to do."""
     src = graph.get(source)
     validate_source(source, target, src, "instance", "graph", graph.region)
+    if source in graph.cross_region_parents:
+        fail("{0} is a cross-region read replica of {1}; mitosis.rds clones within one region."
+             .format(source, graph.cross_region_parents[source]["identifier"]), source)
+    validate_members(graph, source, src, target, nodes, graph.root(source))
+
+
+def validate_members(graph: Graph, source: str, src: Instance, target: str, nodes: List[Node],
+                     source_root: Optional[str]) -> None:
+    """The target graph's checks, against the source's description `src` and the root of its replication graph in
+    this account (None: the source is in another account)."""
     root = nodes[0]
     if root.current is None and root.temp is None and root.old is None:
         fail("Target instance {0} was not found in region {1}.".format(target, graph.region), target,
              "An instance identifier has no dot: to refresh the stack behind a Route 53 record, pass "
              "swap_method=dns and dns_zone." if "." in target else
              "Check the identifier and the region/credentials you use.")
-    if source in graph.cross_region_parents:
-        fail("{0} is a cross-region read replica of {1}; mitosis.rds clones within one region."
-             .format(source, graph.cross_region_parents[source]["identifier"]), source)
     if src.get("DBClusterIdentifier"):
         fail("{0} is an instance of the Aurora cluster {1}, and the target is not an Aurora cluster."
              .format(source, src["DBClusterIdentifier"]), source, AURORA_HINT)
-    source_graph = set(graph.tree(graph.root(source)))
+    source_graph = set(graph.tree(source_root)) if source_root else set()
     for node in nodes:
         if node.name in source_graph:
             fail("Target graph member {0} is part of the source's replication graph (rooted at {1})."
-                 .format(node.name, graph.root(source)), node.name,
+                 .format(node.name, source_root), node.name,
                  "The target must be an independent graph; cloning into it would replace production.")
     parent_of_target = graph.parent(target) if root.current and not root.old else None
     if parent_of_target:
@@ -232,11 +239,11 @@ def build_copy(source: str, nodes: List[Node], tags_of: TagsOf, snapshot: Option
 
 def build_steps(source: str, nodes: List[Node], tags_of: TagsOf, snapshot: Optional[Dict[str, Any]],
                 phase: str = COPY, method: str = REPLICA, options: Optional[CloneOptions] = None,
-                discard: bool = False) -> List[Step]:
-    """Every step of a whole clone: the copy into temp-* clones, the swap of the names, the restart and the cleanup
-    of the old-* instances."""
+                discard: bool = False, built: Optional[StepList] = None) -> List[Step]:
+    """Every step of a whole clone: the copy into temp-* clones (after the steps `built` holds already), the swap of
+    the names, the restart and the cleanup of the old-* instances."""
     options = options or CloneOptions()
-    built = build_copy(source, nodes, tags_of, snapshot, phase, method, options, discard, StepList())
+    built = build_copy(source, nodes, tags_of, snapshot, phase, method, options, discard, built or StepList())
     add, copy_keys, root = built.add, built.copy_keys, nodes[0]
 
     # The swap starts only once the whole copy is in place. Each name then moves on its own: X moves

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 mitosis.rds developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one place that chooses a planner: a graph of DB instances, an Aurora cluster, a rollback, or a switch by DNS
-(of either).
+"""The one place that chooses a planner: a graph of DB instances, an Aurora cluster, a rollback, a switch by DNS (of DB
+instances), or a refresh from another account.
 
 A new plan reads the live state with filtered describes from the target (and the source); a plan handed back by
 the caller is marked again by the planner of its kind, from one describe of the names it holds.
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from .aws import paginate
+from .accounts import CrossAccountPlanner, SourceAccount, cross_account_plan_of, source_name
+from .aws import MitosisError, paginate
 from .cluster import ClusterPlanner, cluster_names, cluster_snapshots_of, discover_cluster
 from .dns import DnsPlanner, dns_creates, dns_plan_of
 from .graph import Graph, discover, tag_reader
@@ -32,12 +33,22 @@ def instance_snapshots_of(rds: Any):
 
 
 def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions] = None,
-              previous_resource_ids: Optional[List[str]] = None, route53: Any = None) -> Tuple[Plan, Graph]:
+              previous_resource_ids: Optional[List[str]] = None, route53: Any = None,
+              account: Optional[SourceAccount] = None) -> Tuple[Plan, Graph]:
     """The plan computed from live state, read with filtered describes from the target and the source (a rollback,
     with `options.rollback`, reads the target's graph only; a switch by DNS reads the zone's records through
-    `route53` first); with that live state."""
+    `route53` first; a source in another account is read through `account`); with that live state."""
     options = options or CloneOptions()
     region = rds.meta.region_name
+    if account is not None and not options.rollback:
+        if options.swap_method == DNS:
+            raise MitosisError("A refresh across accounts switches by renames this round (swap_method=rename).",
+                               operation="plan", identifier=target,
+                               hint="Leave swap_method out, or refresh from a source in the target's account.")
+        planner = CrossAccountPlanner(source_name(source, account, region), target, account, options,
+                                      tag_reader(rds))
+        graph = planner.read(rds)
+        return planner.plan(graph, previous_resource_ids), graph
     if options.swap_method == DNS:
         dns = DnsPlanner("" if options.rollback else source, target, options, tag_reader(rds),
                          instance_snapshots_of(rds), route53)
@@ -58,10 +69,16 @@ def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions
 
 
 def handed_plan(source: str, target: str, steps: List[Dict[str, Any]], rollback: bool = False,
-                route53: Any = None) -> Plan:
+                route53: Any = None, account: Optional[SourceAccount] = None) -> Plan:
     """A plan handed back by the caller (as returned by rds_mitosis_plan or rds_mitosis_step), unmarked: a switch by
-    DNS when it has a switch step, an Aurora cluster's when a step acts on a cluster, a rollback's when asked or
-    without a source."""
+    DNS when it has a switch step, a refresh across accounts when a step acts in the source account, an Aurora
+    cluster's when a step acts on a cluster, a rollback's when asked or without a source."""
+    if cross_account_plan_of(steps):
+        if account is None:
+            raise MitosisError("This plan copies from another account, and no source account connection is given.",
+                               operation="plan", identifier=source,
+                               hint="Pass the same source_role_arn or source_profile as to rds_mitosis_plan.")
+        return CrossAccountPlanner(source, target, account).handed(steps)
     if dns_plan_of(steps):
         options = CloneOptions(rollback=rollback, swap_method=DNS, dns_create=dns_creates(steps))
         return DnsPlanner(source, target, options, route53=route53).handed(steps)
@@ -73,7 +90,11 @@ def handed_plan(source: str, target: str, steps: List[Dict[str, Any]], rollback:
 
 
 def marked_plan(rds: Any, source: str, target: str, steps: List[Dict[str, Any]],
-                rollback: bool = False, route53: Any = None) -> Tuple[Plan, Graph]:
-    """A plan handed over by the caller, marked again from one describe of the names it holds (and the records)."""
-    plan = handed_plan(source, target, steps, rollback, route53)
+                rollback: bool = False, route53: Any = None,
+                account: Optional[SourceAccount] = None) -> Tuple[Plan, Graph]:
+    """A plan handed over by the caller, marked again from one describe of the names it holds (and the records, and
+    the copies across accounts)."""
+    if account is not None:
+        source = source_name(source, account, rds.meta.region_name)
+    plan = handed_plan(source, target, steps, rollback, route53, account)
     return plan.planner.remark(rds, plan)

@@ -18,16 +18,18 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import masking
 from .attributes import unmet
-from .aws import FAILED_STATUSES, MitosisError, call, paginate
+from .aws import EXPIRED_CODES, FAILED_STATUSES, MitosisError, call, paginate
 from .credentials import managed_secret, secret_active
 from .graph import arn_of, described, parse_reference, ref, resource_id_of, status_of
 from .names import (CLEANUP, COMPLETE, COPY, CREDENTIALS_TAG, DONE, MASKED_TAG, MODIFY, PENDING, PREPARE,
-                    PREPARED_TAG, REBOOT, RESTORE_PIT, ROLLBACK, SWAP, SWITCHED_TAG, UNTAG)
+                    PREPARED_TAG, REBOOT, RESTORE_PIT, ROLLBACK, SWAP, SWITCHED_TAG, TAG, UNTAG)
 
 Description = Dict[str, Any]
 Live = Dict[str, Description]  # descriptions by ref: instances by name, clusters by ref(name, cluster=True)
 # The clone's new master password, read only when the step that sets it is called.
 PasswordSource = Callable[[], str]
+# The account a step acts in: the run's own (the target's), or the source's in a refresh across accounts.
+TARGET_ACCOUNT, SOURCE_ACCOUNT = "target", "source"
 TEMPORARY_PASSWORD_BYTES = 24
 # An ARN from a resource type and a name, in the plan's account and region.
 ArnOf = Callable[[str, str], str]
@@ -243,6 +245,7 @@ class Step:
         self.wave = 0
         # The one instance (or cluster) a discard deletes: a clone made later under the same name is not it.
         self.resource_id = None  # type: Optional[str]
+        self.account = TARGET_ACCOUNT
 
     # --- data --------------------------------------------------------------------------------------------------
 
@@ -274,11 +277,14 @@ class Step:
                          bool(data.get("cluster")))
         step.wave = data.get("wave", 0)
         step.resource_id = data.get("resource_id")
+        step.account = data.get("account") or TARGET_ACCOUNT
         return step
 
     def to_dict(self) -> Dict[str, Any]:
         extra = dict({"cluster": True} if self.cluster else {},
                      **({"resource_id": self.resource_id} if self.resource_id else {}))
+        if self.account != TARGET_ACCOUNT:
+            extra["account"] = self.account
         return dict(extra, **{
             "id": self.key,
             "phase": self.phase,
@@ -299,12 +305,15 @@ class Step:
                  "params": self.params, "wave": self.wave, "phase": self.phase, "node": self.node}
         if self.window:
             found["window"] = self.window
+        if self.account != TARGET_ACCOUNT:
+            found["account"] = self.account
         return found
 
     @property
     def label(self) -> str:
-        """How progress lines and errors name the step."""
-        return "{0} {1}".format(self.action, self.identifier)
+        """How progress lines and errors name the step (and the source account, when it acts there)."""
+        where = " in the source account" if self.account == SOURCE_ACCOUNT else ""
+        return "{0} {1}{2}".format(self.action, self.identifier, where)
 
     # --- marking: done or pending, from the live state ------------------------------------------------------------
 
@@ -375,6 +384,10 @@ class Step:
     def not_yet(self, error: MitosisError) -> bool:
         """A refusal that only means "later": the instance is busy."""
         return error.code in BUSY_CODES
+
+    def deferred(self, error: MitosisError) -> bool:
+        """A refusal that leaves the step to the next run, which does it before anything else; this run goes on."""
+        return False
 
     # --- showing -----------------------------------------------------------------------------------------------
 
@@ -1218,10 +1231,167 @@ class Keep(Switched):
         return has_tag(ctx.held(self.ref), self.params["Tags"][0]["Key"])
 
 
+class SnapshotStep(Step):
+    """A call on one of the snapshots that carry the source's data across accounts (a refresh across accounts): its
+    copy in the source account, encrypted with a key the target account may use, the share of that copy, the target
+    account's copy of it, and their deletes. Both copies carry one name (the step's identifier), in their accounts.
+    Marked from the snapshots the planner read (`graph.snapshots`: by account, then name), followed by the
+    snapshot's status, read at each poll with the client of the step's account. `Clone` (not sent) names the clone
+    restored from the copies: once it exists the copies have done their work."""
+
+    in_check_count = True
+    unsent = ("Clone", "Received", "Keys")  # what marking and the IAM policy read, not AWS
+
+    @property
+    def snapshot(self) -> str:
+        return self.identifier
+
+    def snapshots(self, ctx: Marking, account: Optional[str] = None) -> Dict[str, Description]:
+        return (getattr(ctx.graph, "snapshots", None) or {}).get(account or self.account, {})
+
+    def restored(self, ctx: Marking) -> bool:
+        """The clone restored from the copies exists (or the swap has begun)."""
+        clone = self.params.get("Clone")
+        return ctx.phase != COPY or bool(clone and ctx.held(clone))
+
+    def call_params(self, live: Live, secrets: Optional[Secrets]) -> Dict[str, Any]:
+        return {key: value for key, value in self.params.items() if key not in self.unsent}
+
+    def poll(self, rds: Any, watch: Watch) -> None:
+        watch.snapshot_status = snapshot_status(rds, self.snapshot)
+
+    def complete(self, live: Live, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        failed_status(self.snapshot, watch.snapshot_status or "", "waiting for {0}".format(self.action))
+        return watch.snapshot_status == "available"
+
+    def detail(self, mode: str) -> str:
+        return parameters_text(self.call_params({}, None))
+
+    def diff(self, graph: Any) -> Dict[str, Any]:
+        name = "{0} snapshot {1}".format(self.account, self.snapshot)
+        before = {name: {"exists": self.snapshot in (getattr(graph, "snapshots", None) or {}).get(self.account, {})}}
+        return {"before": before, "after": {name: {"exists": not isinstance(self, DropSnapshot)}}}
+
+    def snapshot_arn(self, arn: ArnOf, name: str) -> str:
+        return name if name.startswith("arn:") else arn("snapshot", name)
+
+
+class CopySnapshot(SnapshotStep):
+    """CopyDBSnapshot: in the source account, the source's snapshot into a manual copy encrypted with a key the
+    target account may use (an automated snapshot, or one under the default key, cannot be shared); in the target
+    account, the shared copy (named by its ARN) into the target's own, with the target's key. Found again by a
+    resumed run, never made twice."""
+
+    kind = "copy-snapshot"
+
+    def mark(self, ctx: Marking) -> None:
+        found = self.snapshots(ctx).get(self.snapshot)
+        if self.restored(ctx):
+            self.done("{0} is restored from the copies".format(self.params.get("Clone") or "the clone"))
+        elif self.account == SOURCE_ACCOUNT and self.snapshot in self.snapshots(ctx, TARGET_ACCOUNT):
+            self.done("the target account has its copy")
+        elif found and found.get("Status") == "available":
+            self.done("{0} exists".format(self.snapshot))
+        elif found:
+            self.pending("{0} is being copied".format(self.snapshot))
+
+    def start(self, rds: Any, live: Live, secrets: Optional[Secrets], region: Optional[str]) -> Optional[str]:
+        status = snapshot_status(rds, self.snapshot)
+        if status == "available":
+            return "{0} exists (an earlier run copied it)".format(self.snapshot)
+        if status is None:
+            self.call(rds, live, secrets)
+        return None
+
+    def already_done(self, rds: Any, error: MitosisError) -> bool:
+        return error.code == "DBSnapshotAlreadyExists"
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        copied = self.snapshot_arn(arn, self.params["SourceDBSnapshotIdentifier"])
+        own = arn("snapshot", self.snapshot)
+        found = [("DescribeDBSnapshots", [arn("db", "*"), own] + ([] if copied == own else [copied])),
+                 (self.action, [copied, own]), (TAG, [own])]
+        if self.params.get("KmsKeyId"):
+            # RDS re-encrypts the copy with the key given, under a grant it creates with the caller's permissions.
+            keys = [self.params["KmsKeyId"]] + list(self.params.get("Keys") or [])
+            found.append(("kms:CreateGrant", keys))
+            found.append(("kms:DescribeKey", keys))
+        return found
+
+
+class ShareSnapshot(SnapshotStep):
+    """ModifyDBSnapshotAttribute: the source account's copy may be restored (copied) by the target account."""
+
+    kind = "share-snapshot"
+
+    def mark(self, ctx: Marking) -> None:
+        shared = (getattr(ctx.graph, "shared_with", None) or {}).get(self.snapshot) or []
+        if self.restored(ctx) or self.snapshot in self.snapshots(ctx, TARGET_ACCOUNT):
+            self.done("the target account has its copy")
+        elif all(account in shared for account in self.params["ValuesToAdd"]):
+            self.done("{0} is shared with account {1}".format(self.snapshot, ", ".join(self.params["ValuesToAdd"])))
+
+    def call_params(self, live: Live, secrets: Optional[Secrets]) -> Dict[str, Any]:
+        return dict(super().call_params(live, secrets), DBSnapshotIdentifier=self.snapshot)
+
+    def poll(self, rds: Any, watch: Watch) -> None:
+        """The attribute is changed by the call itself."""
+
+    def complete(self, live: Live, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        return True
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        own = arn("snapshot", self.snapshot)
+        return [(self.action, [own]), ("DescribeDBSnapshotAttributes", [own])]
+
+
+class DropSnapshot(SnapshotStep):
+    """DeleteDBSnapshot of a copy this refresh (or an earlier one) made, once the next one holds the data: the
+    source account's once the target account has its copy (`Received`), the target account's once the clone is
+    restored (`Clone`); an earlier refresh's copy at once. A run whose source account credentials expired leaves the
+    source account's copy to the next run, which deletes it before anything else."""
+
+    kind = "drop-snapshot"
+
+    def moved_on(self, ctx: Marking) -> bool:
+        if "Received" in self.params and self.params["Received"] in self.snapshots(ctx, TARGET_ACCOUNT):
+            return True
+        return "Clone" not in self.params or self.restored(ctx)
+
+    def mark(self, ctx: Marking) -> None:
+        if self.snapshot not in self.snapshots(ctx) and self.moved_on(ctx):
+            self.done("{0} is deleted".format(self.snapshot))
+
+    def call_params(self, live: Live, secrets: Optional[Secrets]) -> Dict[str, Any]:
+        return {"DBSnapshotIdentifier": self.snapshot}
+
+    def start(self, rds: Any, live: Live, secrets: Optional[Secrets], region: Optional[str]) -> Optional[str]:
+        status = snapshot_status(rds, self.snapshot)
+        if status is None:
+            return "{0} is deleted already".format(self.snapshot)
+        if status != "deleting":
+            self.call(rds, live, secrets)
+        return None
+
+    def complete(self, live: Live, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        return watch.snapshot_status is None
+
+    def already_done(self, rds: Any, error: MitosisError) -> bool:
+        return error.code == "DBSnapshotNotFound"
+
+    def deferred(self, error: MitosisError) -> bool:
+        return self.account == SOURCE_ACCOUNT and error.code in EXPIRED_CODES
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        own = arn("snapshot", self.snapshot)
+        return [(self.action, [own]), ("DescribeDBSnapshots", [arn("db", "*"), own])]
+
+
 # The step kinds, by the name a plan's dicts carry.
 KINDS = {cls.kind: cls for cls in (Create, Restore, Promote, Modify, Password, ManageSecret, Tag, Prepare, Discard,
                                    MaskLogin, Mask, MaskCheck, SwapOut, SwapIn, Restart, FinalSnapshot, Delete,
-                                   Untag, Retire, Switch, CreateRecords, Switched, Keep, DeleteKept)}
+                                   Untag, Retire, Switch, CreateRecords, Switched, Keep, DeleteKept, CopySnapshot,
+                                   ShareSnapshot, DropSnapshot)}
 
 
 def make_step(key: str, phase: str, kind: str, action: str, identifier: str, params: Dict[str, Any], node: str,

@@ -1,0 +1,353 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 mitosis.rds developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A refresh across AWS accounts: the source in one account (production), the target stack in the run's own.
+
+Across accounts only a snapshot carries the data. In the source account the source's newest snapshot (or the one
+named) is copied to a manual snapshot encrypted with a customer managed key that the target account may use (an
+automated snapshot, or one under the default aws/rds key, cannot be shared), and shared with the target account;
+the target account copies it with the target's own key and restores the clone from its copy; the refresh then goes
+on as within one account. Both copies carry one name, `mitosis-<target account>-<target>-<snapshot>`, and the tag
+`mitosis:refresh=<target account>:<target>`, so a resumed run finds each; the clone keeps the tag `mitosis:snapshot`
+naming the copy it was restored from, so a later refresh never takes that copy for its own. Each copy is deleted
+as soon as the next holds the data: the source account's first (a role session chained from the run's credentials
+lasts an hour), the target account's once the clone is restored. A copy a run could not delete is deleted by the
+next run before anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from fnmatch import fnmatchcase
+from typing import Any, Dict, List, Optional, Tuple
+
+from .aws import MitosisError, call, paginate
+from .graph import Graph, describe_instances, discover, temp_name
+from .names import (CLEANUP, COPY, COPY_SNAPSHOT, DELETE_SNAPSHOT, REFRESH_TAG, SHARE_SNAPSHOT, SNAPSHOT_TAG)
+from .planner import InstancePlanner, build_steps, classify, plan_names, validate_members
+from .plans import (CLONE, POINT_IN_TIME, REPLICA, SNAPSHOT, CloneOptions, Instance, Node, Plan, StepList, TagsOf,
+                    discard_or_refuse, fail, newest_snapshot, requested_method, validate_credentials,
+                    validate_unprotected)
+from .steps import (SOURCE_ACCOUNT, TARGET_ACCOUNT, CopySnapshot, DropSnapshot, ShareSnapshot, Step,
+                    has_tag)
+
+# What the target account needs of the source's copy key to copy the shared snapshot (RDS creates a grant).
+KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
+ACCOUNT_ARN = re.compile(r"arn:aws[a-z-]*:rds:([a-z0-9-]+):([0-9]{12}):db:(.+)")
+DEFAULT_KEY = "alias/aws/rds"
+
+
+class SourceAccount:
+    """The source account's side of a run: its RDS and KMS clients, its id and the target account's, the key the
+    source's copy is encrypted with (`kms_key`, given) and how the run reaches it (`via`, for messages)."""
+
+    def __init__(self, rds: Any, kms: Any, account: str, target_account: str, kms_key: Optional[str] = None,
+                 via: str = "") -> None:
+        self.rds = rds
+        self.kms = kms
+        self.account = account
+        self.target_account = target_account
+        self.kms_key = kms_key
+        self.via = via
+
+    def snapshot_arn(self, region: str, name: str) -> str:
+        partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+        return "arn:{0}:rds:{1}:{2}:snapshot:{3}".format(partition, region, self.account, name)
+
+
+def source_name(source: str, account: SourceAccount, region: str) -> str:
+    """The source's identifier: `source` itself, or the name its ARN holds (in the source account, this region)."""
+    match = ACCOUNT_ARN.fullmatch(source or "")
+    if not match:
+        return source
+    where, owner, name = match.groups()
+    if owner != account.account:
+        fail("source {0} is in account {1}, but the source connection ({2}) reaches account {3}.".format(
+            source, owner, account.via, account.account), source, "Pass the role or profile of account {0}.".format(
+                owner))
+    if where != region:
+        fail("source {0} is in region {1}; mitosis.rds refreshes within one region ({2}).".format(
+            source, where, region), source)
+    return name
+
+
+def copy_name(target_account: str, target: str, snapshot: str) -> str:
+    """The name of both copies of the source's `snapshot` (its identifier or ARN) for this target."""
+    stamp = re.sub("[^A-Za-z0-9]+", "-", snapshot.split(":snapshot:")[-1]).strip("-")
+    return "mitosis-{0}-{1}-{2}".format(target_account, target, stamp)[:255].rstrip("-")
+
+
+def key_grants(policy: Dict[str, Any], account: str) -> List[str]:
+    """The actions of KEY_ACTIONS that a key policy allows `account` (its root, a principal of it, or everyone);
+    conditions are not evaluated."""
+    statements = policy.get("Statement") or []
+    allowed = []  # type: List[str]
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        named = principal.get("AWS") if isinstance(principal, dict) else principal
+        principals = named if isinstance(named, list) else [named]
+        if not any(p == "*" or p == account or re.match(r"arn:aws[a-z-]*:iam::{0}:".format(account), str(p))
+                   for p in principals):
+            continue
+        actions = statement.get("Action")
+        for action in actions if isinstance(actions, list) else [actions]:
+            allowed += [a for a in KEY_ACTIONS if fnmatchcase(a.lower(), str(action).lower())]
+    return sorted(set(allowed))
+
+
+class SharedGraph(Graph):
+    """The target account's instances, the source instance (in its own account) and the copies of this refresh in
+    both accounts (`snapshots`: by account, then name), with the accounts each source copy is shared with."""
+
+    def __init__(self, graph: Graph) -> None:
+        super().__init__(graph.instances.values(), graph.region)
+        self.source = None  # type: Optional[Instance]
+        self.snapshots = {SOURCE_ACCOUNT: {}, TARGET_ACCOUNT: {}}  # type: Dict[str, Dict[str, Dict[str, Any]]]
+        self.shared_with = {}  # type: Dict[str, List[str]]
+
+
+class CrossAccountPlanner(InstancePlanner):
+    """The refresh of the graph rooted at `target` (a DB instance of the run's account) with the data of `source`, a
+    DB instance of another account (`account`), through a shared snapshot."""
+
+    def __init__(self, source: str, target: str, account: SourceAccount, options: Optional[CloneOptions] = None,
+                 tags_of: Optional[TagsOf] = None) -> None:
+        super().__init__(source, target, options, tags_of)
+        self.account = account
+
+    @property
+    def refresh_tag(self) -> str:
+        return "{0}:{1}".format(self.account.target_account, self.target)
+
+    # --- reading ----------------------------------------------------------------------------------------------
+
+    def read(self, rds: Any) -> Graph:
+        return self.read_source(discover(rds, "", self.target, rds.meta.region_name), rds)
+
+    def read_plan(self, rds: Any, plan: Plan) -> Graph:
+        return self.read_source(Graph(describe_instances(rds, plan_names("", plan.node_names())),
+                                      rds.meta.region_name), rds)
+
+    def read_source(self, found: Graph, rds: Any) -> SharedGraph:
+        """The source instance and the copies of this refresh, in both accounts."""
+        graph = SharedGraph(found)
+        try:
+            graph.source = next(iter(describe_instances(self.account.rds, [self.source])), None)
+        except MitosisError as error:
+            fail("The source account {0} could not be read through {1}: {2}".format(
+                self.account.account, self.account.via, error.message), self.source,
+                "Check that the role or profile may call rds:DescribeDBInstances there (the iam_policy play prints "
+                "the source account's policy).")
+        for account, client in ((SOURCE_ACCOUNT, self.account.rds), (TARGET_ACCOUNT, rds)):
+            found_copies = paginate(client, "DescribeDBSnapshots", "DBSnapshots", DBInstanceIdentifier=self.source,
+                                    SnapshotType="manual")
+            graph.snapshots[account] = {s["DBSnapshotIdentifier"]: s for s in found_copies
+                                        if has_tag(s, REFRESH_TAG, self.refresh_tag)}
+        for name in graph.snapshots[SOURCE_ACCOUNT]:
+            if name not in graph.snapshots[TARGET_ACCOUNT]:
+                attributes = call(self.account.rds, "DescribeDBSnapshotAttributes", name, DBSnapshotIdentifier=name)
+                graph.shared_with[name] = [
+                    value for attribute in attributes["DBSnapshotAttributesResult"]["DBSnapshotAttributes"]
+                    if attribute["AttributeName"] == "restore" for value in attribute.get("AttributeValues") or []]
+        return graph
+
+    # --- checking ---------------------------------------------------------------------------------------------
+
+    def check(self, graph: Graph, nodes: List[Node]) -> None:
+        if not self.source or not self.target:
+            fail("Both source and target are required.")
+        src = getattr(graph, "source", None)
+        if src is None:
+            fail("Source instance {0} was not found in account {1} (reached through {2}), region {3}.".format(
+                self.source, self.account.account, self.account.via, graph.region), self.source,
+                "Check the identifier, and that the source connection is the source's account.")
+        requested = requested_method(self.options, self.source)
+        if requested in (REPLICA, POINT_IN_TIME, CLONE):
+            fail("copy_method={0} cannot work across accounts: a read replica, a point-in-time restore and an Aurora "
+                 "clone need the source in the target's account ({1}); {2} is in account {3}.".format(
+                     requested, self.account.target_account, self.source, self.account.account), self.source,
+                 "Use copy_method=auto or snapshot: a snapshot of {0}, copied and shared with account {1}.".format(
+                     self.source, self.account.target_account))
+        validate_members(graph, self.source, src, self.target, nodes, None)
+        validate_unprotected(nodes, self.options.protected_tag)
+
+    def classify(self, graph: Graph, nodes: List[Node], previous_resource_ids: Optional[List[str]]) -> str:
+        # The clone is restored: it replicates from nothing.
+        return classify(graph, "", nodes, previous_resource_ids)
+
+    # --- building ---------------------------------------------------------------------------------------------
+
+    def build(self, graph: Graph, nodes: List[Node], phase: str) -> Plan:
+        shared = graph if isinstance(graph, SharedGraph) else SharedGraph(graph)
+        options, root = self.options, nodes[0]
+        discard, notes = discard_or_refuse(phase, self.target, [n.temp for n in nodes if n.temp is not None], options)
+        warnings = validate_credentials(nodes, self.source, options) + notes
+        built = StepList()
+        copying = phase == COPY and (root.temp is None or discard)
+        name, picked = self.current_copy(shared, root, phase, discard)
+        for account, copies in sorted(shared.snapshots.items()):
+            for leftover in sorted(set(copies) - {name}):
+                step = built.add(DropSnapshot, "drop-snapshot:{0}:{1}".format(account, leftover),
+                                 COPY if phase == COPY else CLEANUP, DELETE_SNAPSHOT, leftover,
+                                 {"DBSnapshotIdentifier": leftover}, root.name, [])
+                step.account = account
+        snapshot = {"DBSnapshotIdentifier": name or "(already restored)"}
+        if copying and name:
+            self.share_steps(built, shared, root, name, picked)
+        root.clone_tags = [{"Key": SNAPSHOT_TAG, "Value": name}] if name else []  # type: ignore[attr-defined]
+        steps = build_steps(self.source, nodes, self.tags_of, snapshot, phase, SNAPSHOT, options, discard, built)
+        if name and phase == COPY:
+            self.drop_steps(built, shared, root, name, copying)
+        why = ("{0} is in account {1}: across accounts only a snapshot carries the data, copied and shared with "
+               "account {2}".format(self.source, self.account.account, self.account.target_account))
+        if picked:
+            snapshot["SourceDBSnapshotIdentifier"] = picked["DBSnapshotIdentifier"]
+        return Plan(self.source, self.target, steps, nodes, SNAPSHOT, phase, snapshot, why, warnings,
+                    discard=options.discard_clone)
+
+    def current_copy(self, graph: SharedGraph, root: Node, phase: str,
+                     discard: bool) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
+        """The copy this run restores from (None once the swap has begun) and, when still to be made, the source's
+        snapshot it copies."""
+        if phase != COPY:
+            return None, None
+        if root.temp is not None and not discard:
+            return next((t["Value"] for t in root.temp.get("TagList") or [] if t["Key"] == SNAPSHOT_TAG), None), None
+        # An earlier refresh's copy (named by a tag of the target's) is never this one's; an unfinished run's is.
+        consumed = {t["Value"] for inst in (root.current, root.old) for t in (inst or {}).get("TagList") or []
+                    if t["Key"] == SNAPSHOT_TAG}
+        named = self.options.snapshot_identifier
+        candidates = [] if discard else [
+            copy for account in (TARGET_ACCOUNT, SOURCE_ACCOUNT) for name, copy in graph.snapshots[account].items()
+            if name not in consumed and copy.get("Status") not in ("deleting", "failed") and (
+                not named or name == copy_name(self.account.target_account, self.target, named))]
+        if candidates:
+            return max(candidates, key=lambda s: str(s.get("SnapshotCreateTime") or ""))["DBSnapshotIdentifier"], None
+        picked = self.pick(graph)
+        return copy_name(self.account.target_account, self.target, picked["DBSnapshotIdentifier"]), picked
+
+    def pick(self, graph: SharedGraph) -> Dict[str, Any]:
+        """The source account's snapshot to copy: the one named (by name or ARN), or the source's newest."""
+        named = self.options.snapshot_identifier
+        try:
+            if named:
+                found = paginate(self.account.rds, "DescribeDBSnapshots", "DBSnapshots", DBSnapshotIdentifier=named)
+            else:
+                found = [s for s in paginate(self.account.rds, "DescribeDBSnapshots", "DBSnapshots",
+                                             DBInstanceIdentifier=self.source)
+                         if not has_tag(s, REFRESH_TAG)]
+        except MitosisError as error:
+            if error.code != "DBSnapshotNotFound":
+                raise
+            found = []
+        where = "in account {0}".format(self.account.account)
+        if named and not found:
+            fail("Snapshot {0} was not found {1}.".format(named, where), self.source,
+                 "Name a snapshot of the source account (its name or ARN), or leave snapshot_identifier out for the "
+                 "newest snapshot of {0}.".format(self.source))
+        snapshot = found[0] if named else newest_snapshot(found)
+        if snapshot is None or snapshot.get("Status") != "available":
+            fail("No available snapshot of {0} {1} to copy.".format(self.source, where) if snapshot is None else
+                 "Snapshot {0} is {1}, not available.".format(named, snapshot.get("Status")), self.source,
+                 "Enable automated backups on {0}, or create a snapshot (aws rds create-db-snapshot), then run "
+                 "again.".format(self.source))
+        return snapshot
+
+    def share_steps(self, built: StepList, graph: SharedGraph, root: Node, name: str,
+                    picked: Optional[Dict[str, Any]]) -> None:
+        """The copy in the source account, its share, the target account's copy: each from what it needs."""
+        clone = temp_name(root.name)
+        region = graph.region or ""
+        source_key, target_key = self.keys(graph, root, picked)
+        after = [s.key for s in built.steps]
+        tags = [{"Key": REFRESH_TAG, "Value": self.refresh_tag}]
+        params = {"SourceDBSnapshotIdentifier": (picked or {}).get("DBSnapshotIdentifier") or name,
+                  "TargetDBSnapshotIdentifier": name, "Tags": tags, "Clone": clone}
+        if source_key:
+            params.update(KmsKeyId=source_key, Keys=[(picked or {}).get("KmsKeyId")] if picked else [])
+        out = built.add(CopySnapshot, "copy-out:" + root.name, COPY, COPY_SNAPSHOT, name, params, root.name, after)
+        out.account = SOURCE_ACCOUNT
+        share = built.add(ShareSnapshot, "share:" + root.name, COPY, SHARE_SNAPSHOT, name,
+                          {"AttributeName": "restore", "ValuesToAdd": [self.account.target_account], "Clone": clone},
+                          root.name, [out.key])
+        share.account = SOURCE_ACCOUNT
+        params = {"SourceDBSnapshotIdentifier": self.account.snapshot_arn(region, name),
+                  "TargetDBSnapshotIdentifier": name, "Tags": tags, "Clone": clone}
+        if target_key:
+            params.update(KmsKeyId=target_key, Keys=[source_key] if source_key else [])
+        built.add(CopySnapshot, "copy-in:" + root.name, COPY, COPY_SNAPSHOT, name, params, root.name, [share.key])
+
+    def drop_steps(self, built: StepList, graph: SharedGraph, root: Node, name: str, copying: bool) -> None:
+        """The deletes of this run's copies once the next one holds the data."""
+        clone = temp_name(root.name)
+        if copying or name in graph.snapshots[SOURCE_ACCOUNT]:
+            release = built.add(DropSnapshot, "release:" + root.name, COPY, DELETE_SNAPSHOT, name,
+                                {"Received": name, "Clone": clone}, root.name,
+                                ["copy-in:" + root.name] if copying else [])
+            release.account = SOURCE_ACCOUNT
+        if copying or name in graph.snapshots[TARGET_ACCOUNT]:
+            built.add(DropSnapshot, "drop-copy:" + root.name, COPY, DELETE_SNAPSHOT, name, {"Clone": clone},
+                      root.name, ["restore:" + root.name])
+
+    def keys(self, graph: SharedGraph, root: Node, picked: Optional[Dict[str, Any]]) -> Tuple[str, str]:
+        """The key of the source account's copy (a customer managed key the target account may use) and of the
+        target account's (the target's own), each checked before any change; "" for an unencrypted copy."""
+        target = root.original or {}
+        target_key = target.get("KmsKeyId") or "" if target.get("StorageEncrypted") else ""
+        if not picked or not picked.get("Encrypted"):
+            return "", target_key
+        if not target_key:
+            fail("{0} is encrypted and the target {1} is not: a restore of an encrypted snapshot is encrypted, so "
+                 "the clone could not keep {1}'s attributes.".format(picked["DBSnapshotIdentifier"], root.name),
+                 root.name, "Refresh an encrypted target (or encrypt {0}: copy a snapshot of it with a key and restore "
+                 "that), or an unencrypted source.".format(root.name))
+        given = self.account.kms_key
+        key = describe_key(self.account.kms, given or picked["KmsKeyId"], self.account)
+        named = given or key["Arn"]
+        if key.get("KeyManager") == "AWS":
+            fail("{0} is encrypted with the AWS managed key {1} ({2}), and a snapshot under it cannot be shared with "
+                 "another account.".format(picked["DBSnapshotIdentifier"], key["Arn"], DEFAULT_KEY), self.source,
+                 "Pass source_kms_key: a customer managed key of account {0} whose key policy lets account {1} use it "
+                 "({2}); the copy to share is encrypted with it.".format(self.account.account,
+                                                                       self.account.target_account,
+                                                                       ", ".join(KEY_ACTIONS)))
+        if key.get("KeyState") != "Enabled":
+            fail("The key {0} is {1}.".format(named, key.get("KeyState")), self.source,
+                 "Enable it, or pass another source_kms_key.")
+        policy = json.loads(call(self.account.kms, "GetKeyPolicy", named, KeyId=key["Arn"],
+                                 PolicyName="default")["Policy"])
+        missing = [a for a in KEY_ACTIONS if a not in key_grants(policy, self.account.target_account)]
+        if missing:
+            fail("The key policy of {0} does not let account {1} use it ({2} not allowed): the target account could "
+                 "not copy the shared snapshot.".format(named, self.account.target_account, ", ".join(missing)),
+                 self.source, "Add a statement allowing arn:aws:iam::{0}:root {1} on the key (aws kms put-key-policy), "
+                 "or pass a source_kms_key that does.".format(self.account.target_account, ", ".join(KEY_ACTIONS)))
+        return key["Arn"], target_key
+
+    def handed(self, steps: List[Dict[str, Any]]) -> Plan:
+        plan = super().handed(steps)
+        plan.mode = SNAPSHOT
+        return plan
+
+
+def describe_key(kms: Any, key: str, account: SourceAccount) -> Dict[str, Any]:
+    """The KMS key `key` (id, ARN or alias) of the source account; a clear error when it is not there."""
+    try:
+        return call(kms, "DescribeKey", key, KeyId=key)["KeyMetadata"]
+    except MitosisError as error:
+        if error.code != "NotFoundException":
+            raise
+        fail("The KMS key {0} was not found in account {1}.".format(key, account.account), key,
+             "Pass source_kms_key as the key's ARN, id or alias (alias/...) in the source account.")
+
+
+def cross_account_plan_of(steps: List[Dict[str, Any]]) -> bool:
+    """A plan handed back is a refresh across accounts: a step of it acts in the source account."""
+    return any(step.get("account") == SOURCE_ACCOUNT for step in steps)
+
+
+def source_steps(steps: List[Step]) -> List[Step]:
+    return [s for s in steps if s.account == SOURCE_ACCOUNT]
