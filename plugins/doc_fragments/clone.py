@@ -156,6 +156,35 @@ options:
       - O(target) then names the primary instance.
     type: bool
     default: false
+  source_role_arn:
+    description:
+      - The source is in another AWS account (production in its own account, the target stack in the run's); this is
+        the IAM role of the source account that the run assumes with its own credentials to read the source and to copy
+        and share its snapshot. Assumed again before each session ends (a role session chained from another lasts at
+        most an hour).
+      - Across accounts only a snapshot carries the data (O(copy_method=auto) picks it; V(replica) and
+        V(point_in_time) are refused). In the source account the newest snapshot of O(source) (or
+        O(snapshot_identifier), a name or ARN there) is copied to a manual snapshot encrypted with O(source_kms_key)
+        and shared with the target account; the target account copies it with the target's own key and restores the
+        clone from it; each copy is deleted as soon as the next one holds the data. Both copies are named
+        C(mitosis-<target account>-<target>-<snapshot>) and tagged C(mitosis:refresh=<target account>:<target>), so a
+        resumed run finds them; a copy a run could not delete (expired credentials) is deleted by the next run first.
+      - O(source) may then be the source instance's ARN (of that account and this region).
+      - Mutually exclusive with O(source_profile).
+    type: str
+  source_profile:
+    description:
+      - The source is in another AWS account, reached with this profile's credentials (of the same region and
+        endpoint); see O(source_role_arn) for what the run does there.
+    type: str
+  source_kms_key:
+    description:
+      - With O(source_role_arn) or O(source_profile), the customer managed KMS key of the source account (id, ARN or
+        C(alias/...)) that the snapshot copy to share is encrypted with. Its key policy must allow the target account
+        C(kms:Decrypt), C(kms:DescribeKey) and C(kms:CreateGrant); checked before any change.
+      - Needed when the source is encrypted with the AWS managed key C(aws/rds), whose snapshots cannot be shared;
+        without it the copy keeps the source snapshot's own customer managed key (checked the same way).
+    type: str
   mask_rules:
     description:
       - The path of a YAML file of masking rules (read and checked on the controller before anything else, naming

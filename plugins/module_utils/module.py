@@ -12,7 +12,8 @@ from typing import Any, Callable, Dict, List, NoReturn, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from .aws import HAS_BOTO3, AWSConnection, Counter, MitosisError
+from .accounts import SourceAccount
+from .aws import HAS_BOTO3, AWSConnection, Counter, MitosisError, call
 from .credentials import secret_password, secret_salt
 from .dns import dns_plan_of
 from .executor import PHASES, POLL_INTERVAL, RENAME_SETTLE_TIME, WAIT_TIMEOUT, apply_steps
@@ -20,6 +21,7 @@ from .names import PREPARE, PROTECTED_TAG, RESTART
 from .plans import AUTO, COPY_METHODS, DNS, RENAME, SWAP_METHODS, CloneOptions
 from .masking import check_rules
 from .steps import Secrets
+from .sts import check_role_arn
 from .report import extend_run, summarize
 
 AWS_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
@@ -61,8 +63,14 @@ CLONE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = dict(
     dns_zone=dict(type="str"),
     keep_previous=dict(type="bool", default=False),
     dns_create=dict(type="bool", default=False),
+    source_profile=dict(type="str"),
+    source_role_arn=dict(type="str"),
+    source_kms_key=dict(type="str", no_log=False),
 )
-CLONE_MUTUALLY_EXCLUSIVE = [["master_password", "master_password_secret"], ["mask_salt", "mask_salt_secret"]]
+# The connection options of a source in another account (in the plan's run_options, for every step call).
+SOURCE_ACCOUNT_OPTIONS = ("source_profile", "source_role_arn", "source_kms_key")
+CLONE_MUTUALLY_EXCLUSIVE = [["master_password", "master_password_secret"], ["mask_salt", "mask_salt_secret"],
+                            ["source_profile", "source_role_arn"]]
 # A clone needs a source; a rollback puts back what the target's refresh retired.
 CLONE_REQUIRED_IF = [["rollback", False, ["source"]], ["swap_method", DNS, ["dns_zone"]]]
 
@@ -169,6 +177,41 @@ def route53_client(connection: AWSConnection, counter: Counter, swap_method: str
     return client
 
 
+def source_account(connection: AWSConnection, params: Dict[str, Any], counter: Counter) -> Optional[SourceAccount]:
+    """The source account of a refresh across accounts (source_role_arn or source_profile given), else None."""
+    role, profile = params.get("source_role_arn"), params.get("source_profile")
+    if not role and not profile:
+        if params.get("source_kms_key"):
+            raise MitosisError("source_kms_key applies to a source in another account.", operation="options",
+                               hint="Pass source_role_arn or source_profile too, or leave source_kms_key out.")
+        return None
+    if role:
+        check_role_arn(role, "source_role_arn")
+        other, via = connection.assumed(role), "the role {0}".format(role)
+    else:
+        other, via = connection.like(profile), "the profile {0}".format(profile)
+    sts, rds, kms = other.client("sts"), other.client("rds"), other.client("kms")
+    for client in (sts, rds, kms):
+        counter.watch(client)
+    own = connection.client("sts")
+    counter.watch(own)
+    target_account = call(own, "GetCallerIdentity")["Account"]
+    try:
+        account = role.split(":")[4] if role else call(sts, "GetCallerIdentity")["Account"]
+        if role:
+            other.session().get_credentials().get_frozen_credentials()  # assumed now: refused before any change
+    except MitosisError as error:
+        raise MitosisError("The source account could not be reached through {0}: {1}".format(via, error.message),
+                           operation="options", code=error.code,
+                           hint="Check that the run's credentials may assume the role (its trust policy names "
+                           "account {0}) or that the profile exists.".format(target_account))
+    if account == target_account:
+        raise MitosisError("{0} is in the target's own account {1}.".format(via[4:].capitalize(), account),
+                           operation="options", hint="Leave source_role_arn and source_profile out: the source is in "
+                           "the run's own account.")
+    return SourceAccount(rds, kms, account, target_account, params.get("source_kms_key"), via)
+
+
 def mask_rules(given: Any) -> Optional[Dict[str, Any]]:
     """The rules an action plugin read from the file (or a caller gave as data), checked; None when not given."""
     if given in (None, "", {}):
@@ -192,6 +235,7 @@ def run_step(connection: AWSConnection, params: Dict[str, Any], check_mode: bool
     result = apply_steps(
         rds, source, params["target"], plan=params["plan"], steps=keys, phases=params["phases"],
         route53=route53_client(connection, counter, params["swap_method"], params["plan"]),
+        account=source_account(connection, params, counter),
         options=options, password=secrets, prepared=params["prepared"], check_mode=check_mode,
         wait=params["wait"], serial=params["serial"], wait_timeout=params["wait_timeout"],
         poll_interval=params["poll_interval"],

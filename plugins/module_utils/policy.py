@@ -16,7 +16,8 @@ from .aws import call
 from .graph import name_forms, temp_name
 from .names import (CREATE, CREATE_MEMBER, DELETE, DELETE_CLUSTER, MODIFY, MODIFY_CLUSTER, PROMOTE, REBOOT, RESTORE,
                     RESTORE_CLUSTER_PIT, RESTORE_CLUSTER_SNAPSHOT, RESTORE_PIT, SNAPSHOT_ACTION, TAG, UNTAG)
-from .steps import ArnOf
+from .names import DELETE_SNAPSHOT
+from .steps import SOURCE_ACCOUNT, ArnOf
 
 if TYPE_CHECKING:  # annotations only: never imported at run time
     from botocore.client import BaseClient
@@ -54,15 +55,20 @@ def _secret_arn(region: str, account: str, name: str) -> str:
 
 
 def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = None,
-               salt_secret: Optional[str] = None) -> Dict[str, Any]:
+               salt_secret: Optional[str] = None, in_source: bool = False) -> Dict[str, Any]:
     """An IAM policy document (a dict) allowing exactly the calls of `plan` (and reading `secret`, the master
-    password's, and `salt_secret`, the masking salt's)."""
+    password's, and `salt_secret`, the masking salt's) in the run's account; with `in_source`, the calls of a refresh
+    across accounts in the source account: its snapshot copy, share and delete, on the source and the key."""
     def arn(kind: str, name: str) -> str:
         return _arn(region, account, kind, name)
 
+    if in_source:
+        return source_policy(plan, arn, "arn:{0}:kms:{1}:{2}:key/*".format(partition_of(region), region, account))
     granted: Dict[str, List[str]] = {}
     tagged: List[str] = []
     for step in plan.steps:
+        if step.account == SOURCE_ACCOUNT:
+            continue
         for action, resources in step.grants(arn, plan.source):
             granted.setdefault(action, []).extend(resources)
         created = step.tagged(arn)
@@ -73,6 +79,27 @@ def iam_policy(plan: Plan, account: str, region: str, secret: Optional[str] = No
     named = {action for action, _resources in statements}
     statements += [(action, resources) for action, resources in granted.items() if action not in named]
     return _document(statements, plan, account, region, secret, salt_secret)
+
+
+def source_policy(plan: Plan, arn: ArnOf, keys: str) -> Dict[str, Any]:
+    """The source account's policy of a refresh across accounts: reading the source and its snapshots, the copy,
+    its share and its delete (only the copies this target's refreshes make), the keys the copy uses; planning reads
+    the copy's key (`keys`: the account's) and its key policy."""
+    granted: Dict[str, List[str]] = {"DescribeDBInstances": [arn("db", plan.source)],
+                                     "DescribeDBSnapshots": [arn("db", plan.source), arn("snapshot", "*")]}
+    copies = arn("snapshot", "mitosis-*-{0}-*".format(plan.target))
+    for step in plan.steps:
+        if step.account == SOURCE_ACCOUNT:
+            for action, resources in step.grants(arn, plan.source):
+                granted.setdefault(action, []).extend(resources)
+    # A later run deletes an earlier one's copies (found by their tag): any copy for this target.
+    granted.setdefault(DELETE_SNAPSHOT, []).append(copies)
+    granted.setdefault("DescribeDBSnapshotAttributes", []).append(copies)
+    granted.setdefault("kms:DescribeKey", []).append(keys)
+    granted["kms:GetKeyPolicy"] = [keys]
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": action.split(":")[-1], "Effect": "Allow", "Action": [action if ":" in action else "rds:" + action],
+         "Resource": _unique(resources)} for action, resources in granted.items()]}
 
 
 def instance_statements(plan: Plan, arn: ArnOf, db: Dict[str, List[str]],

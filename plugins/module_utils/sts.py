@@ -23,11 +23,17 @@ MFA_TOKEN = re.compile(r"[0-9]{6}")
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/.+")
 
 
+def check_role_arn(role_arn: str, option: str = "role_arn") -> None:
+    """Refuse a role ARN AWS would refuse, before any call."""
+    if not ROLE_ARN.fullmatch(role_arn):
+        raise MitosisError("{0} {1!r} is not the ARN of an IAM role.".format(option, role_arn), operation="options",
+                           identifier=role_arn, hint="Pass it as arn:aws:iam::<account id>:role/<role name>.")
+
+
 def check_request(mfa_token: Optional[str], duration_seconds: int, role_arn: str = "") -> None:
     """Refuse what AWS would refuse before any call (and before a one-time code is spent)."""
-    if role_arn and not ROLE_ARN.fullmatch(role_arn):
-        raise MitosisError("role_arn {0!r} is not the ARN of an IAM role.".format(role_arn), operation="options",
-                           identifier=role_arn, hint="Pass it as arn:aws:iam::<account id>:role/<role name>.")
+    if role_arn:
+        check_role_arn(role_arn)
     if not MFA_TOKEN.fullmatch(mfa_token or ""):
         raise MitosisError("The MFA token must be exactly 6 digits, the current code of the MFA device.",
                            hint="Read the code from the device again and pass all 6 digits.")

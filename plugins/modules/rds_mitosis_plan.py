@@ -301,6 +301,13 @@ iam_policy:
   description: The minimal IAM policy document for the planned calls, one statement per action.
   returned: when O(iam_policy=true)
   type: dict
+source_iam_policy:
+  description:
+    - A refresh across accounts (O(source_role_arn) or O(source_profile)), the source account's policy, for reading
+      the source and its snapshots, the copy, its share and delete (on this target's copies only) and the keys they use.
+      RV(iam_policy) is then the target account's.
+  returned: when O(iam_policy=true) and the source is in another account
+  type: dict
 api_calls:
   description: Number of AWS API calls made to compute the plan.
   returned: always
@@ -334,8 +341,8 @@ from ansible_collections.mitosis.rds.plugins.module_utils.approval import approv
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import Counter
 from ansible_collections.mitosis.rds.plugins.module_utils.planning import live_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.module import (
-    CLONE_ARGUMENT_SPEC, CLONE_MUTUALLY_EXCLUSIVE, CLONE_REQUIRED_IF, RUN_ARGUMENT_SPEC, MitosisModule,
-    clone_options, route53_client)
+    CLONE_ARGUMENT_SPEC, CLONE_MUTUALLY_EXCLUSIVE, CLONE_REQUIRED_IF, RUN_ARGUMENT_SPEC, SOURCE_ACCOUNT_OPTIONS,
+    MitosisModule, clone_options, route53_client, source_account)
 from ansible_collections.mitosis.rds.plugins.module_utils.plans import flight_plan
 from ansible_collections.mitosis.rds.plugins.module_utils.policy import caller_account, iam_policy
 from ansible_collections.mitosis.rds.plugins.module_utils.report import extend_run
@@ -346,8 +353,9 @@ def plan(module):
     rds = module.connection.client("rds")
     counter = Counter(rds)
     options, _password = clone_options(p, module.connection, counter, read_now=True)
+    account = source_account(module.connection, p, counter)
     the_plan, _graph = live_plan(rds, p["source"] or "", p["target"], options, p["previous_resource_ids"],
-                                 route53_client(module.connection, counter, p["swap_method"]))
+                                 route53_client(module.connection, counter, p["swap_method"]), account)
     for warning in the_plan.warnings:
         module.module.warn(warning)
     text = flight_plan(the_plan)
@@ -369,8 +377,8 @@ def plan(module):
         "retiring_resource_ids": the_plan.retiring_resource_ids(),
         # Where the run's lock lives: a switch by DNS locks the stack's root member (target may name its record).
         "lock_target": the_plan.lock_target(),
-        "run_options": {name: p[name] for name in ("source", "target", "rollback") + tuple(RUN_ARGUMENT_SPEC)
-                        if p[name] is not None},
+        "run_options": {name: p[name] for name in ("source", "target", "rollback") + SOURCE_ACCOUNT_OPTIONS
+                        + tuple(RUN_ARGUMENT_SPEC) if p[name] is not None},
         # Checked and resolved on the controller by the action plugin.
         "task_files": {name: p[name] for name in ("prepare_tasks", "restart_tasks") if p[name]},
     }
@@ -379,6 +387,9 @@ def plan(module):
         counter.watch(sts)
         result["iam_policy"] = iam_policy(the_plan, caller_account(sts), rds.meta.region_name,
                                           secret=p["master_password_secret"], salt_secret=p["mask_salt_secret"])
+        if account is not None:
+            result["source_iam_policy"] = iam_policy(the_plan, account.account, rds.meta.region_name,
+                                                     in_source=True)
     result["api_calls"] = counter.count
     result["run"] = extend_run(None, [], counter.by_operation)
     return result
