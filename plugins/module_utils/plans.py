@@ -21,16 +21,16 @@ from .graph import (OLD, PREFIXES, REJECTED, TEMP, Graph, arn_of, created_of, id
 from .masking import dialect_of, rules_digest
 from .names import (CLEANUP, COPY, CREDENTIALS_TAG, GENERATION_TAG, LOCK_TAG_PREFIX, MASK_ACTION, MASK_CHECK_ACTION,
                     MASK_REQUIRED, MASK_TAG, MASKED_TAG, MODIFY, OWN_TAG_PREFIX, PENDING, PREPARE, PREPARE_ACTION,
-                    PREPARE_REQUIRED, PREPARE_TAG, PREPARED_TAG, PROTECTED_TAG, ROLLBACK, SWAP, SWITCHED_TAG, TAG,
-                    UNTAG)
+                    PREPARE_REQUIRED, PREPARE_TAG, PREPARED_TAG, PROTECTED_TAG, ROLLBACK, SNAPSHOT_TAG, SWAP,
+                    SWITCHED_TAG, TAG, UNTAG)
 from .steps import (Discard, ManageSecret, Marking, Mask, MaskCheck, MaskLogin, Modify, Password, Prepare, Step, Tag,
                     Untag, Words, has_tag, mark_steps)
 
 MAX_IDENTIFIER = 63
 # The run's tags that stay on the refreshed stack (swap_method=dns): a clone's generation, and on its primary the
 # switch that put it live (its value names the generation the records left, so an older one is never mistaken for a
-# later switch's).
-DURABLE_TAGS = [GENERATION_TAG, SWITCHED_TAG]
+# later switch's); across accounts, on the primary, the copy it was restored from.
+DURABLE_TAGS = [GENERATION_TAG, SWITCHED_TAG, SNAPSHOT_TAG]
 # The flight plan fits a terminal of 100 columns (Ansible's default output adds its own indent and quotes).
 FLIGHT_PLAN_WIDTH = 96
 DETAIL_INDENT = " " * 10
@@ -394,8 +394,8 @@ class StepList:
         """The run's own tags served the resume; the refreshed stack keeps only the target's tags (an earlier
         run's included, when this one writes none: read from every holder of the name, so the step stays in the
         plan once the target has moved aside)."""
-        own = [t["Key"] for s in self.steps for t in s.params.get("Tags") or [] if t["Key"].startswith(OWN_TAG_PREFIX)
-               and t["Key"] not in DURABLE_TAGS]
+        own = [t["Key"] for s in self.steps if s.tags_clone for t in s.params.get("Tags") or []
+               if t["Key"].startswith(OWN_TAG_PREFIX) and t["Key"] not in DURABLE_TAGS]
         own += [t["Key"] for inst in holders for t in (inst or {}).get("TagList") or []
                 if t["Key"].startswith(OWN_TAG_PREFIX) and not t["Key"].startswith(LOCK_TAG_PREFIX)
                 and t["Key"] not in own + DURABLE_TAGS]

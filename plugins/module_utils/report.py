@@ -19,7 +19,7 @@ PHASE_ORDER = ("copy", "prepare", "swap", "restart", "cleanup")
 
 
 def new_run() -> Dict[str, Any]:
-    return {"timeline": [], "calls": {}, "secrets": {}, "snapshots": {}, "waiting": {}, "masking": {}}
+    return {"timeline": [], "calls": {}, "secrets": {}, "snapshots": {}, "waiting": {}, "masking": {}, "left": {}}
 
 
 def extend_run(run: Optional[Dict[str, Any]], records: List[Dict[str, Any]], calls: Dict[str, int],
@@ -40,8 +40,12 @@ def extend_run(run: Optional[Dict[str, Any]], records: List[Dict[str, Any]], cal
     for record in records:
         if record.get("status") == "changed" and "finished" in record:
             timeline.append({key: record[key] for key in ("id", "kind", "phase", "node", "action", "identifier",
-                                                          "window", "started", "released", "finished", "records")
+                                                          "window", "started", "released", "finished", "records",
+                                                          "account")
                              if key in record})
+    # What a step left to the next run (the source account's copy, when its credentials expired), and why.
+    left = dict(run.get("left") or {})
+    left.update((r["identifier"], r["reason"]) for r in records if r.get("status") == "deferred")
     # What the masking steps report (rows per table, the proof on each server), for the summary.
     masking = dict(run.get("masking") or {})
     for record in records:
@@ -53,7 +57,7 @@ def extend_run(run: Optional[Dict[str, Any]], records: List[Dict[str, Any]], cal
         total[operation] = total.get(operation, 0) + count
     return {"timeline": timeline, "calls": total, "secrets": dict(run.get("secrets") or {}, **(secrets or {})),
             "snapshots": dict(run.get("snapshots") or {}, **(snapshots or {})),
-            "waiting": {"for": waits, "since": ended} if waits else {}, "masking": masking}
+            "waiting": {"for": waits, "since": ended} if waits else {}, "masking": masking, "left": left}
 
 
 def call_counts(calls: Dict[str, int]) -> Dict[str, int]:
@@ -166,6 +170,13 @@ def summarize(run: Dict[str, Any], source: str, target: str, nodes: List[str], m
                      "application uses was unreachable".format(", ".join(switch.get("records") or []),
                                                                switch["identifier"],
                                                                duration_text(summary["switch_seconds"])))
+    copies = [e for e in timeline if e.get("kind") == "copy-snapshot"]
+    if copies:
+        lines.append("the data crossed accounts as {0}: copied {1}".format(copies[0]["identifier"], ", then ".join(
+            "in the {0} account in {1}".format(e.get("account", "target"), duration_text(
+                scaled(e["finished"] - e["started"]))) for e in copies)))
+    for name, reason in (run.get("left") or {}).items():
+        lines.append("{0} in the source account was not deleted, {1}".format(name, reason))
     for name, arn in secrets.items():
         lines.append("{0}'s master password is in a new managed secret (the application must read it): {1}".format(
             name, arn))

@@ -229,6 +229,7 @@ class Step:
     window = ""  # "opens" or "closes" the window during which its node's name is unreachable
     in_check_count = True  # counted in a check-mode summary's "would run"
     in_node_order = True  # the plan's order of nodes (parents first) is the order of such steps
+    tags_clone = True  # the `Tags` of its call are on the clone (the cleanup removes the run's own)
 
     def __init__(self, key: str, phase: str, action: str, identifier: str, params: Dict[str, Any], node: str,
                  depends_on: Any = (), cluster: bool = False) -> None:
@@ -1239,7 +1240,7 @@ class SnapshotStep(Step):
     snapshot's status, read at each poll with the client of the step's account. `Clone` (not sent) names the clone
     restored from the copies: once it exists the copies have done their work."""
 
-    in_check_count = True
+    tags_clone = False
     unsent = ("Clone", "Received", "Keys")  # what marking and the IAM policy read, not AWS
 
     @property
