@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.parse import EC2QueryParser, QueryParser, RestXMLParser
 from moto.core.request import Request
 from moto.core.routing import get_service_router
@@ -14,6 +15,10 @@ from moto.core.utils import get_service_model
 
 _SECRET = re.compile(r"password|secret|sessiontoken|tokencode", re.IGNORECASE)
 _READ_ONLY = ("Describe", "List", "Get", "Download", "Search", "Lookup")
+# KMS operations that use a key without changing anything (CreateKey, PutKeyPolicy, CreateGrant, ... do).
+_KMS_USES = ("Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+             "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateRandom", "GenerateMac",
+             "VerifyMac", "Sign", "Verify", "DeriveSharedSecret")
 _DB_ARN = re.compile(r"^arn:[^:]+:rds:[^:]*:[^:]*:db:(?P<name>.+)$")
 _CLUSTER_ARN = re.compile(r"^arn:[^:]+:rds:[^:]*:[^:]*:cluster:(?P<name>.+)$")
 _QUERY_PARSERS = {"query": QueryParser, "ec2": EC2QueryParser}
@@ -27,6 +32,8 @@ class ApiRequest:
     protocol: str
     # Parameters as typed by the service's botocore model (the raw form fields if it has none).
     params: dict[str, Any]
+    # The account the call is made in (its credentials'; accounts.request_account).
+    account: str = DEFAULT_ACCOUNT_ID
 
     @property
     def identifier(self) -> str | None:
@@ -34,6 +41,9 @@ class ApiRequest:
         hosted zone's id (without `/hostedzone/`)."""
         if self.service == "route53":
             return _zone_id(self.operation, self.params)
+        if self.service == "kms":
+            key = self.params.get("KeyId") or self.params.get("TargetKeyId")
+            return str(key) if key else None
         # A point-in-time restore names the instance it creates TargetDBInstanceIdentifier.
         for key in ("DBInstanceIdentifier", "TargetDBInstanceIdentifier", "DBClusterIdentifier"):
             if key in self.params:
@@ -57,6 +67,8 @@ class ApiRequest:
 
     @property
     def mutating(self) -> bool:
+        if self.service == "kms" and self.operation in _KMS_USES:
+            return False
         return bool(self.operation) and not self.operation.startswith(_READ_ONLY)
 
 
@@ -118,6 +130,7 @@ class CallLog:
             "time": received,
             "service": request.service,
             "region": request.region,
+            "account": request.account,
             "operation": request.operation,
             "identifier": request.identifier,
             "new_identifier": _lower(
@@ -135,11 +148,15 @@ class CallLog:
         self._calls.append(call)
         return call
 
-    def select(self, operation: str | None = None, since_seq: int = 0) -> list[dict[str, Any]]:
+    def select(
+        self, operation: str | None = None, since_seq: int = 0, account: str | None = None
+    ) -> list[dict[str, Any]]:
         return [
             call
             for call in self._calls
-            if call["seq"] > since_seq and (operation is None or call["operation"] == operation)
+            if call["seq"] > since_seq
+            and (operation is None or call["operation"] == operation)
+            and (account is None or call["account"] == account)
         ]
 
     def clear(self) -> int:

@@ -16,12 +16,14 @@ from moto.rds.exceptions import (
     DBClusterNotFoundError,
     DBClusterSnapshotAlreadyExistsError,
     DBClusterToBeDeletedHasActiveMembers,
+    InvalidParameterValue,
     RDSClientError,
+    SnapshotQuotaExceededFault,
 )
-from moto.rds.models import DBCluster, DBInstanceClustered, RDSBackend, rds_backends
+from moto.rds.models import DBCluster, DBClusterSnapshot, DBInstanceClustered, RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
 
-from . import common
+from . import accounts, common
 from .timeline import Simulation
 
 _sim: Simulation
@@ -108,8 +110,15 @@ def install(sim: Simulation) -> None:
             ("delete_db_cluster", _delete_db_cluster),
             ("create_global_cluster", _create_global_cluster),
             ("_get_resource_for_tagging", _get_resource_for_tagging),
+            ("copy_db_cluster_snapshot", _copy_db_cluster_snapshot),
+            ("delete_db_cluster_snapshot", _delete_db_cluster_snapshot),
+            ("describe_db_cluster_snapshots", _describe_db_cluster_snapshots),
+            ("modify_db_cluster_snapshot_attribute", _modify_db_cluster_snapshot_attribute),
         ],
     )
+    # An encrypted cluster's KmsKeyId is a key's ARN (the managed key aws/rds without one), an unencrypted one has none
+    # (moto: "default_kms_key_id" for both).
+    DBCluster.kms_key_id = property(_get_kms_key_id, _set_kms_key_id)
     RDSResponse.describe_db_clusters = _describe_db_clusters_response
     # moto's pagination needs a unique attribute, which its model gives DescribeDBInstances only.
     get_pagination_model("rds")["DescribeDBClusters"].setdefault("unique_attribute", "resource_id")
@@ -127,6 +136,17 @@ def install(sim: Simulation) -> None:
 def set_status(identifier: str, status: str, region: str, account_id: str) -> bool:
     """Put a cluster into `status` at once, abandoning whatever it was doing."""
     return common.set_status(rds_backends[account_id][region].clusters.get(identifier), status)
+
+
+def take_automated_snapshot(identifier: str, region: str, account_id: str) -> str | None:
+    """An automated snapshot of the cluster now, as RDS takes one a day in the backup window; its name. None for an
+    unknown cluster."""
+    cluster = rds_backends[account_id][region].clusters.get(identifier)
+    if cluster is None:
+        return None
+    name = common.automated_snapshot_name(cluster.db_cluster_identifier, cluster.backend.cluster_snapshots)
+    cluster.backend.create_auto_cluster_snapshot(cluster.db_cluster_identifier, name)
+    return name
 
 
 def check_password(identifier: str, password: str, region: str, account_id: str) -> bool | None:
@@ -214,10 +234,11 @@ def _restore_db_cluster_to_point_in_time(
 def _restore_db_cluster_from_snapshot(
     self: RDSBackend, from_snapshot_id: str, overrides: dict[str, Any]
 ) -> DBCluster:
-    if from_snapshot_id.startswith("arn:"):
-        # AWS takes the snapshot's ARN too (moto: 404).
-        from_snapshot_id = from_snapshot_id.rsplit(":cluster-snapshot:", 1)[-1]
-    snapshot = self.describe_db_cluster_snapshots(None, from_snapshot_id)[0]
+    # AWS takes the snapshot's ARN too, another account's that it shares with the caller included (moto: 404).
+    snapshot = accounts.find_snapshot(self, from_snapshot_id, "cluster")
+    if snapshot.backend is not self and snapshot.encrypted:
+        # Aurora restores a shared encrypted cluster snapshot directly, when its key lets the caller use it.
+        accounts.require_source_key(snapshot, self.account_id)
     target = (overrides.get("db_cluster_identifier") or "").lower()
     self._validate_db_identifier(target)
     _ensure_free(self, target)
@@ -338,6 +359,94 @@ def _get_resource_for_tagging(self: RDSBackend, arn: str) -> Any:
         # AWS answers 404 for a cluster that does not exist (moto: an empty tag list).
         raise DBClusterNotFoundError(match["name"])
     return resource
+
+
+def _copy_db_cluster_snapshot(
+    self: RDSBackend,
+    source_db_cluster_snapshot_identifier: str,
+    target_db_cluster_snapshot_identifier: str,
+    kms_key_id: str | None = None,
+    copy_tags: bool = False,
+    tags: list[dict[str, str]] | None = None,
+    **_: Any,
+) -> DBClusterSnapshot:
+    # moto looked for a snapshot named by ARN in the caller's own account, encrypted an unencrypted snapshot's copy,
+    # and made the copy available at once.
+    source = accounts.find_snapshot(self, source_db_cluster_snapshot_identifier, "cluster")
+    shared = source.backend is not self
+    if source.status != "available":
+        raise RDSClientError(
+            "InvalidDBClusterSnapshotStateFault",
+            f"DBClusterSnapshot {source.db_cluster_snapshot_identifier} is not available: it can't be copied.",
+        )
+    target = target_db_cluster_snapshot_identifier
+    if target.lower() in self.cluster_snapshots:
+        raise DBClusterSnapshotAlreadyExistsError(target)
+    if len([s for s in self.cluster_snapshots.values() if s.snapshot_type == "manual"]) >= self.SNAPSHOT_QUOTA:
+        raise SnapshotQuotaExceededFault()
+    if kms_key_id and not source.encrypted:
+        # The API reference: "If you copy an unencrypted DB cluster snapshot and specify a value for the KmsKeyId
+        # parameter, an error is returned." (its code unverified)
+        raise InvalidParameterValue(
+            "KmsKeyId can't be specified when copying an unencrypted DB cluster snapshot."
+        )
+    if shared and source.encrypted:
+        if not kms_key_id:
+            raise accounts.not_accessible("target", None)
+        accounts.require_source_key(source, self.account_id)
+    key_arn = accounts.resolve_key(self.account_id, self.region_name, kms_key_id) if kms_key_id else None
+    if copy_tags and not tags:
+        tags = source.tags or []
+    # The copy's cluster is this account's (its key, if it gets none, stays the source's).
+    cluster = copy.copy(source.cluster)
+    cluster.__dict__["_mitosis_kms_key_id"] = source.cluster.kms_key_id
+    cluster.backend = self
+    copied = DBClusterSnapshot(self, cluster, target, tags=tags, kms_key_id=key_arn)
+    copied.mitosis_source_arn = source.arn
+    self.cluster_snapshots[copied.db_cluster_snapshot_identifier] = copied
+    copied.timeline_name = copied.db_cluster_snapshot_identifier
+
+    def abandoned() -> None:
+        copied.status = "failed"
+
+    _sim.start("cluster-snapshot-copy", copied, final_status="available", on_cancel=abandoned)
+    return copied
+
+
+def _delete_db_cluster_snapshot(self: RDSBackend, db_snapshot_identifier: str) -> DBClusterSnapshot:
+    snapshot = _moto["delete_db_cluster_snapshot"](self, db_snapshot_identifier)
+    _sim.cancel(snapshot)  # a copy still `creating` is gone (deleting stays instant)
+    return snapshot
+
+
+def _describe_db_cluster_snapshots(
+    self: RDSBackend,
+    db_cluster_identifier: str | None,
+    db_snapshot_identifier: str,
+    snapshot_type: str | None = None,
+    filters: Any = None,
+) -> list[DBClusterSnapshot]:
+    if db_snapshot_identifier and db_snapshot_identifier.startswith("arn:"):
+        # AWS describes a snapshot by its ARN, one another account shares with the caller too (moto: not found).
+        return [accounts.find_snapshot(self, db_snapshot_identifier, "cluster")]
+    return _moto["describe_db_cluster_snapshots"](
+        self, db_cluster_identifier, db_snapshot_identifier, snapshot_type, filters
+    )
+
+
+def _modify_db_cluster_snapshot_attribute(
+    self: RDSBackend,
+    db_cluster_snapshot_identifier: str,
+    attribute_name: str,
+    values_to_add: list[str] | None = None,
+    values_to_remove: list[str] | None = None,
+) -> dict[str, list[str]]:
+    snapshot = self.describe_db_cluster_snapshots(None, db_cluster_snapshot_identifier)[0]
+    if attribute_name == "restore" and snapshot.snapshot_type == "manual":
+        accounts.check_share(snapshot, values_to_add, values_to_remove, "DB cluster")
+    return _moto["modify_db_cluster_snapshot_attribute"](
+        self, db_cluster_snapshot_identifier, attribute_name, values_to_add, values_to_remove
+    )
 
 
 # --- patched responses -----------------------------------------------------------------------
@@ -480,6 +589,20 @@ def _shown(changes: dict[str, Any]) -> dict[str, Any]:
             "LogTypesToDisable": list(logs.get("DisableLogTypes") or []),
         }
     return shown
+
+
+def _get_kms_key_id(cluster: DBCluster) -> str | None:
+    if not cluster.storage_encrypted:
+        return None
+    key = cluster.__dict__.get("_mitosis_kms_key_id")
+    return key or accounts.managed_key(cluster.account_id, cluster.region).arn
+
+
+def _set_kms_key_id(cluster: DBCluster, value: str | None) -> None:
+    if value in (None, "", "default_kms_key_id"):
+        cluster._mitosis_kms_key_id = None
+    else:
+        cluster._mitosis_kms_key_id = accounts.resolve_key(cluster.account_id, cluster.region, value)
 
 
 def _get_status(cluster: DBCluster) -> str:

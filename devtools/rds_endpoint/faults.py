@@ -24,6 +24,8 @@ class Fault:
     nth: int = 1  # first matching call affected, counted from when the fault was added
     times: int = 1  # consecutive matching calls affected
     identifier: str | None = None
+    # Only calls made in this account (None: any).
+    account: str | None = None
     id: int = 0
     seen: int = 0  # matching calls so far
 
@@ -38,9 +40,11 @@ class Fault:
             self.message = _DEFAULT_MESSAGES.get(self.code, f"Injected fault: {self.code}")
 
     def matches(self, request: ApiRequest) -> bool:
-        return self.operation == request.operation and (
+        return (
+            self.operation == request.operation
             # Compared without case: a Route 53 call's identifier is its hosted zone's id, in upper case.
-            self.identifier is None or self.identifier == (request.identifier or "").lower()
+            and (self.identifier is None or self.identifier == (request.identifier or "").lower())
+            and (self.account is None or self.account == request.account)
         )
 
     @property

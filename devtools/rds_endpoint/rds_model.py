@@ -18,12 +18,14 @@ from moto.rds.exceptions import (
     DBInstanceAlreadyExists,
     DBParameterGroupNotFoundError,
     DBSnapshotAlreadyExistsError,
+    InvalidParameterValue,
     OptionGroupNotFoundFaultError,
     RDSClientError,
+    SnapshotQuotaExceededFault,
 )
 from moto.rds.models import DBInstance, DBSnapshot, MasterUserSecret, RDSBackend, rds_backends
 
-from . import cluster_model, common
+from . import accounts, cluster_model, common
 from .timeline import Simulation
 
 _sim: Simulation
@@ -144,8 +146,16 @@ def install(sim: Simulation) -> None:
             ("delete_db_instance", _delete_db_instance),
             ("create_db_snapshot", _create_db_snapshot),
             ("stop_db_instance", _stop_db_instance),
+            ("copy_db_snapshot", _copy_db_snapshot),
+            ("delete_db_snapshot", _delete_db_snapshot),
+            ("describe_db_snapshots", _describe_db_snapshots),
+            ("modify_db_snapshot_attribute", _modify_db_snapshot_attribute),
         ],
     )
+    # An encrypted instance's KmsKeyId is a key's ARN: the managed key aws/rds without one (moto:
+    # "default_kms_key_id"), else the key the call names (an id, alias or ARN), which must exist.
+    DBInstance.kms_key_id = property(DBInstance.kms_key_id.fget, _set_kms_key_id)
+    accounts.install()
     DBInstance.pending_modified_values = property(_pending_modified_values)
     DBInstance.status_infos = property(_status_infos)
     DBInstance.save_automated_backup = _save_automated_backup
@@ -170,6 +180,19 @@ def _save_automated_backup(instance: DBInstance) -> None:
 def set_status(identifier: str, status: str, region: str, account_id: str) -> bool:
     """Put an instance into `status` at once, abandoning whatever it was doing."""
     return common.set_status(rds_backends[account_id][region].databases.get(identifier), status)
+
+
+def take_automated_snapshot(identifier: str, region: str, account_id: str = DEFAULT_ACCOUNT_ID) -> str | None:
+    """An automated snapshot of the instance now, as RDS takes one a day in the backup window; its name. None for an
+    unknown instance; ValueError for one whose backups are off."""
+    db = rds_backends[account_id][region].databases.get(identifier)
+    if db is None:
+        return None
+    if not db.backup_retention_period:
+        raise ValueError(f"DB instance {identifier} has no automated backups (BackupRetentionPeriod 0)")
+    name = common.automated_snapshot_name(db.db_instance_identifier, db.backend.database_snapshots)
+    db.backend.create_auto_snapshot(db.db_instance_identifier, name)
+    return name
 
 
 def bulk_create(
@@ -288,8 +311,16 @@ def _restore_db_instance_from_db_snapshot(
     # moto drops every false override, BackupRetentionPeriod=0 among them (the snapshot's retention applied): it goes
     # to the create wrapped, so that the restored instance starts with backups off, as RDS restores it.
     retention = overrides.get("backup_retention_period")
-    db = _moto["restore_db_instance_from_db_snapshot"](
-        self, from_snapshot_id,
+    snapshot = accounts.find_snapshot(self, from_snapshot_id)
+    if snapshot.backend is not self and snapshot.encrypted:
+        # AWS: "you can't restore a DB instance from a DB snapshot that is both shared and encrypted. Instead, you can
+        # make a copy of the DB snapshot and restore the DB instance from the copy." (error code unverified)
+        raise InvalidParameterValue(
+            f"DB snapshot {from_snapshot_id} is shared with this account and encrypted: a DB instance can't be restored "
+            "from it; copy it (CopyDBSnapshot with a KmsKeyId of this account) and restore the copy."
+        )
+    db = _restore_from(
+        self, snapshot,
         {**overrides, "mitosis_restore": True, **({"mitosis_retention": (retention,)} if retention is not None else {})},
     )
     # moto copies these from the snapshot's instance; a restored instance starts on its own.
@@ -510,7 +541,141 @@ def _create_db_snapshot(
     return snapshot
 
 
+def _copy_db_snapshot(
+    self: RDSBackend,
+    source_db_snapshot_identifier: str,
+    target_db_snapshot_identifier: str,
+    kms_key_id: str | None = None,
+    tags: list[dict[str, str]] | None = None,
+    copy_tags: bool | None = False,
+    **_: Any,
+) -> DBSnapshot:
+    # moto looked for a snapshot named by ARN in the caller's own account, gave the copy the key of the snapshot's
+    # instance rather than the snapshot's, and made the copy available at once.
+    source = accounts.find_snapshot(self, source_db_snapshot_identifier)
+    shared = source.backend is not self
+    if source.status != "available":
+        raise RDSClientError(
+            "InvalidDBSnapshotState",
+            f"Snapshot {source.db_snapshot_identifier} is not in available state: it can't be copied.",
+        )
+    _ensure_snapshot_free(self, target_db_snapshot_identifier)
+    if len([s for s in self.database_snapshots.values() if s.snapshot_type == "manual"]) >= self.SNAPSHOT_QUOTA:
+        raise SnapshotQuotaExceededFault()
+    if shared and source.encrypted:
+        # The API reference: a copy of an encrypted snapshot shared from another account must name a key of its own.
+        if not kms_key_id:
+            raise accounts.not_accessible("target", None)
+        accounts.require_source_key(source, self.account_id)
+    key_arn = accounts.resolve_key(self.account_id, self.region_name, kms_key_id) if kms_key_id else None
+    if copy_tags and not tags:
+        tags = source.tags or []
+    copied = DBSnapshot(
+        self,
+        source.database,
+        target_db_snapshot_identifier,
+        tags=tags,
+        kms_key_id=key_arn or (source.kms_key_id if source.encrypted else None),
+        original_created_at=source.original_snapshot_create_time,
+    )
+    if shared:
+        # The copy's instance is this account's: another account's groups mean nothing here (a restore takes the
+        # request's, or AWS's defaults).
+        copied.database.backend = self
+        _forget_account_groups(copied.database)
+    copied.mitosis_source_arn = source.arn
+    self.database_snapshots[copied.db_snapshot_identifier] = copied
+    _start_copy("snapshot-copy", copied, copied.db_snapshot_identifier)
+    return copied
+
+
+def _start_copy(kind: str, snapshot: Any, name: str) -> None:
+    """The copy is `creating` for the `kind` operation of the time model (named by the copy's identifier), then
+    `available`; `failed` if abandoned."""
+    snapshot.timeline_name = name
+
+    def abandoned() -> None:
+        snapshot.status = "failed"
+
+    _sim.start(kind, snapshot, final_status="available", on_cancel=abandoned)
+
+
+def _delete_db_snapshot(self: RDSBackend, db_snapshot_identifier: str) -> DBSnapshot:
+    snapshot = _moto["delete_db_snapshot"](self, db_snapshot_identifier)
+    _sim.cancel(snapshot)  # a copy still `creating` is gone (deleting stays instant)
+    return snapshot
+
+
+def _describe_db_snapshots(
+    self: RDSBackend,
+    db_instance_identifier: str | None,
+    db_snapshot_identifier: str | None = None,
+    snapshot_type: str | None = None,
+    filters: dict[str, Any] | None = None,
+) -> list[DBSnapshot]:
+    if db_snapshot_identifier and db_snapshot_identifier.startswith("arn:"):
+        # AWS describes a snapshot by its ARN, one another account shares with the caller too (moto: not found).
+        return [accounts.find_snapshot(self, db_snapshot_identifier)]
+    return _moto["describe_db_snapshots"](
+        self, db_instance_identifier, db_snapshot_identifier, snapshot_type, filters
+    )
+
+
+def _modify_db_snapshot_attribute(
+    self: RDSBackend,
+    db_snapshot_identifier: str,
+    attribute_name: str,
+    values_to_add: list[str] | None = None,
+    values_to_remove: list[str] | None = None,
+) -> dict[str, list[str]]:
+    snapshot = self.describe_db_snapshots(None, db_snapshot_identifier)[0]
+    if attribute_name == "restore" and snapshot.snapshot_type == "manual":
+        accounts.check_share(snapshot, values_to_add, values_to_remove, "DB")
+    return _moto["modify_db_snapshot_attribute"](
+        self, db_snapshot_identifier, attribute_name, values_to_add, values_to_remove
+    )
+
+
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _set_kms_key_id(db: DBInstance, value: str | None) -> None:
+    encrypted = bool(db.__dict__.get("_storage_encrypted"))
+    db._kms_key_id = accounts.storage_key(db.account_id, db.region, value, encrypted)
+
+
+def _restore_from(backend: RDSBackend, snapshot: DBSnapshot, overrides: dict[str, Any]) -> DBInstance:
+    """moto's restore, from `snapshot` (found by name or ARN, maybe another account's): the snapshot's instance's
+    attributes, its encryption, then the request's overrides (moto drops the false ones)."""
+    original = snapshot.database
+    if overrides["db_instance_identifier"] in backend.databases:
+        raise DBInstanceAlreadyExists()
+    props: dict[str, Any] = {}
+    for key, value in original.__dict__.items():
+        key = key[1:] if key.startswith("_") else key
+        if key not in ("backend", "db_parameter_group_name", "vpc_security_group_ids", "max_allocated_storage"):
+            props[key] = copy.copy(value)
+    props["kms_key_id"] = snapshot.kms_key_id
+    props["storage_encrypted"] = snapshot.encrypted
+    if not original.option_group_supplied or snapshot.backend is not backend:
+        del props["option_group_name"]
+    if snapshot.backend is not backend:
+        # Another account's snapshot: its subnet group is that account's (AWS: the request's, or the default).
+        props.pop("db_subnet_group_name", None)
+        props.pop("db_subnet_group", None)
+    if "allocated_storage" in overrides and overrides["allocated_storage"] < snapshot.allocated_storage:
+        raise InvalidParameterValue(
+            "The allocated storage size can't be less than the source snapshot or backup size."
+        )
+    props.update((key, value) for key, value in overrides.items() if value)
+    return backend.create_db_instance(props)
+
+
+def _forget_account_groups(db: DBInstance) -> None:
+    """A snapshot's instance as another account sees it: no subnet group, default option group."""
+    db.db_subnet_group_name = None
+    db.db_subnet_group = None
+    db.option_group_supplied = False
 
 
 def _start_modify(

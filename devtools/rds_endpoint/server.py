@@ -21,7 +21,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.rds.exceptions import DBInstanceAlreadyExists
 from moto.rds.models import rds_backends
 
-from . import cluster_model, rds_model, route53_model
+from . import accounts, cluster_model, rds_model, route53_model
 from .dataplane import cluster as dataplane_cluster
 from .dataplane import model as dataplane_model
 from .dataplane.process import Client as DataPlaneClient
@@ -103,6 +103,7 @@ class Endpoint:
             ("POST", "check-cluster-password"): self._check_cluster_password,
             ("GET", "servers"): self._servers,
             ("GET", "resolve"): self._resolve,
+            ("POST", "automated-snapshot"): self._automated_snapshot,
         }
         # On the data plane a DNS record switches when its time comes, requests or not (a client's cached answer
         # expires on its own): while a Route 53 change waits, the time model is ticked here too.
@@ -137,6 +138,7 @@ class Endpoint:
         request = parse_request(environ, body)
         with self.lock:
             self.sim.tick()
+            request.account = accounts.request_account(environ)
             fault = self.faults.hit(request)
             if fault and fault.code:
                 response = _error(request, fault.code, fault.message or "", fault.http_status)
@@ -153,7 +155,7 @@ class Endpoint:
                         fault.identifier or request.identifier or "",
                         fault.status,
                         request.region,
-                        DEFAULT_ACCOUNT_ID,
+                        request.account,
                     )
             call = self.calls.record(request, received, response.status, response.error_code)
         if self.verbose:
@@ -204,7 +206,7 @@ class Endpoint:
             return _json(400, {"error": f"{type(exc).__name__}: {exc}"})
 
     def _get_calls(self, body: Any, query: dict[str, str]) -> Response:
-        calls = self.calls.select(query.get("operation"), int(query.get("since_seq", 0)))
+        calls = self.calls.select(query.get("operation"), int(query.get("since_seq", 0)), query.get("account"))
         return _json(200, {"calls": calls})
 
     def _add_faults(self, body: Any, query: dict[str, str]) -> Response:
@@ -241,10 +243,25 @@ class Endpoint:
         name = route53_model.record_name(query["name"])
         if route53_model.is_record(name):
             return _json(200, {"name": name, "address": self.plane.address(name)})
-        db = rds_backends[DEFAULT_ACCOUNT_ID][query.get("region", "us-east-1")].databases.get(name)
+        account = query.get("account_id", DEFAULT_ACCOUNT_ID)
+        db = rds_backends[account][query.get("region", "us-east-1")].databases.get(name)
         if db is None:
             return _json(404, {"error": f"no record or instance named {name}"})
         return _json(200, {"name": name, "address": db.address})
+
+    def _automated_snapshot(self, body: Any, query: dict[str, str]) -> Response:
+        """An automated snapshot of an instance (or, with "cluster": true, a DB cluster) taken now, as RDS takes one a
+        day in the backup window."""
+        take = cluster_model.take_automated_snapshot if body.get("cluster") else rds_model.take_automated_snapshot
+        name = take(
+            body["identifier"].lower(),
+            body.get("region", "us-east-1"),
+            body.get("account_id", DEFAULT_ACCOUNT_ID),
+        )
+        if name is None:
+            kind = "DBCluster" if body.get("cluster") else "DBInstance"
+            return _json(404, {"error": f"{kind} {body['identifier']} not found"})
+        return _json(200, {"identifier": body["identifier"], "snapshot": name})
 
     def _check_password(self, body: Any, query: dict[str, str]) -> Response:
         # Answers only whether it matches: the password itself never leaves the endpoint.
@@ -326,6 +343,7 @@ class Endpoint:
             body["prefix"],
             int(body["count"]),
             body.get("region", "us-east-1"),
+            body.get("account_id", DEFAULT_ACCOUNT_ID),
             **body.get("attributes", {}),
         )
         return _json(

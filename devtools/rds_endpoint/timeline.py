@@ -33,6 +33,8 @@ OPERATIONS: dict[str, tuple[float, list[tuple[str, float]]]] = {
     "delete": (5, [("deleting", 1.0)]),
     # CreateDBSnapshot: the instance is `backing-up` (its snapshot `creating`) until the snapshot is taken.
     "snapshot": (10, [("backing-up", 1.0)]),
+    # CopyDBSnapshot: the copy is `creating` (identifier: the copy's) until it is made, then `available`.
+    "snapshot-copy": (5, [("creating", 1.0)]),
     # Aurora DB clusters (the cluster's Status; its member instances use the kinds above).
     "cluster-create": (5, [("creating", 1.0)]),
     # RestoreDBClusterToPointInTime RestoreType=copy-on-write.
@@ -47,6 +49,8 @@ OPERATIONS: dict[str, tuple[float, list[tuple[str, float]]]] = {
     # `renaming` under the old name, then the new name `available` (no reboot).
     "cluster-rename": (5, [("renaming", 1.0)]),
     "cluster-delete": (5, [("deleting", 1.0)]),
+    # CopyDBClusterSnapshot: the copy is `creating` (identifier: the copy's), then `available`.
+    "cluster-snapshot-copy": (5, [("creating", 1.0)]),
     # Route 53 ChangeResourceRecordSets: the change is PENDING until it has reached every Route 53 server (AWS:
     # typically within 60 s), then INSYNC (route53_model.py); an identifier names the hosted zone.
     "dns-change": (1, [("PENDING", 1.0)]),
@@ -231,10 +235,10 @@ class _Timer:
 
 
 def _name(resource: Any) -> str | None:
-    """An instance's identifier, or a cluster's (an instance also has its cluster's); else the name another kind of
-    resource gives itself (`timeline_name`: a Route 53 change's hosted zone)."""
+    """The name a resource gives itself (`timeline_name`: a Route 53 change's hosted zone, a snapshot copy's
+    identifier); else an instance's identifier, or a cluster's (an instance also has its cluster's)."""
     return (
-        getattr(resource, "db_instance_identifier", None)
+        getattr(resource, "timeline_name", None)
+        or getattr(resource, "db_instance_identifier", None)
         or getattr(resource, "db_cluster_identifier", None)
-        or getattr(resource, "timeline_name", None)
     )

@@ -23,7 +23,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Dict, List, Optional, Tuple
 
 from .aws import MitosisError, call, paginate
-from .graph import Graph, describe_instances, discover, temp_name
+from .graph import Graph, describe_clusters, describe_instances, discover, temp_name
 from .names import (CLEANUP, COPY, COPY_SNAPSHOT, DELETE_SNAPSHOT, REFRESH_TAG, SHARE_SNAPSHOT, SNAPSHOT_TAG)
 from .planner import InstancePlanner, build_steps, classify, plan_names, validate_members
 from .plans import (CLONE, POINT_IN_TIME, REPLICA, SNAPSHOT, CloneOptions, Instance, Node, Plan, StepList, TagsOf,
@@ -107,6 +107,7 @@ class SharedGraph(Graph):
         self.source = None  # type: Optional[Instance]
         self.snapshots = {SOURCE_ACCOUNT: {}, TARGET_ACCOUNT: {}}  # type: Dict[str, Dict[str, Dict[str, Any]]]
         self.shared_with = {}  # type: Dict[str, List[str]]
+        self.aurora = None  # type: Optional[str]  # the target or the source is an Aurora cluster (refused)
 
 
 class CrossAccountPlanner(InstancePlanner):
@@ -125,7 +126,10 @@ class CrossAccountPlanner(InstancePlanner):
     # --- reading ----------------------------------------------------------------------------------------------
 
     def read(self, rds: Any) -> Graph:
-        return self.read_source(discover(rds, "", self.target, rds.meta.region_name), rds)
+        graph = self.read_source(discover(rds, "", self.target, rds.meta.region_name), rds)
+        if self.target not in graph and describe_clusters(rds, [self.target]):
+            graph.aurora = self.target
+        return graph
 
     def read_plan(self, rds: Any, plan: Plan) -> Graph:
         return self.read_source(Graph(describe_instances(rds, plan_names("", plan.node_names())),
@@ -164,6 +168,10 @@ class CrossAccountPlanner(InstancePlanner):
             fail("Source instance {0} was not found in account {1} (reached through {2}), region {3}.".format(
                 self.source, self.account.account, self.account.via, graph.region), self.source,
                 "Check the identifier, and that the source connection is the source's account.")
+        cluster = src.get("DBClusterIdentifier") or getattr(graph, "aurora", None)
+        if cluster:
+            fail("{0} is an Aurora cluster: a refresh across accounts copies DB instances this round.".format(cluster),
+                 cluster, "Refresh the Aurora cluster from a source cluster in the target's account.")
         requested = requested_method(self.options, self.source)
         if requested in (REPLICA, POINT_IN_TIME, CLONE):
             fail("copy_method={0} cannot work across accounts: a read replica, a point-in-time restore and an Aurora "

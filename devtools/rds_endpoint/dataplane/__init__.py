@@ -55,7 +55,9 @@ class DataPlane:
         self.names = Names(self.block)
         self.servers: Dict[str, Server] = {}
         self.jobs: Dict[str, Future] = {}
-        self.snapshots: Dict[str, Tuple[Path, str]] = {}  # name: (its copy, the server it copies)
+        # A snapshot's ARN (its account's, so that two accounts' snapshots never collide): (its copy, the key of the
+        # work that makes it: the server it copies, or the copy job of a snapshot copied from another).
+        self.snapshots: Dict[str, Tuple[Path, str]] = {}
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dataplane")
         self.lock = threading.RLock()
 
@@ -122,12 +124,36 @@ class DataPlane:
         if job is not None:
             job.result()
 
+    def _where(self, snapshot: str) -> Path:
+        return self.dir / "snapshots" / snapshot.replace("/", "_").replace(":", "_")
+
     def snapshot(self, snapshot: str, key: str) -> None:
         """A copy of `key`'s data, taken after the work submitted for it so far; kept until `forget_snapshot`."""
-        where = self.dir / "snapshots" / snapshot.replace("/", "_").replace(":", "_")
+        where = self._where(snapshot)
         self.snapshots[snapshot] = (where, key)
         server = self.server(key)
         self.submit(key, lambda: server.copy_to(where))
+
+    def copy_snapshot(self, snapshot: str, source: str) -> Optional[str]:
+        """`snapshot` holds the data of `source` (CopyDBSnapshot, in one account or across two): a copy of its files
+        (hard links: a snapshot's files never change), once `source` is made. Returns the key of the copy's work, or
+        None when `source` holds no data."""
+        if source not in self.snapshots:
+            return None
+        where, (copied, source_key) = self._where(snapshot), self.snapshots[source]
+        job = "copy:" + snapshot
+        self.snapshots[snapshot] = (where, job)
+
+        def copy() -> None:
+            self.wait(source_key)
+            shutil.rmtree(where, ignore_errors=True)
+            try:
+                shutil.copytree(copied, where, symlinks=True, copy_function=os.link)
+            except OSError:  # another file system: copies
+                shutil.rmtree(where, ignore_errors=True)
+                shutil.copytree(copied, where, symlinks=True)
+        self.submit(job, copy)
+        return job
 
     def restore(self, key: str, snapshot: str) -> None:
         if snapshot not in self.snapshots:
