@@ -206,7 +206,7 @@ def source_account(connection: AWSConnection, params: Dict[str, Any], counter: C
                            hint="Check that the run's credentials may assume the role (its trust policy names "
                            "account {0}) or that the profile exists.".format(target_account))
     if account == target_account:
-        raise MitosisError("{0} is in the target's own account {1}.".format(via[4:].capitalize(), account),
+        raise MitosisError("{0} is in the target's own account {1}.".format(via[4].upper() + via[5:], account),
                            operation="options", hint="Leave source_role_arn and source_profile out: the source is in "
                            "the run's own account.")
     return SourceAccount(rds, kms, account, target_account, params.get("source_kms_key"), via)

@@ -1307,6 +1307,10 @@ class CopySnapshot(SnapshotStep):
     def already_done(self, rds: Any, error: MitosisError) -> bool:
         return error.code == "DBSnapshotAlreadyExists"
 
+    def tagged(self, arn: ArnOf) -> Optional[str]:
+        # The copy is made with its Tags: RDS checks AddTagsToResource on it (the target account's policy reads this).
+        return arn("snapshot", self.snapshot)
+
     def grants(self, arn: ArnOf, source: str) -> Grants:
         copied = self.snapshot_arn(arn, self.params["SourceDBSnapshotIdentifier"])
         own = arn("snapshot", self.snapshot)

@@ -8,6 +8,7 @@ it already happened (or only "later")."""
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 
 from ansible_collections.mitosis.rds.plugins.module_utils.aws import MitosisError
 from ansible_collections.mitosis.rds.plugins.module_utils.cluster import ClusterGraph
@@ -32,13 +33,20 @@ def live_of(*descs):
                         [d for d in descs if "DBInstanceIdentifier" not in d], REGION).instances
 
 
-def marked(step, phase, *descs, others=(), words=REFRESH_WORDS, records=None):
+def marked(step, phase, *descs, others=(), words=REFRESH_WORDS, records=None, snapshots=None, shared=None):
     """The step's mark (status, reason) from the live `descs` in `phase`, among `others`; with `records`, the Route 53
-    records a switch by DNS reads (by name, each with the instance it points at, as dns.DnsGraph has them)."""
+    records a switch by DNS reads (by name, each with the instance it points at, as dns.DnsGraph has them); with
+    `snapshots` and `shared`, the copies of a refresh across accounts (by account, then name) and the accounts each
+    source account's copy is shared with (as accounts.SharedGraph has them)."""
     graph = ClusterGraph([d for d in descs if "DBInstanceIdentifier" in d],
                          [d for d in descs if "DBInstanceIdentifier" not in d], REGION)
     if records is not None:
         graph.records = records
+    if snapshots is not None:
+        graph.snapshots = {"source": {}, "target": {}}
+        for account, found in snapshots.items():
+            graph.snapshots[account] = {s["DBSnapshotIdentifier"]: s for s in found}
+        graph.shared_with = shared or {}
     mark_steps(Marking(phase, graph, [step] + list(others), words))
     return step.status, step.reason
 
@@ -88,6 +96,9 @@ COVERED = {
     "test_switch_moves_every_record_in_one_change_then_waits_for_sync_and_the_ttl": ["switch"],
     "test_records_are_created_pointing_at_the_live_generation": ["records"],
     "test_switched_and_keep_are_marked_by_their_tags": ["switched", "keep"],
+    "test_the_snapshot_copies_of_a_refresh_across_accounts": ["copy-snapshot"],
+    "test_the_share_of_the_source_accounts_copy": ["share-snapshot"],
+    "test_the_deletes_of_the_copies_once_the_next_holds_the_data": ["drop-snapshot"],
 }
 
 
@@ -757,3 +768,215 @@ def test_the_retired_generation_is_gone_only_once_no_name_holds_it():
     assert is_gone(Marking("cleanup", ClusterGraph([], [], REGION), [plain], DNS_WORDS), plain)
     # A rollback's words: the rejected generation goes to rej-*.
     assert DNS_ROLLBACK_WORDS.retired == "rej-" and DNS_WORDS.retired == "old-"
+
+
+# --- a refresh across accounts: the snapshot copies, the share, their deletes -----------------------------------
+
+COPY = "mitosis-123456789012-demo-rds-prod-1"
+SOURCE_ARN = "arn:aws:rds:us-east-1:210987654321:snapshot:" + COPY
+SHARE_KEY = "arn:aws:kms:us-east-1:210987654321:key/share"
+TARGET_KEY = "arn:aws:kms:us-east-1:123456789012:key/demo"
+REFRESH = {"Key": "mitosis:refresh", "Value": "123456789012:demo"}
+
+
+def copy_of(status="available", name=COPY):
+    """A DescribeDBSnapshots entry of one of the copies."""
+    return {"DBSnapshotIdentifier": name, "DBInstanceIdentifier": "prod", "Status": status, "SnapshotType": "manual"}
+
+
+def snapshot_step(key, kind, action, params, account="target"):
+    step = make_step(key, "copy", kind, action, COPY, params, "demo")
+    step.account = account
+    return step
+
+
+class FakeSnapshots:
+    """One account's snapshots (name -> status) behind DescribeDBSnapshots, and the snapshot calls it received;
+    `refuse`: the error code every call fails with."""
+
+    class meta:  # pylint: disable=invalid-name
+        region_name = REGION
+
+    def __init__(self, statuses=None, refuse=None):
+        self.statuses = dict(statuses or {})
+        self.refuse = refuse
+        self.calls = []
+
+    def get_paginator(self, name):
+        assert name == "describe_db_snapshots"
+        fake = self
+
+        class Pages:
+            @staticmethod
+            def paginate(**params):
+                named = params["DBSnapshotIdentifier"]
+                if fake.refuse:
+                    raise ClientError({"Error": {"Code": fake.refuse, "Message": "refused"}}, "DescribeDBSnapshots")
+                if named not in fake.statuses:
+                    raise ClientError({"Error": {"Code": "DBSnapshotNotFound", "Message": "none"}},
+                                      "DescribeDBSnapshots")
+                yield {"DBSnapshots": [copy_of(fake.statuses[named], named)]}
+        return Pages()
+
+    def __getattr__(self, operation):
+        if operation.startswith("_"):
+            raise AttributeError(operation)
+
+        def act(**params):
+            self.calls.append((operation, params))
+            return {}
+        return act
+
+
+def test_the_snapshot_copies_of_a_refresh_across_accounts():
+    out = snapshot_step("copy-out:demo", "copy-snapshot", "CopyDBSnapshot", {
+        "SourceDBSnapshotIdentifier": "rds:prod-1", "TargetDBSnapshotIdentifier": COPY, "Tags": [REFRESH],
+        "Clone": "temp-demo", "KmsKeyId": SHARE_KEY, "Keys": ["arn:aws:kms:us-east-1:210987654321:key/aws-rds"]},
+        account="source")
+    into = snapshot_step("copy-in:demo", "copy-snapshot", "CopyDBSnapshot", {
+        "SourceDBSnapshotIdentifier": SOURCE_ARN, "TargetDBSnapshotIdentifier": COPY, "Tags": [REFRESH],
+        "Clone": "temp-demo", "KmsKeyId": TARGET_KEY, "Keys": [SHARE_KEY]})
+    # Marking, from the copies of both accounts and the clone.
+    assert marked(out, "copy", snapshots={}) == ("pending", "")
+    assert marked(out, "copy", snapshots={"source": [copy_of("creating")]}) == ("pending", COPY + " is being copied")
+    assert marked(out, "copy", snapshots={"source": [copy_of()]}) == ("done", COPY + " exists")
+    assert marked(out, "copy", snapshots={"target": [copy_of("creating")]}) == (
+        "done", "the target account has its copy")
+    assert marked(into, "copy", snapshots={"source": [copy_of()]}) == ("pending", "")
+    assert marked(into, "copy", snapshots={"source": [copy_of()], "target": [copy_of("creating")]}) == (
+        "pending", COPY + " is being copied")
+    assert marked(into, "copy", snapshots={"target": [copy_of()]}) == ("done", COPY + " exists")
+    for step in (out, into):
+        # Once the clone exists (or the swap has begun), the copies have done their work, whatever is left of them.
+        assert marked(step, "copy", instance("temp-demo"), snapshots={}) == (
+            "done", "temp-demo is restored from the copies")
+        assert marked(step, "swap", snapshots={}) == ("done", "temp-demo is restored from the copies")
+    # Applying: one call, never a second copy of one there or under way.
+    for status, reason, calls in ((None, None, 1), ("creating", None, 0),
+                                  ("available", COPY + " exists (an earlier run copied it)", 0)):
+        rds = FakeSnapshots({COPY: status} if status else {})
+        assert out.start(rds, {}, None, REGION) == reason, status
+        assert len(rds.calls) == calls, status
+    rds = FakeSnapshots()
+    into.start(rds, {}, None, REGION)
+    # Only what AWS takes is sent: not the clone's name, nor the keys the IAM policy reads.
+    assert rds.calls == [("copy_db_snapshot", {"SourceDBSnapshotIdentifier": SOURCE_ARN,
+                                               "TargetDBSnapshotIdentifier": COPY, "Tags": [REFRESH],
+                                               "KmsKeyId": TARGET_KEY})]
+    watch = Watch(into, {})
+    into.poll(FakeSnapshots({COPY: "creating"}), watch)
+    assert watch.snapshot_status == "creating" and not done(into, {}, watch)
+    into.poll(FakeSnapshots({COPY: "available"}), watch)
+    assert done(into, {}, watch)
+    watch.snapshot_status = "failed"
+    with pytest.raises(MitosisError, match=COPY + " is in status 'failed' while waiting for CopyDBSnapshot"):
+        done(into, {}, watch)
+    assert into.already_done(None, refused("DBSnapshotAlreadyExists")) and not into.already_done(None, refused("x"))
+    assert not out.deferred(refused("ExpiredToken")) and not into.in_progress({})
+    # What the run shows and records: the source account's steps say where they act, through their dicts too.
+    assert out.label == "CopyDBSnapshot {0} in the source account".format(COPY)
+    assert into.label == "CopyDBSnapshot " + COPY
+    assert out.detail("snapshot") == "SourceDBSnapshotIdentifier=rds:prod-1 TargetDBSnapshotIdentifier={0} " \
+        "Tags=[mitosis:refresh=123456789012:demo] KmsKeyId={1}".format(COPY, SHARE_KEY)
+    assert out.result()["account"] == "source" and "account" not in into.result()
+    for step in (out, into):
+        data = step.to_dict()
+        assert data.get("account", "target") == step.account
+        restored = type(step).from_dict(data)
+        assert (restored.kind, restored.account, restored.params) == (step.kind, step.account, step.params)
+    assert not out.tags_clone and not into.tags_clone  # the copy's tag is not the clone's
+    graph = ClusterGraph([], [], REGION)
+    graph.snapshots = {"source": {COPY: copy_of()}, "target": {}}
+    assert out.diff(graph) == {"before": {"source snapshot " + COPY: {"exists": True}},
+                               "after": {"source snapshot " + COPY: {"exists": True}}}
+    assert into.diff(graph)["before"] == {"target snapshot " + COPY: {"exists": False}}
+    # IAM: the copy reads its source and writes (and tags) the copy; the keys get the grant RDS creates.
+    arn = arn_in()
+    own = ARN.format("aws", "snapshot", COPY)
+    assert into.grants(arn, "prod") == [
+        ("DescribeDBSnapshots", [ARN.format("aws", "db", "*"), own, SOURCE_ARN]),
+        ("CopyDBSnapshot", [SOURCE_ARN, own]), ("AddTagsToResource", [own]),
+        ("kms:CreateGrant", [TARGET_KEY, SHARE_KEY]), ("kms:DescribeKey", [TARGET_KEY, SHARE_KEY])]
+    assert out.grants(arn, "prod")[1] == ("CopyDBSnapshot", [ARN.format("aws", "snapshot", "rds:prod-1"), own])
+    assert into.tagged(arn) == own
+    unencrypted = snapshot_step("copy-in:demo", "copy-snapshot", "CopyDBSnapshot", {
+        "SourceDBSnapshotIdentifier": SOURCE_ARN, "TargetDBSnapshotIdentifier": COPY, "Tags": [REFRESH]})
+    assert [action for action, _resources in unencrypted.grants(arn, "prod")] == [
+        "DescribeDBSnapshots", "CopyDBSnapshot", "AddTagsToResource"]
+
+
+def test_the_share_of_the_source_accounts_copy():
+    share = snapshot_step("share:demo", "share-snapshot", "ModifyDBSnapshotAttribute", {
+        "AttributeName": "restore", "ValuesToAdd": ["123456789012"], "Clone": "temp-demo"}, account="source")
+    source = {"source": [copy_of()]}
+    assert marked(share, "copy", snapshots=source) == ("pending", "")
+    assert marked(share, "copy", snapshots=source, shared={COPY: ["999999999999"]}) == ("pending", "")
+    assert marked(share, "copy", snapshots=source, shared={COPY: ["999999999999", "123456789012"]}) == (
+        "done", COPY + " is shared with account 123456789012")
+    assert marked(share, "copy", snapshots=dict(source, target=[copy_of("creating")])) == (
+        "done", "the target account has its copy")
+    assert marked(share, "copy", instance("temp-demo"), snapshots={}) == ("done", "the target account has its copy")
+    rds = FakeSnapshots({COPY: "available"})
+    assert share.start(rds, {}, None, REGION) is None
+    assert rds.calls == [("modify_db_snapshot_attribute", {"AttributeName": "restore", "ValuesToAdd": ["123456789012"],
+                                                           "DBSnapshotIdentifier": COPY})]
+    # The call itself shares it: nothing to wait for, nothing to read.
+    watch = Watch(share, {})
+    share.poll(None, watch)
+    assert done(share, {}, watch) and watch.snapshot_status is None
+    assert share.label.endswith(" in the source account")
+    own = ARN.format("aws", "snapshot", COPY)
+    assert share.grants(arn_in(), "prod") == [("ModifyDBSnapshotAttribute", [own]),
+                                              ("DescribeDBSnapshotAttributes", [own])]
+    assert share.tagged(arn_in()) is None and not share.deferred(refused("ExpiredToken"))
+
+
+def test_the_deletes_of_the_copies_once_the_next_holds_the_data():
+    release = snapshot_step("release:demo", "drop-snapshot", "DeleteDBSnapshot",
+                            {"Received": COPY, "Clone": "temp-demo"}, account="source")
+    drop = snapshot_step("drop-copy:demo", "drop-snapshot", "DeleteDBSnapshot", {"Clone": "temp-demo"})
+    leftover = snapshot_step("drop-snapshot:source:" + COPY, "drop-snapshot", "DeleteDBSnapshot",
+                             {"DBSnapshotIdentifier": COPY}, account="source")
+    source, target = {"source": [copy_of()]}, {"target": [copy_of()]}
+    # The source account's copy: deleted once the target account has its own (or the clone exists).
+    assert marked(release, "copy", snapshots=dict(source, **target)) == ("pending", "")
+    assert marked(release, "copy", snapshots=target) == ("done", COPY + " is deleted")
+    assert marked(release, "copy", instance("temp-demo"), snapshots={}) == ("done", COPY + " is deleted")
+    # Neither copy there and no clone: nothing was copied yet (a copy under way is not listed).
+    assert marked(release, "copy", snapshots={}) == ("pending", "")
+    # The target account's copy: deleted once the clone is restored.
+    assert marked(drop, "copy", instance("temp-demo"), snapshots=target) == ("pending", "")
+    assert marked(drop, "copy", snapshots={}) == ("pending", "")
+    assert marked(drop, "copy", instance("temp-demo"), snapshots={}) == ("done", COPY + " is deleted")
+    assert marked(drop, "swap", snapshots={}) == ("done", COPY + " is deleted")
+    # An earlier run's copy: deleted, that is all.
+    assert marked(leftover, "copy", snapshots=source) == ("pending", "")
+    assert marked(leftover, "cleanup", snapshots={}) == ("done", COPY + " is deleted")
+    # Applying: the call names the snapshot only; one already gone or going is not deleted again.
+    for status, reason, calls in ((None, COPY + " is deleted already", []), ("deleting", None, []),
+                                  ("available", None, [("delete_db_snapshot", {"DBSnapshotIdentifier": COPY})])):
+        rds = FakeSnapshots({COPY: status} if status else {})
+        assert release.start(rds, {}, None, REGION) == reason, status
+        assert rds.calls == calls, status
+    watch = Watch(release, {})
+    release.poll(FakeSnapshots({COPY: "deleting"}), watch)
+    assert not done(release, {}, watch)
+    release.poll(FakeSnapshots(), watch)
+    assert done(release, {}, watch)
+    assert release.already_done(None, refused("DBSnapshotNotFound"))
+    assert not release.already_done(None, refused("InvalidDBSnapshotState"))
+    # Expired credentials leave the source account's delete to the next run; any other refusal, or the target
+    # account's delete, stops the run.
+    for code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
+        assert release.deferred(refused(code)) and leftover.deferred(refused(code)), code
+        assert not drop.deferred(refused(code)), code
+    assert not release.deferred(refused("AccessDenied"))
+    with pytest.raises(MitosisError) as info:
+        release.start(FakeSnapshots(refuse="ExpiredToken"), {}, None, REGION)
+    assert release.deferred(info.value)
+    assert release.diff(None) == {"before": {"source snapshot " + COPY: {"exists": False}},
+                                  "after": {"source snapshot " + COPY: {"exists": False}}}
+    own = ARN.format("aws", "snapshot", COPY)
+    assert drop.grants(arn_in(), "prod") == [("DeleteDBSnapshot", [own]),
+                                             ("DescribeDBSnapshots", [ARN.format("aws", "db", "*"), own])]
+    assert not release.retires and not release.caller and drop.tagged(arn_in()) is None
