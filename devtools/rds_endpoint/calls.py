@@ -22,6 +22,15 @@ _KMS_USES = ("Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateData
 _DB_ARN = re.compile(r"^arn:[^:]+:rds:[^:]*:[^:]*:db:(?P<name>.+)$")
 _CLUSTER_ARN = re.compile(r"^arn:[^:]+:rds:[^:]*:[^:]*:cluster:(?P<name>.+)$")
 _QUERY_PARSERS = {"query": QueryParser, "ec2": EC2QueryParser}
+_IDENTIFIERS = (
+    "DBInstanceIdentifier",
+    "TargetDBInstanceIdentifier",
+    "DBClusterIdentifier",
+    "TargetDBSnapshotIdentifier",
+    "DBSnapshotIdentifier",
+    "TargetDBClusterSnapshotIdentifier",
+    "DBClusterSnapshotIdentifier",
+)
 
 
 @dataclass
@@ -44,8 +53,9 @@ class ApiRequest:
         if self.service == "kms":
             key = self.params.get("KeyId") or self.params.get("TargetKeyId")
             return str(key) if key else None
-        # A point-in-time restore names the instance it creates TargetDBInstanceIdentifier.
-        for key in ("DBInstanceIdentifier", "TargetDBInstanceIdentifier", "DBClusterIdentifier"):
+        # A point-in-time restore names the instance it creates TargetDBInstanceIdentifier; a call about a snapshot
+        # alone (a copy, a share, a delete) is about the snapshot (a copy: the one it makes).
+        for key in _IDENTIFIERS:
             if key in self.params:
                 return str(self.params[key]).lower()
         resource = str(self.params.get("ResourceName", ""))

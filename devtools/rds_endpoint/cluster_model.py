@@ -444,9 +444,12 @@ def _modify_db_cluster_snapshot_attribute(
     snapshot = self.describe_db_cluster_snapshots(None, db_cluster_snapshot_identifier)[0]
     if attribute_name == "restore" and snapshot.snapshot_type == "manual":
         accounts.check_share(snapshot, values_to_add, values_to_remove, "DB cluster")
-    return _moto["modify_db_cluster_snapshot_attribute"](
+    attributes = _moto["modify_db_cluster_snapshot_attribute"](
         self, db_cluster_snapshot_identifier, attribute_name, values_to_add, values_to_remove
     )
+    # An account shared with again is listed once (moto listed it again).
+    attributes[attribute_name] = list(dict.fromkeys(attributes[attribute_name]))
+    return attributes
 
 
 # --- patched responses -----------------------------------------------------------------------

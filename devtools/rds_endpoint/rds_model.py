@@ -316,13 +316,11 @@ def _restore_db_instance_from_db_snapshot(
         # AWS: "you can't restore a DB instance from a DB snapshot that is both shared and encrypted. Instead, you can
         # make a copy of the DB snapshot and restore the DB instance from the copy." (error code unverified)
         raise InvalidParameterValue(
-            f"DB snapshot {from_snapshot_id} is shared with this account and encrypted: a DB instance can't be restored "
-            "from it; copy it (CopyDBSnapshot with a KmsKeyId of this account) and restore the copy."
+            f"DB snapshot {from_snapshot_id} is shared with this account and encrypted: a DB instance can't be "
+            "restored from it; copy it (CopyDBSnapshot with a KmsKeyId of this account) and restore the copy."
         )
-    db = _restore_from(
-        self, snapshot,
-        {**overrides, "mitosis_restore": True, **({"mitosis_retention": (retention,)} if retention is not None else {})},
-    )
+    kept = {"mitosis_retention": (retention,)} if retention is not None else {}
+    db = _restore_from(self, snapshot, {**overrides, "mitosis_restore": True, **kept})
     # moto copies these from the snapshot's instance; a restored instance starts on its own.
     db.source_db_instance_identifier = None
     db.deletion_protection = bool(overrides.get("deletion_protection"))
@@ -631,9 +629,12 @@ def _modify_db_snapshot_attribute(
     snapshot = self.describe_db_snapshots(None, db_snapshot_identifier)[0]
     if attribute_name == "restore" and snapshot.snapshot_type == "manual":
         accounts.check_share(snapshot, values_to_add, values_to_remove, "DB")
-    return _moto["modify_db_snapshot_attribute"](
+    attributes = _moto["modify_db_snapshot_attribute"](
         self, db_snapshot_identifier, attribute_name, values_to_add, values_to_remove
     )
+    # An account shared with again is listed once (moto listed it again).
+    attributes[attribute_name] = list(dict.fromkeys(attributes[attribute_name]))
+    return attributes
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ def test_a_call_record_has_every_field(endpoint_api, endpoint):
         "time": call["time"],
         "service": "rds",
         "region": "us-east-1",
+        "account": "123456789012",
         "operation": "ModifyDBInstance",
         "identifier": "rep",
         "new_identifier": "old-rep",
