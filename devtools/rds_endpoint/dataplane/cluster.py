@@ -18,10 +18,11 @@ from typing import Any, Callable, Optional, Tuple
 
 from moto.rds.models import DBCluster, DBInstanceClustered, RDSBackend
 
-from .. import common
+from .. import accounts, common
 from ..timeline import Simulation
 from . import CLUSTER_ENGINES
-from .model import copy_data, extend_backend, gate, key, move_name, serve_name, served, sync_password, then
+from .model import (copy_data, copy_snapshot, dns_name, extend_backend, gate, key, move_name, serve_name, served,
+                    sync_password, then)
 from .process import Client
 
 _plane: Optional[Client] = None
@@ -36,6 +37,7 @@ def install(plane: Client, sim: Simulation) -> None:
                     ("restore_db_cluster_from_snapshot", _restored), ("modify_db_cluster", _modified),
                     ("delete_db_cluster", _deleted), ("create_db_cluster_snapshot", _snapshot_taken),
                     ("delete_db_cluster_snapshot", _snapshot_deleted),
+                    ("copy_db_cluster_snapshot", lambda backend, snapshot, *args, **kwargs: copy_snapshot(snapshot)),
                     ("create_db_instance", _member_created), ("modify_db_instance", _member_modified),
                     ("delete_db_instance", _member_deleted)))
     DBCluster.endpoint = _endpoint_address(DBCluster.endpoint, 0)
@@ -60,7 +62,8 @@ def _endpoints(cluster: Any) -> Tuple[str, str]:
     """The names of the writer and reader endpoints. By identifier: AWS's host names of a cluster differ from another
     of the same name only by a suffix fixed per account and region (moto's is per cluster), so a cluster that takes a
     name, as in a rename swap, takes its endpoints. Never an instance's name (those have no dot)."""
-    return cluster.db_cluster_identifier + ".cluster", cluster.db_cluster_identifier + ".cluster-ro"
+    return (dns_name(cluster, cluster.db_cluster_identifier + ".cluster"),
+            dns_name(cluster, cluster.db_cluster_identifier + ".cluster-ro"))
 
 
 def _endpoint_address(moto: property, which: int) -> property:
@@ -75,7 +78,7 @@ def _endpoint_address(moto: property, which: int) -> property:
 
 def _address(db: DBInstanceClustered) -> str:
     if member(db):
-        return _plane.address(db.db_instance_identifier)
+        return _plane.address(dns_name(db, db.db_instance_identifier))
     return _member_address.fget(db)
 
 
@@ -87,11 +90,6 @@ def _point(cluster: Any, server: Optional[str]) -> None:
 
 def _serve(cluster: Any) -> Callable[[], None]:
     return lambda: _point(cluster, key(cluster))
-
-
-def _copy(snapshot_id: str) -> str:
-    """The data plane's name of a cluster snapshot's copy (DB snapshots have names of their own)."""
-    return "cluster:" + snapshot_id
 
 
 # --- patched RDSBackend methods ------------------------------------------------------------------------------------
@@ -119,9 +117,9 @@ def _cloned(backend: RDSBackend, cluster: Any, db_cluster_identifier: str, sourc
 def _restored(backend: RDSBackend, cluster: Any, from_snapshot_id: str, overrides: dict[str, Any]) -> None:
     if not handled(cluster):
         return
-    snapshot_id = from_snapshot_id.rsplit(":cluster-snapshot:", 1)[-1]  # the snapshot's identifier or its ARN
-    snapshot = backend.describe_db_cluster_snapshots(None, snapshot_id)[0]
-    _plane.restore(key(cluster), _copy(snapshot.db_cluster_snapshot_identifier))
+    # The snapshot's identifier or its ARN, maybe another account's.
+    snapshot = accounts.find_snapshot(backend, from_snapshot_id, "cluster")
+    _plane.restore(key(cluster), snapshot.arn)
     served(cluster, _serve(cluster))
 
 
@@ -143,14 +141,14 @@ def _deleted(backend: RDSBackend, cluster: Any, *args: Any, **kwargs: Any) -> No
         return
     _point(cluster, None)
     server = key(cluster)
-    automated = [name for name, snapshot in backend.cluster_snapshots.items()
+    automated = [(name, snapshot.arn) for name, snapshot in backend.cluster_snapshots.items()
                  if snapshot.snapshot_type == "automated" and snapshot.cluster.db_cluster_resource_id == server]
 
     def gone() -> None:
         _plane.delete(server)
-        for name in automated:
+        for name, arn in automated:
             if name not in backend.cluster_snapshots:  # removed with the cluster (DeleteAutomatedBackups)
-                _plane.forget_snapshot(_copy(name))
+                _plane.forget_snapshot(arn)
     then(op, gone)
 
 
@@ -158,14 +156,14 @@ def _snapshot_taken(backend: RDSBackend, snapshot: Any, *args: Any, **kwargs: An
     cluster = backend.clusters.get(snapshot.cluster.db_cluster_identifier)
     if cluster is None or not handled(cluster):
         return
-    if copy_data(cluster, _copy(snapshot.db_cluster_snapshot_identifier)):
+    if copy_data(cluster, snapshot.arn):
         # No operation shows a cluster snapshot being taken (it reads `available` at once): the copy is the data of
         # the call's moment, taken during the call.
         _plane.wait(key(cluster))
 
 
 def _snapshot_deleted(backend: RDSBackend, snapshot: Any, *args: Any) -> None:
-    _plane.forget_snapshot(_copy(snapshot.db_cluster_snapshot_identifier))
+    _plane.forget_snapshot(snapshot.arn)
 
 
 def _member_created(backend: RDSBackend, db: Any, db_kwargs: dict[str, Any]) -> None:
@@ -181,4 +179,4 @@ def _member_modified(backend: RDSBackend, db: Any, identifier: str, db_kwargs: d
 
 def _member_deleted(backend: RDSBackend, db: Any, *args: Any, **kwargs: Any) -> None:
     if member(db):
-        _plane.resolve(db.db_instance_identifier, db.port, None)
+        _plane.resolve(dns_name(db, db.db_instance_identifier), db.port, None)

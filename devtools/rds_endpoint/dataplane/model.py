@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Optional, Tuple
 
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.rds.models import DBCluster, DBInstance, DBInstanceClustered, RDSBackend
 
-from .. import common
+from .. import accounts, common
 from ..timeline import Operation, Simulation
 from . import ENGINES
 from .process import Client
@@ -35,7 +36,8 @@ def install(plane: Client, sim: Simulation) -> None:
                     ("restore_db_instance_to_point_in_time", _restored_to_point_in_time),
                     ("promote_read_replica", _promoted), ("modify_db_instance", _modified),
                     ("reboot_db_instance", _rebooted), ("delete_db_instance", _deleted),
-                    ("create_db_snapshot", _snapshot_taken), ("delete_db_snapshot", _snapshot_deleted)))
+                    ("create_db_snapshot", _snapshot_taken), ("delete_db_snapshot", _snapshot_deleted),
+                    ("copy_db_snapshot", _snapshot_copied)))
     DBInstance.address = property(_address)
 
 
@@ -62,8 +64,16 @@ def _after(control: Callable[..., Any], effect: Callable[..., None]) -> Callable
 def _address(db: DBInstance) -> str:
     """The name's loopback address on the data plane (as DNS answers it), the endpoint's host name otherwise."""
     if handled(db):
-        return _plane.address(db.db_instance_identifier)
+        return _plane.address(dns_name(db, db.db_instance_identifier))
     return _endpoint_address.fget(db)
+
+
+def dns_name(resource: Any, name: str) -> str:
+    """The data plane's name of `name` (an instance's identifier, a cluster endpoint's) of `resource`: as it is in the
+    default account, with its account in another (AWS's host names differ by account), so that two accounts' instances
+    of one name never share an address. Never a DNS record's name (those have no "@")."""
+    account = resource.account_id
+    return name if account == DEFAULT_ACCOUNT_ID else "{0}@{1}".format(name, account)
 
 
 def key(resource: Any) -> str:
@@ -98,7 +108,7 @@ def gate(resource: Any, action: Optional[Callable[[], None]] = None) -> None:
 
 
 def serve_name(db: Any) -> None:
-    _plane.resolve(db.db_instance_identifier, db.port, key(db))
+    _plane.resolve(dns_name(db, db.db_instance_identifier), db.port, key(db))
 
 
 def served(resource: Any, serve: Callable[[], None]) -> None:
@@ -136,7 +146,7 @@ def move_name(db: Any, op: Operation) -> bool:
     answering once the rename is over."""
     if op.kind != "rename":
         return False
-    _plane.resolve(db.db_instance_identifier, db.port, None)
+    _plane.resolve(dns_name(db, db.db_instance_identifier), db.port, None)
     then(op, lambda: serve_name(db))
     return True
 
@@ -160,8 +170,8 @@ def _replicated(backend: RDSBackend, replica: Any, db_kwargs: dict[str, Any]) ->
 def _restored(backend: RDSBackend, db: Any, from_snapshot_id: str, overrides: dict[str, Any]) -> None:
     if not handled(db):
         return
-    snapshot = backend.describe_db_snapshots(None, from_snapshot_id.split(":")[-1])[0]
-    _plane.restore(key(db), snapshot.db_snapshot_identifier)
+    snapshot = accounts.find_snapshot(backend, from_snapshot_id)  # by name or ARN, maybe another account's
+    _plane.restore(key(db), snapshot.arn)
     served(db, lambda: serve_name(db))
 
 
@@ -212,10 +222,10 @@ def _rebooted(backend: RDSBackend, db: Any, identifier: str) -> None:
 def _deleted(backend: RDSBackend, db: Any, *args: Any, **kwargs: Any) -> None:
     if not handled(db):
         return
-    _plane.resolve(db.db_instance_identifier, db.port, None)
+    _plane.resolve(dns_name(db, db.db_instance_identifier), db.port, None)
     final = kwargs.get("final_db_snapshot_identifier") or (args[1] if len(args) > 1 else None)
     if final and not kwargs.get("skip_final_snapshot"):
-        _plane.snapshot(final, key(db))
+        _plane.snapshot(backend.database_snapshots[final.lower()].arn, key(db))
     # AWS promotes the replicas of a deleted source (rds_model's promote operations): their servers too.
     for replica_id in list(db.replicas):
         replica = backend.databases.get(replica_id)
@@ -231,9 +241,24 @@ def _snapshot_taken(backend: RDSBackend, snapshot: Any, *args: Any, **kwargs: An
     db = backend.databases.get(snapshot.db_instance_identifier)
     if db is None or not handled(db):
         return
-    if copy_data(db, snapshot.db_snapshot_identifier) and snapshot.snapshot_type == "manual":
+    if copy_data(db, snapshot.arn) and snapshot.snapshot_type == "manual":
         gate(db)
 
 
 def _snapshot_deleted(backend: RDSBackend, snapshot: Any, *args: Any) -> None:
-    _plane.forget_snapshot(snapshot.db_snapshot_identifier)
+    _plane.forget_snapshot(snapshot.arn)
+
+
+def copy_snapshot(snapshot: Any) -> None:
+    """A snapshot copy (in one account or across two) holds its source's data: the copy reads `available` only once
+    its files are copied."""
+    if _plane is None:
+        return
+    job = _plane.copy_snapshot(snapshot.arn, snapshot.mitosis_source_arn)
+    op = _sim.current(snapshot)
+    if job is not None and op is not None:
+        op.ready = lambda: _plane.ready(job)
+
+
+def _snapshot_copied(backend: RDSBackend, snapshot: Any, *args: Any, **kwargs: Any) -> None:
+    copy_snapshot(snapshot)
