@@ -22,7 +22,7 @@ import re
 from fnmatch import fnmatchcase
 from typing import Any, Dict, List, Optional, Tuple
 
-from .aws import MitosisError, call, paginate
+from .aws import EXPIRED_CODES, MitosisError, call, paginate
 from .graph import Graph, describe_clusters, describe_instances, discover, temp_name
 from .names import (CLEANUP, COPY, COPY_SNAPSHOT, DELETE_SNAPSHOT, REFRESH_TAG, SHARE_SNAPSHOT, SNAPSHOT_TAG)
 from .planner import InstancePlanner, build_steps, classify, plan_names, validate_members
@@ -108,6 +108,7 @@ class SharedGraph(Graph):
         self.snapshots = {SOURCE_ACCOUNT: {}, TARGET_ACCOUNT: {}}  # type: Dict[str, Dict[str, Dict[str, Any]]]
         self.shared_with = {}  # type: Dict[str, List[str]]
         self.aurora = None  # type: Optional[str]  # the target or the source is an Aurora cluster (refused)
+        self.source_expired = None  # type: Optional[str]  # why the source account could not be read
 
 
 class CrossAccountPlanner(InstancePlanner):
@@ -133,30 +134,39 @@ class CrossAccountPlanner(InstancePlanner):
 
     def read_plan(self, rds: Any, plan: Plan) -> Graph:
         return self.read_source(Graph(describe_instances(rds, plan_names("", plan.node_names())),
-                                      rds.meta.region_name), rds)
+                                      rds.meta.region_name), rds, remarking=True)
 
-    def read_source(self, found: Graph, rds: Any) -> SharedGraph:
-        """The source instance and the copies of this refresh, in both accounts."""
+    def read_source(self, found: Graph, rds: Any, remarking: bool = False) -> SharedGraph:
+        """The source instance and the copies of this refresh, in both accounts. Marking a plan again after its steps
+        ran, source account credentials that expired meanwhile leave its copies unknown (its steps wait for the next
+        run) instead of failing the run."""
         graph = SharedGraph(found)
         try:
-            graph.source = next(iter(describe_instances(self.account.rds, [self.source])), None)
+            self.read_source_account(graph)
         except MitosisError as error:
-            fail("The source account {0} could not be read through {1}: {2}".format(
-                self.account.account, self.account.via, error.message), self.source,
-                "Check that the role or profile may call rds:DescribeDBInstances there (the iam_policy play prints "
-                "the source account's policy).")
-        for account, client in ((SOURCE_ACCOUNT, self.account.rds), (TARGET_ACCOUNT, rds)):
-            found_copies = paginate(client, "DescribeDBSnapshots", "DBSnapshots", DBInstanceIdentifier=self.source,
-                                    SnapshotType="manual")
-            graph.snapshots[account] = {s["DBSnapshotIdentifier"]: s for s in found_copies
-                                        if has_tag(s, REFRESH_TAG, self.refresh_tag)}
-        for name in graph.snapshots[SOURCE_ACCOUNT]:
-            if name not in graph.snapshots[TARGET_ACCOUNT]:
-                attributes = call(self.account.rds, "DescribeDBSnapshotAttributes", name, DBSnapshotIdentifier=name)
-                graph.shared_with[name] = [
-                    value for attribute in attributes["DBSnapshotAttributesResult"]["DBSnapshotAttributes"]
-                    if attribute["AttributeName"] == "restore" for value in attribute.get("AttributeValues") or []]
+            if not (remarking and error.code in EXPIRED_CODES):
+                fail("The source account {0} could not be read through {1}: {2}".format(
+                    self.account.account, self.account.via, error.message), self.source,
+                    "Check that the role or profile may call rds:DescribeDBInstances and rds:DescribeDBSnapshots "
+                    "there (the iam_policy play prints the source account's policy).")
+            graph.source_expired = error.message
+        graph.snapshots[TARGET_ACCOUNT] = self.copies(rds)
         return graph
+
+    def copies(self, rds: Any) -> Dict[str, Dict[str, Any]]:
+        """This target's copies in the account of `rds`, by name."""
+        found = paginate(rds, "DescribeDBSnapshots", "DBSnapshots", DBInstanceIdentifier=self.source,
+                         SnapshotType="manual")
+        return {s["DBSnapshotIdentifier"]: s for s in found if has_tag(s, REFRESH_TAG, self.refresh_tag)}
+
+    def read_source_account(self, graph: SharedGraph) -> None:
+        graph.source = next(iter(describe_instances(self.account.rds, [self.source])), None)
+        graph.snapshots[SOURCE_ACCOUNT] = self.copies(self.account.rds)
+        for name in graph.snapshots[SOURCE_ACCOUNT]:
+            attributes = call(self.account.rds, "DescribeDBSnapshotAttributes", name, DBSnapshotIdentifier=name)
+            graph.shared_with[name] = [
+                value for attribute in attributes["DBSnapshotAttributesResult"]["DBSnapshotAttributes"]
+                if attribute["AttributeName"] == "restore" for value in attribute.get("AttributeValues") or []]
 
     # --- checking ---------------------------------------------------------------------------------------------
 

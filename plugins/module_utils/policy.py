@@ -87,7 +87,10 @@ def source_policy(plan: Plan, arn: ArnOf, keys: str) -> Dict[str, Any]:
     the copy's key (`keys`: the account's) and its key policy."""
     granted: Dict[str, List[str]] = {"DescribeDBInstances": [arn("db", plan.source)],
                                      "DescribeDBSnapshots": [arn("db", plan.source), arn("snapshot", "*")]}
-    copies = arn("snapshot", "mitosis-*-{0}-*".format(plan.target))
+    # The copies' names begin with the target account's id and the target ("mitosis-<account>-<target>-").
+    named = next((s.identifier for s in plan.steps if s.account == SOURCE_ACCOUNT), "mitosis-*-{0}-".format(
+        plan.target))
+    copies = arn("snapshot", "-".join(named.split("-")[:2]) + "-{0}-*".format(plan.target))
     for step in plan.steps:
         if step.account == SOURCE_ACCOUNT:
             for action, resources in step.grants(arn, plan.source):

@@ -1364,7 +1364,10 @@ class DropSnapshot(SnapshotStep):
         return "Clone" not in self.params or self.restored(ctx)
 
     def mark(self, ctx: Marking) -> None:
-        if self.snapshot not in self.snapshots(ctx) and self.moved_on(ctx):
+        expired = getattr(ctx.graph, "source_expired", None)
+        if self.account == SOURCE_ACCOUNT and expired:
+            self.pending("the source account could not be read ({0}): the next run deletes it first".format(expired))
+        elif self.snapshot not in self.snapshots(ctx) and self.moved_on(ctx):
             self.done("{0} is deleted".format(self.snapshot))
 
     def call_params(self, live: Live, secrets: Optional[Secrets]) -> Dict[str, Any]:

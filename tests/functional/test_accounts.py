@@ -1,0 +1,175 @@
+"""playbooks/clone.yml with the source in another account (issue 23): production (mitosis-prod, encrypted with the
+source account's aws/rds key) in account 210987654321, the demo stack in the run's own account 123456789012, reached
+through the role devtools.seed.SOURCE_ROLE_ARN; the copy shared is encrypted with alias/mitosis-share (its key policy
+lets the target account use it).
+
+On the data plane, production's rows arrive on the demo stack; a run killed -9 while the source account copies, while
+the target account copies and while the clone is restored ends right when run again, with each copy made once and
+none left over; a run whose source account credentials expired before its copy was deleted goes on, says so, and the
+next run deletes that copy first; bad input is refused with no mutating call in either account."""
+
+import json
+
+import pytest
+
+from devtools import shop
+from devtools.seed import (DEMO_DATA, PROD_DATA, SOURCE_ACCOUNT, TARGET_ACCOUNT, seed_cross_account,
+                           source_session)
+
+from .helpers import FAST, instances, kill_when, mutating
+from .test_clone import restart_command, restarts
+
+SHARE_KEY = "alias/mitosis-share"
+# The time model where a kill must land in a phase: one simulated minute is 0.02 s.
+SPEED = 0.02
+
+
+def account_vars(facts, log, **extra):
+    """The run's variables; an option given as None is left out."""
+    given = dict(FAST, source="mitosis-prod", target="mitosis-demo", source_role_arn=facts["role_arn"],
+                 source_kms_key=SHARE_KEY, master_password=DEMO_DATA.password, restart_command=restart_command(log))
+    given.update(extra)
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def seeded(endpoint):
+    facts = seed_cross_account(endpoint.session(), endpoint.url)
+    endpoint.clear_calls()
+    return facts
+
+
+def source_client(endpoint):
+    return endpoint.client("rds", source_session(endpoint.session(), endpoint.url))
+
+
+def copies(endpoint):
+    """The snapshots of this target's refreshes left in each account."""
+    found = {}
+    for account, rds in (("source", source_client(endpoint)), ("target", endpoint.client("rds"))):
+        found[account] = sorted(s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots(
+            SnapshotType="manual")["DBSnapshots"] if s["DBSnapshotIdentifier"].startswith("mitosis-" + TARGET_ACCOUNT))
+    return found
+
+
+def made(endpoint, account):
+    """The mutating calls of the refresh in `account`, as (operation, identifier)."""
+    return [(c["operation"], c["identifier"] or c["params"].get("TargetDBSnapshotIdentifier")
+             or c["params"].get("DBSnapshotIdentifier")) for c in changes(endpoint) if c.get("account") == account]
+
+
+def changes(endpoint):
+    """The mutating calls of every account (sts:AssumeRole, which reaches the source account, changes nothing)."""
+    return [c for c in mutating(endpoint) if c["service"] != "sts"]
+
+
+def checksums(address, password):
+    with shop.connect(address["Address"], address["Port"], "mitosis", password) as conn:
+        return shop.checksums(conn)
+
+
+def test_a_stack_is_refreshed_from_another_account_with_productions_rows(data_endpoint, data_playbook, tmp_path):
+    facts = seeded(data_endpoint)
+    log = tmp_path / "restarts.log"
+    checked = data_playbook("playbooks/clone.yml", account_vars(facts, log), args=("--check",))
+    assert checked.rc == 0, checked
+    assert "CopyDBSnapshot mitosis-{0}-mitosis-demo-".format(TARGET_ACCOUNT) in checked.out
+    assert "in the source account" in checked.out and "across accounts only a snapshot" in checked.out
+    assert changes(data_endpoint) == []
+
+    result = data_playbook("playbooks/clone.yml", account_vars(facts, log))
+    assert result.rc == 0, result
+    prod = source_client(data_endpoint).describe_db_instances(DBInstanceIdentifier="mitosis-prod")["DBInstances"][0]
+    expected = checksums(prod["Endpoint"], PROD_DATA.password)
+    live = instances(data_endpoint)
+    for name in ("mitosis-demo", "mitosis-demo-replica-a", "mitosis-demo-replica-b"):
+        assert checksums(live[name]["Endpoint"], DEMO_DATA.password) == expected, name
+    assert live["mitosis-demo"]["KmsKeyId"] == facts["keys"]["demo"]
+    copy = next(t["Value"] for t in live["mitosis-demo"]["TagList"] if t["Key"] == "mitosis:snapshot")
+    assert made(data_endpoint, SOURCE_ACCOUNT) == [("CopyDBSnapshot", copy), ("ModifyDBSnapshotAttribute", copy),
+                                                   ("DeleteDBSnapshot", copy)]
+    target_calls = made(data_endpoint, TARGET_ACCOUNT)
+    assert target_calls[:2] == [("CopyDBSnapshot", copy), ("RestoreDBInstanceFromDBSnapshot", "temp-mitosis-demo")]
+    assert ("DeleteDBSnapshot", copy) in target_calls
+    assert all(name.startswith("old-") for operation, name in target_calls if operation == "DeleteDBInstance")
+    assert copies(data_endpoint) == {"source": [], "target": []}
+    assert len(restarts(log)) == 1
+    assert "the data crossed accounts as " + copy in result.out
+    assert DEMO_DATA.password not in result.out and PROD_DATA.password not in result.out
+
+
+@pytest.mark.parametrize("kill_at", [("CopyDBSnapshot", SOURCE_ACCOUNT), ("CopyDBSnapshot", TARGET_ACCOUNT),
+                                     ("RestoreDBInstanceFromDBSnapshot", TARGET_ACCOUNT)],
+                         ids=["source-copy", "target-copy", "restore"])
+def test_a_run_killed_in_each_account_ends_right_when_run_again(endpoint, playbook, tmp_path, kill_at):
+    facts = seeded(endpoint)
+    log = tmp_path / "restarts.log"
+    endpoint.set_speed(SPEED)
+    operation, account = kill_at
+
+    def reached(server):
+        return any(c.get("account") == account and c["status"] < 400 for c in server.calls(operation))
+
+    kill_when(endpoint, "playbooks/clone.yml", account_vars(facts, log), tmp_path / "vars.json", reached,
+              every_process=True)
+    assert copies(endpoint)["source" if account == SOURCE_ACCOUNT else "target"]  # killed with its copy there
+    result = playbook("playbooks/clone.yml", account_vars(facts, log))
+    assert result.rc == 0, result
+    for where in (SOURCE_ACCOUNT, TARGET_ACCOUNT):
+        assert len([1 for op, _name in made(endpoint, where) if op == "CopyDBSnapshot"]) == 1, where  # copied once
+    assert len([1 for op, _name in made(endpoint, TARGET_ACCOUNT) if op == "RestoreDBInstanceFromDBSnapshot"]) == 1
+    assert copies(endpoint) == {"source": [], "target": []}
+    assert set(instances(endpoint)) == {"mitosis-demo", "mitosis-demo-replica-a", "mitosis-demo-replica-b"}
+    assert len(restarts(log)) == 1
+
+
+def test_a_copy_left_by_expired_credentials_is_deleted_first_by_the_next_run(endpoint, playbook, tmp_path):
+    facts = seeded(endpoint)
+    log = tmp_path / "restarts.log"
+    # The source account's credentials expire just before its copy is deleted (the target's delete comes after).
+    endpoint.add_fault("DeleteDBSnapshot", code="ExpiredToken", message="The security token included in the request "
+                       "is expired", http_status=403)
+    first = playbook("playbooks/clone.yml", account_vars(facts, log))
+    assert first.rc == 0, first
+    left = copies(endpoint)
+    assert len(left["source"]) == 1 and left["target"] == []
+    assert "{0} in the source account was not deleted".format(left["source"][0]) in first.out
+    endpoint.clear_calls()
+    second = playbook("playbooks/clone.yml", account_vars(facts, log))
+    assert second.rc == 0, second
+    source_calls = made(endpoint, SOURCE_ACCOUNT)
+    assert source_calls[0] == ("DeleteDBSnapshot", left["source"][0])
+    assert copies(endpoint) == {"source": [], "target": []}
+
+
+def test_bad_input_is_refused_before_any_change_in_either_account(endpoint, playbook, tmp_path):
+    facts = seeded(endpoint)
+    log = tmp_path / "restarts.log"
+    other = "arn:aws:rds:us-east-1:111111111111:db:mitosis-prod"
+    cases = [
+        (dict(source_kms_key=None), "cannot be shared with another account"),
+        (dict(source_kms_key="alias/mitosis-private"), "does not let account {0} use it".format(TARGET_ACCOUNT)),
+        (dict(copy_method="replica"), "cannot work across accounts"),
+        (dict(source=other), "is in account 111111111111"),
+        (dict(source="mitosis-nowhere"), "was not found in account {0}".format(SOURCE_ACCOUNT)),
+    ]
+    for extra, message in cases:
+        result = playbook("playbooks/clone.yml", account_vars(facts, log, **extra))
+        assert result.rc != 0 and message in result.out, (extra, result)
+        assert changes(endpoint) == [], (extra, changes(endpoint))  # in either account, the lock's included
+    policies = playbook("playbooks/iam_policy.yml", dict(source="mitosis-prod", target="mitosis-demo",
+                                                         source_role_arn=facts["role_arn"], source_kms_key=SHARE_KEY,
+                                                         dest=str(tmp_path / "policy.json")))
+    assert policies.rc == 0, policies
+    source_policy = json.loads((tmp_path / "policy-source.json").read_text())
+    target_policy = json.loads((tmp_path / "policy.json").read_text())
+    share = next(s for s in source_policy["Statement"] if s["Action"] == ["rds:ModifyDBSnapshotAttribute"])
+    assert all(":{0}:snapshot:mitosis-{1}-mitosis-demo-".format(SOURCE_ACCOUNT, TARGET_ACCOUNT) in r
+               for r in share["Resource"])
+    assert not any(a.startswith("rds:") and a not in ("rds:DescribeDBInstances", "rds:DescribeDBSnapshots",
+                                                       "rds:CopyDBSnapshot", "rds:ModifyDBSnapshotAttribute",
+                                                       "rds:DescribeDBSnapshotAttributes", "rds:DeleteDBSnapshot",
+                                                       "rds:AddTagsToResource")
+                   for s in source_policy["Statement"] for a in s["Action"])
+    restore = next(s for s in target_policy["Statement"] if s["Action"] == ["rds:RestoreDBInstanceFromDBSnapshot"])
+    assert all(SOURCE_ACCOUNT not in r for r in restore["Resource"])
+    assert changes(endpoint) == []
