@@ -150,6 +150,11 @@ def step_minutes(step: Any) -> float:
         return minutes("dns-change") + ttl / 60.0
     if kind in ("switched", "keep"):
         return 0.0
+    # Across accounts: the snapshot copies take their time; the share and the deletes are at once.
+    if kind == "copy-snapshot":
+        return minutes("snapshot-copy")
+    if kind in ("share-snapshot", "drop-snapshot"):
+        return 0.0
     # The masking and its check are database work: real seconds, no simulated AWS minute.
     if kind in ("restart", "prepare", "tag", "untag", "mask", "mask-check"):
         return 0.0

@@ -9,7 +9,9 @@ phones masked on the clone before its backups and replicas exist), what it serve
 rows beside its primary's, a check that no production email is left on any name, and how long each name refused
 connections (measured by a probing client, beside the time model's figure); then the same PostgreSQL stack reached
 through Route 53 records and refreshed with swap_method=dns, the application on the primary's record, and the
-windows measured through each record. Then it stops the endpoint and its servers.
+windows measured through each record; then a refresh across accounts: production in account 210987654321, the demo
+stack in the run's own account, its snapshot copied and shared there, copied again here and restored, production's
+rows checked on every demo name and no copy left in either account. Then it stops the endpoint and its servers.
 """
 
 import argparse
@@ -24,11 +26,14 @@ from devtools import shop
 from devtools.bench_clone import DNS_RECORDS, PRIMARY_RECORD, lower_bound, minutes, rename_hold
 from devtools.reachability import Prober, name_addresses, records_of
 from devtools.rds_endpoint.testing import is_lock_call, running_endpoint
-from devtools.seed import (DEMO_DATA, DNS_TTL, DNS_ZONE, PROD_DATA, dns_records, seed_aurora, seed_example,
-                           seed_postgres_data)
+from devtools.seed import (DEMO_DATA, DNS_TTL, DNS_ZONE, PROD_DATA, SHARE_KEY_ALIAS, SOURCE_ACCOUNT, TARGET_ACCOUNT,
+                           dns_records, seed_aurora, seed_cross_account, seed_example, seed_postgres_data,
+                           source_session)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / ".collections"))
+from ansible_collections.mitosis.rds.plugins.module_utils.aws import AWSConnection, Counter  # noqa: E402
 from ansible_collections.mitosis.rds.plugins.module_utils.executor import live_plan  # noqa: E402
+from ansible_collections.mitosis.rds.plugins.module_utils.module import source_account  # noqa: E402
 from ansible_collections.mitosis.rds.plugins.module_utils.masking import read_rules_file  # noqa: E402
 from ansible_collections.mitosis.rds.plugins.module_utils.plans import CloneOptions  # noqa: E402
 
@@ -77,13 +82,18 @@ def refresh(endpoint, source, target, show, args, label, restart_command=None, o
     ran); `options` are more extra vars (in a file of the build directory: no password on a command line)."""
     print("Seeded:\n" + show(), flush=True)
     options = options or {}
+    account = None
+    if options.get("source_role_arn"):
+        connection = AWSConnection(region=endpoint.env["AWS_REGION"], access_key=endpoint.env["AWS_ACCESS_KEY_ID"],
+                                   secret_key=endpoint.env["AWS_SECRET_ACCESS_KEY"], endpoint_url=endpoint.url)
+        account = source_account(connection, options, Counter(connection.client("rds")))
     # The plan the run will make: with masking rules, the backups and the replicas wait for the masking.
     planned = CloneOptions(password_source="master_password" if options.get("master_password") else None,
                            mask_rules=read_rules_file(str(ROOT / options["mask_rules"]))
                            if options.get("mask_rules") else None, swap_method=options.get("swap_method", "rename"),
                            dns_zone=options.get("dns_zone"))
     bound = lower_bound(live_plan(endpoint.client("rds"), source, target, planned,
-                                  route53=endpoint.client("route53"))[0].steps)
+                                  route53=endpoint.client("route53"), account=account)[0].steps)
     endpoint.clear_calls()
     restart_log = BUILD / "demo-restart-{0}.log".format(label)
     BUILD.mkdir(exist_ok=True)
@@ -122,7 +132,7 @@ def refresh(endpoint, source, target, show, args, label, restart_command=None, o
     print("The endpoint's duration table implies for this plan: the restart after {0:.0f}m, the end after {1:.0f}m "
           "(compare the summary above; it adds the restart itself and up to a poll per step).".format(
               bound["restart"], bound["end"]))
-    mutating = endpoint.mutating_calls()
+    mutating = [c for c in endpoint.mutating_calls() if c["service"] != "sts"]  # AssumeRole changes nothing
     lock = [c for c in mutating if is_lock_call(c)]
     print("The clone made {0} mutating API calls, and {1} for its lock ({2} calls in all, check-mode run "
           "included).".format(len(mutating) - len(lock), len(lock), len(endpoint.calls())))
@@ -262,7 +272,46 @@ def postgres_dns(endpoint, args, rename_window):
         print("  {0:<24} measured {1:5.1f} min".format(name, seconds / args.speed))
     print("The longest window of a name the application uses: {0:.1f} min by rename, {1:.1f} min by DNS.".format(
         rename_window / args.speed, max(prober.longest().values()) / args.speed))
-    return 0 if not any(left.values()) and not any(prober.longest().values()) else 1
+    if any(left.values()) or any(prober.longest().values()):
+        return 1
+    print("\n\n=== Production in another account: mitosis-prod in account {0}, the demo stack in the run's own "
+          "account {1}\n".format(*ACCOUNTS), flush=True)
+    return postgres_accounts(endpoint, args)
+
+
+ACCOUNTS = (SOURCE_ACCOUNT, TARGET_ACCOUNT)
+
+
+def postgres_accounts(endpoint, args):
+    """The PostgreSQL stacks in two accounts: a refresh across them, production's rows checked on every demo name,
+    and no snapshot copy left in either account."""
+    endpoint.reset()
+    seeded = seed_cross_account(endpoint.session(), endpoint.url)
+    rds, source_rds = endpoint.client("rds"), endpoint.client("rds", source_session(endpoint.session(), endpoint.url))
+    prod = name_addresses(source_rds, ["mitosis-prod"])["mitosis-prod"]
+    with shop.connect(*prod, "mitosis", PROD_DATA.password) as conn:
+        production = shop.checksums(conn)
+        print("Production (mitosis-prod, account {0}, encrypted with its aws/rds key) holds:\n  {1}".format(
+            seeded["accounts"]["source"], json.dumps(shop.summary(conn))))
+    code = refresh(endpoint, "mitosis-prod", "mitosis-demo", lambda: describe(rds, seeded["instances"]), args,
+                   "accounts", options={"source_role_arn": seeded["role_arn"], "source_kms_key": SHARE_KEY_ALIAS,
+                                        "master_password": DEMO_DATA.password})
+    if code:
+        return code
+    lines, digests = rows_by_name(name_addresses(rds, seeded["instances"]), DEMO_DATA.password)
+    print("\nEach demo name's rows (count:md5 of each table):\n" + "\n".join(lines))
+    same = all(digest == production for digest in digests.values())
+    print("Every demo name serves production's rows: {0}".format("yes" if same else "NO"))
+    left = {account: [s["DBSnapshotIdentifier"] for s in client.describe_db_snapshots(SnapshotType="manual")[
+        "DBSnapshots"] if s["DBSnapshotIdentifier"].startswith("mitosis-" + TARGET_ACCOUNT)]
+        for account, client in (("source", source_rds), ("target", rds))}
+    print("Snapshot copies of this refresh left: source account {0}, target account {1}".format(
+        len(left["source"]), len(left["target"])))
+    for account in ("source", "target"):
+        calls = [c["operation"] for c in endpoint.mutating_calls(seeded["accounts"][account])
+                 if c["service"] != "sts" and not is_lock_call(c)]
+        print("Mutating calls in the {0} account ({1}): {2}".format(account, seeded["accounts"][account], len(calls)))
+    return 0 if same and not any(left.values()) else 1
 
 
 def main(argv=None):
