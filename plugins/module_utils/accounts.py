@@ -23,14 +23,16 @@ from fnmatch import fnmatchcase
 from typing import Any, Dict, List, Optional, Tuple
 
 from .aws import EXPIRED_CODES, MitosisError, call, paginate
-from .graph import Graph, describe_clusters, describe_instances, discover, temp_name
+from .cluster import (ClusterPlan, ClusterPlanner, build_cluster_steps, classify_cluster, cluster_warnings,
+                      discover_cluster, validate_cluster, validate_snapshot)
+from .graph import Graph, describe_clusters, describe_instances, discover, ref, temp_name
 from .names import (CLEANUP, COPY, COPY_SNAPSHOT, DELETE_SNAPSHOT, REFRESH_TAG, SHARE_SNAPSHOT, SNAPSHOT_TAG)
 from .planner import InstancePlanner, build_steps, classify, plan_names, validate_members
 from .plans import (CLONE, POINT_IN_TIME, REPLICA, SNAPSHOT, CloneOptions, Instance, Node, Plan, StepList, TagsOf,
                     discard_or_refuse, fail, newest_snapshot, requested_method, validate_credentials,
                     validate_unprotected)
-from .steps import (SOURCE_ACCOUNT, TARGET_ACCOUNT, CopySnapshot, DropSnapshot, ShareSnapshot, Step,
-                    has_tag)
+from .steps import (SNAPSHOT_API, SOURCE_ACCOUNT, TARGET_ACCOUNT, CopySnapshot, DropSnapshot, ShareSnapshot, Step,
+                    has_tag, snapshots_named)
 
 # What the target account needs of the source's copy key to copy the shared snapshot (RDS creates a grant).
 KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
@@ -51,9 +53,9 @@ class SourceAccount:
         self.kms_key = kms_key
         self.via = via
 
-    def snapshot_arn(self, region: str, name: str) -> str:
+    def snapshot_arn(self, region: str, name: str, kind: str = "snapshot") -> str:
         partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
-        return "arn:{0}:rds:{1}:{2}:snapshot:{3}".format(partition, region, self.account, name)
+        return "arn:{0}:rds:{1}:{2}:{3}:{4}".format(partition, region, self.account, kind, name)
 
 
 def source_name(source: str, account: SourceAccount, region: str) -> str:
@@ -98,90 +100,96 @@ def key_grants(policy: Dict[str, Any], account: str) -> List[str]:
     return sorted(set(allowed))
 
 
-class SharedGraph(Graph):
-    """The target account's instances, the source instance (in its own account) and the copies of this refresh in
-    both accounts (`snapshots`: by account, then name), with the accounts each source copy is shared with."""
-
-    def __init__(self, graph: Graph) -> None:
-        super().__init__(graph.instances.values(), graph.region)
-        self.source = None  # type: Optional[Instance]
-        self.snapshots = {SOURCE_ACCOUNT: {}, TARGET_ACCOUNT: {}}  # type: Dict[str, Dict[str, Dict[str, Any]]]
-        self.shared_with = {}  # type: Dict[str, List[str]]
-        self.aurora = None  # type: Optional[str]  # the target or the source is an Aurora cluster (refused)
-        self.source_expired = None  # type: Optional[str]  # why the source account could not be read
+def with_copies(graph: Graph) -> Graph:
+    """`graph` (the target account's instances, or its clusters and instances) with room for the source (in its own
+    account) and the copies of this refresh in both accounts (`snapshots`: by account, then name), the accounts each
+    source copy is shared with, and why the source account could not be read (marking a plan again)."""
+    graph.source = None  # type: ignore[attr-defined]
+    graph.snapshots = {SOURCE_ACCOUNT: {}, TARGET_ACCOUNT: {}}  # type: ignore[attr-defined]
+    graph.shared_with = {}  # type: ignore[attr-defined]
+    graph.source_expired = None  # type: ignore[attr-defined]
+    return graph
 
 
-class CrossAccountPlanner(InstancePlanner):
-    """The refresh of the graph rooted at `target` (a DB instance of the run's account) with the data of `source`, a
-    DB instance of another account (`account`), through a shared snapshot."""
+class SharedCopies:
+    """What a refresh across accounts adds to a planner of DB instances or of an Aurora cluster (`cluster`): the
+    source read in its account, the copies of both accounts, the copy this run restores from, the steps that make
+    and share it, and their deletes."""
 
-    def __init__(self, source: str, target: str, account: SourceAccount, options: Optional[CloneOptions] = None,
-                 tags_of: Optional[TagsOf] = None) -> None:
-        super().__init__(source, target, options, tags_of)
-        self.account = account
+    cluster = False
+    restore_key = "restore:"
+    account = None  # type: SourceAccount  # type: ignore[assignment]
+    source = ""
+    target = ""
+    options = CloneOptions()
+
+    @property
+    def api(self) -> Dict[str, Any]:
+        return SNAPSHOT_API[self.cluster]
 
     @property
     def refresh_tag(self) -> str:
         return "{0}:{1}".format(self.account.target_account, self.target)
 
+    @property
+    def why(self) -> str:
+        return ("{0} is in account {1}: across accounts only a snapshot carries the data, copied and shared with "
+                "account {2}{3}".format(self.source, self.account.account, self.account.target_account,
+                                        self.why_not_clone))
+
+    why_not_clone = ""
+
     # --- reading ----------------------------------------------------------------------------------------------
 
-    def read(self, rds: Any) -> Graph:
-        graph = self.read_source(discover(rds, "", self.target, rds.meta.region_name), rds)
-        if self.target not in graph and describe_clusters(rds, [self.target]):
-            graph.aurora = self.target
-        return graph
-
-    def read_plan(self, rds: Any, plan: Plan) -> Graph:
-        return self.read_source(Graph(describe_instances(rds, plan_names("", plan.node_names())),
-                                      rds.meta.region_name), rds, remarking=True)
-
-    def read_source(self, found: Graph, rds: Any, remarking: bool = False) -> SharedGraph:
-        """The source instance and the copies of this refresh, in both accounts. Marking a plan again after its steps
-        ran, source account credentials that expired meanwhile leave its copies unknown (its steps wait for the next
+    def read_copies(self, graph: Graph, rds: Any, remarking: bool = False) -> Graph:
+        """The source and the copies of this refresh, in both accounts. Marking a plan again after its steps ran,
+        source account credentials that expired meanwhile leave its copies unknown (its deletes wait for the next
         run) instead of failing the run."""
-        graph = SharedGraph(found)
+        with_copies(graph)
         try:
             self.read_source_account(graph)
         except MitosisError as error:
             if not (remarking and error.code in EXPIRED_CODES):
                 fail("The source account {0} could not be read through {1}: {2}".format(
                     self.account.account, self.account.via, error.message), self.source,
-                    "Check that the role or profile may call rds:DescribeDBInstances and rds:DescribeDBSnapshots "
-                    "there (the iam_policy play prints the source account's policy).")
-            graph.source_expired = error.message
-        graph.snapshots[TARGET_ACCOUNT] = self.copies(rds)
+                    "Check that the role or profile may read the source and its snapshots there (the iam_policy play "
+                    "prints the source account's policy).")
+            graph.source_expired = error.message  # type: ignore[attr-defined]
+        if graph.source is not None or graph.source_expired:  # type: ignore[attr-defined]
+            graph.snapshots[TARGET_ACCOUNT] = self.copies(rds)  # type: ignore[attr-defined]
         return graph
 
     def copies(self, rds: Any) -> Dict[str, Dict[str, Any]]:
         """This target's copies in the account of `rds`, by name."""
-        found = paginate(rds, "DescribeDBSnapshots", "DBSnapshots", DBInstanceIdentifier=self.source,
-                         SnapshotType="manual")
-        return {s["DBSnapshotIdentifier"]: s for s in found if has_tag(s, REFRESH_TAG, self.refresh_tag)}
+        api = self.api
+        found = paginate(rds, api["describe"], api["items"], SnapshotType="manual", **{api["owner"]: self.source})
+        return {s[api["name"]]: s for s in found if has_tag(s, REFRESH_TAG, self.refresh_tag)}
 
-    def read_source_account(self, graph: SharedGraph) -> None:
-        graph.source = next(iter(describe_instances(self.account.rds, [self.source])), None)
-        graph.snapshots[SOURCE_ACCOUNT] = self.copies(self.account.rds)
-        for name in graph.snapshots[SOURCE_ACCOUNT]:
-            attributes = call(self.account.rds, "DescribeDBSnapshotAttributes", name, DBSnapshotIdentifier=name)
-            graph.shared_with[name] = [
-                value for attribute in attributes["DBSnapshotAttributesResult"]["DBSnapshotAttributes"]
-                if attribute["AttributeName"] == "restore" for value in attribute.get("AttributeValues") or []]
+    def read_source_account(self, graph: Graph) -> None:
+        api, rds = self.api, self.account.rds
+        described = describe_clusters(rds, [self.source]) if self.cluster else describe_instances(rds, [self.source])
+        graph.source = next(iter(described), None)  # type: ignore[attr-defined]
+        if graph.source is None:  # type: ignore[attr-defined]
+            return  # refused by the check
+        graph.snapshots[SOURCE_ACCOUNT] = self.copies(rds)  # type: ignore[attr-defined]
+        for name in graph.snapshots[SOURCE_ACCOUNT]:  # type: ignore[attr-defined]
+            attributes = call(rds, api["attributes"], name, **{api["name"]: name})[api["result"]][api["values"]]
+            graph.shared_with[name] = [value for attribute in attributes  # type: ignore[attr-defined]
+                                       if attribute["AttributeName"] == "restore"
+                                       for value in attribute.get("AttributeValues") or []]
 
     # --- checking ---------------------------------------------------------------------------------------------
 
-    def check(self, graph: Graph, nodes: List[Node]) -> None:
+    def check_source(self, graph: Graph) -> Instance:
+        """The source's description in its account; what cannot work across accounts refused."""
         if not self.source or not self.target:
             fail("Both source and target are required.")
         src = getattr(graph, "source", None)
+        what = "cluster" if self.cluster else "instance"
         if src is None:
-            fail("Source instance {0} was not found in account {1} (reached through {2}), region {3}.".format(
-                self.source, self.account.account, self.account.via, graph.region), self.source,
+            fail("Source {0} {1} was not found in account {2} (reached through {3}), region {4}.".format(
+                what, self.source, self.account.account, self.account.via, graph.region), self.source,
                 "Check the identifier, and that the source connection is the source's account.")
-        cluster = src.get("DBClusterIdentifier") or getattr(graph, "aurora", None)
-        if cluster:
-            fail("{0} is an Aurora cluster: a refresh across accounts copies DB instances this round.".format(cluster),
-                 cluster, "Refresh the Aurora cluster from a source cluster in the target's account.")
         requested = requested_method(self.options, self.source)
         if requested in (REPLICA, POINT_IN_TIME, CLONE):
             fail("copy_method={0} cannot work across accounts: a read replica, a point-in-time restore and an Aurora "
@@ -189,44 +197,35 @@ class CrossAccountPlanner(InstancePlanner):
                      requested, self.account.target_account, self.source, self.account.account), self.source,
                  "Use copy_method=auto or snapshot: a snapshot of {0}, copied and shared with account {1}.".format(
                      self.source, self.account.target_account))
-        validate_members(graph, self.source, src, self.target, nodes, None)
-        validate_unprotected(nodes, self.options.protected_tag)
-
-    def classify(self, graph: Graph, nodes: List[Node], previous_resource_ids: Optional[List[str]]) -> str:
-        # The clone is restored: it replicates from nothing.
-        return classify(graph, "", nodes, previous_resource_ids)
+        return src
 
     # --- building ---------------------------------------------------------------------------------------------
 
-    def build(self, graph: Graph, nodes: List[Node], phase: str) -> Plan:
-        shared = graph if isinstance(graph, SharedGraph) else SharedGraph(graph)
-        options, root = self.options, nodes[0]
-        discard, notes = discard_or_refuse(phase, self.target, [n.temp for n in nodes if n.temp is not None], options)
-        warnings = validate_credentials(nodes, self.source, options) + notes
-        built = StepList()
-        copying = phase == COPY and (root.temp is None or discard)
-        name, picked = self.current_copy(shared, root, phase, discard)
-        for account, copies in sorted(shared.snapshots.items()):
+    def copy_steps(self, built: StepList, graph: Graph, root: Node, phase: str,
+                   discard: bool) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
+        """The deletes of earlier copies, then (while the clone is still to be restored) the copy in the source
+        account, its share and the target account's copy; the name of the copy the restore reads (None once the
+        swap has begun) and the source's snapshot it copies (when still to be copied)."""
+        name, picked = self.current_copy(graph, root, phase, discard)
+        for account, copies in sorted(graph.snapshots.items()):  # type: ignore[attr-defined]
             for leftover in sorted(set(copies) - {name}):
                 step = built.add(DropSnapshot, "drop-snapshot:{0}:{1}".format(account, leftover),
-                                 COPY if phase == COPY else CLEANUP, DELETE_SNAPSHOT, leftover,
-                                 {"DBSnapshotIdentifier": leftover}, root.name, [])
+                                 COPY if phase == COPY else CLEANUP, self.api_action(DELETE_SNAPSHOT), leftover,
+                                 {self.api["name"]: leftover}, root.name, [], self.cluster)
                 step.account = account
-        snapshot = {"DBSnapshotIdentifier": name or "(already restored)"}
-        if copying and name:
-            self.share_steps(built, shared, root, name, picked)
+        if name and phase == COPY and (root.temp is None or discard):
+            self.share_steps(built, graph, root, name, picked)
         root.clone_tags = [{"Key": SNAPSHOT_TAG, "Value": name}] if name else []  # type: ignore[attr-defined]
-        steps = build_steps(self.source, nodes, self.tags_of, snapshot, phase, SNAPSHOT, options, discard, built)
-        if name and phase == COPY:
-            self.drop_steps(built, shared, root, name, copying)
-        why = ("{0} is in account {1}: across accounts only a snapshot carries the data, copied and shared with "
-               "account {2}".format(self.source, self.account.account, self.account.target_account))
-        if picked:
-            snapshot["SourceDBSnapshotIdentifier"] = picked["DBSnapshotIdentifier"]
-        return Plan(self.source, self.target, steps, nodes, SNAPSHOT, phase, snapshot, why, warnings,
-                    discard=options.discard_clone)
+        return name, picked
 
-    def current_copy(self, graph: SharedGraph, root: Node, phase: str,
+    def api_action(self, action: str) -> str:
+        """The DB snapshot call's name, or the Aurora cluster snapshot's."""
+        return action.replace("DBSnapshot", "DBClusterSnapshot") if self.cluster else action
+
+    def clone_ref(self, root: Node) -> str:
+        return ref(temp_name(root.name), self.cluster)
+
+    def current_copy(self, graph: Graph, root: Node, phase: str,
                      discard: bool) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
         """The copy this run restores from (None once the swap has begun) and, when still to be made, the source's
         snapshot it copies."""
@@ -238,29 +237,24 @@ class CrossAccountPlanner(InstancePlanner):
         consumed = {t["Value"] for inst in (root.current, root.old) for t in (inst or {}).get("TagList") or []
                     if t["Key"] == SNAPSHOT_TAG}
         named = self.options.snapshot_identifier
+        snapshots = graph.snapshots  # type: ignore[attr-defined]
         candidates = [] if discard else [
-            copy for account in (TARGET_ACCOUNT, SOURCE_ACCOUNT) for name, copy in graph.snapshots[account].items()
+            copy for account in (TARGET_ACCOUNT, SOURCE_ACCOUNT) for name, copy in snapshots[account].items()
             if name not in consumed and copy.get("Status") not in ("deleting", "failed") and (
                 not named or name == copy_name(self.account.target_account, self.target, named))]
         if candidates:
-            return max(candidates, key=lambda s: str(s.get("SnapshotCreateTime") or ""))["DBSnapshotIdentifier"], None
-        picked = self.pick(graph)
-        return copy_name(self.account.target_account, self.target, picked["DBSnapshotIdentifier"]), picked
+            return max(candidates, key=lambda s: str(s.get("SnapshotCreateTime") or ""))[self.api["name"]], None
+        picked = self.pick()
+        return copy_name(self.account.target_account, self.target, picked[self.api["name"]]), picked
 
-    def pick(self, graph: SharedGraph) -> Dict[str, Any]:
+    def pick(self) -> Dict[str, Any]:
         """The source account's snapshot to copy: the one named (by name or ARN), or the source's newest."""
-        named = self.options.snapshot_identifier
-        try:
-            if named:
-                found = paginate(self.account.rds, "DescribeDBSnapshots", "DBSnapshots", DBSnapshotIdentifier=named)
-            else:
-                found = [s for s in paginate(self.account.rds, "DescribeDBSnapshots", "DBSnapshots",
-                                             DBInstanceIdentifier=self.source)
-                         if not has_tag(s, REFRESH_TAG)]
-        except MitosisError as error:
-            if error.code != "DBSnapshotNotFound":
-                raise
-            found = []
+        named, api = self.options.snapshot_identifier, self.api
+        if named:
+            found = snapshots_named(self.account.rds, named, self.cluster)
+        else:
+            found = [s for s in paginate(self.account.rds, api["describe"], api["items"], **{api["owner"]: self.source})
+                     if not has_tag(s, REFRESH_TAG)]
         where = "in account {0}".format(self.account.account)
         if named and not found:
             fail("Snapshot {0} was not found {1}.".format(named, where), self.source,
@@ -270,64 +264,70 @@ class CrossAccountPlanner(InstancePlanner):
         if snapshot is None or snapshot.get("Status") != "available":
             fail("No available snapshot of {0} {1} to copy.".format(self.source, where) if snapshot is None else
                  "Snapshot {0} is {1}, not available.".format(named, snapshot.get("Status")), self.source,
-                 "Enable automated backups on {0}, or create a snapshot (aws rds create-db-snapshot), then run "
-                 "again.".format(self.source))
+                 "Enable automated backups on {0}, or create a snapshot (aws rds create-db-{1}snapshot), then run "
+                 "again.".format(self.source, "cluster-" if self.cluster else ""))
         return snapshot
 
-    def share_steps(self, built: StepList, graph: SharedGraph, root: Node, name: str,
+    def share_steps(self, built: StepList, graph: Graph, root: Node, name: str,
                     picked: Optional[Dict[str, Any]]) -> None:
         """The copy in the source account, its share, the target account's copy: each from what it needs."""
-        clone = temp_name(root.name)
+        api, clone, cluster = self.api, self.clone_ref(root), self.cluster
         region = graph.region or ""
-        source_key, target_key = self.keys(graph, root, picked)
+        source_key, target_key = self.keys(root, picked)
         after = [s.key for s in built.steps]
         tags = [{"Key": REFRESH_TAG, "Value": self.refresh_tag}]
-        params = {"SourceDBSnapshotIdentifier": (picked or {}).get("DBSnapshotIdentifier") or name,
-                  "TargetDBSnapshotIdentifier": name, "Tags": tags, "Clone": clone}
+        params = {api["source"]: (picked or {}).get(api["name"]) or name, api["target"]: name, "Tags": tags,
+                  "Clone": clone}
         if source_key:
             params.update(KmsKeyId=source_key, Keys=[(picked or {}).get("KmsKeyId")] if picked else [])
-        out = built.add(CopySnapshot, "copy-out:" + root.name, COPY, COPY_SNAPSHOT, name, params, root.name, after)
+        out = built.add(CopySnapshot, "copy-out:" + root.name, COPY, self.api_action(COPY_SNAPSHOT), name, params,
+                        root.name, after, cluster)
         out.account = SOURCE_ACCOUNT
-        share = built.add(ShareSnapshot, "share:" + root.name, COPY, SHARE_SNAPSHOT, name,
+        share = built.add(ShareSnapshot, "share:" + root.name, COPY, self.api_action(SHARE_SNAPSHOT), name,
                           {"AttributeName": "restore", "ValuesToAdd": [self.account.target_account], "Clone": clone},
-                          root.name, [out.key])
+                          root.name, [out.key], cluster)
         share.account = SOURCE_ACCOUNT
-        params = {"SourceDBSnapshotIdentifier": self.account.snapshot_arn(region, name),
-                  "TargetDBSnapshotIdentifier": name, "Tags": tags, "Clone": clone}
+        params = {api["source"]: self.account.snapshot_arn(region, name, api["arn"]), api["target"]: name,
+                  "Tags": tags, "Clone": clone}
         if target_key:
             params.update(KmsKeyId=target_key, Keys=[source_key] if source_key else [])
-        built.add(CopySnapshot, "copy-in:" + root.name, COPY, COPY_SNAPSHOT, name, params, root.name, [share.key])
+        built.add(CopySnapshot, "copy-in:" + root.name, COPY, self.api_action(COPY_SNAPSHOT), name, params,
+                  root.name, [share.key], cluster)
 
-    def drop_steps(self, built: StepList, graph: SharedGraph, root: Node, name: str, copying: bool) -> None:
+    def drop_steps(self, built: StepList, graph: Graph, root: Node, name: Optional[str], phase: str,
+                   discard: bool) -> None:
         """The deletes of this run's copies once the next one holds the data."""
-        clone = temp_name(root.name)
-        if copying or name in graph.snapshots[SOURCE_ACCOUNT]:
-            release = built.add(DropSnapshot, "release:" + root.name, COPY, DELETE_SNAPSHOT, name,
+        if not name or phase != COPY:
+            return
+        copying = root.temp is None or discard
+        clone, snapshots = self.clone_ref(root), graph.snapshots  # type: ignore[attr-defined]
+        if copying or name in snapshots[SOURCE_ACCOUNT]:
+            release = built.add(DropSnapshot, "release:" + root.name, COPY, self.api_action(DELETE_SNAPSHOT), name,
                                 {"Received": name, "Clone": clone}, root.name,
-                                ["copy-in:" + root.name] if copying else [])
+                                ["copy-in:" + root.name] if copying else [], self.cluster)
             release.account = SOURCE_ACCOUNT
-        if copying or name in graph.snapshots[TARGET_ACCOUNT]:
-            built.add(DropSnapshot, "drop-copy:" + root.name, COPY, DELETE_SNAPSHOT, name, {"Clone": clone},
-                      root.name, ["restore:" + root.name])
+        if copying or name in snapshots[TARGET_ACCOUNT]:
+            built.add(DropSnapshot, "drop-copy:" + root.name, COPY, self.api_action(DELETE_SNAPSHOT), name,
+                      {"Clone": clone}, root.name, [self.restore_key + root.name], self.cluster)
 
-    def keys(self, graph: SharedGraph, root: Node, picked: Optional[Dict[str, Any]]) -> Tuple[str, str]:
+    def keys(self, root: Node, picked: Optional[Dict[str, Any]]) -> Tuple[str, str]:
         """The key of the source account's copy (a customer managed key the target account may use) and of the
         target account's (the target's own), each checked before any change; "" for an unencrypted copy."""
         target = root.original or {}
         target_key = target.get("KmsKeyId") or "" if target.get("StorageEncrypted") else ""
-        if not picked or not picked.get("Encrypted"):
+        if not picked or not (picked.get("Encrypted") or picked.get("StorageEncrypted")):
             return "", target_key
+        snapshot = picked[self.api["name"]]
         if not target_key:
             fail("{0} is encrypted and the target {1} is not: a restore of an encrypted snapshot is encrypted, so "
-                 "the clone could not keep {1}'s attributes.".format(picked["DBSnapshotIdentifier"], root.name),
-                 root.name, "Refresh an encrypted target (or encrypt {0}: copy a snapshot of it with a key and restore "
-                 "that), or an unencrypted source.".format(root.name))
+                 "the clone could not keep {1}'s attributes.".format(snapshot, root.name), root.name,
+                 "Refresh an encrypted target, or from an unencrypted source.")
         given = self.account.kms_key
         key = describe_key(self.account.kms, given or picked["KmsKeyId"], self.account)
         named = given or key["Arn"]
         if key.get("KeyManager") == "AWS":
             fail("{0} is encrypted with the AWS managed key {1} ({2}), and a snapshot under it cannot be shared with "
-                 "another account.".format(picked["DBSnapshotIdentifier"], key["Arn"], DEFAULT_KEY), self.source,
+                 "another account.".format(snapshot, key["Arn"], DEFAULT_KEY), self.source,
                  "Pass source_kms_key: a customer managed key of account {0} whose key policy lets account {1} use it "
                  "({2}); the copy to share is encrypted with it.".format(self.account.account,
                                                                        self.account.target_account,
@@ -345,8 +345,102 @@ class CrossAccountPlanner(InstancePlanner):
                  "or pass a source_kms_key that does.".format(self.account.target_account, ", ".join(KEY_ACTIONS)))
         return key["Arn"], target_key
 
+
+class CrossAccountPlanner(SharedCopies, InstancePlanner):
+    """The refresh of the graph rooted at `target` (a DB instance of the run's account) with the data of `source`, a
+    DB instance of another account (`account`), through a shared snapshot."""
+
+    def __init__(self, source: str, target: str, account: SourceAccount, options: Optional[CloneOptions] = None,
+                 tags_of: Optional[TagsOf] = None) -> None:
+        InstancePlanner.__init__(self, source, target, options, tags_of)
+        self.account = account
+
+    def read(self, rds: Any) -> Graph:
+        return self.read_copies(discover(rds, "", self.target, rds.meta.region_name), rds)
+
+    def read_plan(self, rds: Any, plan: Plan) -> Graph:
+        return self.read_copies(Graph(describe_instances(rds, plan_names("", plan.node_names())),
+                                      rds.meta.region_name), rds, remarking=True)
+
+    def check(self, graph: Graph, nodes: List[Node]) -> None:
+        src = self.check_source(graph)
+        validate_members(graph, self.source, src, self.target, nodes, None)
+        validate_unprotected(nodes, self.options.protected_tag)
+
+    def classify(self, graph: Graph, nodes: List[Node], previous_resource_ids: Optional[List[str]]) -> str:
+        # The clone is restored: it replicates from nothing.
+        return classify(graph, "", nodes, previous_resource_ids)
+
+    def build(self, graph: Graph, nodes: List[Node], phase: str) -> Plan:
+        options, root = self.options, nodes[0]
+        discard, notes = discard_or_refuse(phase, self.target, [n.temp for n in nodes if n.temp is not None], options)
+        warnings = validate_credentials(nodes, self.source, options) + notes
+        built = StepList()
+        name, picked = self.copy_steps(built, graph, root, phase, discard)
+        snapshot = {"DBSnapshotIdentifier": name or "(already restored)"}
+        steps = build_steps(self.source, nodes, self.tags_of, snapshot, phase, SNAPSHOT, options, discard, built)
+        self.drop_steps(built, graph, root, name, phase, discard)
+        if picked:
+            snapshot["SourceDBSnapshotIdentifier"] = picked["DBSnapshotIdentifier"]
+        return Plan(self.source, self.target, steps, nodes, SNAPSHOT, phase, snapshot, self.why, warnings,
+                    discard=options.discard_clone)
+
     def handed(self, steps: List[Dict[str, Any]]) -> Plan:
-        plan = super().handed(steps)
+        plan = InstancePlanner.handed(self, steps)
+        plan.mode = SNAPSHOT
+        return plan
+
+
+class CrossAccountClusterPlanner(SharedCopies, ClusterPlanner):
+    """The refresh of the Aurora cluster `target` (of the run's account) with the data of the cluster `source` of
+    another account (`account`), through a shared cluster snapshot."""
+
+    cluster = True
+    restore_key = "restore-cluster:"
+
+    def __init__(self, source: str, target: str, account: SourceAccount, options: Optional[CloneOptions] = None,
+                 tags_of: Optional[TagsOf] = None) -> None:
+        ClusterPlanner.__init__(self, source, target, options, tags_of)
+        self.account = account
+
+    # AWS RAM shares a cluster for a clone across accounts, but at most one such clone per cluster and account: the
+    # next refresh could not clone while this one's clone is the target.
+    why_not_clone = (" (not an Aurora clone through AWS RAM: at most one per cluster and account, so the next refresh "
+                     "could not make its own while this one's is the target)")
+
+    def read(self, rds: Any) -> Graph:
+        return self.read_copies(discover_cluster(rds, "", self.target, rds.meta.region_name), rds)
+
+    def read_plan(self, rds: Any, plan: Plan) -> Graph:
+        return self.read_copies(ClusterPlanner.read_plan(self, rds, plan), rds, remarking=True)
+
+    def check(self, graph: Graph, nodes: List[Node]) -> None:
+        src = self.check_source(graph)
+        self.source_cluster = validate_cluster(graph, self.source, self.target, nodes[0], nodes[1:], src)
+        validate_unprotected(nodes, self.options.protected_tag)
+
+    def classify(self, graph: Graph, nodes: List[Node], previous_resource_ids: Optional[List[str]]) -> str:
+        return classify_cluster(graph, "", nodes[0], nodes[1:], previous_resource_ids)
+
+    def build(self, graph: Graph, nodes: List[Node], phase: str) -> Plan:
+        options, cluster, members = self.options, nodes[0], nodes[1:]
+        discard, notes = discard_or_refuse(phase, self.target, [n.temp for n in nodes if n.temp is not None], options)
+        warnings = validate_credentials([cluster], self.source, options) + cluster_warnings(cluster) + notes
+        built = StepList()
+        name, picked = self.copy_steps(built, graph, cluster, phase, discard)
+        if picked:
+            validate_snapshot(picked, cluster.original or {})
+        snapshot = {"DBClusterSnapshotIdentifier": name or "(already restored)"}
+        if picked and picked.get("EngineVersion"):
+            snapshot["EngineVersion"] = picked["EngineVersion"]
+        steps = build_cluster_steps(self.source, cluster, members, self.tags_of, snapshot, phase, SNAPSHOT, options,
+                                    discard, built)
+        self.drop_steps(built, graph, cluster, name, phase, discard)
+        return ClusterPlan(self.source, self.target, steps, members, SNAPSHOT, phase, snapshot, self.why, warnings,
+                           discard=options.discard_clone)
+
+    def handed(self, steps: List[Dict[str, Any]]) -> Plan:
+        plan = ClusterPlanner.handed(self, steps)
         plan.mode = SNAPSHOT
         return plan
 

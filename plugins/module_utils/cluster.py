@@ -167,10 +167,11 @@ def _aurora(desc: Description) -> bool:
 
 
 def validate_cluster(graph: ClusterGraph, source: str, target: str, cluster: ClusterNode,
-                     members: List[Node]) -> Description:
-    """The checks that must pass before any change; returns the source cluster."""
-    src = graph.cluster(source)
-    validate_source(source, target, src, "cluster", "stack", graph.region)
+                     members: List[Node], src: Optional[Description] = None) -> Description:
+    """The checks that must pass before any change; returns the source cluster (`src`: read in another account)."""
+    if src is None:
+        src = graph.cluster(source)
+        validate_source(source, target, src, "cluster", "stack", graph.region)
     original = cluster.original
     if original is None:
         fail("Target cluster {0} was not found in region {1}.".format(target, graph.region), target,
@@ -214,7 +215,7 @@ def validate_cluster(graph: ClusterGraph, source: str, target: str, cluster: Clu
         ours = OLD if cluster.temp is not None else None
         validate_names([Node(name, None, graph) for name in member_names(cluster.current)
                         if not (ours and name.startswith(ours))])
-    source_members = set(member_names(src))
+    source_members = set(member_names(src)) if graph.cluster(source) is src else set()
     for node in members:
         if node.name in source_members:
             fail("Target instance {0} is a member of the source cluster {1}.".format(node.name, source), node.name,
@@ -322,14 +323,15 @@ class ClusterPlan(Plan):
 
 def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node], tags_of: TagsOf,
                         snapshot: Optional[Description], phase: str, method: str, options: CloneOptions,
-                        discard: bool = False) -> List[Step]:
-    """Every step of a cluster refresh, each depending only on what it really needs; with `discard`, the deletes
-    of an earlier run's clones first (its instances, then its cluster)."""
-    built = StepList()
+                        discard: bool = False, built: Optional[StepList] = None) -> List[Step]:
+    """Every step of a cluster refresh (after the steps `built` holds already), each depending only on what it
+    really needs; with `discard`, the deletes of an earlier run's clones first (its instances, then its cluster)."""
+    built = built or StepList()
     add = built.add
     name, temp_c = cluster.name, temp_name(cluster.name)
     desc = cluster.original or {}
-    discards = [built.discard(n.name, n.temp, DELETE, {}, []).key for n in members if discard and n.temp is not None]
+    discards = [s.key for s in built.steps] + [built.discard(n.name, n.temp, DELETE, {}, []).key for n in members
+                                                if discard and n.temp is not None]
     if discard and cluster.temp is not None:
         discards = [built.discard(name, cluster.temp, DELETE_CLUSTER, {"SkipFinalSnapshot": True}, discards,
                                   cluster=True).key]

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from .accounts import CrossAccountPlanner, SourceAccount, cross_account_plan_of, source_name
+from .accounts import (CrossAccountClusterPlanner, CrossAccountPlanner, SourceAccount, cross_account_plan_of,
+                       source_name)
 from .aws import MitosisError, paginate
 from .cluster import ClusterPlanner, cluster_names, cluster_snapshots_of, discover_cluster
 from .dns import DnsPlanner, dns_creates, dns_plan_of
-from .graph import Graph, discover, tag_reader
+from .graph import Graph, describe_clusters, discover, tag_reader
 from .planner import InstancePlanner
 from .plans import DNS, CloneOptions, Plan, Planner
 from .rollback import RollbackPlanner
@@ -45,8 +46,11 @@ def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions
             raise MitosisError("A refresh across accounts switches by renames this round (swap_method=rename).",
                                operation="plan", identifier=target,
                                hint="Leave swap_method out, or refresh from a source in the target's account.")
-        planner = CrossAccountPlanner(source_name(source, account, region), target, account, options,
-                                      tag_reader(rds))
+        source = source_name(source, account, region)
+        # An Aurora stack when either side names a cluster (the source in its own account).
+        aurora = describe_clusters(account.rds, [source]) or describe_clusters(rds, [target])
+        kind = CrossAccountClusterPlanner if aurora else CrossAccountPlanner
+        planner = kind(source, target, account, options, tag_reader(rds))
         graph = planner.read(rds)
         return planner.plan(graph, previous_resource_ids), graph
     if options.swap_method == DNS:
@@ -78,7 +82,8 @@ def handed_plan(source: str, target: str, steps: List[Dict[str, Any]], rollback:
             raise MitosisError("This plan copies from another account, and no source account connection is given.",
                                operation="plan", identifier=source,
                                hint="Pass the same source_role_arn or source_profile as to rds_mitosis_plan.")
-        return CrossAccountPlanner(source, target, account).handed(steps)
+        kind = CrossAccountClusterPlanner if any(step.get("cluster") for step in steps) else CrossAccountPlanner
+        return kind(source, target, account).handed(steps)
     if dns_plan_of(steps):
         options = CloneOptions(rollback=rollback, swap_method=DNS, dns_create=dns_creates(steps))
         return DnsPlanner(source, target, options, route53=route53).handed(steps)

@@ -114,21 +114,38 @@ def has_tag(inst: Optional[Description], key: str, value: Optional[str] = None) 
     return any(t.get("Key") == key and value in (None, t.get("Value")) for t in (inst or {}).get("TagList") or [])
 
 
-def snapshots_named(rds: Any, name: str) -> List[Description]:
-    """The snapshot called `name` (a name or an ARN), as a list: empty when there is none."""
+# The calls and fields of DB snapshots, and of Aurora cluster snapshots (by `cluster`).
+SNAPSHOT_API = {
+    False: {"describe": "DescribeDBSnapshots", "items": "DBSnapshots", "name": "DBSnapshotIdentifier",
+            "owner": "DBInstanceIdentifier", "source": "SourceDBSnapshotIdentifier",
+            "target": "TargetDBSnapshotIdentifier", "attributes": "DescribeDBSnapshotAttributes",
+            "result": "DBSnapshotAttributesResult", "values": "DBSnapshotAttributes", "arn": "snapshot",
+            "missing": ("DBSnapshotNotFound",), "taken": ("DBSnapshotAlreadyExists",)},
+    True: {"describe": "DescribeDBClusterSnapshots", "items": "DBClusterSnapshots", "name": "DBClusterSnapshotIdentifier",
+           "owner": "DBClusterIdentifier", "source": "SourceDBClusterSnapshotIdentifier",
+           "target": "TargetDBClusterSnapshotIdentifier", "attributes": "DescribeDBClusterSnapshotAttributes",
+           "result": "DBClusterSnapshotAttributesResult", "values": "DBClusterSnapshotAttributes",
+           "arn": "cluster-snapshot", "missing": ("DBClusterSnapshotNotFoundFault", "DBClusterSnapshotNotFound"),
+           "taken": ("DBClusterSnapshotAlreadyExistsFault", "DBClusterSnapshotAlreadyExists")},
+}
+
+
+def snapshots_named(rds: Any, name: str, cluster: bool = False) -> List[Description]:
+    """The snapshot (an Aurora cluster's, with `cluster`) called `name` (a name or an ARN), as a list: empty when
+    there is none."""
+    api = SNAPSHOT_API[cluster]
     try:
         # A snapshot shared from another account is named by its ARN and listed only with IncludeShared.
-        return paginate(rds, "DescribeDBSnapshots", "DBSnapshots", DBSnapshotIdentifier=name,
-                        IncludeShared=name.startswith("arn:"))
+        return paginate(rds, api["describe"], api["items"], IncludeShared=name.startswith("arn:"), **{api["name"]: name})
     except MitosisError as error:
-        if error.code == "DBSnapshotNotFound":
+        if error.code in api["missing"]:
             return []
         raise
 
 
-def snapshot_status(rds: Any, name: str) -> Optional[str]:
+def snapshot_status(rds: Any, name: str, cluster: bool = False) -> Optional[str]:
     """The status of the snapshot `name`, None when there is none."""
-    found = snapshots_named(rds, name)
+    found = snapshots_named(rds, name, cluster)
     return found[0].get("Status") if found else None
 
 
@@ -1247,6 +1264,10 @@ class SnapshotStep(Step):
     def snapshot(self) -> str:
         return self.identifier
 
+    @property
+    def api(self) -> Dict[str, Any]:
+        return SNAPSHOT_API[self.cluster]
+
     def snapshots(self, ctx: Marking, account: Optional[str] = None) -> Dict[str, Description]:
         return (getattr(ctx.graph, "snapshots", None) or {}).get(account or self.account, {})
 
@@ -1259,7 +1280,7 @@ class SnapshotStep(Step):
         return {key: value for key, value in self.params.items() if key not in self.unsent}
 
     def poll(self, rds: Any, watch: Watch) -> None:
-        watch.snapshot_status = snapshot_status(rds, self.snapshot)
+        watch.snapshot_status = snapshot_status(rds, self.snapshot, self.cluster)
 
     def complete(self, live: Live, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
         failed_status(self.snapshot, watch.snapshot_status or "", "waiting for {0}".format(self.action))
@@ -1274,7 +1295,7 @@ class SnapshotStep(Step):
         return {"before": before, "after": {name: {"exists": not isinstance(self, DropSnapshot)}}}
 
     def snapshot_arn(self, arn: ArnOf, name: str) -> str:
-        return name if name.startswith("arn:") else arn("snapshot", name)
+        return name if name.startswith("arn:") else arn(self.api["arn"], name)
 
 
 class CopySnapshot(SnapshotStep):
@@ -1297,7 +1318,7 @@ class CopySnapshot(SnapshotStep):
             self.pending("{0} is being copied".format(self.snapshot))
 
     def start(self, rds: Any, live: Live, secrets: Optional[Secrets], region: Optional[str]) -> Optional[str]:
-        status = snapshot_status(rds, self.snapshot)
+        status = snapshot_status(rds, self.snapshot, self.cluster)
         if status == "available":
             return "{0} exists (an earlier run copied it)".format(self.snapshot)
         if status is None:
@@ -1305,16 +1326,17 @@ class CopySnapshot(SnapshotStep):
         return None
 
     def already_done(self, rds: Any, error: MitosisError) -> bool:
-        return error.code == "DBSnapshotAlreadyExists"
+        return error.code in self.api["taken"]
 
     def tagged(self, arn: ArnOf) -> Optional[str]:
         # The copy is made with its Tags: RDS checks AddTagsToResource on it (the target account's policy reads this).
-        return arn("snapshot", self.snapshot)
+        return self.snapshot_arn(arn, self.snapshot)
 
     def grants(self, arn: ArnOf, source: str) -> Grants:
-        copied = self.snapshot_arn(arn, self.params["SourceDBSnapshotIdentifier"])
-        own = arn("snapshot", self.snapshot)
-        found = [("DescribeDBSnapshots", [arn("db", "*"), own] + ([] if copied == own else [copied])),
+        copied = self.snapshot_arn(arn, self.params[self.api["source"]])
+        own = self.snapshot_arn(arn, self.snapshot)
+        owners = arn("cluster" if self.cluster else "db", "*")
+        found = [(self.api["describe"], [owners, own] + ([] if copied == own else [copied])),
                  (self.action, [copied, own]), (TAG, [own])]
         if self.params.get("KmsKeyId"):
             # RDS re-encrypts the copy with the key given, under a grant it creates with the caller's permissions.
@@ -1337,7 +1359,7 @@ class ShareSnapshot(SnapshotStep):
             self.done("{0} is shared with account {1}".format(self.snapshot, ", ".join(self.params["ValuesToAdd"])))
 
     def call_params(self, live: Live, secrets: Optional[Secrets]) -> Dict[str, Any]:
-        return dict(super().call_params(live, secrets), DBSnapshotIdentifier=self.snapshot)
+        return dict(super().call_params(live, secrets), **{self.api["name"]: self.snapshot})
 
     def poll(self, rds: Any, watch: Watch) -> None:
         """The attribute is changed by the call itself."""
@@ -1346,8 +1368,8 @@ class ShareSnapshot(SnapshotStep):
         return True
 
     def grants(self, arn: ArnOf, source: str) -> Grants:
-        own = arn("snapshot", self.snapshot)
-        return [(self.action, [own]), ("DescribeDBSnapshotAttributes", [own])]
+        own = self.snapshot_arn(arn, self.snapshot)
+        return [(self.action, [own]), (self.api["attributes"], [own])]
 
 
 class DropSnapshot(SnapshotStep):
@@ -1371,10 +1393,10 @@ class DropSnapshot(SnapshotStep):
             self.done("{0} is deleted".format(self.snapshot))
 
     def call_params(self, live: Live, secrets: Optional[Secrets]) -> Dict[str, Any]:
-        return {"DBSnapshotIdentifier": self.snapshot}
+        return {self.api["name"]: self.snapshot}
 
     def start(self, rds: Any, live: Live, secrets: Optional[Secrets], region: Optional[str]) -> Optional[str]:
-        status = snapshot_status(rds, self.snapshot)
+        status = snapshot_status(rds, self.snapshot, self.cluster)
         if status is None:
             return "{0} is deleted already".format(self.snapshot)
         if status != "deleting":
@@ -1385,14 +1407,14 @@ class DropSnapshot(SnapshotStep):
         return watch.snapshot_status is None
 
     def already_done(self, rds: Any, error: MitosisError) -> bool:
-        return error.code == "DBSnapshotNotFound"
+        return error.code in self.api["missing"]
 
     def deferred(self, error: MitosisError) -> bool:
         return self.account == SOURCE_ACCOUNT and error.code in EXPIRED_CODES
 
     def grants(self, arn: ArnOf, source: str) -> Grants:
-        own = arn("snapshot", self.snapshot)
-        return [(self.action, [own]), ("DescribeDBSnapshots", [arn("db", "*"), own])]
+        own = self.snapshot_arn(arn, self.snapshot)
+        return [(self.action, [own]), (self.api["describe"], [arn("cluster" if self.cluster else "db", "*"), own])]
 
 
 # The step kinds, by the name a plan's dicts carry.

@@ -773,8 +773,8 @@ def aurora_source():
      "restore, which contradicts copy_method=replica", None),
     (dict(source=instance("other")), "Source instance prod was not found in account 210987654321 (reached through the "
      "role mitosis-source), region us-east-1", "that the source connection is the source's account"),
-    (dict(source=aurora_source()), "prod-cluster is an Aurora cluster: a refresh across accounts copies DB instances "
-     "this round", None),
+    (dict(source=aurora_source()), "prod is an instance of the Aurora cluster prod-cluster, and the target is not an "
+     "Aurora cluster", "A refresh copies an Aurora cluster into an Aurora cluster"),
     (dict(kms_key=None), "rds:prod-2026-11-21-03-00 is encrypted with the AWS managed key {0} (alias/aws/rds), and a "
      "snapshot under it cannot be shared with another account".format(RDS_KEY), "Pass source_kms_key: a customer "
      "managed key of account 210987654321 whose key policy lets account 123456789012 use it"),
@@ -806,7 +806,8 @@ def test_what_cannot_work_across_accounts_is_refused_before_any_change(changes, 
 
 def test_an_aurora_target_and_an_unreadable_source_account_are_refused_before_any_change():
     world = World(targets=[], clusters=[cluster("demo")])
-    with pytest.raises(MitosisError, match="demo is an Aurora cluster: a refresh across accounts copies DB instances"):
+    # An Aurora target: the cluster planner, which finds no source cluster in the source account.
+    with pytest.raises(MitosisError, match="Source cluster prod was not found in account 210987654321"):
         world.plan()
     assert world.changes() == []
     world = World()
