@@ -10,16 +10,18 @@ next run deletes that copy first; bad input is refused with no mutating call in 
 
 import json
 
+import psycopg
 import pytest
 
 from devtools import shop
 from devtools.seed import (DEMO_DATA, PROD_DATA, SOURCE_ACCOUNT, TARGET_ACCOUNT, seed_cross_account,
-                           source_session)
+                           seed_cross_account_aurora, source_session)
 
 from .helpers import FAST, instances, kill_when, mutating
 from .test_clone import restart_command, restarts
 
 SHARE_KEY = "alias/mitosis-share"
+AURORA_PASSWORD = "not-a-real-password"  # the seed's
 # The time model where a kill must land in a phase: one simulated minute is 0.02 s.
 SPEED = 0.02
 
@@ -173,3 +175,44 @@ def test_bad_input_is_refused_before_any_change_in_either_account(endpoint, play
     restore = next(s for s in target_policy["Statement"] if s["Action"] == ["rds:RestoreDBInstanceFromDBSnapshot"])
     assert all(SOURCE_ACCOUNT not in r for r in restore["Resource"])
     assert changes(endpoint) == []
+
+
+def test_an_aurora_stack_is_refreshed_from_another_account_with_productions_rows(data_endpoint, data_playbook,
+                                                                               tmp_path):
+    facts = seed_cross_account_aurora(data_endpoint.session(), data_endpoint.url)
+    source_rds = source_client(data_endpoint)
+    prod = source_rds.describe_db_clusters(DBClusterIdentifier="mitosis-aurora-prod")["DBClusters"][0]
+    with psycopg.connect(host=prod["Endpoint"], port=prod["Port"], user="mitosis", password=AURORA_PASSWORD,
+                         dbname="postgres", autocommit=True) as conn:
+        conn.execute("CREATE DATABASE shop")
+    with shop.connect(prod["Endpoint"], prod["Port"], "mitosis", AURORA_PASSWORD) as conn:
+        shop.load(conn, shop.Dataset(customers=2000, orders=4000, until="2026-12-04", domain="mail.example.com"))
+        expected = shop.checksums(conn)
+    # Production's nightly snapshot, taken after its rows: the newest, which the refresh copies.
+    source_rds.create_db_cluster_snapshot(DBClusterIdentifier="mitosis-aurora-prod",
+                                          DBClusterSnapshotIdentifier="mitosis-aurora-prod-nightly")
+    data_endpoint.settle()
+    data_endpoint.clear_calls()
+    log = tmp_path / "restarts.log"
+    result = data_playbook("playbooks/clone.yml", account_vars(facts, log, source="mitosis-aurora-prod",
+                                                               target="mitosis-aurora-demo",
+                                                               master_password="Aurora-demo-1"))
+    assert result.rc == 0, result
+    assert "not an Aurora clone through AWS RAM" in result.out
+    source_calls = [op for op, _name in made(data_endpoint, SOURCE_ACCOUNT)]
+    assert source_calls == ["CopyDBClusterSnapshot", "ModifyDBClusterSnapshotAttribute", "DeleteDBClusterSnapshot"]
+    target_calls = [op for op, _name in made(data_endpoint, TARGET_ACCOUNT)]
+    assert target_calls[:2] == ["CopyDBClusterSnapshot", "RestoreDBClusterFromSnapshot"]
+    assert "DeleteDBClusterSnapshot" in target_calls
+    rds = data_endpoint.client("rds")
+    clusters = {c["DBClusterIdentifier"]: c for c in rds.describe_db_clusters()["DBClusters"]}
+    assert set(clusters) == {"mitosis-aurora-demo"}
+    demo = clusters["mitosis-aurora-demo"]
+    assert demo["KmsKeyId"] == facts["keys"]["demo"]
+    with shop.connect(demo["Endpoint"], demo["Port"], "mitosis", "Aurora-demo-1") as conn:
+        assert shop.checksums(conn) == expected
+    left = [s["DBClusterSnapshotIdentifier"] for client in (rds, source_rds)
+            for s in client.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+            if s["DBClusterSnapshotIdentifier"].startswith("mitosis-" + TARGET_ACCOUNT)]
+    assert left == []
+    assert len(restarts(log)) == 1
