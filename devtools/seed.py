@@ -11,12 +11,14 @@ import argparse
 import json
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 from devtools import shop
@@ -34,18 +36,39 @@ class Seeder:
     def __init__(self, session: boto3.Session | None, endpoint_url: str) -> None:
         if urlparse(endpoint_url).hostname != "127.0.0.1":
             raise ValueError(f"refusing to seed {endpoint_url}: only 127.0.0.1 endpoints")
-        session = session or boto3.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-        )
+        session = session or _default_session()
         self.endpoint_url = endpoint_url
         self.session = session
+        self.clients: dict[tuple[str, str | None], Any] = {}
         self.rds = self.client("rds")
         self.ec2 = self.client("ec2")
 
-    def client(self, service: str) -> Any:
-        return self.session.client(
-            service, endpoint_url=self.endpoint_url, config=Config(proxies={})
+    def client(self, service: str, account: str | None = None) -> Any:
+        """A client of the endpoint (made once: making one costs ~0.1 s); with `account`, its calls are made in that
+        account (moto's `x-moto-account-id`), whatever the credentials."""
+        if (service, account) not in self.clients:
+            client = self.session.client(service, endpoint_url=self.endpoint_url, config=Config(proxies={}))
+            if account:
+                client.meta.events.register(f"before-sign.{service}.*", _account_header(account))
+            self.clients[(service, account)] = client
+        return self.clients[(service, account)]
+
+    def assumed(self, role_arn: str, session_name: str = "mitosis-seed") -> "Seeder":
+        """A seeder with the temporary credentials sts:AssumeRole of `role_arn` gives this seeder's: its calls are
+        made in the role's account."""
+        credentials = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        # The service models this seeder's session loaded already serve the new one too.
+        core = botocore.session.Session()
+        loader = self.session._session.get_component("data_loader")  # pylint: disable=protected-access
+        core.register_component("data_loader", loader)
+        session = boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name="us-east-1",
+            botocore_session=core,
         )
+        return Seeder(session, self.endpoint_url)
 
     def control(self, route: str, payload: dict[str, Any]) -> Any:
         request = urllib.request.Request(
@@ -59,6 +82,14 @@ class Seeder:
 
     def settle(self) -> None:
         self.control("settle", {})
+
+    def data_plane(self) -> bool:
+        """Whether the endpoint runs with --data-plane (its servers route answers)."""
+        try:
+            with _NO_PROXY.open(f"{self.endpoint_url}/_mitosis/servers", timeout=60):
+                return True
+        except urllib.error.HTTPError:
+            return False
 
     def network(self, name: str, cidr: str, zones: tuple[str, str] = ("a", "b")) -> dict[str, Any]:
         """A VPC with two subnets in two zones (us-east-1`zones`), tagged Name=`name`."""
@@ -156,6 +187,18 @@ class Seeder:
         return snapshot_id
 
 
+_DEFAULT: list[boto3.Session] = []
+
+
+def _default_session() -> boto3.Session:
+    """The test credentials (123456789012), one session for every seeder: its loaded service models are reused."""
+    if not _DEFAULT:
+        _DEFAULT.append(boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        ))
+    return _DEFAULT[0]
+
+
 def _default_option_group(engine: str) -> str:
     return f"default:{engine}-{MAJOR_VERSIONS[engine].replace('.', '-')}"
 
@@ -186,9 +229,10 @@ def _prod(
     network: dict[str, Any],
     with_replica: bool = True,
     data: Stack | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """mitosis-prod (and mitosis-prod-replica): big, multi-AZ, protected, backups for a week; with
-    `data`, its rows are loaded before the replica is made."""
+    `data`, its rows are loaded before the replica is made; `extra`: more CreateDBInstance arguments."""
     sg = seeder.security_group("mitosis-prod-db", network["vpc_id"])
     seeder.subnet_group("mitosis-prod-subnets", network["subnet_ids"])
     group = seeder.parameter_group(f"mitosis-prod-{FAMILIES[engine].replace('.', '')}", engine)
@@ -211,6 +255,7 @@ def _prod(
         CopyTagsToSnapshot=True,
         Tags=_tags(Service="Mitosis", Environment="production"),
         **(data.attributes() if data else {}),
+        **(extra or {}),
     )
     seeder.settle()
     if data:
@@ -237,9 +282,14 @@ def _prod(
 
 
 def _demo_primary(
-    seeder: Seeder, engine: str, network: dict[str, Any], data: Stack | None = None
+    seeder: Seeder,
+    engine: str,
+    network: dict[str, Any],
+    data: Stack | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """mitosis-demo: small, single-AZ, port 5430, one day of backups (with `data`, its rows)."""
+    """mitosis-demo: small, single-AZ, port 5430, one day of backups (with `data`, its rows; `extra`: more
+    CreateDBInstance arguments)."""
     sg = seeder.security_group("mitosis-demo-db", network["vpc_id"])
     seeder.subnet_group("mitosis-demo-subnets", network["subnet_ids"])
     suffix = FAMILIES[engine].replace(".", "")
@@ -262,6 +312,7 @@ def _demo_primary(
         OptionGroupName=options,
         Tags=_tags(Service="Mitosis", Environment="demo"),
         **(data.attributes() if data else {}),
+        **(extra or {}),
     )
     seeder.settle()
     if data:
@@ -450,9 +501,21 @@ def seed_aurora(
     if engine not in AURORA_VERSIONS:
         raise ValueError(f"engine must be one of {', '.join(AURORA_VERSIONS)}")
     seeder = Seeder(session, endpoint_url)
-    rds = seeder.rds
-    prod_net = seeder.network("mitosis", "10.20.0.0/16")
-    demo_net = seeder.network("mitosis-demo", "10.30.0.0/16", ("c", "d")) if cross_vpc else prod_net
+    return _aurora(seeder, seeder, engine, cross_vpc)
+
+
+def _aurora(
+    prod: Seeder,
+    demo: Seeder,
+    engine: str,
+    cross_vpc: bool,
+    prod_extra: dict[str, Any] | None = None,
+    demo_extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """seed_aurora's clusters: mitosis-aurora-prod through `prod`, mitosis-aurora-demo through `demo` (the same
+    seeder, or one of another account); `*_extra`: more CreateDBCluster arguments."""
+    prod_net = prod.network("mitosis", "10.20.0.0/16")
+    demo_net = demo.network("mitosis-demo", "10.30.0.0/16", ("c", "d")) if cross_vpc else prod_net
     prod_port, demo_port = AURORA_PORTS[engine]
     prod_logs, demo_logs = AURORA_LOGS[engine]
     common = {
@@ -462,24 +525,24 @@ def seed_aurora(
         "MasterUserPassword": "not-a-real-password",
         "StorageEncrypted": True,
     }
-    for name in ("mitosis-aurora-prod-cluster", "mitosis-aurora-demo-cluster"):
-        rds.create_db_cluster_parameter_group(
+    for seeder, name in ((prod, "mitosis-aurora-prod-cluster"), (demo, "mitosis-aurora-demo-cluster")):
+        seeder.rds.create_db_cluster_parameter_group(
             DBClusterParameterGroupName=name,
             DBParameterGroupFamily=AURORA_FAMILIES[engine],
             Description=name,
         )
-    rds.create_db_parameter_group(
+    demo.rds.create_db_parameter_group(
         DBParameterGroupName="mitosis-aurora-demo-instance",
         DBParameterGroupFamily=AURORA_FAMILIES[engine],
         Description="mitosis-aurora-demo-instance",
     )
-    prod_sg = seeder.security_group("mitosis-aurora-prod-db", prod_net["vpc_id"])
-    demo_sg = seeder.security_group("mitosis-aurora-demo-db", demo_net["vpc_id"])
-    seeder.subnet_group("mitosis-aurora-prod-subnets", prod_net["subnet_ids"])
-    seeder.subnet_group("mitosis-aurora-demo-subnets", demo_net["subnet_ids"])
+    prod_sg = prod.security_group("mitosis-aurora-prod-db", prod_net["vpc_id"])
+    demo_sg = demo.security_group("mitosis-aurora-demo-db", demo_net["vpc_id"])
+    prod.subnet_group("mitosis-aurora-prod-subnets", prod_net["subnet_ids"])
+    demo.subnet_group("mitosis-aurora-demo-subnets", demo_net["subnet_ids"])
     prod_tags = _tags(Service="Mitosis", Environment="production")
     demo_tags = _tags(Service="Mitosis", Environment="demo")
-    rds.create_db_cluster(
+    prod.rds.create_db_cluster(
         DBClusterIdentifier="mitosis-aurora-prod",
         DBSubnetGroupName="mitosis-aurora-prod-subnets",
         VpcSecurityGroupIds=[prod_sg],
@@ -493,8 +556,9 @@ def seed_aurora(
         ServerlessV2ScalingConfiguration={"MinCapacity": 2, "MaxCapacity": 64},
         Tags=prod_tags,
         **common,
+        **(prod_extra or {}),
     )
-    rds.create_db_cluster(
+    demo.rds.create_db_cluster(
         DBClusterIdentifier="mitosis-aurora-demo",
         DBSubnetGroupName="mitosis-aurora-demo-subnets",
         VpcSecurityGroupIds=[demo_sg],
@@ -509,8 +573,9 @@ def seed_aurora(
         CopyTagsToSnapshot=True,
         Tags=demo_tags,
         **common,
+        **(demo_extra or {}),
     )
-    seeder.settle()
+    prod.settle()
     members = [
         (
             "mitosis-aurora-prod-1",
@@ -556,16 +621,16 @@ def seed_aurora(
     ]
     for identifier, cluster, attributes in members:
         # The first member of a cluster is its writer.
-        rds.create_db_instance(
+        (prod if cluster == "mitosis-aurora-prod" else demo).rds.create_db_instance(
             DBInstanceIdentifier=identifier, DBClusterIdentifier=cluster, Engine=engine, **attributes
         )
-        seeder.settle()
-    rds.create_db_cluster_snapshot(
+        prod.settle()
+    prod.rds.create_db_cluster_snapshot(
         DBClusterIdentifier="mitosis-aurora-prod",
         DBClusterSnapshotIdentifier="mitosis-aurora-prod-manual-1",
     )
-    seeder.settle()
-    snapshots = rds.describe_db_cluster_snapshots(DBClusterIdentifier="mitosis-aurora-prod")
+    prod.settle()
+    snapshots = prod.rds.describe_db_cluster_snapshots(DBClusterIdentifier="mitosis-aurora-prod")
     names = sorted(
         (s["SnapshotType"] != "manual", s["DBClusterSnapshotIdentifier"])
         for s in snapshots["DBClusterSnapshots"]
@@ -636,6 +701,157 @@ def seed_dns(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]
     return {**summary, "dns": dns_records(session, endpoint_url, records)}
 
 
+# Cross-account refreshes: the production stack in the SOURCE account, the demo stack in the TARGET account (the run's
+# own credentials, moto's default account). A client reaches the source by sts:AssumeRole of SOURCE_ROLE_ARN through
+# the endpoint (source_session), or with the static keys of an IAM user of the source account (source_user_keys).
+SOURCE_ACCOUNT = "210987654321"
+TARGET_ACCOUNT = "123456789012"
+SOURCE_ROLE_ARN = f"arn:aws:iam::{SOURCE_ACCOUNT}:role/mitosis-source"
+SHARE_KEY_ALIAS = "alias/mitosis-share"  # source: a customer managed key whose policy lets the target use it
+PRIVATE_KEY_ALIAS = "alias/mitosis-private"  # source: a customer managed key the target may not use
+DEMO_KEY_ALIAS = "alias/mitosis-demo"  # target: the demo stack's key
+# What RDS needs of a shared snapshot's key in the account that copies it (the AWS guide's key policy for another
+# account).
+SHARE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant", "kms:ReEncrypt*"]
+
+
+def _account_header(account: str) -> Any:
+    """A botocore handler that sends the request in `account` (moto's `x-moto-account-id`)."""
+    def add(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account
+    return add
+
+
+def source_session(
+    session: boto3.Session | None, endpoint_url: str, role_arn: str = SOURCE_ROLE_ARN,
+    session_name: str = "mitosis-seed",
+) -> boto3.Session:
+    """A session in the source account: the temporary credentials sts:AssumeRole of `role_arn` gives through the
+    endpoint to `session` (default: the run's own credentials), as a refresh reaches production."""
+    return Seeder(session, endpoint_url).assumed(role_arn, session_name).session
+
+
+def source_user_keys(
+    endpoint_url: str, user_name: str = "mitosis-source", account: str = SOURCE_ACCOUNT
+) -> dict[str, str]:
+    """An IAM user of `account` (created if missing) and a new access key of it, made through the endpoint: the
+    static keys of a profile whose calls are made in that account. Returns {"aws_access_key_id",
+    "aws_secret_access_key"}."""
+    iam = Seeder(None, endpoint_url).client("iam", account)
+    try:
+        iam.create_user(UserName=user_name, Tags=_tags(Service="Mitosis"))
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    key = iam.create_access_key(UserName=user_name)["AccessKey"]
+    return {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
+
+
+def _source_role(seeder: Seeder, role_arn: str = SOURCE_ROLE_ARN) -> None:
+    """The role of the source account that the target account assumes (moto's AssumeRole needs none: it is there for
+    whoever looks)."""
+    iam = seeder.client("iam", role_arn.split(":")[4])
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{TARGET_ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]}
+    try:
+        iam.create_role(RoleName=role_arn.rsplit("/", 1)[-1], AssumeRolePolicyDocument=json.dumps(trust),
+                        Description="mitosis: the target account's refreshes read production")
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+
+
+def _key(seeder: Seeder, alias: str, description: str, grantee: str | None = None) -> str:
+    """A customer managed KMS key with `alias` in the seeder's account, whose key policy gives its account every
+    right and (with `grantee`) lets that account use it for a shared snapshot; its ARN."""
+    account = seeder.client("sts").get_caller_identity()["Account"]
+    statements = [{"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+                   "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"}]
+    if grantee:
+        statements.append({"Sid": "Allow the target account to copy snapshots shared with it", "Effect": "Allow",
+                           "Principal": {"AWS": f"arn:aws:iam::{grantee}:root"}, "Action": SHARE_ACTIONS,
+                           "Resource": "*"})
+    kms = seeder.client("kms")
+    key = kms.create_key(Description=description, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+                         Tags=[{"TagKey": "Service", "TagValue": "Mitosis"}])["KeyMetadata"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+    return key["Arn"]
+
+
+def cross_account_keys(source: Seeder, target: Seeder) -> dict[str, str]:
+    """The keys of both accounts (ARNs): the source's managed aws/rds key, its shared and private keys, the target's
+    demo key."""
+    return {
+        "source_default": source.client("kms").describe_key(KeyId="alias/aws/rds")["KeyMetadata"]["Arn"],
+        "share": _key(source, SHARE_KEY_ALIAS, "mitosis: snapshots shared with the target account", TARGET_ACCOUNT),
+        "private": _key(source, PRIVATE_KEY_ALIAS, "mitosis: production only"),
+        "demo": _key(target, DEMO_KEY_ALIAS, "mitosis-demo storage"),
+    }
+
+
+def _cross_account_facts(keys: dict[str, str]) -> dict[str, Any]:
+    return {
+        "accounts": {"source": SOURCE_ACCOUNT, "target": TARGET_ACCOUNT},
+        "role_arn": SOURCE_ROLE_ARN,
+        "keys": keys,
+        "aliases": {"share": SHARE_KEY_ALIAS, "private": PRIVATE_KEY_ALIAS, "demo": DEMO_KEY_ALIAS},
+    }
+
+
+def seed_cross_account(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
+    """A cross-account refresh: in the source account 210987654321, mitosis-prod -> mitosis-prod-replica (PostgreSQL
+    15.4, encrypted with the account's aws/rds key, a week of backups; production's rows on a --data-plane endpoint)
+    and the keys alias/mitosis-share (the target may use it) and alias/mitosis-private (it may not); in the target
+    account 123456789012 (`session`'s), mitosis-demo -> {mitosis-demo-replica-a, -b} encrypted with its key
+    alias/mitosis-demo (the demo rows on the data plane). mitosis-prod's newest automated snapshot is taken last
+    (after its rows), and is available."""
+    target = Seeder(session, endpoint_url)
+    _source_role(target)
+    source = target.assumed(SOURCE_ROLE_ARN)
+    data = target.data_plane()
+    keys = cross_account_keys(source, target)
+    prod_net = source.network("mitosis", "10.20.0.0/16")
+    demo_net = target.network("mitosis-demo", "10.30.0.0/16")
+    prod = _prod(source, "postgres", prod_net, data=PROD_DATA if data else None, extra={"StorageEncrypted": True})
+    demo = _demo_primary(target, "postgres", demo_net, data=DEMO_DATA if data else None,
+                         extra={"StorageEncrypted": True, "KmsKeyId": keys["demo"]})
+    instances = ["mitosis-demo"] + [
+        _demo_replica(target, identifier, "mitosis-demo", port, demo, "postgres")
+        for identifier, port in (("mitosis-demo-replica-a", 5431), ("mitosis-demo-replica-b", 5432))
+    ]
+    # As the nightly backup takes it: production's data of now (its create's holds none on the data plane).
+    automated = source.control("automated-snapshot", {"identifier": "mitosis-prod", "account_id": SOURCE_ACCOUNT})
+    source.settle()
+    snapshot = source.rds.describe_db_snapshots(DBSnapshotIdentifier=automated["snapshot"], SnapshotType="automated")
+    summary = {
+        "source": "mitosis-prod",
+        "target": "mitosis-demo",
+        "engine": "postgres",
+        "instances": instances,
+        "source_instances": prod["instances"],
+        "snapshots": [automated["snapshot"]],
+        "source_snapshot": {"identifier": automated["snapshot"], "arn": snapshot["DBSnapshots"][0]["DBSnapshotArn"]},
+        "vpcs": {"prod": prod_net["vpc_id"], "demo": demo_net["vpc_id"]},
+        **_cross_account_facts(keys),
+    }
+    if data:
+        summary["passwords"] = {"source": PROD_DATA.password, "target": DEMO_DATA.password}
+    return summary
+
+
+def seed_cross_account_aurora(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
+    """seed_aurora (aurora-postgresql) across accounts: mitosis-aurora-prod in the source account, encrypted with its
+    aws/rds key, and mitosis-aurora-demo in the target account, encrypted with alias/mitosis-demo; each in a VPC of
+    its account; the keys of seed_cross_account."""
+    target = Seeder(session, endpoint_url)
+    _source_role(target)
+    source = target.assumed(SOURCE_ROLE_ARN)
+    keys = cross_account_keys(source, target)
+    summary = _aurora(source, target, "aurora-postgresql", cross_vpc=True, demo_extra={"KmsKeyId": keys["demo"]})
+    demo_members = [name for name in summary["instances"] if name.startswith("mitosis-aurora-demo")]
+    return {**summary, "instances": demo_members,
+            "source_instances": [name for name in summary["instances"] if name not in demo_members],
+            **_cross_account_facts(keys)}
+
+
 SCENARIOS = {
     "dns": seed_dns,
     "example": seed_example,
@@ -648,6 +864,8 @@ SCENARIOS = {
     "aurora": seed_aurora,
     "aurora-postgres": seed_aurora_postgres,
     "aurora-cross-vpc": seed_aurora_cross_vpc,
+    "cross-account": seed_cross_account,
+    "cross-account-aurora": seed_cross_account_aurora,
 }
 
 

@@ -9,7 +9,8 @@ automated snapshot, or one under the default aws/rds key, cannot be shared), and
 the target account copies it with the target's own key and restores the clone from its copy; the refresh then goes
 on as within one account. Both copies carry one name, `mitosis-<target account>-<target>-<snapshot>`, and the tag
 `mitosis:refresh=<target account>:<target>`, so a resumed run finds each; the clone keeps the tag `mitosis:snapshot`
-naming the copy it was restored from, so a later refresh never takes that copy for its own. Each copy is deleted
+naming the copy it was restored from, so a later refresh deletes that copy first (unless it is a copy of the very
+snapshot it would copy again). An Aurora cluster goes the same way with cluster snapshots. Each copy is deleted
 as soon as the next holds the data: the source account's first (a role session chained from the run's credentials
 lasts an hour), the target account's once the clone is restored. A copy a run could not delete is deleted by the
 next run before anything else.
