@@ -147,14 +147,29 @@ def test_bad_input_is_refused_before_any_change_in_either_account(endpoint, play
     facts = seeded(endpoint)
     log = tmp_path / "restarts.log"
     other = "arn:aws:rds:us-east-1:111111111111:db:mitosis-prod"
+    rds = endpoint.client("rds")
+    # A target without encryption: production's encrypted data cannot become an unencrypted clone.
+    rds.create_db_instance(DBInstanceIdentifier="mitosis-plain", Engine="postgres", DBInstanceClass="db.t3.micro",
+                           MasterUsername="mitosis", MasterUserPassword="Plain-Pass-3", AllocatedStorage=20)
+    endpoint.settle()
+    endpoint.clear_calls()
+
+    def refused_role(server):
+        server.add_fault("AssumeRole", code="AccessDenied", http_status=403,
+                         message="User is not authorized to perform: sts:AssumeRole on " + facts["role_arn"])
+
     cases = [
-        (dict(source_kms_key=None), "cannot be shared with another account"),
-        (dict(source_kms_key="alias/mitosis-private"), "does not let account {0} use it".format(TARGET_ACCOUNT)),
-        (dict(copy_method="replica"), "cannot work across accounts"),
-        (dict(source=other), "is in account 111111111111"),
-        (dict(source="mitosis-nowhere"), "was not found in account {0}".format(SOURCE_ACCOUNT)),
+        (dict(source_kms_key=None), "cannot be shared with another account", None),
+        (dict(source_kms_key="alias/mitosis-private"), "does not let account {0} use it".format(TARGET_ACCOUNT), None),
+        (dict(target="mitosis-plain"), "is encrypted and the target mitosis-plain is not", None),
+        (dict(copy_method="replica"), "cannot work across accounts", None),
+        (dict(source=other), "is in account 111111111111", None),
+        (dict(source="mitosis-nowhere"), "was not found in account {0}".format(SOURCE_ACCOUNT), None),
+        ({}, "The source account could not be reached through the role " + facts["role_arn"], refused_role),
     ]
-    for extra, message in cases:
+    for extra, message, setup in cases:
+        if setup:
+            setup(endpoint)
         result = playbook("playbooks/clone.yml", account_vars(facts, log, **extra))
         assert result.rc != 0 and message in result.out, (extra, result)
         assert changes(endpoint) == [], (extra, changes(endpoint))  # in either account, the lock's included
