@@ -48,11 +48,23 @@ _moto: dict[str, Any] = {}
 
 def install() -> None:
     """moto makes the key of a reserved alias (`alias/aws/rds`, ...) when it is first named; make it an AWS managed
-    key, as AWS's are (moto: a customer managed key with the default policy)."""
+    key, as AWS's are (moto: a customer managed key with the default policy). ListAliases shows a reserved alias
+    whose key is not made yet without TargetKeyId, as AWS does (moto: a fixed key id no key has)."""
     from moto.kms.models import KmsBackend
+    from moto.kms.responses import KmsResponse
 
     _moto["_generate_default_keys"] = KmsBackend._generate_default_keys
     KmsBackend._generate_default_keys = _generate_default_keys
+    _moto["list_aliases"] = KmsResponse.list_aliases
+    KmsResponse.list_aliases = _list_aliases
+
+
+def _list_aliases(self: Any) -> str:
+    answer = json.loads(_moto["list_aliases"](self))
+    for alias in answer["Aliases"]:
+        if alias["AliasName"] in RESERVED_ALIASES and alias.get("TargetKeyId") not in self.kms_backend.keys:
+            alias.pop("TargetKeyId", None)
+    return json.dumps(answer)
 
 
 def _generate_default_keys(self: Any, alias_name: str) -> str | None:
