@@ -27,8 +27,9 @@ from .aws import EXPIRED_CODES, MitosisError, call, paginate
 from .cluster import (ClusterPlan, ClusterPlanner, build_cluster_steps, classify_cluster, cluster_warnings,
                       discover_cluster, validate_cluster, validate_snapshot)
 from .graph import Graph, describe_clusters, describe_instances, discover, ref, temp_name
+from .dns import DnsPlanner
 from .names import (CLEANUP, COPY, COPY_SNAPSHOT, DELETE_SNAPSHOT, REFRESH_TAG, SHARE_SNAPSHOT, SNAPSHOT_TAG)
-from .planner import InstancePlanner, build_steps, classify, plan_names, validate_members
+from .planner import InstancePlanner, build_copy, build_steps, classify, plan_names, validate_members
 from .plans import (CLONE, POINT_IN_TIME, REPLICA, SNAPSHOT, CloneOptions, Instance, Node, Plan, StepList, TagsOf,
                     discard_or_refuse, fail, newest_snapshot, requested_method, validate_credentials,
                     validate_unprotected)
@@ -129,8 +130,13 @@ class SharedCopies:
         return SNAPSHOT_API[self.cluster]
 
     @property
+    def stack(self) -> str:
+        """The name the copies are named and tagged after: the target (a switch by DNS: its root member's)."""
+        return self.target
+
+    @property
     def refresh_tag(self) -> str:
-        return "{0}:{1}".format(self.account.target_account, self.target)
+        return "{0}:{1}".format(self.account.target_account, self.stack)
 
     @property
     def why(self) -> str:
@@ -216,7 +222,9 @@ class SharedCopies:
                 step.account = account
         if name and phase == COPY and (root.temp is None or discard):
             self.share_steps(built, graph, root, name, picked)
-        root.clone_tags = [{"Key": SNAPSHOT_TAG, "Value": name}] if name else []  # type: ignore[attr-defined]
+        # The clone's tags name the copy it is restored from (beside a switch by DNS's generation).
+        root.clone_tags = [t for t in getattr(root, "clone_tags", []) if t["Key"] != SNAPSHOT_TAG] + (  # type: ignore
+            [{"Key": SNAPSHOT_TAG, "Value": name}] if name else [])
         return name, picked
 
     def api_action(self, action: str) -> str:
@@ -224,6 +232,7 @@ class SharedCopies:
         return action.replace("DBSnapshot", "DBClusterSnapshot") if self.cluster else action
 
     def clone_ref(self, root: Node) -> str:
+        """The clone the copies are restored into (its ref in the live state)."""
         return ref(temp_name(root.name), self.cluster)
 
     def current_copy(self, graph: Graph, root: Node, phase: str,
@@ -242,11 +251,11 @@ class SharedCopies:
         candidates = [] if discard else [
             copy for account in (TARGET_ACCOUNT, SOURCE_ACCOUNT) for name, copy in snapshots[account].items()
             if name not in consumed and copy.get("Status") not in ("deleting", "failed") and (
-                not named or name == copy_name(self.account.target_account, self.target, named))]
+                not named or name == copy_name(self.account.target_account, self.stack, named))]
         if candidates:
             return max(candidates, key=lambda s: str(s.get("SnapshotCreateTime") or ""))[self.api["name"]], None
         picked = self.pick()
-        return copy_name(self.account.target_account, self.target, picked[self.api["name"]]), picked
+        return copy_name(self.account.target_account, self.stack, picked[self.api["name"]]), picked
 
     def pick(self) -> Dict[str, Any]:
         """The source account's snapshot to copy: the one named (by name or ARN), or the source's newest."""
@@ -444,6 +453,47 @@ class CrossAccountClusterPlanner(SharedCopies, ClusterPlanner):
         plan = ClusterPlanner.handed(self, steps)
         plan.mode = SNAPSHOT
         return plan
+
+
+class CrossAccountDnsPlanner(SharedCopies, DnsPlanner):
+    """A switch by DNS of the stack behind a Route 53 zone's records (of the run's account) to a clone of `source`, a
+    DB instance of another account (`account`), restored from a shared snapshot into the other generation."""
+
+    def __init__(self, source: str, target: str, account: SourceAccount, options: Optional[CloneOptions] = None,
+                 tags_of: Optional[TagsOf] = None, route53: Any = None) -> None:
+        DnsPlanner.__init__(self, source, target, options, tags_of, None, route53)
+        self.account = account
+
+    def read(self, rds: Any) -> Graph:
+        return self.read_copies(DnsPlanner.read(self, rds), rds)
+
+    def read_plan(self, rds: Any, plan: Plan) -> Graph:
+        return self.read_copies(DnsPlanner.read_plan(self, rds, plan), rds, remarking=True)
+
+    def check(self, graph: Graph, nodes: List[Node]) -> None:
+        self.source_instance = self.check_source(graph)
+        DnsPlanner.check(self, graph, nodes)
+
+    def check_members(self, graph: Graph, root: str, nodes: List[Node]) -> None:
+        validate_members(graph, self.source, self.source_instance, root, nodes, None)
+
+    @property
+    def stack(self) -> str:
+        return self.base
+
+    def clone_ref(self, root: Node) -> str:
+        return root.clone_name  # type: ignore[attr-defined]  # the other generation
+
+    def copy(self, built: StepList, graph: Graph, nodes: List[Node], phase: str,
+             discard: bool) -> Tuple[str, str, Optional[Dict[str, Any]]]:
+        root = nodes[0]
+        name, picked = self.copy_steps(built, graph, root, phase, discard)
+        snapshot = {"DBSnapshotIdentifier": name or "(already restored)"}
+        build_copy(self.source, nodes, self.tags_of, snapshot, phase, SNAPSHOT, self.options, discard, built)
+        self.drop_steps(built, graph, root, name, phase, discard)
+        if picked:
+            snapshot["SourceDBSnapshotIdentifier"] = picked["DBSnapshotIdentifier"]
+        return SNAPSHOT, self.why, snapshot
 
 
 def describe_key(kms: Any, key: str, account: SourceAccount) -> Dict[str, Any]:

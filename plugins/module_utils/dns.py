@@ -374,10 +374,14 @@ class DnsPlanner(Planner):
         if not self.options.rollback:
             if not self.source:
                 fail("Both source and target are required.")
-            rename_like = Graph(graph.instances.values(), graph.region)
             # The rename path's checks (the source, engines, replicas, cross-region links), on the live generation.
-            validate(rename_like, self.source, identifier_of(root.live), [DnsCheckNode(n) for n in nodes])
+            self.check_members(Graph(graph.instances.values(), graph.region), identifier_of(root.live),
+                               [DnsCheckNode(n) for n in nodes])
         validate_unprotected(nodes, self.options.protected_tag)
+
+    def check_members(self, graph: Graph, root: str, nodes: List[Node]) -> None:
+        """The source's and the members' checks, with the live generation under the members' names."""
+        validate(graph, self.source, root, nodes)
 
     def classify(self, graph: Graph, nodes: List[Node], previous_resource_ids: Optional[List[str]]) -> str:
         root = nodes[0]
@@ -452,23 +456,12 @@ class DnsPlanner(Planner):
             return plan
         options, source, root = self.options, self.source, nodes[0]
         clone_of = {n.name: n.clone_name for n in nodes}  # type: ignore[attr-defined]
-        mode, why = choose_method(graph, source, root.original, options)
         newer = [n.temp for n in nodes if phase == COPY and n.temp is not None]
         discard, notes = discard_or_refuse(phase, self.target, newer, options)
-        if phase == COPY and not discard and root.temp is not None and graph.parent(identifier_of(root.temp)) == \
-                source:
-            mode, why = REPLICA, "{0} is already a read replica of {1}, made by an earlier run".format(
-                identifier_of(root.temp), source)
         warnings = validate_credentials(nodes, source, options) + notes
-        snapshot = None
-        if mode == "snapshot":
-            if phase == COPY and (root.temp is None or discard):
-                snapshot = pick_snapshot(source, options, why, self.snapshots_of)
-            else:
-                snapshot = {"DBSnapshotIdentifier": "(already restored)"}
         built = StepList(lambda node: clone_of[node])
         self.clear_kept(built, nodes, phase)
-        build_copy(source, nodes, self.tags_of, snapshot, phase, mode, options, discard, built)
+        mode, why, snapshot = self.copy(built, graph, nodes, phase, discard)
         created = self.create_records(built, graph, root, records)
         restart = self.switch_steps(built, root, records, list(built.copy_keys) + created, [n.name for n in nodes],
                                     clone_of)
@@ -483,6 +476,25 @@ class DnsPlanner(Planner):
             self.retire(built, nodes, OLD, restart, options.final_snapshot)
         return DnsPlan(source, self.target, built.steps, nodes, mode, phase, snapshot, why, warnings,
                        discard=options.discard_clone, records=[r["Name"] for r in records])
+
+    def copy(self, built: StepList, graph: Graph, nodes: List[Node], phase: str,
+             discard: bool) -> Tuple[str, str, Optional[Dict[str, Any]]]:
+        """The steps of the copy into the clones (after those `built` holds); the copy method, why, and the
+        snapshot restored."""
+        options, source, root = self.options, self.source, nodes[0]
+        mode, why = choose_method(graph, source, root.original, options)
+        if phase == COPY and not discard and root.temp is not None and graph.parent(identifier_of(root.temp)) == \
+                source:
+            mode, why = REPLICA, "{0} is already a read replica of {1}, made by an earlier run".format(
+                identifier_of(root.temp), source)
+        snapshot = None
+        if mode == "snapshot":
+            if phase == COPY and (root.temp is None or discard):
+                snapshot = pick_snapshot(source, options, why, self.snapshots_of)
+            else:
+                snapshot = {"DBSnapshotIdentifier": "(already restored)"}
+        build_copy(source, nodes, self.tags_of, snapshot, phase, mode, options, discard, built)
+        return mode, why, snapshot
 
     def clear_kept(self, built: StepList, nodes: List[Node], phase: str) -> None:
         """A generation kept for a way back holds names the copy takes: it moves aside to old-* and goes first."""

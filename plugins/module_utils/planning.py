@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from .accounts import (CrossAccountClusterPlanner, CrossAccountPlanner, SourceAccount, cross_account_plan_of,
-                       source_name)
+from .accounts import (CrossAccountClusterPlanner, CrossAccountDnsPlanner, CrossAccountPlanner, SourceAccount,
+                       cross_account_plan_of, source_name)
 from .aws import MitosisError, paginate
 from .cluster import ClusterPlanner, cluster_names, cluster_snapshots_of, discover_cluster
 from .dns import DnsPlanner, dns_creates, dns_plan_of
@@ -42,11 +42,11 @@ def live_plan(rds: Any, source: str, target: str, options: Optional[CloneOptions
     options = options or CloneOptions()
     region = rds.meta.region_name
     if account is not None and not options.rollback:
-        if options.swap_method == DNS:
-            raise MitosisError("A refresh across accounts switches by renames this round (swap_method=rename).",
-                               operation="plan", identifier=target,
-                               hint="Leave swap_method out, or refresh from a source in the target's account.")
         source = source_name(source, account, region)
+        if options.swap_method == DNS:
+            dns = CrossAccountDnsPlanner(source, target, account, options, tag_reader(rds), route53)
+            graph = dns.read(rds)
+            return dns.plan(graph, previous_resource_ids), graph
         # An Aurora stack when either side names a cluster (the source in its own account).
         aurora = describe_clusters(account.rds, [source]) or describe_clusters(rds, [target])
         kind = CrossAccountClusterPlanner if aurora else CrossAccountPlanner
@@ -77,21 +77,29 @@ def handed_plan(source: str, target: str, steps: List[Dict[str, Any]], rollback:
     """A plan handed back by the caller (as returned by rds_mitosis_plan or rds_mitosis_step), unmarked: a switch by
     DNS when it has a switch step, a refresh across accounts when a step acts in the source account, an Aurora
     cluster's when a step acts on a cluster, a rollback's when asked or without a source."""
-    if cross_account_plan_of(steps):
-        if account is None:
-            raise MitosisError("This plan copies from another account, and no source account connection is given.",
-                               operation="plan", identifier=source,
-                               hint="Pass the same source_role_arn or source_profile as to rds_mitosis_plan.")
-        kind = CrossAccountClusterPlanner if any(step.get("cluster") for step in steps) else CrossAccountPlanner
-        return kind(source, target, account).handed(steps)
     if dns_plan_of(steps):
         options = CloneOptions(rollback=rollback, swap_method=DNS, dns_create=dns_creates(steps))
+        if cross_account_plan_of(steps):
+            return CrossAccountDnsPlanner(source, target, source_connection(account, source), options,
+                                          route53=route53).handed(steps)
         return DnsPlanner(source, target, options, route53=route53).handed(steps)
+    if cross_account_plan_of(steps):
+        kind = CrossAccountClusterPlanner if any(step.get("cluster") for step in steps) else CrossAccountPlanner
+        return kind(source, target, source_connection(account, source)).handed(steps)
     if any(step.get("cluster") for step in steps):
         return ClusterPlanner(source, target).handed(steps)
     if rollback or not source:
         return RollbackPlanner(target).handed(steps)
     return InstancePlanner(source, target).handed(steps)
+
+
+def source_connection(account: Optional[SourceAccount], source: str) -> SourceAccount:
+    """The source account of a plan handed back that copies from another account."""
+    if account is None:
+        raise MitosisError("This plan copies from another account, and no source account connection is given.",
+                           operation="plan", identifier=source,
+                           hint="Pass the same source_role_arn or source_profile as to rds_mitosis_plan.")
+    return account
 
 
 def marked_plan(rds: Any, source: str, target: str, steps: List[Dict[str, Any]],

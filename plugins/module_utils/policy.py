@@ -16,8 +16,8 @@ from .aws import call
 from .graph import name_forms, temp_name
 from .names import (CREATE, CREATE_MEMBER, DELETE, DELETE_CLUSTER, MODIFY, MODIFY_CLUSTER, PROMOTE, REBOOT, RESTORE,
                     RESTORE_CLUSTER_PIT, RESTORE_CLUSTER_SNAPSHOT, RESTORE_PIT, SNAPSHOT_ACTION, TAG, UNTAG)
-from .names import DELETE_SNAPSHOT
-from .steps import SOURCE_ACCOUNT, ArnOf
+from .names import DELETE_SNAPSHOT, REFRESH_TAG
+from .steps import SNAPSHOT_API, SOURCE_ACCOUNT, ArnOf
 
 if TYPE_CHECKING:  # annotations only: never imported at run time
     from botocore.client import BaseClient
@@ -85,19 +85,24 @@ def source_policy(plan: Plan, arn: ArnOf, keys: str) -> Dict[str, Any]:
     """The source account's policy of a refresh across accounts: reading the source and its snapshots, the copy,
     its share and its delete (only the copies this target's refreshes make), the keys the copy uses; planning reads
     the copy's key (`keys`: the account's) and its key policy."""
-    granted: Dict[str, List[str]] = {"DescribeDBInstances": [arn("db", plan.source)],
-                                     "DescribeDBSnapshots": [arn("db", plan.source), arn("snapshot", "*")]}
-    # The copies' names begin with the target account's id and the target ("mitosis-<account>-<target>-").
-    named = next((s.identifier for s in plan.steps if s.account == SOURCE_ACCOUNT), "mitosis-*-{0}-".format(
-        plan.target))
-    copies = arn("snapshot", "-".join(named.split("-")[:2]) + "-{0}-*".format(plan.target))
+    api = SNAPSHOT_API[plan.root_is_cluster]
+    owner = arn("cluster", plan.source) if plan.root_is_cluster else arn("db", plan.source)
+    granted: Dict[str, List[str]] = {
+        "DescribeDBClusters" if plan.root_is_cluster else "DescribeDBInstances": [owner],
+        api["describe"]: [owner, arn(api["arn"], "*")]}
+    # The copies' names begin with the target account's id and the target stack ("mitosis-<account>-<target>-"), as
+    # their tag says ("<account>:<target>").
+    tagged = next((t["Value"] for s in plan.steps if s.account == SOURCE_ACCOUNT for t in s.params.get("Tags") or []
+                   if t["Key"] == REFRESH_TAG), "*:" + plan.target)
+    copies = arn(api["arn"], "mitosis-{0}-*".format(tagged.replace(":", "-", 1)))
     for step in plan.steps:
         if step.account == SOURCE_ACCOUNT:
             for action, resources in step.grants(arn, plan.source):
                 granted.setdefault(action, []).extend(resources)
     # A later run deletes an earlier one's copies (found by their tag): any copy for this target.
-    granted.setdefault(DELETE_SNAPSHOT, []).append(copies)
-    granted.setdefault("DescribeDBSnapshotAttributes", []).append(copies)
+    delete = DELETE_SNAPSHOT.replace("DBSnapshot", "DBClusterSnapshot") if plan.root_is_cluster else DELETE_SNAPSHOT
+    granted.setdefault(delete, []).append(copies)
+    granted.setdefault(api["attributes"], []).append(copies)
     granted.setdefault("kms:DescribeKey", []).append(keys)
     granted["kms:GetKeyPolicy"] = [keys]
     return {"Version": "2012-10-17", "Statement": [

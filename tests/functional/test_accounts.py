@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from devtools import shop
-from devtools.seed import (DEMO_DATA, PROD_DATA, SOURCE_ACCOUNT, TARGET_ACCOUNT, seed_cross_account,
+from devtools.seed import (DEMO_DATA, PROD_DATA, SOURCE_ACCOUNT, TARGET_ACCOUNT, dns_records, seed_cross_account,
                            seed_cross_account_aurora, source_session)
 
 from .helpers import FAST, instances, kill_when, mutating
@@ -230,4 +230,29 @@ def test_an_aurora_stack_is_refreshed_from_another_account_with_productions_rows
             for s in client.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
             if s["DBClusterSnapshotIdentifier"].startswith("mitosis-" + TARGET_ACCOUNT)]
     assert left == []
+    assert len(restarts(log)) == 1
+
+
+def test_a_switch_by_dns_from_another_account(endpoint, playbook, tmp_path):
+    facts = seeded(endpoint)
+    records = {"db.demo.internal": "mitosis-demo", "db-ro-a.demo.internal": "mitosis-demo-replica-a",
+               "db-ro-b.demo.internal": "mitosis-demo-replica-b"}
+    zone = dns_records(endpoint.session(), endpoint.url, records, "demo.internal", 60)
+    endpoint.clear_calls()
+    log = tmp_path / "restarts.log"
+    result = playbook("playbooks/clone.yml", account_vars(facts, log, target="db.demo.internal", swap_method="dns",
+                                                          dns_zone="demo.internal", report_time_scale=600))
+    assert result.rc == 0, result
+    by_address = {i["Endpoint"]["Address"]: name for name, i in instances(endpoint).items()}
+    found = endpoint.client("route53").list_resource_record_sets(HostedZoneId=zone["zone_id"])["ResourceRecordSets"]
+    assert {r["Name"].rstrip("."): by_address.get(r["ResourceRecords"][0]["Value"]) for r in found
+            if r["Type"] == "CNAME"} == {record: name + "-a" for record, name in records.items()}
+    assert set(instances(endpoint)) == {name + "-a" for name in records.values()}
+    assert [op for op, _name in made(endpoint, SOURCE_ACCOUNT)] == [
+        "CopyDBSnapshot", "ModifyDBSnapshotAttribute", "DeleteDBSnapshot"]
+    assert [op for op, name in made(endpoint, TARGET_ACCOUNT) if op == "RestoreDBInstanceFromDBSnapshot"] == [
+        "RestoreDBInstanceFromDBSnapshot"]
+    tags = {t["Key"]: t["Value"] for t in instances(endpoint)["mitosis-demo-a"]["TagList"]}
+    assert tags["mitosis:generation"] == "a" and tags["mitosis:snapshot"].startswith("mitosis-" + TARGET_ACCOUNT)
+    assert copies(endpoint) == {"source": [], "target": []}
     assert len(restarts(log)) == 1

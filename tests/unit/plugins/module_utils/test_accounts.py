@@ -791,8 +791,6 @@ def aurora_source():
      "Name a snapshot of the source account"),
     (dict(options=dict(snapshot_identifier="prod-before-upgrade")), "Snapshot prod-before-upgrade is creating, not "
      "available.", None),
-    (dict(options=dict(swap_method="dns", dns_zone="demo.internal")), "A refresh across accounts switches by renames "
-     "this round", "Leave swap_method out"),
 ])
 def test_what_cannot_work_across_accounts_is_refused_before_any_change(changes, message, hint):
     world, options = world_with(**changes)
