@@ -166,7 +166,8 @@ options:
         V(point_in_time) are refused). In the source account the newest snapshot of O(source) (or
         O(snapshot_identifier), a name or ARN there) is copied to a manual snapshot encrypted with O(source_kms_key)
         and shared with the target account; the target account copies it with the target's own key and restores the
-        clone from it; each copy is deleted as soon as the next one holds the data. Both copies are named
+        clone from it (an Aurora cluster the same way, with its cluster snapshot); the refresh then goes on as within
+        one account (O(swap_method) either way); each copy is deleted as soon as the next one holds the data. Both copies are named
         C(mitosis-<target account>-<target>-<snapshot>) and tagged C(mitosis:refresh=<target account>:<target>), so a
         resumed run finds them; a copy a run could not delete (expired credentials) is deleted by the next run first.
       - O(source) may then be the source instance's ARN (of that account and this region).
