@@ -7,7 +7,8 @@ Across accounts only a snapshot carries the data. In the source account the sour
 named) is copied to a manual snapshot encrypted with a customer managed key that the target account may use (an
 automated snapshot, or one under the default aws/rds key, cannot be shared), and shared with the target account;
 the target account copies it with the target's own key and restores the clone from its copy; the refresh then goes
-on as within one account. Both copies carry one name, `mitosis-<target account>-<target>-<snapshot>`, and the tag
+on as within one account (by renames or by DNS). Both copies carry one name,
+`mitosis-<target account>-<target>-<snapshot>` (a switch by DNS: its stack's primary), and the tag
 `mitosis:refresh=<target account>:<target>`, so a resumed run finds each; the clone keeps the tag `mitosis:snapshot`
 naming the copy it was restored from, so a later refresh deletes that copy first (unless it is a copy of the very
 snapshot it would copy again). An Aurora cluster goes the same way with cluster snapshots. Each copy is deleted
@@ -26,19 +27,20 @@ from typing import Any, Dict, List, Optional, Tuple
 from .aws import EXPIRED_CODES, MitosisError, call, paginate
 from .cluster import (ClusterPlan, ClusterPlanner, build_cluster_steps, classify_cluster, cluster_warnings,
                       discover_cluster, validate_cluster, validate_snapshot)
-from .graph import Graph, describe_clusters, describe_instances, discover, ref, temp_name
 from .dns import DnsPlanner
+from .graph import Graph, describe_clusters, describe_instances, discover, ref, temp_name
 from .names import (CLEANUP, COPY, COPY_SNAPSHOT, DELETE_SNAPSHOT, REFRESH_TAG, SHARE_SNAPSHOT, SNAPSHOT_TAG)
 from .planner import InstancePlanner, build_copy, build_steps, classify, plan_names, validate_members
 from .plans import (CLONE, POINT_IN_TIME, REPLICA, SNAPSHOT, CloneOptions, Instance, Node, Plan, StepList, TagsOf,
                     discard_or_refuse, fail, newest_snapshot, requested_method, validate_credentials,
                     validate_unprotected)
-from .steps import (SNAPSHOT_API, SOURCE_ACCOUNT, TARGET_ACCOUNT, CopySnapshot, DropSnapshot, ShareSnapshot, Step,
-                    has_tag, snapshots_named)
+from .policy import partition_of
+from .steps import (SNAPSHOT_API, SOURCE_ACCOUNT, TARGET_ACCOUNT, CopySnapshot, DropSnapshot, ShareSnapshot, has_tag,
+                    snapshots_named)
 
 # What the target account needs of the source's copy key to copy the shared snapshot (RDS creates a grant).
 KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
-ACCOUNT_ARN = re.compile(r"arn:aws[a-z-]*:rds:([a-z0-9-]+):([0-9]{12}):db:(.+)")
+ACCOUNT_ARN = re.compile(r"arn:aws[a-z-]*:rds:([a-z0-9-]+):([0-9]{12}):(?:db|cluster):(.+)")
 DEFAULT_KEY = "alias/aws/rds"
 
 
@@ -56,8 +58,7 @@ class SourceAccount:
         self.via = via
 
     def snapshot_arn(self, region: str, name: str, kind: str = "snapshot") -> str:
-        partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
-        return "arn:{0}:rds:{1}:{2}:{3}:{4}".format(partition, region, self.account, kind, name)
+        return "arn:{0}:rds:{1}:{2}:{3}:{4}".format(partition_of(region), region, self.account, kind, name)
 
 
 def source_name(source: str, account: SourceAccount, region: str) -> str:
@@ -511,6 +512,3 @@ def cross_account_plan_of(steps: List[Dict[str, Any]]) -> bool:
     """A plan handed back is a refresh across accounts: a step of it acts in the source account."""
     return any(step.get("account") == SOURCE_ACCOUNT for step in steps)
 
-
-def source_steps(steps: List[Step]) -> List[Step]:
-    return [s for s in steps if s.account == SOURCE_ACCOUNT]

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set, Tupl
 
 from .aws import call
 from .graph import name_forms, temp_name
-from .names import (CREATE, CREATE_MEMBER, DELETE, DELETE_CLUSTER, MODIFY, MODIFY_CLUSTER, PROMOTE, REBOOT, RESTORE,
-                    RESTORE_CLUSTER_PIT, RESTORE_CLUSTER_SNAPSHOT, RESTORE_PIT, SNAPSHOT_ACTION, TAG, UNTAG)
-from .names import DELETE_SNAPSHOT, REFRESH_TAG
+from .names import (CREATE, CREATE_MEMBER, DELETE, DELETE_CLUSTER, DELETE_SNAPSHOT, MODIFY, MODIFY_CLUSTER, PROMOTE,
+                    REBOOT, REFRESH_TAG, RESTORE, RESTORE_CLUSTER_PIT, RESTORE_CLUSTER_SNAPSHOT, RESTORE_PIT,
+                    SNAPSHOT_ACTION, TAG, UNTAG)
 from .steps import SNAPSHOT_API, SOURCE_ACCOUNT, ArnOf
 
 if TYPE_CHECKING:  # annotations only: never imported at run time
