@@ -29,14 +29,15 @@ from .cluster import (ClusterPlan, ClusterPlanner, build_cluster_steps, classify
                       discover_cluster, validate_cluster, validate_snapshot)
 from .dns import DnsPlanner
 from .graph import Graph, describe_clusters, describe_instances, discover, ref, temp_name
-from .names import (CLEANUP, COPY, COPY_SNAPSHOT, DELETE_SNAPSHOT, REFRESH_TAG, SHARE_SNAPSHOT, SNAPSHOT_TAG)
+from .names import (CLEANUP, COPY, COPY_SNAPSHOT, CREATE_SHARE, DELETE_SHARE, DELETE_SNAPSHOT, REFRESH_TAG,
+                    SHARE_SNAPSHOT, SNAPSHOT_TAG)
 from .planner import InstancePlanner, build_copy, build_steps, classify, plan_names, validate_members
 from .plans import (CLONE, POINT_IN_TIME, REPLICA, SNAPSHOT, CloneOptions, Instance, Node, Plan, StepList, TagsOf,
-                    discard_or_refuse, fail, newest_snapshot, requested_method, validate_credentials,
+                    discard_or_refuse, fail, newest_snapshot, requested_method, snapshot_reason, validate_credentials,
                     validate_unprotected)
 from .policy import partition_of
-from .steps import (SNAPSHOT_API, SOURCE_ACCOUNT, TARGET_ACCOUNT, CopySnapshot, DropSnapshot, ShareSnapshot, has_tag,
-                    snapshots_named)
+from .steps import (SNAPSHOT_API, SOURCE_ACCOUNT, TARGET_ACCOUNT, CopySnapshot, DropSnapshot, RamStep, ShareCluster,
+                    ShareSnapshot, Unshare, has_tag, resource_share, snapshots_named)
 
 # What the target account needs of the source's copy key to copy the shared snapshot (RDS creates a grant).
 KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
@@ -45,13 +46,14 @@ DEFAULT_KEY = "alias/aws/rds"
 
 
 class SourceAccount:
-    """The source account's side of a run: its RDS and KMS clients, its id and the target account's, the key the
+    """The source account's side of a run: its RDS, KMS and RAM clients, its id and the target account's, the key the
     source's copy is encrypted with (`kms_key`, given) and how the run reaches it (`via`, for messages)."""
 
     def __init__(self, rds: Any, kms: Any, account: str, target_account: str, kms_key: Optional[str] = None,
-                 via: str = "") -> None:
+                 via: str = "", ram: Any = None) -> None:
         self.rds = rds
         self.kms = kms
+        self.ram = ram  # AWS RAM, which shares a source cluster for an Aurora clone across accounts
         self.account = account
         self.target_account = target_account
         self.kms_key = kms_key
@@ -121,6 +123,7 @@ class SharedCopies:
 
     cluster = False
     restore_key = "restore:"
+    refused_methods = (REPLICA, POINT_IN_TIME, CLONE)  # an Aurora cluster may clone across accounts
     account = None  # type: SourceAccount  # type: ignore[assignment]
     source = ""
     target = ""
@@ -199,10 +202,12 @@ class SharedCopies:
                 what, self.source, self.account.account, self.account.via, graph.region), self.source,
                 "Check the identifier, and that the source connection is the source's account.")
         requested = requested_method(self.options, self.source)
-        if requested in (REPLICA, POINT_IN_TIME, CLONE):
-            fail("copy_method={0} cannot work across accounts: a read replica, a point-in-time restore and an Aurora "
-                 "clone need the source in the target's account ({1}); {2} is in account {3}.".format(
-                     requested, self.account.target_account, self.source, self.account.account), self.source,
+        if requested in self.refused_methods:
+            fail("copy_method={0} cannot work across accounts: {4} need the source in the target's account ({1}); {2} "
+                 "is in account {3}.".format(requested, self.account.target_account, self.source, self.account.account,
+                                             "a read replica and a point-in-time restore" if self.cluster else
+                                             "a read replica, a point-in-time restore and an Aurora clone"),
+                 self.source,
                  "Use copy_method=auto or snapshot: a snapshot of {0}, copied and shared with account {1}.".format(
                      self.source, self.account.target_account))
         return src
@@ -404,26 +409,32 @@ class CrossAccountPlanner(SharedCopies, InstancePlanner):
 
 class CrossAccountClusterPlanner(SharedCopies, ClusterPlanner):
     """The refresh of the Aurora cluster `target` (of the run's account) with the data of the cluster `source` of
-    another account (`account`), through a shared cluster snapshot."""
+    another account (`account`): an Aurora clone of it shared through AWS RAM where AWS allows one (at most one such
+    clone of a cluster per account, none of a cluster under the AWS managed key), else a shared cluster snapshot."""
 
     cluster = True
     restore_key = "restore-cluster:"
+    refused_methods = (REPLICA, POINT_IN_TIME)
 
     def __init__(self, source: str, target: str, account: SourceAccount, options: Optional[CloneOptions] = None,
                  tags_of: Optional[TagsOf] = None) -> None:
         ClusterPlanner.__init__(self, source, target, options, tags_of)
         self.account = account
 
-    # AWS RAM shares a cluster for a clone across accounts, but at most one such clone per cluster and account: the
-    # next refresh could not clone while this one's clone is the target.
-    why_not_clone = (" (not an Aurora clone through AWS RAM: at most one per cluster and account, so the next refresh "
-                     "could not make its own while this one's is the target)")
+    @property
+    def share_name(self) -> str:
+        return "mitosis-{0}-{1}".format(self.account.target_account, self.target)
 
     def read(self, rds: Any) -> Graph:
         return self.read_copies(discover_cluster(rds, "", self.target, rds.meta.region_name), rds)
 
     def read_plan(self, rds: Any, plan: Plan) -> Graph:
         return self.read_copies(ClusterPlanner.read_plan(self, rds, plan), rds, remarking=True)
+
+    def read_source_account(self, graph: Graph) -> None:
+        SharedCopies.read_source_account(self, graph)
+        share = resource_share(self.account.ram, self.share_name) if self.account.ram is not None else None
+        graph.ram_shares = {self.share_name: share} if share else {}  # type: ignore[attr-defined]
 
     def check(self, graph: Graph, nodes: List[Node]) -> None:
         src = self.check_source(graph)
@@ -433,11 +444,51 @@ class CrossAccountClusterPlanner(SharedCopies, ClusterPlanner):
     def classify(self, graph: Graph, nodes: List[Node], previous_resource_ids: Optional[List[str]]) -> str:
         return classify_cluster(graph, "", nodes[0], nodes[1:], previous_resource_ids)
 
+    def clone_or_why_not(self, graph: Graph, cluster: Node, discard: bool) -> Tuple[bool, str]:
+        """Whether this refresh clones the source through AWS RAM, and why (or why it copies a snapshot)."""
+        src = getattr(graph, "source", None) or {}
+        group = src.get("CloneGroupId")
+        if cluster.temp is not None and not discard:
+            # An earlier run's copy goes on as it began.
+            cloned = bool(group) and cluster.temp.get("CloneGroupId") == group
+            return cloned, ("{0} is already an Aurora clone of {1}, made by an earlier run" if cloned else
+                            "{0} is already restored from a snapshot of {1}, by an earlier run").format(
+                                temp_name(cluster.name), self.source)
+        if requested_method(self.options, self.source) == SNAPSHOT:
+            return False, snapshot_reason(self.options)
+        earlier = next((c for c in (cluster.current, cluster.old) if c and group and c.get("CloneGroupId") == group),
+                       None)
+        cannot = None
+        if earlier is not None:
+            cannot = ("{0} is an Aurora clone of {1} already, and AWS allows one clone of a cluster across accounts "
+                      "per account: a snapshot this time (the next refresh, once {0} is retired, clones again)".format(
+                          earlier["DBClusterIdentifier"], self.source))
+        elif src.get("StorageEncrypted") and describe_key(self.account.kms, src.get("KmsKeyId") or DEFAULT_KEY,
+                                                           self.account).get("KeyManager") == "AWS":
+            cannot = "{0} is encrypted with the AWS managed key {1}, which no Aurora clone across accounts may use " \
+                     "(a snapshot copied with source_kms_key can be shared)".format(self.source, DEFAULT_KEY)
+        elif self.account.ram is None:
+            cannot = "no AWS RAM client for the source account"
+        if cannot and requested_method(self.options, self.source) == CLONE:
+            fail("copy_method=clone cannot work across accounts: {0}.".format(cannot), self.source,
+                 "Use copy_method=auto (or snapshot): a cluster snapshot, copied and shared with account {0}.".format(
+                     self.account.target_account))
+        if cannot:
+            return False, cannot
+        return True, ("{0} is in account {1}: an Aurora clone of it (copy-on-write, minutes whatever its size), shared "
+                      "with account {2} through AWS RAM; at most one per cluster and account, so the next refresh, "
+                      "while this clone is {3}, copies a snapshot".format(self.source, self.account.account,
+                                                                           self.account.target_account, self.target))
+
     def build(self, graph: Graph, nodes: List[Node], phase: str) -> Plan:
         options, cluster, members = self.options, nodes[0], nodes[1:]
         discard, notes = discard_or_refuse(phase, self.target, [n.temp for n in nodes if n.temp is not None], options)
         warnings = validate_credentials([cluster], self.source, options) + cluster_warnings(cluster) + notes
+        cloned, why = self.clone_or_why_not(graph, cluster, discard) if phase == COPY else (False, "")
         built = StepList()
+        if cloned:
+            return self.build_clone(graph, nodes, phase, discard, built, why, warnings)
+        self.leftover_share(built, graph, cluster, phase)
         name, picked = self.copy_steps(built, graph, cluster, phase, discard)
         if picked:
             validate_snapshot(picked, cluster.original or {})
@@ -447,12 +498,57 @@ class CrossAccountClusterPlanner(SharedCopies, ClusterPlanner):
         steps = build_cluster_steps(self.source, cluster, members, self.tags_of, snapshot, phase, SNAPSHOT, options,
                                     discard, built)
         self.drop_steps(built, graph, cluster, name, phase, discard)
-        return ClusterPlan(self.source, self.target, steps, members, SNAPSHOT, phase, snapshot, self.why, warnings,
+        return ClusterPlan(self.source, self.target, steps, members, SNAPSHOT, phase, snapshot,
+                           "{0}; {1}".format(self.why, why) if why else self.why, warnings,
                            discard=options.discard_clone)
 
+    def build_clone(self, graph: Graph, nodes: List[Node], phase: str, discard: bool, built: StepList, why: str,
+                    warnings: List[str]) -> Plan:
+        """The share of the source cluster through AWS RAM, the clone, its instances, ... and the share's delete once
+        the clone exists (it stays)."""
+        cluster, members = nodes[0], nodes[1:]
+        src_arn = graph.source["DBClusterArn"]  # type: ignore[attr-defined]
+        clone = ref(temp_name(cluster.name), True)
+        for account, copies in sorted(graph.snapshots.items()):  # type: ignore[attr-defined]
+            for leftover in sorted(copies):
+                step = built.add(DropSnapshot, "drop-snapshot:{0}:{1}".format(account, leftover), COPY,
+                                 self.api_action(DELETE_SNAPSHOT), leftover, {self.api["name"]: leftover}, cluster.name,
+                                 [], True)
+                step.account = account
+        if cluster.temp is None or discard:
+            share = built.add(ShareCluster, "share-cluster:" + cluster.name, COPY, CREATE_SHARE, self.share_name,
+                              {"name": self.share_name, "resourceArns": [src_arn],
+                               "principals": [self.account.target_account], "allowExternalPrincipals": True,
+                               "Clone": clone}, cluster.name, [s.key for s in built.steps])
+            share.account = SOURCE_ACCOUNT
+        steps = build_cluster_steps(src_arn, cluster, members, self.tags_of, None, phase, CLONE, self.options,
+                                    discard, built)
+        unshare = built.add(Unshare, "unshare-cluster:" + cluster.name, COPY, DELETE_SHARE, self.share_name,
+                            {"Clone": clone}, cluster.name, [self.restore_key + cluster.name])
+        unshare.account = SOURCE_ACCOUNT
+        return ClusterPlan(self.source, self.target, steps, members, CLONE, phase, None, why, warnings,
+                           discard=self.options.discard_clone)
+
+    def leftover_share(self, built: StepList, graph: Graph, cluster: Node, phase: str) -> None:
+        """A share an earlier run could not delete goes first."""
+        if self.share_name in (getattr(graph, "ram_shares", None) or {}):
+            step = built.add(Unshare, "unshare-cluster:" + cluster.name, COPY if phase == COPY else CLEANUP,
+                             DELETE_SHARE, self.share_name, {}, cluster.name, [])
+            step.account = SOURCE_ACCOUNT
+
+    def mark(self, plan: Plan, graph: Graph, nodes: List[Node], phase: str) -> None:
+        for step in plan.steps:
+            if isinstance(step, RamStep):
+                step.ram = self.account.ram
+        ClusterPlanner.mark(self, plan, graph, nodes, phase)
+
     def handed(self, steps: List[Dict[str, Any]]) -> Plan:
+        name = self.source
         plan = ClusterPlanner.handed(self, steps)
-        plan.mode = SNAPSHOT
+        self.source = plan.source = name  # a clone names its source by ARN
+        if not any(s.kind == ShareCluster.kind or s.kind == Unshare.kind and "Clone" in s.params
+                   for s in plan.steps):
+            plan.mode = SNAPSHOT
         return plan
 
 

@@ -190,8 +190,8 @@ def source_account(connection: AWSConnection, params: Dict[str, Any], counter: C
         other, via = connection.assumed(role), "the role {0}".format(role)
     else:
         other, via = connection.like(profile), "the profile {0}".format(profile)
-    sts, rds, kms = other.client("sts"), other.client("rds"), other.client("kms")
-    for client in (sts, rds, kms):
+    sts, rds, kms, ram = other.client("sts"), other.client("rds"), other.client("kms"), other.client("ram")
+    for client in (sts, rds, kms, ram):
         counter.watch(client)
     own = connection.client("sts")
     counter.watch(own)
@@ -209,7 +209,7 @@ def source_account(connection: AWSConnection, params: Dict[str, Any], counter: C
         raise MitosisError("{0} is in the target's own account {1}.".format(via[4].upper() + via[5:], account),
                            operation="options", hint="Leave source_role_arn and source_profile out: the source is in "
                            "the run's own account.")
-    return SourceAccount(rds, kms, account, target_account, params.get("source_kms_key"), via)
+    return SourceAccount(rds, kms, account, target_account, params.get("source_kms_key"), via, ram)
 
 
 def mask_rules(given: Any) -> Optional[Dict[str, Any]]:

@@ -42,6 +42,9 @@ SWITCH_ACTION = "ChangeResourceRecordSets"
 COPY_SNAPSHOT = "CopyDBSnapshot"
 SHARE_SNAPSHOT = "ModifyDBSnapshotAttribute"
 DELETE_SNAPSHOT = "DeleteDBSnapshot"
+# An Aurora clone across accounts: the source cluster shared through AWS RAM, and the share's delete.
+CREATE_SHARE = "CreateResourceShare"
+DELETE_SHARE = "DeleteResourceShare"
 
 # Tags a run writes on its clones, so that a resumed run knows what is done. Never copied from a target.
 OWN_TAG_PREFIX = "mitosis:"

@@ -617,7 +617,9 @@ class Restore(Creates):
             return [(self.action, origin + [arn("db", self.identifier)])]
         groups = [arn("cluster-pg", "*"), arn("subgrp", "*"), arn("secgrp", "*"), arn("og", "*")]
         if "SourceDBClusterIdentifier" in self.params:
-            return [(self.action, [arn("cluster", self.params["SourceDBClusterIdentifier"]),
+            # A source cluster of another account (shared through AWS RAM) is named by its ARN.
+            named = self.params["SourceDBClusterIdentifier"]
+            return [(self.action, [named if named.startswith("arn:") else arn("cluster", named),
                                    arn("cluster", self.identifier)] + groups)]
         named = self.params["SnapshotIdentifier"]
         snapshot = named if named.startswith("arn:") else arn("cluster-snapshot", named)
@@ -1417,11 +1419,101 @@ class DropSnapshot(SnapshotStep):
         return [(self.action, [own]), (self.api["describe"], [arn("cluster" if self.cluster else "db", "*"), own])]
 
 
+def resource_share(ram: Any, name: str) -> Optional[Description]:
+    """The source account's active AWS RAM resource share called `name`, None when there is none."""
+    shares = call(ram, "GetResourceShares", name, resourceOwner="SELF", name=name,
+                  resourceShareStatus="ACTIVE").get("resourceShares") or []
+    return shares[0] if shares else None
+
+
+class RamStep(Step):
+    """A call of AWS RAM in the source account (an Aurora clone across accounts): the share of the source cluster with
+    the target account, named by the step's identifier, and its delete once the clone exists. `Clone` (not sent)
+    names the clone (its ref); `ram` is the source account's RAM client (the planner's)."""
+
+    ram = None  # type: Any
+    tags_clone = False
+
+    def shared(self, ctx: Marking) -> bool:
+        return self.identifier in (getattr(ctx.graph, "ram_shares", None) or {})
+
+    def cloned(self, ctx: Marking) -> bool:
+        return ctx.phase != COPY or bool(ctx.held(self.params["Clone"]))
+
+    def call_params(self, live: Live, secrets: Optional[Secrets]) -> Dict[str, Any]:
+        return {key: value for key, value in self.params.items() if key != "Clone"}
+
+    def call(self, rds: Any, live: Live, secrets: Optional[Secrets] = None) -> None:
+        call(self.ram, self.action, self.identifier, **self.call_params(live, secrets))
+
+    def complete(self, live: Live, watch: Watch, now: float, settle_time: float, region: Optional[str]) -> bool:
+        return True  # RAM answers with the share as it now is
+
+    def detail(self, mode: str) -> str:
+        return parameters_text(self.call_params({}, None))
+
+    def share_arns(self, arn: ArnOf) -> List[str]:
+        parts = arn("db", "x").split(":")
+        return ["arn:{0}:ram:{1}:{2}:resource-share/*".format(parts[1], parts[3], parts[4])]
+
+
+class ShareCluster(RamStep):
+    """ram:CreateResourceShare: the source cluster shared with the target account, which clones it (copy-on-write)."""
+
+    kind = "share-cluster"
+
+    def mark(self, ctx: Marking) -> None:
+        if self.cloned(ctx):
+            self.done("{0} is cloned".format(self.params["resourceArns"][0].split(":")[-1]))
+        elif self.shared(ctx):
+            self.done("the resource share {0} exists".format(self.identifier))
+
+    def start(self, rds: Any, live: Live, secrets: Optional[Secrets], region: Optional[str]) -> Optional[str]:
+        if resource_share(self.ram, self.identifier):
+            return "the resource share {0} exists (an earlier run made it)".format(self.identifier)
+        self.call(rds, live, secrets)
+        return None
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        return [("ram:" + self.action, self.share_arns(arn) + list(self.params["resourceArns"])),
+                ("ram:GetResourceShares", ["*"])]
+
+
+class Unshare(RamStep):
+    """ram:DeleteResourceShare once the clone exists (it stays): the source cluster is no longer shared. A run whose
+    source account credentials expired leaves it to the next run, which deletes it before anything else."""
+
+    kind = "unshare-cluster"
+
+    def mark(self, ctx: Marking) -> None:
+        expired = getattr(ctx.graph, "source_expired", None)
+        if expired:
+            self.pending("the source account could not be read ({0}): the next run deletes it first".format(expired))
+        elif not self.shared(ctx) and ("Clone" not in self.params or self.cloned(ctx)):
+            self.done("the resource share {0} is deleted".format(self.identifier))
+
+    def start(self, rds: Any, live: Live, secrets: Optional[Secrets], region: Optional[str]) -> Optional[str]:
+        share = resource_share(self.ram, self.identifier)
+        if share is None:
+            return "the resource share {0} is deleted already".format(self.identifier)
+        call(self.ram, self.action, self.identifier, resourceShareArn=share["resourceShareArn"])
+        return None
+
+    def call_params(self, live: Live, secrets: Optional[Secrets]) -> Dict[str, Any]:
+        return {"resourceShareArn": "(the ARN of {0})".format(self.identifier)}
+
+    def deferred(self, error: MitosisError) -> bool:
+        return error.code in EXPIRED_CODES
+
+    def grants(self, arn: ArnOf, source: str) -> Grants:
+        return [("ram:" + self.action, self.share_arns(arn)), ("ram:GetResourceShares", ["*"])]
+
+
 # The step kinds, by the name a plan's dicts carry.
 KINDS = {cls.kind: cls for cls in (Create, Restore, Promote, Modify, Password, ManageSecret, Tag, Prepare, Discard,
                                    MaskLogin, Mask, MaskCheck, SwapOut, SwapIn, Restart, FinalSnapshot, Delete,
                                    Untag, Retire, Switch, CreateRecords, Switched, Keep, DeleteKept, CopySnapshot,
-                                   ShareSnapshot, DropSnapshot)}
+                                   ShareSnapshot, DropSnapshot, ShareCluster, Unshare)}
 
 
 def make_step(key: str, phase: str, kind: str, action: str, identifier: str, params: Dict[str, Any], node: str,

@@ -99,6 +99,7 @@ COVERED = {
     "test_the_snapshot_copies_of_a_refresh_across_accounts": ["copy-snapshot"],
     "test_the_share_of_the_source_accounts_copy": ["share-snapshot"],
     "test_the_deletes_of_the_copies_once_the_next_holds_the_data": ["drop-snapshot"],
+    "test_the_share_of_a_source_cluster_through_ram_and_its_delete": ["share-cluster", "unshare-cluster"],
 }
 
 
@@ -980,3 +981,77 @@ def test_the_deletes_of_the_copies_once_the_next_holds_the_data():
     assert drop.grants(arn_in(), "prod") == [("DeleteDBSnapshot", [own]),
                                              ("DescribeDBSnapshots", [ARN.format("aws", "db", "*"), own])]
     assert not release.retires and not release.caller and drop.tagged(arn_in()) is None
+
+
+# --- an Aurora clone across accounts: the source cluster shared through AWS RAM ----------------------------------
+
+class FakeRam:
+    """The source account's AWS RAM: its active shares by name, and the calls it received."""
+
+    def __init__(self, shares=None, refuse=None):
+        self.shares = dict(shares or {})
+        self.refuse = refuse
+        self.calls = []
+
+    def get_resource_shares(self, **params):
+        if self.refuse:
+            raise ClientError({"Error": {"Code": self.refuse, "Message": "refused"}}, "GetResourceShares")
+        assert params["resourceOwner"] == "SELF" and params["resourceShareStatus"] == "ACTIVE"
+        found = self.shares.get(params["name"])
+        return {"resourceShares": [found] if found else []}
+
+    def create_resource_share(self, **params):
+        self.calls.append(("create_resource_share", params))
+        return {"resourceShare": {"name": params["name"]}}
+
+    def delete_resource_share(self, **params):
+        self.calls.append(("delete_resource_share", params))
+        return {"returnValue": True}
+
+
+def test_the_share_of_a_source_cluster_through_ram_and_its_delete():
+    source = "arn:aws:rds:us-east-1:210987654321:cluster:prod"
+    name = "mitosis-123456789012-demo"
+    share = make_step("share-cluster:demo", "copy", "share-cluster", "CreateResourceShare", name,
+                      {"name": name, "resourceArns": [source], "principals": ["123456789012"],
+                       "allowExternalPrincipals": True, "Clone": "cluster:temp-demo"}, "demo", cluster=True)
+    unshare = make_step("unshare-cluster:demo", "copy", "unshare-cluster", "DeleteResourceShare", name,
+                        {"Clone": "cluster:temp-demo"}, "demo", ["restore-cluster:demo"], cluster=True)
+    leftover = make_step("unshare-cluster:demo", "cleanup", "unshare-cluster", "DeleteResourceShare", name, {},
+                         "demo", cluster=True)
+    clone = cluster("temp-demo")
+    shared = {name: {"name": name, "resourceShareArn": "arn:aws:ram:us-east-1:210987654321:resource-share/1"}}
+
+    def mark(step, phase, shares, *descs):
+        graph = ClusterGraph([], list(descs), REGION)
+        graph.ram_shares = shares
+        mark_steps(Marking(phase, graph, [step], REFRESH_WORDS))
+        return step.status, step.reason
+
+    # The share: pending until made, done once it exists or the clone does.
+    assert mark(share, "copy", {}) == ("pending", "")
+    assert mark(share, "copy", shared) == ("done", "the resource share {0} exists".format(name))
+    assert mark(share, "copy", {}, clone) == ("done", "prod is cloned")
+    # Its delete: pending while the share exists, done once it is gone and the clone exists (never before).
+    assert mark(unshare, "copy", shared, clone) == ("pending", "")
+    assert mark(unshare, "copy", {}) == ("pending", "")
+    assert mark(unshare, "copy", {}, clone) == ("done", "the resource share {0} is deleted".format(name))
+    assert mark(leftover, "cleanup", {}) == ("done", "the resource share {0} is deleted".format(name))
+    # Applying, with the source account's RAM client: made once, deleted by its ARN, each skipped when already so.
+    share.ram = unshare.ram = ram = FakeRam()
+    assert share.start(None, {}, None, REGION) is None
+    assert ram.calls == [("create_resource_share", {"name": name, "resourceArns": [source],
+                                                     "principals": ["123456789012"], "allowExternalPrincipals": True})]
+    assert done(share, {}, Watch(share, {}))
+    share.ram = unshare.ram = ram = FakeRam(shared)
+    assert share.start(None, {}, None, REGION) == "the resource share {0} exists (an earlier run made it)".format(name)
+    assert unshare.start(None, {}, None, REGION) is None
+    assert ram.calls == [("delete_resource_share", {"resourceShareArn": shared[name]["resourceShareArn"]})]
+    unshare.ram = FakeRam()
+    assert unshare.start(None, {}, None, REGION) == "the resource share {0} is deleted already".format(name)
+    # Expired credentials of the source account leave the delete to the next run.
+    assert unshare.deferred(refused("ExpiredToken")) and not unshare.deferred(refused("AccessDenied"))
+    assert not share.deferred(refused("ExpiredToken"))
+    # Only the source account's shares, and the source cluster.
+    grants = dict(share.grants(lambda kind, n: "arn:aws:rds:us-east-1:210987654321:{0}:{1}".format(kind, n), "prod"))
+    assert grants["ram:CreateResourceShare"] == ["arn:aws:ram:us-east-1:210987654321:resource-share/*", source]
