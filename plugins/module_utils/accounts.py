@@ -345,9 +345,8 @@ class SharedCopies:
             fail("{0} is encrypted with the AWS managed key {1} ({2}), and a snapshot under it cannot be shared with "
                  "another account.".format(snapshot, key["Arn"], DEFAULT_KEY), self.source,
                  "Pass source_kms_key: a customer managed key of account {0} whose key policy lets account {1} use it "
-                 "({2}); the copy to share is encrypted with it.".format(self.account.account,
-                                                                       self.account.target_account,
-                                                                       ", ".join(KEY_ACTIONS)))
+                 "({2}); the copy to share is encrypted with it.".format(
+                     self.account.account, self.account.target_account, ", ".join(KEY_ACTIONS)))
         if key.get("KeyState") != "Enabled":
             fail("The key {0} is {1}.".format(named, key.get("KeyState")), self.source,
                  "Enable it, or pass another source_kms_key.")
@@ -463,8 +462,8 @@ class CrossAccountClusterPlanner(SharedCopies, ClusterPlanner):
             cannot = ("{0} is an Aurora clone of {1} already, and AWS allows one clone of a cluster across accounts "
                       "per account: a snapshot this time (the next refresh, once {0} is retired, clones again)".format(
                           earlier["DBClusterIdentifier"], self.source))
-        elif src.get("StorageEncrypted") and describe_key(self.account.kms, src.get("KmsKeyId") or DEFAULT_KEY,
-                                                           self.account).get("KeyManager") == "AWS":
+        elif src.get("StorageEncrypted") and describe_key(
+                self.account.kms, src.get("KmsKeyId") or DEFAULT_KEY, self.account).get("KeyManager") == "AWS":
             cannot = "{0} is encrypted with the AWS managed key {1}, which no Aurora clone across accounts may use " \
                      "(a snapshot copied with source_kms_key can be shared)".format(self.source, DEFAULT_KEY)
         elif self.account.ram is None:
@@ -477,8 +476,8 @@ class CrossAccountClusterPlanner(SharedCopies, ClusterPlanner):
             return False, cannot
         return True, ("{0} is in account {1}: an Aurora clone of it (copy-on-write, minutes whatever its size), shared "
                       "with account {2} through AWS RAM; at most one per cluster and account, so the next refresh, "
-                      "while this clone is {3}, copies a snapshot".format(self.source, self.account.account,
-                                                                           self.account.target_account, self.target))
+                      "while this clone is {3}, copies a snapshot".format(
+                          self.source, self.account.account, self.account.target_account, self.target))
 
     def build(self, graph: Graph, nodes: List[Node], phase: str) -> Plan:
         options, cluster, members = self.options, nodes[0], nodes[1:]
@@ -607,4 +606,3 @@ def describe_key(kms: Any, key: str, account: SourceAccount) -> Dict[str, Any]:
 def cross_account_plan_of(steps: List[Dict[str, Any]]) -> bool:
     """A plan handed back is a refresh across accounts: a step of it acts in the source account."""
     return any(step.get("account") == SOURCE_ACCOUNT for step in steps)
-

@@ -330,8 +330,8 @@ def build_cluster_steps(source: str, cluster: ClusterNode, members: List[Node], 
     add = built.add
     name, temp_c = cluster.name, temp_name(cluster.name)
     desc = cluster.original or {}
-    discards = [s.key for s in built.steps] + [built.discard(n.name, n.temp, DELETE, {}, []).key for n in members
-                                                if discard and n.temp is not None]
+    discards = [s.key for s in built.steps]
+    discards += [built.discard(n.name, n.temp, DELETE, {}, []).key for n in members if discard and n.temp is not None]
     if discard and cluster.temp is not None:
         discards = [built.discard(name, cluster.temp, DELETE_CLUSTER, {"SkipFinalSnapshot": True}, discards,
                                   cluster=True).key]

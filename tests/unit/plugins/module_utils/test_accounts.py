@@ -106,7 +106,7 @@ class FakeRDS:
 
     def copies(self):
         """The names of the snapshots this refresh's runs made here."""
-        return sorted(s["DBSnapshotIdentifier"] for s in self.state.snapshots if REFRESH in s.get("TagList") or [])
+        return sorted(s["DBSnapshotIdentifier"] for s in self.state.snapshots if REFRESH in (s.get("TagList") or []))
 
     # --- reading ------------------------------------------------------------------------------------------------
 

@@ -1040,8 +1040,8 @@ def test_the_share_of_a_source_cluster_through_ram_and_its_delete():
     # Applying, with the source account's RAM client: made once, deleted by its ARN, each skipped when already so.
     share.ram = unshare.ram = ram = FakeRam()
     assert share.start(None, {}, None, REGION) is None
-    assert ram.calls == [("create_resource_share", {"name": name, "resourceArns": [source],
-                                                     "principals": ["123456789012"], "allowExternalPrincipals": True})]
+    assert ram.calls == [("create_resource_share", {
+        "name": name, "resourceArns": [source], "principals": ["123456789012"], "allowExternalPrincipals": True})]
     assert done(share, {}, Watch(share, {}))
     share.ram = unshare.ram = ram = FakeRam(shared)
     assert share.start(None, {}, None, REGION) == "the resource share {0} exists (an earlier run made it)".format(name)
