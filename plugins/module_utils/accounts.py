@@ -145,10 +145,7 @@ class SharedCopies:
     @property
     def why(self) -> str:
         return ("{0} is in account {1}: across accounts only a snapshot carries the data, copied and shared with "
-                "account {2}{3}".format(self.source, self.account.account, self.account.target_account,
-                                        self.why_not_clone))
-
-    why_not_clone = ""
+                "account {2}".format(self.source, self.account.account, self.account.target_account))
 
     # --- reading ----------------------------------------------------------------------------------------------
 
