@@ -494,9 +494,11 @@ class CrossAccountClusterPlanner(SharedCopies, ClusterPlanner):
         steps = build_cluster_steps(self.source, cluster, members, self.tags_of, snapshot, phase, SNAPSHOT, options,
                                     discard, built)
         self.drop_steps(built, graph, cluster, name, phase, discard)
-        return ClusterPlan(self.source, self.target, steps, members, SNAPSHOT, phase, snapshot,
-                           "{0}; {1}".format(self.why, why) if why else self.why, warnings,
-                           discard=options.discard_clone)
+        if why:
+            why = "{0} is in account {1}: a cluster snapshot of it, copied and shared with account {2}, since {3}".format(
+                self.source, self.account.account, self.account.target_account, why)
+        return ClusterPlan(self.source, self.target, steps, members, SNAPSHOT, phase, snapshot, why or self.why,
+                           warnings, discard=options.discard_clone)
 
     def build_clone(self, graph: Graph, nodes: List[Node], phase: str, discard: bool, built: StepList, why: str,
                     warnings: List[str]) -> Plan:
