@@ -359,13 +359,12 @@ def test_prepare_tasks_are_not_run_again_when_the_swap_is_resumed(endpoint, play
 # 5. The point-in-time and snapshot paths resume after a kill -9.
 
 PIT, SNAPSHOT = "RestoreDBInstanceToPointInTime", "RestoreDBInstanceFromDBSnapshot"
+# The kills of test_clone.py on other copy methods and steps (the managed secret's resume: the unit tests).
 KILLS = {
     # id: (seed, extra vars, (duration kind, instance) made slow, the call after which the run is killed
     #      (operation, instance, keys its parameters have), the first mutating call)
     "point-in-time-during-copy": (seed_managed, {}, ("restore-point-in-time", "temp-mitosis-demo"),
                                   (PIT, "temp-mitosis-demo"), PIT),
-    "point-in-time-during-managed-secret": (seed_managed, {}, ("modify", "temp-mitosis-demo"),
-                                            ("ModifyDBInstance", "temp-mitosis-demo", "ManageMasterUserPassword"), PIT),
     "point-in-time-during-swap": (seed_managed, {"copy_method": "point_in_time"}, ("rename", "mitosis-demo"),
                                   ("ModifyDBInstance", "mitosis-demo", "NewDBInstanceIdentifier"), PIT),
     "snapshot-during-copy": (seed_cross_vpc, {"copy_method": "snapshot"}, ("restore", "temp-mitosis-demo"),
