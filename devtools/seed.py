@@ -837,19 +837,31 @@ def seed_cross_account(session: boto3.Session | None, endpoint_url: str) -> dict
     return summary
 
 
-def seed_cross_account_aurora(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
+def seed_cross_account_aurora(
+    session: boto3.Session | None, endpoint_url: str, shareable: bool = False
+) -> dict[str, Any]:
     """seed_aurora (aurora-postgresql) across accounts: mitosis-aurora-prod in the source account, encrypted with its
     aws/rds key, and mitosis-aurora-demo in the target account, encrypted with alias/mitosis-demo; each in a VPC of
-    its account; the keys of seed_cross_account."""
+    its account; the keys of seed_cross_account. With `shareable`, mitosis-aurora-prod is encrypted with
+    alias/mitosis-share instead (the target may use it): a cluster the target account may clone across accounts once
+    it is shared through AWS RAM, which AWS refuses for one under the default key."""
     target = Seeder(session, endpoint_url)
     _source_role(target)
     source = target.assumed(SOURCE_ROLE_ARN)
     keys = cross_account_keys(source, target)
-    summary = _aurora(source, target, "aurora-postgresql", cross_vpc=True, demo_extra={"KmsKeyId": keys["demo"]})
+    summary = _aurora(source, target, "aurora-postgresql", cross_vpc=True,
+                      prod_extra={"KmsKeyId": keys["share"]} if shareable else None,
+                      demo_extra={"KmsKeyId": keys["demo"]})
     demo_members = [name for name in summary["instances"] if name.startswith("mitosis-aurora-demo")]
     return {**summary, "instances": demo_members,
             "source_instances": [name for name in summary["instances"] if name not in demo_members],
+            "source_cluster_arn": f"arn:aws:rds:us-east-1:{SOURCE_ACCOUNT}:cluster:mitosis-aurora-prod",
             **_cross_account_facts(keys)}
+
+
+def seed_cross_account_aurora_ram(session: boto3.Session | None, endpoint_url: str) -> dict[str, Any]:
+    """seed_cross_account_aurora with mitosis-aurora-prod under alias/mitosis-share: clonable across accounts."""
+    return seed_cross_account_aurora(session, endpoint_url, shareable=True)
 
 
 SCENARIOS = {
@@ -866,6 +878,7 @@ SCENARIOS = {
     "aurora-cross-vpc": seed_aurora_cross_vpc,
     "cross-account": seed_cross_account,
     "cross-account-aurora": seed_cross_account_aurora,
+    "cross-account-aurora-ram": seed_cross_account_aurora_ram,
 }
 
 

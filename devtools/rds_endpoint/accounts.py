@@ -165,11 +165,12 @@ def is_managed(key: Key | None) -> bool:
     return key is not None and key.key_manager == "AWS"
 
 
-def not_accessible(which: str, key_id: str | None) -> RDSClientError:
-    """AWS's KMSKeyNotAccessibleFault (`which`: "source snapshot", "target")."""
+def not_accessible(which: str, key_id: str | None, more: str = "") -> RDSClientError:
+    """AWS's KMSKeyNotAccessibleFault (`which`: "source snapshot", "target"); `more`: what follows AWS's words."""
     return RDSClientError(
         "KMSKeyNotAccessibleFault",
-        f"The {which} KMS key [{key_id}] does not exist, is not enabled or you do not have permissions to access it.",
+        f"The {which} KMS key [{key_id}] does not exist, is not enabled or you do not have permissions to access it."
+        + more,
     )
 
 
@@ -259,6 +260,11 @@ _KINDS = {
     "db": ("snapshot", "database_snapshots", DBSnapshotNotFoundFault),
     "cluster": ("cluster-snapshot", "cluster_snapshots", DBClusterSnapshotNotFoundError),
 }
+
+
+def parse_arn(value: str | None) -> "re.Match[str] | None":
+    """An ARN's parts (`partition`, `service`, `region`, `account`, `rest`), or None for anything else."""
+    return _ARN.match(value or "")
 
 
 def foreign(backend: RDSBackend, identifier: str | None) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.core.parse import EC2QueryParser, QueryParser, RestXMLParser
+from moto.core.parse import EC2QueryParser, QueryParser, RestJSONParser, RestXMLParser
 from moto.core.request import Request
 from moto.core.routing import get_service_router
 from moto.core.utils import get_service_model
@@ -22,6 +22,8 @@ _KMS_USES = ("Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateData
 _DB_ARN = re.compile(r"^arn:[^:]+:rds:[^:]*:[^:]*:db:(?P<name>.+)$")
 _CLUSTER_ARN = re.compile(r"^arn:[^:]+:rds:[^:]*:[^:]*:cluster:(?P<name>.+)$")
 _QUERY_PARSERS = {"query": QueryParser, "ec2": EC2QueryParser}
+# REST protocols: the operation is the one whose method and URI match the request's (Route 53, RAM).
+_REST_PARSERS = {"rest-xml": RestXMLParser, "rest-json": RestJSONParser}
 _IDENTIFIERS = (
     "DBInstanceIdentifier",
     "TargetDBInstanceIdentifier",
@@ -53,6 +55,8 @@ class ApiRequest:
         if self.service == "kms":
             key = self.params.get("KeyId") or self.params.get("TargetKeyId")
             return str(key) if key else None
+        if self.service == "ram":
+            return _share_id(self.params)
         # A point-in-time restore names the instance it creates TargetDBInstanceIdentifier; a call about a snapshot
         # alone (a copy, a share, a delete) is about the snapshot (a copy: the one it makes).
         for key in _IDENTIFIERS:
@@ -100,19 +104,20 @@ def parse_request(environ: dict[str, Any], body: bytes) -> ApiRequest:
             params = parser.parse({"values": fields})
         elif protocol == "json" and body:
             params = json.loads(body)
-        elif protocol == "rest-xml" and not operation:
-            operation, params = _parse_rest_xml(service, environ, body)
+        elif protocol in _REST_PARSERS and not operation:
+            operation, params = _parse_rest(service, environ, body, _REST_PARSERS[protocol])
     except Exception:  # an operation or service botocore does not model: keep the raw fields
         pass
     return ApiRequest(service, region, operation, protocol, params)
 
 
-def _parse_rest_xml(service: str, environ: dict[str, Any], body: bytes) -> tuple[str, dict[str, Any]]:
-    """A REST-XML request (Route 53): the operation whose `http.method` and `http.requestUri` match the request's, and
-    its parameters (URI labels by their member names, e.g. `Id` as `HostedZoneId`; the query string; the XML body)."""
+def _parse_rest(service: str, environ: dict[str, Any], body: bytes, parser_class: Any) -> tuple[str, dict[str, Any]]:
+    """A REST-XML (Route 53) or REST-JSON (RAM) request: the operation whose `http.method` and `http.requestUri` match
+    the request's, and its parameters (URI labels by their member names, e.g. `Id` as `HostedZoneId`; the query
+    string, e.g. RAM's `resourceShareArn` of DeleteResourceShare; the XML or JSON body)."""
     request = Request(environ)
     operation, uri_params = get_service_router(service).match(request)
-    parser = RestXMLParser(operation, map_type=dict)
+    parser = parser_class(operation, map_type=dict)
     params = parser.parse({"method": request.method, "values": request.args, "headers": request.headers,
                            "body": body, "url_path": request.path, "url_params": uri_params})
     return operation.name, params
@@ -124,6 +129,14 @@ def _zone_id(operation: str | None, params: dict[str, Any]) -> str | None:
     if zone is None and operation and "HostedZone" in operation:
         zone = params.get("Id")
     return str(zone).rsplit("/", 1)[-1] if zone else None
+
+
+def _share_id(params: dict[str, Any]) -> str | None:
+    """The resource share a RAM call names: its ARN (`resourceShareArn`), else its `name`, else the first of its
+    `resourceShareArns`."""
+    share = params.get("resourceShareArn") or params.get("name") or next(iter(params.get("resourceShareArns") or []),
+                                                                          None)
+    return str(share) if share else None
 
 
 class CallLog:

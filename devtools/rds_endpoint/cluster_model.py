@@ -23,7 +23,7 @@ from moto.rds.exceptions import (
 from moto.rds.models import DBCluster, DBClusterSnapshot, DBInstanceClustered, RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
 
-from . import accounts, common
+from . import accounts, common, ram_model
 from .timeline import Simulation
 
 _sim: Simulation
@@ -127,6 +127,7 @@ def install(sim: Simulation) -> None:
     DBCluster.status = property(_get_status, _set_status)
     DBCluster.pending_modified_values = property(_pending_modified_values)
     DBCluster.clone_group_id = None
+    ram_model.install()
     DBCluster.save_automated_backup = _save_automated_backup
     # An Aurora instance has no backups of its own (its data is the cluster's): moto took one named by the minute,
     # which failed the create of a member whose name had one from the same minute.
@@ -209,10 +210,15 @@ def _restore_db_cluster_to_point_in_time(
             "InvalidParameterCombination",
             "RestoreToTime cannot be specified when RestoreType is copy-on-write",
         )
-    source = self.describe_db_clusters(db_cluster_identifier=source_db_cluster_identifier)[0]
+    # The source by name or ARN; another account's by its ARN, when it shares the cluster through AWS RAM (moto:
+    # looked up in the caller's own account).
+    source = ram_model.source_cluster(self, source_db_cluster_identifier)
+    cross_account = source.account_id != self.account_id
     target = (db_cluster_identifier or "").lower()
     self._validate_db_identifier(target)
     _ensure_free(self, target)
+    if cross_account:
+        ram_model.check_clone(self, source, restore_type)
     if restore_type == "copy-on-write":
         require_available(source)
         if not source._members:
@@ -225,6 +231,8 @@ def _restore_db_cluster_to_point_in_time(
         # AWS shows the clone group on the source and on every clone of it.
         group = source.clone_group_id or str(uuid.uuid4())
         source.clone_group_id = cluster.clone_group_id = group
+        # Still one after renames: the mark is the cluster's, not its name's.
+        cluster.mitosis_cross_account = cross_account
         _sim.start("cluster-clone", cluster)
     else:
         _sim.start("cluster-restore-point-in-time", cluster)
@@ -262,6 +270,7 @@ def _modify_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> DBCluster:
     changes = {k: v for k, v in kwargs.items() if k not in _CALL_OPTIONS and v is not None}
     new_id = (kwargs.get("new_db_cluster_identifier") or "").lower()
     if new_id and new_id != cluster.db_cluster_identifier:
+        ram_model.check_rename(cluster)
         self._validate_db_identifier(new_id)
         _ensure_free(self, new_id)
         changes["db_cluster_identifier"] = new_id

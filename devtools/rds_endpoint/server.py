@@ -373,9 +373,14 @@ def _error(request: ApiRequest, code: str, message: str, status: int) -> Respons
     """An error in the shape the request's protocol uses, so that botocore parses (and retries) it."""
     request_id = str(uuid.uuid4())
     fault_type = "Receiver" if status >= 500 else "Sender"
+    extra: list[tuple[str, str]] = []
     if request.protocol == "json":
         body = json.dumps({"__type": code, "message": message})
         content_type = "application/x-amz-json-1.1"
+    elif request.protocol == "rest-json":  # RAM: botocore reads the code from x-amzn-ErrorType
+        body = json.dumps({"__type": code, "message": message})
+        content_type = "application/json"
+        extra.append(("x-amzn-ErrorType", code))
     elif request.protocol == "ec2":
         body = (
             f"<Response><Errors><Error><Code>{escape(code)}</Code><Message>{escape(message)}"
@@ -393,7 +398,9 @@ def _error(request: ApiRequest, code: str, message: str, status: int) -> Respons
             f"<RequestId>{request_id}</RequestId></ErrorResponse>"
         )
         content_type = "text/xml"
-    return _raw(status, body.encode(), content_type, request_id)
+    response = _raw(status, body.encode(), content_type, request_id)
+    response.headers.extend(extra)
+    return response
 
 
 def _json(status: int, payload: Any) -> Response:

@@ -453,6 +453,13 @@ def test_the_cross_account_scenarios(endpoint):
     assert (demo_cluster["DBClusterIdentifier"], demo_cluster["KmsKeyId"]) == (
         "mitosis-aurora-demo", aurora["keys"]["demo"])
     assert aurora["instances"] == ["mitosis-aurora-demo-1", "mitosis-aurora-demo-2", "mitosis-aurora-demo-3"]
+    # A production cluster another account may clone through AWS RAM: under alias/mitosis-share.
+    endpoint.reset()
+    shareable = seed.SCENARIOS["cross-account-aurora-ram"](endpoint.session(), endpoint.url)
+    [prod_cluster] = endpoint.client("rds", endpoint.assumed_session(seed.SOURCE_ROLE_ARN)).describe_db_clusters()[
+        "DBClusters"]
+    assert (prod_cluster["DBClusterArn"], prod_cluster["KmsKeyId"]) == (
+        shareable["source_cluster_arn"], shareable["keys"]["share"])
 
 
 def test_productions_rows_cross_accounts_through_two_copies():

@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional, Tuple
 
 from moto.rds.models import DBCluster, DBInstanceClustered, RDSBackend
 
-from .. import accounts, common
+from .. import accounts, common, ram_model
 from ..timeline import Simulation
 from . import CLUSTER_ENGINES
 from .model import (copy_data, copy_snapshot, dns_name, extend_backend, gate, key, move_name, serve_name, served,
@@ -109,7 +109,8 @@ def _cloned(backend: RDSBackend, cluster: Any, db_cluster_identifier: str, sourc
     # Copy-on-write or full-copy, RestoreToTime or the latest restorable time: the source's data of the call.
     if not handled(cluster):
         return
-    source = backend.describe_db_clusters(db_cluster_identifier=source_db_cluster_identifier)[0]
+    # By name or ARN; another account's (a clone across accounts) by its ARN.
+    source = ram_model.source_cluster(backend, source_db_cluster_identifier)
     _plane.point_in_time(key(cluster), key(source))
     served(cluster, _serve(cluster))
 
