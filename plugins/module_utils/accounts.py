@@ -517,12 +517,12 @@ class CrossAccountClusterPlanner(SharedCopies, ClusterPlanner):
             share = built.add(ShareCluster, "share-cluster:" + cluster.name, COPY, CREATE_SHARE, self.share_name,
                               {"name": self.share_name, "resourceArns": [src_arn],
                                "principals": [self.account.target_account], "allowExternalPrincipals": True,
-                               "Clone": clone}, cluster.name, [s.key for s in built.steps])
+                               "Clone": clone}, cluster.name, [s.key for s in built.steps], True)
             share.account = SOURCE_ACCOUNT
         steps = build_cluster_steps(src_arn, cluster, members, self.tags_of, None, phase, CLONE, self.options,
                                     discard, built)
         unshare = built.add(Unshare, "unshare-cluster:" + cluster.name, COPY, DELETE_SHARE, self.share_name,
-                            {"Clone": clone}, cluster.name, [self.restore_key + cluster.name])
+                            {"Clone": clone}, cluster.name, [self.restore_key + cluster.name], True)
         unshare.account = SOURCE_ACCOUNT
         return ClusterPlan(self.source, self.target, steps, members, CLONE, phase, None, why, warnings,
                            discard=self.options.discard_clone)
@@ -531,7 +531,7 @@ class CrossAccountClusterPlanner(SharedCopies, ClusterPlanner):
         """A share an earlier run could not delete goes first."""
         if self.share_name in (getattr(graph, "ram_shares", None) or {}):
             step = built.add(Unshare, "unshare-cluster:" + cluster.name, COPY if phase == COPY else CLEANUP,
-                             DELETE_SHARE, self.share_name, {}, cluster.name, [])
+                             DELETE_SHARE, self.share_name, {}, cluster.name, [], True)
             step.account = SOURCE_ACCOUNT
 
     def mark(self, plan: Plan, graph: Graph, nodes: List[Node], phase: str) -> None:

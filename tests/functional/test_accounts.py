@@ -40,8 +40,19 @@ def seeded(endpoint):
     return facts
 
 
+def source_client_session(endpoint):
+    return source_session(endpoint.session(), endpoint.url)
+
+
 def source_client(endpoint):
-    return endpoint.client("rds", source_session(endpoint.session(), endpoint.url))
+    return endpoint.client("rds", source_client_session(endpoint))
+
+
+def copies_of_clusters(rds, source_rds):
+    """The cluster snapshots of this target's refreshes left in either account."""
+    return [s["DBClusterSnapshotIdentifier"] for client in (rds, source_rds)
+            for s in client.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+            if s["DBClusterSnapshotIdentifier"].startswith("mitosis-" + TARGET_ACCOUNT)]
 
 
 def copies(endpoint):
@@ -229,10 +240,7 @@ def test_an_aurora_stack_is_refreshed_from_another_account_with_productions_rows
     assert demo["KmsKeyId"] == facts["keys"]["demo"]
     with shop.connect(demo["Endpoint"], demo["Port"], "mitosis", "Aurora-demo-1") as conn:
         assert shop.checksums(conn) == expected
-    left = [s["DBClusterSnapshotIdentifier"] for client in (rds, source_rds)
-            for s in client.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
-            if s["DBClusterSnapshotIdentifier"].startswith("mitosis-" + TARGET_ACCOUNT)]
-    assert left == []
+    assert copies_of_clusters(rds, source_rds) == []
     assert len(restarts(log)) == 1
 
 
@@ -259,3 +267,39 @@ def test_a_switch_by_dns_from_another_account(endpoint, playbook, tmp_path):
     assert tags["mitosis:generation"] == "a" and tags["mitosis:snapshot"].startswith("mitosis-" + TARGET_ACCOUNT)
     assert copies(endpoint) == {"source": [], "target": []}
     assert len(restarts(log)) == 1
+
+
+def test_an_aurora_clone_across_accounts_where_aws_allows_one_else_the_snapshot_path(endpoint, playbook, tmp_path):
+    facts = seed_cross_account_aurora(endpoint.session(), endpoint.url, shareable=True)
+    endpoint.clear_calls()
+    log = tmp_path / "restarts.log"
+    given = account_vars(facts, log, source="mitosis-aurora-prod", target="mitosis-aurora-demo", master_password=None)
+    first = playbook("playbooks/clone.yml", given)
+    assert first.rc == 0, first
+    assert "an Aurora clone of it (copy-on-write" in first.out
+    source_arn = facts["source_cluster_arn"]
+    assert [(c["service"], c["operation"]) for c in changes(endpoint) if c["account"] == SOURCE_ACCOUNT] == [
+        ("ram", "CreateResourceShare"), ("ram", "DeleteResourceShare")]
+    restore = next(c for c in changes(endpoint) if c["operation"] == "RestoreDBClusterToPointInTime")
+    assert restore["account"] == TARGET_ACCOUNT and restore["params"]["SourceDBClusterIdentifier"] == source_arn
+    assert restore["params"]["RestoreType"] == "copy-on-write"
+    rds, source_rds = endpoint.client("rds"), source_client(endpoint)
+    prod = source_rds.describe_db_clusters(DBClusterIdentifier="mitosis-aurora-prod")["DBClusters"][0]
+    demo = rds.describe_db_clusters(DBClusterIdentifier="mitosis-aurora-demo")["DBClusters"][0]
+    assert demo["CloneGroupId"] == prod["CloneGroupId"]
+    assert endpoint.client("ram", source_client_session(endpoint)).get_resource_shares(
+        resourceOwner="SELF", resourceShareStatus="ACTIVE")["resourceShares"] == []
+
+    # The next refresh: the demo cluster is that clone, and AWS allows one per cluster and account.
+    source_rds.create_db_cluster_snapshot(DBClusterIdentifier="mitosis-aurora-prod",
+                                          DBClusterSnapshotIdentifier="mitosis-aurora-prod-nightly")
+    endpoint.settle()
+    endpoint.clear_calls()
+    second = playbook("playbooks/clone.yml", given)
+    assert second.rc == 0, second
+    assert "mitosis-aurora-demo is an Aurora clone of mitosis-aurora-prod already" in second.out
+    assert [c["operation"] for c in changes(endpoint) if c["account"] == SOURCE_ACCOUNT] == [
+        "CopyDBClusterSnapshot", "ModifyDBClusterSnapshotAttribute", "DeleteDBClusterSnapshot"]
+    assert "RestoreDBClusterFromSnapshot" in [c["operation"] for c in changes(endpoint)]
+    assert copies_of_clusters(rds, source_rds) == []
+    assert len(restarts(log)) == 2
