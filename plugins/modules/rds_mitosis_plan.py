@@ -131,6 +131,15 @@ EXAMPLES = r"""
     region: eu-west-1
     profile: refresh-bot
 
+- name: Plan a refresh from production in another account, with the IAM policy of each account
+  mitosis.rds.rds_mitosis_plan:
+    source: arn:aws:rds:eu-west-1:210987654321:db:mitosis-prod
+    target: mitosis-demo
+    source_role_arn: arn:aws:iam::210987654321:role/mitosis-source
+    source_kms_key: alias/mitosis-share
+    iam_policy: true
+  register: mitosis_plan_across
+
 - name: Keep the plan for a person to approve (a check-mode run writes it too)
   mitosis.rds.rds_mitosis_plan:
     source: mitosis-prod
@@ -316,7 +325,8 @@ api_calls:
 run_options:
   description:
     - The options the steps of this plan run with, checked, with their defaults (O(source), O(target), O(rollback),
-      O(serial), O(wait_timeout), O(poll_interval), O(rename_settle_time), O(report_time_scale)); give them to
+      O(source_role_arn), O(source_profile) and O(source_kms_key) when given, O(serial), O(wait_timeout),
+      O(poll_interval), O(rename_settle_time), O(report_time_scale)); give them to
       every M(mitosis.rds.rds_mitosis_step) call of the run, for example with C(module_defaults).
   returned: always
   type: dict
