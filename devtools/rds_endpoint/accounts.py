@@ -292,6 +292,32 @@ def find_snapshot(backend: RDSBackend, identifier: str, kind: str = "db") -> Any
     return snapshot
 
 
+def snapshot_calls(moto: dict[str, Any], kind: str, what: str, describe: str, modify: str) -> tuple[Any, Any]:
+    """The corrected describe and share of DB snapshots (`kind` "db") or DB cluster snapshots ("cluster"), over moto's
+    own calls (`moto`: by name, as installed; their arguments as moto names them): a snapshot named by its ARN is found
+    as AWS finds it, another account's shared one included (moto: not found); a share is checked as AWS checks it,
+    and lists an account once."""
+    named = "db_snapshot_identifier" if kind == "db" else "db_cluster_snapshot_identifier"
+
+    def describe_snapshots(self: RDSBackend, *args: Any, **kwargs: Any) -> list[Any]:
+        identifier = kwargs.get("db_snapshot_identifier", args[1] if len(args) > 1 else None)
+        if identifier and identifier.startswith("arn:"):
+            return [find_snapshot(self, identifier, kind)]
+        return moto[describe](self, *args, **kwargs)
+
+    def modify_attribute(self: RDSBackend, *args: Any, **kwargs: Any) -> dict[str, list[str]]:
+        given = dict(zip((named, "attribute_name", "values_to_add", "values_to_remove"), args), **kwargs)
+        snapshot = getattr(self, describe)(None, given[named])[0]
+        if given["attribute_name"] == "restore" and snapshot.snapshot_type == "manual":
+            check_share(snapshot, given.get("values_to_add"), given.get("values_to_remove"), what)
+        attributes = moto[modify](self, *args, **kwargs)
+        # An account shared with again is listed once (moto listed it again).
+        attributes[given["attribute_name"]] = list(dict.fromkeys(attributes[given["attribute_name"]]))
+        return attributes
+
+    return describe_snapshots, modify_attribute
+
+
 def shared_with(snapshot: Any, account: str) -> bool:
     restore = snapshot.attributes.get("restore") or []
     return account in restore or "all" in restore

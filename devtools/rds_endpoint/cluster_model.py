@@ -428,37 +428,9 @@ def _delete_db_cluster_snapshot(self: RDSBackend, db_snapshot_identifier: str) -
     return snapshot
 
 
-def _describe_db_cluster_snapshots(
-    self: RDSBackend,
-    db_cluster_identifier: str | None,
-    db_snapshot_identifier: str,
-    snapshot_type: str | None = None,
-    filters: Any = None,
-) -> list[DBClusterSnapshot]:
-    if db_snapshot_identifier and db_snapshot_identifier.startswith("arn:"):
-        # AWS describes a snapshot by its ARN, one another account shares with the caller too (moto: not found).
-        return [accounts.find_snapshot(self, db_snapshot_identifier, "cluster")]
-    return _moto["describe_db_cluster_snapshots"](
-        self, db_cluster_identifier, db_snapshot_identifier, snapshot_type, filters
-    )
-
-
-def _modify_db_cluster_snapshot_attribute(
-    self: RDSBackend,
-    db_cluster_snapshot_identifier: str,
-    attribute_name: str,
-    values_to_add: list[str] | None = None,
-    values_to_remove: list[str] | None = None,
-) -> dict[str, list[str]]:
-    snapshot = self.describe_db_cluster_snapshots(None, db_cluster_snapshot_identifier)[0]
-    if attribute_name == "restore" and snapshot.snapshot_type == "manual":
-        accounts.check_share(snapshot, values_to_add, values_to_remove, "DB cluster")
-    attributes = _moto["modify_db_cluster_snapshot_attribute"](
-        self, db_cluster_snapshot_identifier, attribute_name, values_to_add, values_to_remove
-    )
-    # An account shared with again is listed once (moto listed it again).
-    attributes[attribute_name] = list(dict.fromkeys(attributes[attribute_name]))
-    return attributes
+_describe_db_cluster_snapshots, _modify_db_cluster_snapshot_attribute = accounts.snapshot_calls(
+    _moto, "cluster", "DB cluster", "describe_db_cluster_snapshots", "modify_db_cluster_snapshot_attribute"
+)
 
 
 # --- patched responses -----------------------------------------------------------------------

@@ -210,7 +210,10 @@ def _modified(backend: RDSBackend, db: Any, identifier: str, db_kwargs: dict[str
     # A new password, or a managed secret turned on or off: the server's once the modify applies.
     then(op, lambda: sync_password(db))
     if move_name(db, op):
-        op.on_phase[len(op.statuses) - 1] = lambda: _plane.reboot(key(db))  # the rename's reboot
+        server = key(db)
+        op.on_phase[len(op.statuses) - 1] = lambda: _plane.reboot(server)  # the rename's reboot
+        # Available again only once its server is back: a loaded machine restarts it slower than the time model.
+        op.ready = lambda: _plane.ready(server)
 
 
 def _rebooted(backend: RDSBackend, db: Any, identifier: str) -> None:
